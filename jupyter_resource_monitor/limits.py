@@ -12,19 +12,12 @@ Documentation/scheduler/sched-bwc.rst.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
 __all__ = [
-    "Limit",
-    "affinity_cpu_count",
-    "cgroup_cpu_limit",
-    "cgroup_memory_limit",
-    "cpu_limit",
-    "effective_cpu_count",
-    "host_memory_total",
-    "memory_limit",
+    "Limit", "affinity_cpu_count", "cgroup_cpu_limit", "cgroup_memory_limit", "cpu_limit",
+    "effective_cpu_count", "host_memory_total", "memory_limit",
 ]
 
 SYS_ROOT = "/sys/fs/cgroup"
@@ -68,12 +61,9 @@ def _cgroup_paths(proc_root: str, pid: str) -> dict[str, str]:
         fields = line.split(":", 2)
         if len(fields) != 3:
             continue
-        _, controllers, path = fields
-        if not controllers:
-            paths[""] = path
-        for name in controllers.split(","):
-            if name:
-                paths[name] = path
+        # The v2 line's empty controller list splits to [""], which files it under "".
+        for name in fields[1].split(","):
+            paths[name] = fields[2]
     return paths
 
 
@@ -103,9 +93,8 @@ def _smallest(values: list[float | None]) -> float | None:
 
 def _parse_bytes(text: str | None) -> int | None:
     """A memory limit in bytes, or ``None`` for "max", the v1 sentinel, garbage or <= 0."""
-    word = (text or "").strip()
     try:
-        value = int(word)
+        value = int((text or "").strip())
     except ValueError:
         return None  # includes v2 "max" (cgroup-v2.rst, memory.max)
     return value if 0 < value < _UNLIMITED_BYTES else None
@@ -145,8 +134,7 @@ def host_memory_total(proc_root: str = PROC_ROOT) -> int:
         if key == "MemTotal":
             fields = rest.split()
             if fields and fields[0].isdigit():
-                unit = fields[1].lower() if len(fields) > 1 else ""
-                return int(fields[0]) * (1024 if unit == "kb" else 1)
+                return int(fields[0]) * 1024  # always "kB" (man 5 proc_meminfo)
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
@@ -199,19 +187,15 @@ def cgroup_cpu_limit(
             return None
         # CFS bandwidth is enforced at every level of the hierarchy (sched-bwc.rst).
         for d in _levels(mount, paths.get("cpu")):
-            values.append(
-                _parse_quota(
-                    _read(os.path.join(d, "cpu.cfs_quota_us")),
-                    _read(os.path.join(d, "cpu.cfs_period_us")),
-                )
-            )
+            quota = _read(os.path.join(d, "cpu.cfs_quota_us"))
+            values.append(_parse_quota(quota, _read(os.path.join(d, "cpu.cfs_period_us"))))
     return _smallest(values)
 
 
 def affinity_cpu_count() -> int:
     """CPUs this process may run on (its affinity mask); the host's count if that is unknown."""
     try:
-        return len(os.sched_getaffinity(0)) or os.cpu_count() or 1
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
@@ -228,29 +212,20 @@ def effective_cpu_count(
     return count if quota is None else min(count, quota)
 
 
-def _positive_int(text: str | None) -> int | None:
+def _positive(text: str | None, kind: type[int] | type[float]) -> float | None:
+    """``text`` parsed as ``kind`` if it is a number > 0, else ``None``."""
     try:
-        value = int((text or "").strip())
+        value = kind((text or "").strip())
     except ValueError:
         return None
     return value if value > 0 else None
-
-
-def _positive_float(text: str | None) -> float | None:
-    try:
-        value = float((text or "").strip())
-    except ValueError:
-        return None
-    return value if value > 0 and math.isfinite(value) else None
 
 
 def memory_limit(
     configured: int | None,
     env_value: str | None,
     *,
-    sys_root: str = SYS_ROOT,
-    proc_root: str = PROC_ROOT,
-    pid: str = "self",
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self",
 ) -> Limit:
     """The effective memory limit in bytes and its source.
 
@@ -262,8 +237,8 @@ def memory_limit(
         Limit(v, s)
         for v, s in (
             (cgroup_memory_limit(sys_root, proc_root, pid), "cgroup"),
-            (configured if configured is not None and configured > 0 else None, "config"),
-            (_positive_int(env_value), "env"),
+            (int(configured) if configured is not None and configured > 0 else None, "config"),
+            (_positive(env_value, int), "env"),
         )
         if v is not None
     ]
@@ -276,9 +251,7 @@ def cpu_limit(
     configured: float | None,
     env_value: str | None,
     *,
-    sys_root: str = SYS_ROOT,
-    proc_root: str = PROC_ROOT,
-    pid: str = "self",
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self",
 ) -> Limit:
     """The effective CPU limit in CPUs and its source.
 
@@ -287,13 +260,12 @@ def cpu_limit(
     ("affinity"). Ties go to the earlier source in that order. The host's ``os.cpu_count()`` is
     used only when the affinity mask cannot be read.
     """
-    config = float(configured) if configured is not None and configured > 0 else None
     candidates = [
         Limit(v, s)
         for v, s in (
             (cgroup_cpu_limit(sys_root, proc_root, pid), "cgroup"),
-            (config if config is not None and math.isfinite(config) else None, "config"),
-            (_positive_float(env_value), "env"),
+            (float(configured) if configured is not None and configured > 0 else None, "config"),
+            (_positive(env_value, float), "env"),
             (float(affinity_cpu_count()), "affinity"),
         )
         if v is not None
