@@ -13,4 +13,4 @@ def _jupyter_labextension_paths():
 def _jupyter_server_extension_points():
     from .app import ResourceMonitorApp
 
-    return [{"module": "jupyter_resource_monitor.app", "app": ResourceMonitorApp}]
+    return [{"module": "jupyter_resource_monitor", "app": ResourceMonitorApp}]

@@ -1,0 +1,190 @@
+"""Server-side configuration: ``c.ResourceMonitor.*``, with jupyter-resource-usage's
+``c.ResourceUseDisplay.*`` honoured where an option means the same thing.
+
+Bad values never stop the server: :func:`load_config` logs one message naming the option and
+keeps its default (see :func:`_checked`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from traitlets import Bool, Callable, Float, Int, TraitError, Unicode, Union, default, validate
+from traitlets.config import Config, LoggingConfigurable
+from traitlets.config.loader import DeferredConfigString
+
+# jupyter-resource-usage options that mean the same here, by our trait of the same name.
+# Its callables for mem_limit/cpu_limit are honoured too (see payload.py).
+RESOURCE_USE_DISPLAY_OPTIONS = (
+    "mem_limit",
+    "mem_warning_threshold",
+    "cpu_limit",
+    "cpu_warning_threshold",
+    "track_cpu_percent",
+    "track_disk_usage",
+    "disk_path",
+    "disk_warning_threshold",
+    "enable_prometheus_metrics",
+)
+
+
+def _fraction(proposal, name):
+    value = proposal["value"]
+    if not 0 <= value <= 1:
+        raise TraitError(f"{name} must be between 0 and 1 (a fraction), not {value!r}")
+    return value
+
+
+class ResourceMonitor(LoggingConfigurable):
+    """What the resource monitor samples, how often, at what cost, and against which limits."""
+
+    sample_interval = Float(
+        1.0,
+        help="""Seconds between samples while someone polls. Between 0.2 and 3600. The worker
+        stretches it when walking the process tree would cost more than about 3% of a CPU.""",
+    ).tag(config=True)
+
+    max_processes = Int(
+        2000,
+        help="""Most processes (the server and its descendants) read per sample, at least 1.
+        Processes past the cap, in breadth-first order, are counted and reported as left out.""",
+    ).tag(config=True)
+
+    pss_budget = Float(
+        0.04,
+        help="""Fraction of one CPU that exact PSS readings (/proc/<pid>/smaps_rollup, whose
+        cost grows with a process's memory) may use on average. Between 0 and 1; 0 turns exact
+        readings off, so every PSS figure is an estimate.""",
+    ).tag(config=True)
+
+    idle_timeout = Float(
+        60.0,
+        help="""Seconds without a metrics request after which the worker pauses sampling (it
+        resumes on the next request). 0: never pause.""",
+    ).tag(config=True)
+
+    track_cpu_percent = Bool(True, help="Report CPU use (cpu_percent).").tag(config=True)
+
+    track_disk_usage = Bool(False, help="Report use of the disk holding disk_path.").tag(config=True)
+
+    disk_path = Unicode(help="A path on the disk to report on. Default: $HOME.").tag(config=True)
+
+    @default("disk_path")
+    def _disk_path_default(self):
+        return os.environ.get("HOME", "/")
+
+    mem_limit = Union(
+        [Int(), Callable()],
+        default_value=0,
+        help="""Memory limit to show, in bytes (shown, not enforced). 0: none configured. The
+        effective limit is the smallest of the cgroup's limit, this and the MEM_LIMIT environment
+        variable; with none of them, the host's memory. A callable taking rss= and pss= keyword
+        arguments and returning bytes is accepted, as in jupyter-resource-usage.""",
+    ).tag(config=True)
+
+    cpu_limit = Union(
+        [Float(), Callable()],
+        default_value=0.0,
+        help="""CPU limit to show, in CPUs (shown, not enforced). 0: none configured. The
+        effective limit is the smallest of the cgroup quota, this, the CPU_LIMIT environment
+        variable and the CPUs this process may run on. A callable taking cpu_percent= and
+        returning CPUs is accepted, as in jupyter-resource-usage.""",
+    ).tag(config=True)
+
+    mem_warning_threshold = Float(
+        0.1,
+        help="""Warn when memory use is within this fraction of the limit (0.1: at 90%).
+        Between 0 and 1; 0 turns the warning off.""",
+    ).tag(config=True)
+
+    cpu_warning_threshold = Float(
+        0.1, help="Warn when CPU use is within this fraction of the CPU limit; 0: never."
+    ).tag(config=True)
+
+    disk_warning_threshold = Float(
+        0.1, help="Warn when disk use is within this fraction of the disk's size; 0: never."
+    ).tag(config=True)
+
+    enable_prometheus_metrics = Bool(
+        True, help="Add resource series to the server's /metrics (Prometheus) endpoint."
+    ).tag(config=True)
+
+    @validate("sample_interval")
+    def _check_interval(self, proposal):
+        if not 0.2 <= proposal["value"] <= 3600:
+            raise TraitError(f"sample_interval must be between 0.2 and 3600 seconds, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("max_processes")
+    def _check_cap(self, proposal):
+        if proposal["value"] < 1:
+            raise TraitError(f"max_processes must be at least 1, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("idle_timeout")
+    def _check_idle(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError(f"idle_timeout must be 0 (never) or more seconds, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("mem_limit")
+    def _check_mem_limit(self, proposal):
+        if not callable(proposal["value"]) and proposal["value"] < 0:
+            raise TraitError(f"mem_limit must be 0 (none) or a number of bytes, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("cpu_limit")
+    def _check_cpu_limit(self, proposal):
+        if not callable(proposal["value"]) and proposal["value"] < 0:
+            raise TraitError(f"cpu_limit must be 0 (none) or a number of CPUs, not {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("pss_budget")
+    def _check_budget(self, proposal):
+        return _fraction(proposal, "pss_budget")
+
+    @validate("mem_warning_threshold")
+    def _check_mem_warn(self, proposal):
+        return _fraction(proposal, "mem_warning_threshold")
+
+    @validate("cpu_warning_threshold")
+    def _check_cpu_warn(self, proposal):
+        return _fraction(proposal, "cpu_warning_threshold")
+
+    @validate("disk_warning_threshold")
+    def _check_disk_warn(self, proposal):
+        return _fraction(proposal, "disk_warning_threshold")
+
+
+def load_config(config: Config, log: logging.Logger) -> ResourceMonitor:
+    """Build the :class:`ResourceMonitor` from the server's config.
+
+    ``c.ResourceMonitor.X`` wins; else ``c.ResourceUseDisplay.X`` for the options listed in
+    :data:`RESOURCE_USE_DISPLAY_OPTIONS`; else the default. Each invalid value is logged once,
+    naming the option, and replaced by the default.
+    """
+    settings = {}
+    legacy = config.get("ResourceUseDisplay", {})
+    for name in RESOURCE_USE_DISPLAY_OPTIONS:
+        if name in legacy:
+            settings[name] = ("ResourceUseDisplay", legacy[name])
+    for name, value in config.get("ResourceMonitor", {}).items():
+        settings[name] = ("ResourceMonitor", value)
+    monitor = ResourceMonitor(log=log)
+    for name, (section, value) in settings.items():
+        _checked(monitor, section, name, value, log)
+    return monitor
+
+
+def _checked(monitor: ResourceMonitor, section: str, name: str, value, log: logging.Logger) -> None:
+    if not monitor.has_trait(name) or not monitor.trait_metadata(name, "config"):
+        log.warning("Ignoring unknown option c.%s.%s", section, name)
+        return
+    try:
+        if isinstance(value, DeferredConfigString):  # from the command line: still text
+            value = value.get_value(monitor.traits()[name])
+        setattr(monitor, name, value)
+    except (TraitError, ValueError) as exc:
+        log.error("Ignoring c.%s.%s = %r (%s); using the default, %r",
+                  section, name, value, str(exc).splitlines()[0], getattr(monitor, name))

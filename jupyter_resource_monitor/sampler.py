@@ -1,0 +1,261 @@
+"""The sampler: walk the server's process tree, read cheap stats for every process, and spend a
+CPU budget on exact PSS readings, estimating the rest.
+
+Runs inside the worker process (see :mod:`.worker`), never in the server. No tornado here.
+
+Cost model (see FACTS.md): ``stat`` + ``children`` cost ~20 µs per process, so they are read for
+every sampled process on every sample; ``smaps_rollup`` costs ~0.3 ms for a small process and
+~25 ms for one with 2 GB resident, so it is read only as the budget allows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import procfs
+from .snapshot import Usage
+
+MIB = 1 << 20
+
+
+@dataclass(slots=True)
+class _Entry:
+    """What the cache remembers about one process (keyed by pid and start time)."""
+
+    stat: procfs.Stat
+    cpu_at: float  # boot-clock seconds of the stat reading
+    cpu_percent: float | None = None  # from the delta between this stat and the previous one
+    exact_pss: int | None = None  # the last smaps_rollup reading
+    exact_rss: int = 0  # RSS at that reading: growth since then is counted as private
+    exact_at: float = 0.0  # monotonic time of that reading
+    estimated: bool = True  # whether `pss` below is an estimate
+    pss: int = 0  # the figure used in totals
+
+    @property
+    def group(self) -> tuple[int, str]:
+        """Processes forked from one parent without exec share pages alike: their PSS/RSS ratio
+        carries over to siblings not yet read exactly."""
+        return (self.stat.ppid, self.stat.comm)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeSample:
+    """What one :meth:`Sampler.sample` returns."""
+
+    total: Usage
+    subtrees: dict[int, Usage]
+    seen: int
+    sampled: int
+    oldest_exact_age_s: float | None
+    pss_reads: int
+
+
+class Sampler:
+    """Samples the tree rooted at ``root_pid``, excluding ``exclude`` (the worker itself).
+
+    Parameters
+    ----------
+    max_processes:
+        Cap on processes read per sample (the root included). Processes past the cap, in
+        breadth-first order, are counted (up to ``10 × max_processes``) but not read.
+    pss_budget:
+        Fraction of one CPU that exact PSS readings may use on average (0 disables them: every
+        PSS figure is then an estimate). Unused budget accumulates up to ``pss_burst`` seconds,
+        so a first sample can read one of every kind of process.
+    """
+
+    def __init__(
+        self,
+        root_pid: int,
+        *,
+        exclude: Iterable[int] = (),
+        max_processes: int = 2000,
+        pss_budget: float = 0.04,
+        pss_burst: float = 0.25,
+        proc_root: str = procfs.PROC,
+    ):
+        self.root_pid = root_pid
+        self.exclude = set(exclude)
+        self.max_processes = max_processes
+        self.pss_budget = pss_budget
+        self.pss_burst = pss_burst
+        self.proc_root = proc_root
+        self._cache: dict[int, _Entry] = {}
+        self._prev_boot: float | None = None  # boot-clock time of the previous sample
+        self._credit = pss_burst  # CPU seconds the next PSS readings may spend
+        self._credit_at = time.monotonic()
+        self._use_children = procfs.children_supported(proc_root)
+        self.last_pss_cost_s = 0.0  # CPU seconds the last sample spent on exact PSS readings
+
+    # -- the tree -------------------------------------------------------------------------
+
+    def _walk(self) -> tuple[list[procfs.Stat], dict[int, int], int]:
+        """Breadth-first from the root: stats of the first ``max_processes`` processes, each
+        one's top-level ancestor (the root's direct child it descends from), and how many
+        processes were found in all."""
+        parents = None if self._use_children else procfs.scan_parents(self.proc_root)
+        kids_of: dict[int, list[int]] = {}
+        if parents is not None:
+            for pid, ppid in parents.items():
+                kids_of.setdefault(ppid, []).append(pid)
+        stats: list[procfs.Stat] = []
+        top: dict[int, int] = {}
+        queue = [self.root_pid]
+        seen = {self.root_pid}
+        count_limit = 10 * self.max_processes
+        i = 0
+        while i < len(queue):
+            pid = queue[i]
+            i += 1
+            try:
+                if len(stats) < self.max_processes:
+                    st = procfs.read_stat(pid, self.proc_root)
+                    stats.append(st)
+                    threads = st.num_threads
+                else:
+                    threads = 0  # past the cap: only count, do not read stat
+                if parents is None:
+                    children = procfs.read_children(pid, threads, self.proc_root)
+                else:
+                    children = kids_of.get(pid, [])
+            except procfs.ProcfsError:
+                continue  # exited mid-walk: neither it nor its children count
+            for child in children:
+                if child in seen or child in self.exclude or len(queue) >= count_limit:
+                    continue
+                seen.add(child)
+                queue.append(child)
+                top[child] = child if pid == self.root_pid else top.get(pid, pid)
+        return stats, top, len(queue)
+
+    # -- one sample -----------------------------------------------------------------------
+
+    def sample(self) -> TreeSample:
+        now_boot = procfs.boot_seconds()
+        now = time.monotonic()
+        stats, top, seen = self._walk()
+        cache: dict[int, _Entry] = {}
+        for st in stats:
+            old = self._cache.get(st.pid)
+            if old is not None and old.stat.start_ticks != st.start_ticks:
+                old = None  # the pid was reused: a different process
+            entry = _Entry(stat=st, cpu_at=now_boot)
+            if old is not None:
+                dt = now_boot - old.cpu_at
+                if dt > 0:
+                    entry.cpu_percent = 100.0 * (st.cpu_ticks - old.stat.cpu_ticks) / procfs.CLOCK_TICKS / dt
+                entry.exact_pss, entry.exact_rss, entry.exact_at = old.exact_pss, old.exact_rss, old.exact_at
+            elif self._prev_boot is not None and st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot:
+                # Started since the last sample: all of its CPU time fell inside this interval.
+                entry.cpu_percent = 100.0 * st.cpu_ticks / procfs.CLOCK_TICKS / (now_boot - self._prev_boot)
+            cache[st.pid] = entry
+        self._cache = cache
+        self._prev_boot = now_boot
+        reads = self._read_pss(now)
+        self._estimate()
+        return self._totals(stats, top, seen, now, reads)
+
+    def _read_pss(self, now: float) -> int:
+        """Spend the accumulated budget on exact readings, most useful first."""
+        self._credit = min(self.pss_burst, self._credit + (now - self._credit_at) * self.pss_budget)
+        self._credit_at = now
+        self.last_pss_cost_s = 0.0
+        if self.pss_budget <= 0:
+            return 0
+        reads = 0
+        for entry in self._pss_order(now):
+            if self._credit <= 0:
+                break
+            t0 = time.thread_time()
+            try:
+                reading = procfs.read_pss(entry.stat.pid, self.proc_root)
+            except procfs.ProcfsError:
+                continue  # gone, or not ours to read: it keeps its estimate
+            finally:
+                spent = time.thread_time() - t0
+                self._credit -= spent
+                self.last_pss_cost_s += spent
+            # Compare later stat RSS with stat RSS: smaps' own Rss counts a little differently.
+            entry.exact_pss, entry.exact_rss, entry.exact_at = reading.pss, entry.stat.rss, now
+            reads += 1
+        return reads
+
+    def _pss_order(self, now: float) -> list[_Entry]:
+        """Never-read processes first, one per group before the rest (a group's first reading
+        gives every sibling an estimate), biggest first; then those whose RSS moved most since
+        their reading, and the stalest."""
+        fresh_groups: set[tuple[int, str]] = set()
+        firsts, others, known = [], [], []
+        for entry in sorted(self._cache.values(), key=lambda e: -e.stat.rss):
+            if entry.exact_pss is None:
+                if entry.group in fresh_groups:
+                    others.append(entry)
+                else:
+                    fresh_groups.add(entry.group)
+                    firsts.append(entry)
+            else:
+                known.append(entry)
+
+        def staleness(e: _Entry) -> float:
+            moved = abs(e.stat.rss - e.exact_rss) / max(e.exact_pss or 0, MIB)
+            return moved + (now - e.exact_at) / 30.0
+
+        known.sort(key=staleness, reverse=True)
+        return firsts + others + known
+
+    def _estimate(self) -> None:
+        """Set every entry's PSS figure: the exact reading adjusted by RSS change since, or the
+        group's PSS/RSS ratio, or (for a process like no other) its RSS, an upper bound."""
+        ratios: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        for e in self._cache.values():
+            if e.exact_pss is not None:
+                # Pages gained since the reading are taken as private, pages lost as shared-less.
+                e.pss = max(0, min(e.stat.rss, e.exact_pss + e.stat.rss - e.exact_rss))
+                e.estimated = e.stat.rss != e.exact_rss
+                ratios.setdefault(e.group, []).append((e.exact_pss, e.exact_rss))
+        for e in self._cache.values():
+            if e.exact_pss is not None:
+                continue
+            # Siblings of similar size only: a group may mix a 2 GB parent's copies with small
+            # helpers of the same name.
+            alike = [(p, r) for p, r in ratios.get(e.group, ()) if r and 0.5 <= e.stat.rss / r <= 2.0]
+            if alike:
+                e.pss = round(e.stat.rss * sum(p for p, _ in alike) / sum(r for _, r in alike))
+            else:
+                e.pss = e.stat.rss
+            e.estimated = True
+
+    def _totals(self, stats, top, seen, now, reads) -> TreeSample:
+        groups: dict[int, list[_Entry]] = {}
+        entries = [self._cache[st.pid] for st in stats]
+        for e in entries:
+            anchor = top.get(e.stat.pid)
+            if anchor is not None:
+                groups.setdefault(anchor, []).append(e)
+        exact_ages = [now - e.exact_at for e in entries if e.exact_pss is not None]
+        return TreeSample(
+            total=_usage(entries),
+            subtrees={pid: _usage(members) for pid, members in groups.items()},
+            seen=seen,
+            sampled=len(stats),
+            oldest_exact_age_s=max(exact_ages) if exact_ages else None,
+            pss_reads=reads,
+        )
+
+
+def _usage(entries: list[_Entry]) -> Usage:
+    cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
+    return Usage(
+        rss=sum(e.stat.rss for e in entries),
+        pss=sum(e.pss for e in entries),
+        pss_estimated=sum(e.pss for e in entries if e.estimated),
+        cpu_percent=round(sum(cpu), 1) if cpu else None,
+        processes=len(entries),
+    )
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process (user + system), for the monitor's self-report."""
+    return time.process_time()  # os.times() only counts in 10 ms clock ticks

@@ -1,0 +1,76 @@
+"""The sample the worker produces and the server serves: immutable records and one JSON step.
+
+The worker builds a :class:`Snapshot`, writes it as one JSON line with :func:`encode`, and the
+server reads it back with :func:`decode`. Nothing else crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .limits import Limit
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Resource use of a set of processes (the whole tree, or one kernel's subtree)."""
+
+    rss: int = 0  # bytes, RSS summed: shared pages counted once per process
+    pss: int = 0  # bytes, PSS summed: shared pages counted once (exact where read, else estimated)
+    pss_estimated: int = 0  # bytes of `pss` that are estimates rather than exact readings
+    cpu_percent: float | None = None  # 100 = one CPU; None until a second sample gives a delta
+    processes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Disk:
+    used: int  # bytes
+    total: int  # bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One sample of the server's process tree."""
+
+    taken_at: float  # time.time() when the sample finished
+    taken_monotonic: float  # time.monotonic() then: system-wide, so the server can age it
+    total: Usage
+    seen: int  # descendants found (plus the server itself)
+    sampled: int  # of those, how many were read (the cap may leave some out)
+    oldest_exact_age_s: float | None  # age of the oldest exact PSS reading in `total`
+    cost_s: float  # worker CPU seconds spent on this sample
+    interval_s: float  # the worker's current interval between samples
+    monitor_cpu_percent: float | None  # the worker's own CPU use since its previous sample
+    cpu_count: float  # effective CPUs (affinity, cgroup quota)
+    memory_limit: Limit
+    cpu_limit: Limit
+    disk: Disk | None = None
+    # Usage of each direct child of the server with its descendants, keyed by the child's pid:
+    # kernels and terminals are direct children, so per-kernel usage needs no extra /proc work.
+    subtrees: dict[int, Usage] = field(default_factory=dict)
+
+    @property
+    def left_out(self) -> int:
+        return self.seen - self.sampled
+
+
+def encode(snapshot: Snapshot) -> bytes:
+    """One JSON line for the pipe from the worker."""
+    return json.dumps(asdict(snapshot), separators=(",", ":")).encode() + b"\n"
+
+
+def decode(line: bytes) -> Snapshot:
+    """Inverse of :func:`encode`. Raises ``ValueError`` (or ``TypeError``/``KeyError``) on a
+    malformed line."""
+    raw = json.loads(line)
+    return Snapshot(
+        **{
+            **raw,
+            "total": Usage(**raw["total"]),
+            "memory_limit": Limit(**raw["memory_limit"]),
+            "cpu_limit": Limit(**raw["cpu_limit"]),
+            "disk": Disk(**raw["disk"]) if raw.get("disk") else None,
+            "subtrees": {int(pid): Usage(**u) for pid, u in raw.get("subtrees", {}).items()},
+        }
+    )

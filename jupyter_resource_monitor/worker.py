@@ -1,0 +1,153 @@
+"""The worker process: samples the server's process tree and writes one snapshot per line.
+
+Started by :mod:`.supervisor` as ``python -m jupyter_resource_monitor.worker '<options json>'``
+(a fresh interpreter: forking the multi-threaded server without exec is unsafe). Protocol:
+
+- stdin, from the server: any line means "someone is polling". With no line for
+  ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line.
+  End of file means the server is gone: the worker exits.
+- stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
+  :func:`.snapshot.encode`), or an event line.
+
+It runs at lowered priority and never counts itself in the totals, but reports its own CPU use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+from . import limits
+from .sampler import Sampler, own_cpu_seconds
+from .snapshot import Disk, Snapshot, encode
+
+# Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
+# costs more (thousands of processes), the interval stretches instead of the cost growing.
+WALK_CPU_SHARE = 0.03
+NICENESS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """Everything the worker needs, passed as JSON on its command line."""
+
+    root_pid: int
+    interval_s: float = 1.0
+    max_processes: int = 2000
+    pss_budget: float = 0.04
+    idle_timeout_s: float = 60.0  # 0: never pause
+    mem_limit: int = 0  # configured bytes, 0 = none
+    cpu_limit: float = 0.0  # configured CPUs, 0 = none
+    mem_limit_env: str | None = None  # MEM_LIMIT as the server saw it
+    cpu_limit_env: str | None = None  # CPU_LIMIT as the server saw it
+    disk_path: str | None = None  # None: disk use not tracked
+
+    def to_arg(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_arg(cls, arg: str) -> "WorkerOptions":
+        return cls(**json.loads(arg))
+
+
+def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, cpu_before: float,
+                  cpu_before_at: float) -> Snapshot:
+    """One sample of the tree, limits and disk, with the worker's own cost."""
+    t0 = own_cpu_seconds()
+    tree = sampler.sample()
+    disk = None
+    if options.disk_path:
+        try:
+            usage = shutil.disk_usage(options.disk_path)
+            disk = Disk(used=usage.used, total=usage.total)
+        except OSError:
+            pass  # a missing path reports no disk figures rather than failing the sample
+    memory_limit = limits.memory_limit(options.mem_limit or None, options.mem_limit_env)
+    cpu_limit = limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env)
+    now = time.monotonic()
+    cpu_now = own_cpu_seconds()
+    elapsed = now - cpu_before_at
+    return Snapshot(
+        taken_at=time.time(),
+        taken_monotonic=now,
+        total=tree.total,
+        seen=tree.seen,
+        sampled=tree.sampled,
+        oldest_exact_age_s=tree.oldest_exact_age_s,
+        cost_s=cpu_now - t0,
+        interval_s=interval_s,
+        monitor_cpu_percent=round(100 * (cpu_now - cpu_before) / elapsed, 2) if elapsed > 0 else None,
+        cpu_count=limits.effective_cpu_count(),
+        memory_limit=memory_limit,
+        cpu_limit=cpu_limit,
+        disk=disk,
+        subtrees=tree.subtrees,
+    )
+
+
+def _wait_for_demand(timeout: float | None) -> bool | None:
+    """Wait up to ``timeout`` seconds (None: forever) for lines on stdin.
+
+    Returns True if some arrived, False on timeout, None at end of file (the server is gone).
+    """
+    ready, _, _ = select.select([sys.stdin.buffer], [], [], timeout)
+    if not ready:
+        return False
+    data = os.read(sys.stdin.fileno(), 4096)
+    return True if data else None
+
+
+def run(options: WorkerOptions) -> None:
+    out = sys.stdout.buffer
+    sampler = Sampler(
+        options.root_pid,
+        exclude=[os.getpid()],
+        max_processes=options.max_processes,
+        pss_budget=options.pss_budget,
+    )
+    interval = options.interval_s
+    last_demand = time.monotonic()
+    cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
+    while True:
+        if options.idle_timeout_s > 0 and time.monotonic() - last_demand > options.idle_timeout_s:
+            out.write(b'{"event":"paused"}\n')
+            out.flush()
+            if _wait_for_demand(None) is None:
+                return
+            last_demand = time.monotonic()
+        started = time.monotonic()
+        snapshot = take_snapshot(sampler, options, interval, cpu_before, cpu_before_at)
+        cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
+        out.write(encode(snapshot))
+        out.flush()
+        walk_cost = snapshot.cost_s - sampler.last_pss_cost_s
+        interval = max(options.interval_s, walk_cost / WALK_CPU_SHARE)
+        next_at = started + interval
+        while (left := next_at - time.monotonic()) > 0:
+            got = _wait_for_demand(left)
+            if got is None:
+                return
+            if got:
+                last_demand = time.monotonic()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    options = WorkerOptions.from_arg(argv[0])
+    try:
+        os.nice(NICENESS)  # the user's kernels come first
+    except OSError:
+        pass
+    try:
+        run(options)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the server went away
+
+
+if __name__ == "__main__":
+    main()
