@@ -23,7 +23,9 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 # A worker that is meant to be sampling but has written nothing for this long (or five of its
 # intervals, if longer) is taken as hung and killed.
-HANG_TIMEOUT_S = 30.0
+HANG_TIMEOUT_S = 10.0
+# A snapshot older than this (or three of the worker's intervals, if longer) is reported stale.
+STALE_AFTER_S = 2.0
 # Demand is signalled to the worker at most this often, however many clients poll.
 DEMAND_EVERY_S = 1.0
 
@@ -77,7 +79,7 @@ class WorkerSupervisor:
         if self.snapshot is None:
             return True
         now = time.monotonic() if now is None else now
-        allowed = max(3 * self.snapshot.interval_s, self.snapshot.interval_s + 5.0)
+        allowed = max(3 * self.snapshot.interval_s, STALE_AFTER_S)
         return now - self.snapshot.taken_monotonic > allowed
 
     # -- lifecycle ---------------------------------------------------------------------------

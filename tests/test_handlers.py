@@ -1,0 +1,182 @@
+"""/api/metrics/v1 on a real jupyter server with the extension, over HTTP."""
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from . import workloads
+
+JRU_KEYS = {"rss", "pss", "limits", "cpu_percent", "cpu_count"}  # what jupyter-resource-usage sends
+SAMPLE_KEYS = {
+    "ready", "stale", "age_ms", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
+    "pss_estimated_bytes", "pss_estimated_fraction", "oldest_exact_age_ms", "next_poll_ms", "worker",
+}
+
+
+def ready(body):
+    return body["sample"]["ready"] and body["cpu_percent"] is not None
+
+
+async def test_anonymous_requests_are_refused(jp_http_port, jp_base_url, metrics):
+    await metrics()  # with the token: fine
+    with pytest.raises(HTTPClientError) as info:
+        await AsyncHTTPClient().fetch(f"http://localhost:{jp_http_port}{jp_base_url}api/metrics/v1")
+    assert info.value.code == 403
+
+
+async def test_first_request_answers_at_once_without_a_sample(metrics, monitor):
+    body = await metrics()
+    assert body["sample"]["ready"] is False
+    assert body["sample"]["worker"]["state"] == "starting"
+    assert body["rss"] == 0 and body["cpu_percent"] is None
+
+
+async def test_payload_is_a_superset_of_jupyter_resource_usage(metrics_until):
+    body = await metrics_until(ready)
+    assert set(body) == JRU_KEYS | {"sample"}
+    assert set(body["limits"]) == {"memory", "cpu"}
+    assert set(body["limits"]["memory"]) == {"rss", "pss", "warn", "source"}
+    assert set(body["limits"]["cpu"]) == {"cpu", "warn", "source"}
+    assert set(body["sample"]) == SAMPLE_KEYS
+    assert body["rss"] > 0 and 0 < body["pss"] <= body["rss"]
+    assert body["cpu_count"] <= os.cpu_count()
+    assert body["limits"]["memory"]["rss"] > 0
+    processes = body["sample"]["processes"]
+    assert processes["seen"] >= 1 and processes["left_out"] == 0
+    assert body["sample"]["worker"] == {"state": "running", "restarts": 0, "error": None}
+
+
+async def test_polling_does_not_count_as_activity(jp_serverapp, metrics):
+    before = jp_serverapp.web_app.settings.get("api_last_activity")
+    for _ in range(3):
+        await metrics()
+    assert jp_serverapp.web_app.settings.get("api_last_activity") == before
+
+
+async def test_spinning_child_reads_about_one_cpu(metrics_until):
+    proc = workloads.start(busy=1)
+    try:
+        body = await metrics_until(lambda b: ready(b) and b["cpu_percent"] >= 80)
+    finally:
+        workloads.stop(proc)
+    assert body["cpu_percent"] <= 150  # the spinner plus this test's own server
+
+
+async def test_forked_children_read_their_pss_not_their_rss(metrics_until):
+    proc = workloads.start(mb=200, children=20)
+    try:
+        # every sibling of the 21 processes counted (the tree sample includes this server)
+        body = await metrics_until(lambda b: ready(b) and b["sample"]["processes"]["seen"] >= 22)
+        truth = workloads.tree_truth()
+    finally:
+        workloads.stop(proc)
+    assert body["rss"] > 5 * truth["pss"]  # RSS counts the shared 200 MB 21 times
+    assert body["pss"] == pytest.approx(truth["pss"], rel=0.15)
+
+
+@pytest.mark.parametrize("monitor_config", [{"max_processes": 3}])
+async def test_cap_is_respected_and_reported(metrics_until):
+    proc = workloads.start(children=8)
+    try:
+        body = await metrics_until(lambda b: ready(b) and b["sample"]["processes"]["seen"] >= 10)
+    finally:
+        workloads.stop(proc)
+    processes = body["sample"]["processes"]
+    assert processes["sampled"] == 3
+    assert processes["left_out"] == processes["seen"] - 3
+
+
+async def test_killed_worker_is_restarted(metrics_until, monitor):
+    first = await metrics_until(ready)
+    os.kill(monitor.supervisor.pid, signal.SIGKILL)
+    body = await metrics_until(lambda b: b["sample"]["worker"]["restarts"] == 1)
+    assert "exited" in body["sample"]["worker"]["error"]
+    fresh = await metrics_until(lambda b: b["sample"]["worker"]["state"] == "running" and ready(b))
+    assert fresh["sample"]["worker"]["restarts"] == 1
+    assert fresh["sample"]["age_ms"] < 1000 and not fresh["sample"]["stale"]
+    assert first["sample"]["worker"]["restarts"] == 0
+
+
+async def test_hung_worker_gives_stale_answers_then_is_replaced(metrics, metrics_until, monitor):
+    await metrics_until(ready)
+    monitor.supervisor.hang_timeout_s = 4.0
+    hung = monitor.supervisor.pid
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        # the handler does not wait for the stopped worker: it answers with the old sample
+        stale = await metrics_until(lambda b: b["sample"]["stale"], timeout=10)
+        assert stale["rss"] > 0 and stale["sample"]["age_ms"] >= 2000
+        fresh = await metrics_until(lambda b: not b["sample"]["stale"] and b["sample"]["worker"]["restarts"] == 1,
+                                    timeout=20)
+    finally:
+        try:
+            os.kill(hung, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert "hung" in (fresh["sample"]["worker"]["error"] or "hung")
+    assert monitor.supervisor.pid != hung
+
+
+@pytest.mark.parametrize("monitor_config", [{"idle_timeout": 1.0}])
+async def test_worker_pauses_without_requests_and_resumes_on_the_next(metrics, metrics_until, monitor):
+    await metrics_until(ready)
+    deadline = time.monotonic() + 10
+    while monitor.supervisor.state != "paused":
+        assert time.monotonic() < deadline, "the worker never paused"
+        await asyncio.sleep(0.1)
+    paused_at = monitor.supervisor.snapshot.taken_monotonic
+    await asyncio.sleep(0.5)
+    assert monitor.supervisor.snapshot.taken_monotonic == paused_at  # not sampling while paused
+    body = await metrics_until(lambda b: b["sample"]["worker"]["state"] == "running" and not b["sample"]["stale"])
+    assert body["sample"]["age_ms"] < 1000
+
+
+@pytest.mark.parametrize("monitor_config", [{"mem_limit": 10 << 20}])
+async def test_configured_memory_limit_warns(metrics_until):
+    body = await metrics_until(ready)
+    assert body["limits"]["memory"] == {"rss": 10 << 20, "pss": 10 << 20, "warn": True, "source": "config"}
+
+
+@pytest.fixture
+def mem_limit_env(monkeypatch):
+    monkeypatch.setenv("MEM_LIMIT", str(1 << 40))  # bigger than any host here: loses to the host
+    monkeypatch.setenv("CPU_LIMIT", "0.5")
+
+
+async def test_environment_limits_of_jupyter_resource_usage(mem_limit_env, metrics_until):
+    body = await metrics_until(ready)
+    assert body["limits"]["cpu"]["cpu"] == 0.5 and body["limits"]["cpu"]["source"] == "env"
+    assert body["limits"]["memory"]["source"] in {"env", "cgroup"}
+    assert body["limits"]["memory"]["rss"] <= 1 << 40
+
+
+@pytest.mark.parametrize("monitor_config", [{"mem_limit": lambda rss, pss: 4 * pss}])
+async def test_callable_memory_limit(metrics_until):
+    body = await metrics_until(ready)
+    assert body["limits"]["memory"]["rss"] == 4 * body["pss"]
+    assert body["limits"]["memory"]["source"] == "config" and not body["limits"]["memory"]["warn"]
+
+
+@pytest.mark.parametrize("monitor_config", [{"track_disk_usage": True, "disk_path": "/"}])
+async def test_disk_usage_when_tracked(metrics_until):
+    body = await metrics_until(ready)
+    assert 0 < body["disk_used"] <= body["disk_total"]
+    assert body["limits"]["disk"]["disk"] == body["disk_total"]
+    assert body["limits"]["disk"]["warn"] in (True, False)
+
+
+@pytest.mark.parametrize("monitor_config", [{"track_cpu_percent": False}])
+async def test_cpu_not_tracked(metrics_until):
+    body = await metrics_until(lambda b: b["sample"]["ready"])
+    assert "cpu_percent" not in body and "cpu" not in body["limits"]
+
+
+@pytest.mark.parametrize("monitor_config", [{"sample_interval": -3, "max_processes": "many"}])
+async def test_bad_config_does_not_stop_the_server(metrics_until, monitor):
+    body = await metrics_until(ready)
+    assert monitor.config.sample_interval == 1.0 and monitor.config.max_processes == 2000
+    assert body["sample"]["interval_ms"] >= 1000
