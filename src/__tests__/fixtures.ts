@@ -1,0 +1,122 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * Payloads shaped like docs/api.md, and a stub for the server connection.
+ */
+
+import { ServerConnection } from '@jupyterlab/services';
+
+import { IMetrics } from '../types';
+
+/**
+ * 1 GiB in bytes.
+ */
+export const GiB = 1024 ** 3;
+
+/**
+ * 1 MiB in bytes.
+ */
+export const MiB = 1024 ** 2;
+
+/**
+ * A fresh, normal payload with every field of docs/api.md.
+ */
+export function normalPayload(): IMetrics {
+  return {
+    rss: Math.round(2.3 * GiB),
+    pss: Math.round(1.2 * GiB),
+    cpu_percent: 35,
+    cpu_count: 2,
+    limits: {
+      memory: { rss: 8 * GiB, pss: 8 * GiB, warn: false, source: 'cgroup' },
+      cpu: { cpu: 2, warn: false, source: 'affinity' }
+    },
+    sample: {
+      ready: true,
+      stale: false,
+      age_ms: 412,
+      interval_ms: 1000,
+      cost_ms: 6.1,
+      monitor_cpu_percent: 1.2,
+      processes: { seen: 98, sampled: 98, left_out: 0 },
+      pss_estimated_bytes: 12 * MiB,
+      pss_estimated_fraction: 0.01,
+      oldest_exact_age_ms: 20311,
+      next_poll_ms: 1000,
+      worker: { state: 'running', restarts: 0, error: null }
+    }
+  };
+}
+
+/**
+ * A payload whose memory is close to the limit.
+ */
+export function warningPayload(): IMetrics {
+  const payload = normalPayload();
+  return {
+    ...payload,
+    pss: Math.round(7.6 * GiB),
+    limits: {
+      ...payload.limits,
+      memory: { rss: 8 * GiB, pss: 8 * GiB, warn: true, source: 'cgroup' }
+    }
+  };
+}
+
+/**
+ * A payload the server marks as stale (its worker is hung).
+ */
+export function stalePayload(): IMetrics {
+  const payload = normalPayload();
+  return {
+    ...payload,
+    sample: { ...payload.sample!, stale: true, age_ms: 45_000 }
+  };
+}
+
+/**
+ * A payload with disk tracking on.
+ */
+export function diskPayload(): IMetrics {
+  return { ...normalPayload(), disk_used: 12 * GiB, disk_total: 50 * GiB };
+}
+
+/**
+ * A payload with a custom `sample.next_poll_ms`.
+ */
+export function payloadWithNextPoll(nextPollMs: number): IMetrics {
+  const payload = normalPayload();
+  return { ...payload, sample: { ...payload.sample!, next_poll_ms: nextPollMs } };
+}
+
+/**
+ * One scripted answer of the stub server.
+ */
+export type Answer =
+  | { readonly status: number; readonly body?: unknown }
+  | { readonly networkError: true };
+
+/**
+ * Stub `ServerConnection.makeRequest` with scripted answers.
+ *
+ * @param answers - Answers in order; the last one repeats.
+ *
+ * @returns The jest spy, to count and inspect calls.
+ */
+export function stubServer(
+  ...answers: Answer[]
+): jest.SpiedFunction<typeof ServerConnection.makeRequest> {
+  const queue = [...answers];
+  return jest
+    .spyOn(ServerConnection, 'makeRequest')
+    .mockImplementation(async () => {
+      const answer = queue.length > 1 ? queue.shift()! : queue[0];
+      if ('networkError' in answer) {
+        throw new ServerConnection.NetworkError(new TypeError('Failed to fetch'));
+      }
+      return new Response(JSON.stringify(answer.body ?? {}), {
+        status: answer.status
+      });
+    });
+}

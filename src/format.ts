@@ -1,0 +1,194 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * Text formatting of sizes, percentages and durations for the status bar.
+ */
+
+/**
+ * The placeholder shown for a value that is not known yet.
+ */
+export const PENDING = '…';
+
+/**
+ * The placeholder shown for a value the server does not have.
+ */
+export const MISSING = '–';
+
+/**
+ * A size split into a number and its unit, ready to print.
+ */
+export interface IScaledSize {
+  /**
+   * The number, already rounded for display.
+   */
+  readonly value: string;
+  /**
+   * The unit: `B`, `KB`, `MB`, `GB` or `TB`.
+   */
+  readonly unit: string;
+}
+
+/**
+ * Pick the unit for a size in bytes.
+ *
+ * @param bytes - A size in bytes.
+ *
+ * @returns The index into the unit list: 0 for B up to 4 for TB.
+ *
+ * #### Notes
+ * Units are binary (1 GB = 1024³ bytes), as jupyter-resource-usage and most
+ * memory tools print them, so an 8 GiB cgroup limit reads `8.0 GB`.
+ */
+export function unitIndex(bytes: number): number {
+  let index = 0;
+  let scaled = Math.abs(bytes);
+  while (scaled >= 1024 && index < Private.UNITS.length - 1) {
+    scaled /= 1024;
+    index++;
+  }
+  return index;
+}
+
+/**
+ * Scale a size to a given unit and round it for display.
+ *
+ * @param bytes - A size in bytes.
+ *
+ * @param index - The unit index, as returned by {@link unitIndex}; defaults to
+ * the size's own unit.
+ *
+ * @returns The rounded number and its unit.
+ *
+ * #### Notes
+ * GB and TB keep one decimal (`1.2 GB`); smaller units are whole numbers
+ * (`512 MB`), where a decimal would be noise.
+ */
+export function scaleBytes(
+  bytes: number,
+  index: number = unitIndex(bytes)
+): IScaledSize {
+  const scaled = bytes / Math.pow(1024, index);
+  const decimals = index >= 3 ? 1 : 0;
+  return { value: scaled.toFixed(decimals), unit: Private.UNITS[index] };
+}
+
+/**
+ * Format one size, such as `1.2 GB` or `512 MB`.
+ *
+ * @param bytes - A size in bytes, or null/undefined when unknown.
+ *
+ * @returns The formatted size, or {@link MISSING}.
+ */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (!Private.isNumber(bytes)) {
+    return MISSING;
+  }
+  const { value, unit } = scaleBytes(bytes);
+  return `${value} ${unit}`;
+}
+
+/**
+ * Format a used size against a limit, such as `1.2 / 8.0 GB`.
+ *
+ * @param used - Bytes used.
+ *
+ * @param limit - The limit in bytes; 0, null or undefined means no limit.
+ *
+ * @returns `used / limit unit` when both share a unit, `used unit / limit
+ * unit` when they do not (`300 MB / 8.0 GB`), and just `used unit` without a
+ * limit.
+ */
+export function formatUsage(
+  used: number | null | undefined,
+  limit?: number | null
+): string {
+  if (!Private.isNumber(used)) {
+    return MISSING;
+  }
+  if (!Private.isNumber(limit) || limit <= 0) {
+    return formatBytes(used);
+  }
+  const usedIndex = unitIndex(used);
+  const limitIndex = unitIndex(limit);
+  if (usedIndex === limitIndex) {
+    const shown = scaleBytes(used, limitIndex);
+    const total = scaleBytes(limit, limitIndex);
+    return `${shown.value} / ${total.value} ${total.unit}`;
+  }
+  return `${formatBytes(used)} / ${formatBytes(limit)}`;
+}
+
+/**
+ * Format a percentage, such as `35%` or `3.5%`.
+ *
+ * @param percent - The percentage (100 = one CPU busy for CPU use), or
+ * null/undefined when unknown.
+ *
+ * @returns The formatted percentage, or {@link MISSING}.
+ *
+ * #### Notes
+ * Values under 10 keep one decimal so light load does not read as `0%`.
+ */
+export function formatPercent(percent: number | null | undefined): string {
+  if (!Private.isNumber(percent)) {
+    return MISSING;
+  }
+  const decimals = Math.abs(percent) < 10 && percent !== 0 ? 1 : 0;
+  return `${percent.toFixed(decimals)}%`;
+}
+
+/**
+ * Format a fraction in [0, 1] as a percentage, such as `1%`.
+ *
+ * @param fraction - The fraction, or null/undefined when unknown.
+ *
+ * @returns The formatted percentage, or {@link MISSING}.
+ */
+export function formatFraction(fraction: number | null | undefined): string {
+  if (!Private.isNumber(fraction)) {
+    return MISSING;
+  }
+  return formatPercent(fraction * 100);
+}
+
+/**
+ * Format a duration, such as `412 ms`, `3.2 s`, `4 min` or `2.5 h`.
+ *
+ * @param ms - The duration in milliseconds, or null/undefined when unknown.
+ *
+ * @returns The formatted duration, or {@link MISSING}.
+ */
+export function formatDuration(ms: number | null | undefined): string {
+  if (!Private.isNumber(ms)) {
+    return MISSING;
+  }
+  if (ms < 1000) {
+    return `${Math.round(ms)} ms`;
+  }
+  if (ms < 60_000) {
+    const seconds = ms / 1000;
+    return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  }
+  if (ms < 3_600_000) {
+    return `${Math.round(ms / 60_000)} min`;
+  }
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * Size units, binary.
+   */
+  export const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+  /**
+   * Whether a value is a finite number.
+   */
+  export function isNumber(value: unknown): value is number {
+    return typeof value === 'number' && Number.isFinite(value);
+  }
+}

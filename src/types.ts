@@ -1,0 +1,404 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * Wire types of `GET /api/metrics/v1`, mirrored from docs/api.md.
+ *
+ * Field names keep the server's snake_case so a payload can be read without
+ * any mapping step. Everything the jupyter-resource-usage payload did not have
+ * is optional, so a server that only speaks the older subset still renders.
+ */
+
+/**
+ * Where a memory limit comes from.
+ */
+export type MemoryLimitSource = 'cgroup' | 'config' | 'env' | 'host';
+
+/**
+ * Where a CPU limit comes from.
+ */
+export type CpuLimitSource = 'cgroup' | 'affinity' | 'config' | 'env';
+
+/**
+ * State of the server's sampling worker.
+ */
+export type WorkerState =
+  | 'starting'
+  | 'running'
+  | 'paused'
+  | 'restarting'
+  | 'failed';
+
+/**
+ * The memory limit and its warning flag.
+ */
+export interface IMemoryLimit {
+  /**
+   * The limit in bytes to compare RSS against; 0 or absent means none.
+   */
+  readonly rss?: number;
+  /**
+   * The limit in bytes to compare PSS against; 0 or absent means none.
+   */
+  readonly pss?: number;
+  /**
+   * Whether memory use is within the warning threshold of the limit.
+   */
+  readonly warn: boolean;
+  /**
+   * Where the limit was read from.
+   */
+  readonly source?: MemoryLimitSource | string;
+}
+
+/**
+ * The CPU limit and its warning flag.
+ */
+export interface ICpuLimit {
+  /**
+   * The limit in CPUs (cores), as `cpu_count`.
+   */
+  readonly cpu: number;
+  /**
+   * Whether `cpu_percent` is within the warning threshold of `100 × cpu`.
+   */
+  readonly warn: boolean;
+  /**
+   * Where the limit was read from.
+   */
+  readonly source?: CpuLimitSource | string;
+}
+
+/**
+ * The disk limit and its warning flag (only with disk tracking on).
+ */
+export interface IDiskLimit {
+  /**
+   * The disk size in bytes.
+   */
+  readonly disk: number;
+  /**
+   * Whether disk use is within the warning threshold of the limit.
+   */
+  readonly warn: boolean;
+}
+
+/**
+ * All limits the server knows about.
+ */
+export interface ILimits {
+  /**
+   * The memory limit, if any.
+   */
+  readonly memory?: IMemoryLimit;
+  /**
+   * The CPU limit, if any.
+   */
+  readonly cpu?: ICpuLimit;
+  /**
+   * The disk limit, only when disk tracking is on.
+   */
+  readonly disk?: IDiskLimit;
+}
+
+/**
+ * Process counts of one sample.
+ */
+export interface IProcessCounts {
+  /**
+   * Processes found in the server's tree.
+   */
+  readonly seen: number;
+  /**
+   * Processes whose memory was read for this sample.
+   */
+  readonly sampled: number;
+  /**
+   * Processes skipped (gone, access denied, or over the sampling budget).
+   */
+  readonly left_out: number;
+}
+
+/**
+ * The sampling worker's health.
+ */
+export interface IWorkerStatus {
+  /**
+   * The worker's state.
+   */
+  readonly state: WorkerState | string;
+  /**
+   * How many times the worker was restarted.
+   */
+  readonly restarts: number;
+  /**
+   * The last error, if any.
+   */
+  readonly error: string | null;
+}
+
+/**
+ * What a sample is and what it cost (ours, not in jupyter-resource-usage).
+ */
+export interface ISampleInfo {
+  /**
+   * False until the worker's first sample: numbers are then 0 or null.
+   */
+  readonly ready: boolean;
+  /**
+   * True when the sample is older than it should be (worker dead or hung).
+   */
+  readonly stale: boolean;
+  /**
+   * How long ago the sample was taken, in ms.
+   */
+  readonly age_ms: number;
+  /**
+   * The worker's current sampling interval, in ms.
+   */
+  readonly interval_ms: number;
+  /**
+   * CPU time the worker spent on the last sample, in ms.
+   */
+  readonly cost_ms?: number;
+  /**
+   * The worker's own CPU use, in percent of one CPU.
+   */
+  readonly monitor_cpu_percent?: number | null;
+  /**
+   * Process counts of the sample.
+   */
+  readonly processes?: IProcessCounts;
+  /**
+   * The part of `pss` that is an estimate, in bytes.
+   */
+  readonly pss_estimated_bytes?: number;
+  /**
+   * The part of `pss` that is an estimate, as a fraction in [0, 1].
+   */
+  readonly pss_estimated_fraction?: number;
+  /**
+   * Age of the oldest exact PSS reading in use, in ms (null if none).
+   */
+  readonly oldest_exact_age_ms?: number | null;
+  /**
+   * Suggested delay before the next poll, in ms (never below `interval_ms`).
+   */
+  readonly next_poll_ms?: number;
+  /**
+   * The worker's health.
+   */
+  readonly worker?: IWorkerStatus;
+}
+
+/**
+ * The payload of `GET /api/metrics/v1`.
+ */
+export interface IMetrics {
+  /**
+   * RSS summed over the server and its descendants, in bytes.
+   */
+  readonly rss: number;
+  /**
+   * PSS summed over the same processes, in bytes.
+   */
+  readonly pss?: number | null;
+  /**
+   * CPU use, 100 = one CPU busy; null before the second sample, absent when
+   * CPU tracking is off.
+   */
+  readonly cpu_percent?: number | null;
+  /**
+   * Effective CPUs (affinity and cgroup quota, never the host's count).
+   */
+  readonly cpu_count?: number;
+  /**
+   * Disk bytes used, only when disk tracking is on.
+   */
+  readonly disk_used?: number;
+  /**
+   * Disk bytes in total, only when disk tracking is on.
+   */
+  readonly disk_total?: number;
+  /**
+   * The limits and warning flags.
+   */
+  readonly limits?: ILimits;
+  /**
+   * What this sample is and what it cost.
+   */
+  readonly sample?: ISampleInfo;
+}
+
+/**
+ * The error thrown when a response does not have the documented shape.
+ */
+export class MetricsValidationError extends Error {
+  /**
+   * Create an error naming the offending field.
+   *
+   * @param path - Dotted path of the field, e.g. `limits.memory.warn`.
+   * @param expected - What the field should have been.
+   */
+  constructor(path: string, expected: string) {
+    super(`Invalid /api/metrics/v1 payload: '${path}' must be ${expected}`);
+    this.name = 'MetricsValidationError';
+  }
+}
+
+/**
+ * Check that a parsed response is a metrics payload.
+ *
+ * @param value - The parsed JSON body.
+ *
+ * @throws {MetricsValidationError} naming the first malformed field.
+ *
+ * #### Notes
+ * Only the fields this frontend reads are checked. Unknown fields are allowed,
+ * so a newer server does not break an older frontend.
+ */
+export function assertMetrics(value: unknown): asserts value is IMetrics {
+  const root = Private.object(value, '(payload)');
+  Private.number(root.rss, 'rss');
+  Private.optionalNumber(root.pss, 'pss', true);
+  Private.optionalNumber(root.cpu_percent, 'cpu_percent', true);
+  Private.optionalNumber(root.cpu_count, 'cpu_count');
+  Private.optionalNumber(root.disk_used, 'disk_used');
+  Private.optionalNumber(root.disk_total, 'disk_total');
+
+  if (root.limits !== undefined) {
+    const limits = Private.object(root.limits, 'limits');
+    if (limits.memory !== undefined) {
+      const memory = Private.object(limits.memory, 'limits.memory');
+      Private.optionalNumber(memory.rss, 'limits.memory.rss');
+      Private.optionalNumber(memory.pss, 'limits.memory.pss');
+      Private.boolean(memory.warn, 'limits.memory.warn');
+      Private.optionalString(memory.source, 'limits.memory.source');
+    }
+    if (limits.cpu !== undefined) {
+      const cpu = Private.object(limits.cpu, 'limits.cpu');
+      Private.number(cpu.cpu, 'limits.cpu.cpu');
+      Private.boolean(cpu.warn, 'limits.cpu.warn');
+      Private.optionalString(cpu.source, 'limits.cpu.source');
+    }
+    if (limits.disk !== undefined) {
+      const disk = Private.object(limits.disk, 'limits.disk');
+      Private.number(disk.disk, 'limits.disk.disk');
+      Private.boolean(disk.warn, 'limits.disk.warn');
+    }
+  }
+
+  if (root.sample !== undefined) {
+    const sample = Private.object(root.sample, 'sample');
+    Private.boolean(sample.ready, 'sample.ready');
+    Private.boolean(sample.stale, 'sample.stale');
+    Private.number(sample.age_ms, 'sample.age_ms');
+    Private.number(sample.interval_ms, 'sample.interval_ms');
+    Private.optionalNumber(sample.cost_ms, 'sample.cost_ms');
+    Private.optionalNumber(
+      sample.monitor_cpu_percent,
+      'sample.monitor_cpu_percent',
+      true
+    );
+    Private.optionalNumber(
+      sample.pss_estimated_bytes,
+      'sample.pss_estimated_bytes'
+    );
+    Private.optionalNumber(
+      sample.pss_estimated_fraction,
+      'sample.pss_estimated_fraction'
+    );
+    Private.optionalNumber(
+      sample.oldest_exact_age_ms,
+      'sample.oldest_exact_age_ms',
+      true
+    );
+    Private.optionalNumber(sample.next_poll_ms, 'sample.next_poll_ms');
+    if (sample.processes !== undefined) {
+      const processes = Private.object(sample.processes, 'sample.processes');
+      Private.number(processes.seen, 'sample.processes.seen');
+      Private.number(processes.sampled, 'sample.processes.sampled');
+      Private.number(processes.left_out, 'sample.processes.left_out');
+    }
+    if (sample.worker !== undefined) {
+      const worker = Private.object(sample.worker, 'sample.worker');
+      Private.string(worker.state, 'sample.worker.state');
+      Private.number(worker.restarts, 'sample.worker.restarts');
+      if (worker.error !== null) {
+        Private.string(worker.error, 'sample.worker.error');
+      }
+    }
+  }
+}
+
+/**
+ * Type guards shared by the validator.
+ */
+namespace Private {
+  /**
+   * Check for a plain JSON object and return it as a record.
+   */
+  export function object(
+    value: unknown,
+    path: string
+  ): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new MetricsValidationError(path, 'an object');
+    }
+    return value as Record<string, unknown>;
+  }
+
+  /**
+   * Check for a finite, non-negative number.
+   *
+   * #### Notes
+   * Every number in the payload is a size, a count, a duration or a percentage,
+   * so a negative value means a broken server rather than a real reading.
+   */
+  export function number(value: unknown, path: string): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new MetricsValidationError(path, 'a non-negative number');
+    }
+  }
+
+  /**
+   * Check for an absent field or a number (or null, when allowed).
+   */
+  export function optionalNumber(
+    value: unknown,
+    path: string,
+    nullable = false
+  ): void {
+    if (value === undefined || (nullable && value === null)) {
+      return;
+    }
+    number(value, path);
+  }
+
+  /**
+   * Check for a boolean.
+   */
+  export function boolean(value: unknown, path: string): void {
+    if (typeof value !== 'boolean') {
+      throw new MetricsValidationError(path, 'a boolean');
+    }
+  }
+
+  /**
+   * Check for a string.
+   */
+  export function string(value: unknown, path: string): void {
+    if (typeof value !== 'string') {
+      throw new MetricsValidationError(path, 'a string');
+    }
+  }
+
+  /**
+   * Check for an absent field or a string.
+   */
+  export function optionalString(value: unknown, path: string): void {
+    if (value !== undefined) {
+      string(value, path);
+    }
+  }
+}
