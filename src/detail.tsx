@@ -1,0 +1,215 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { Popup, showPopup } from '@jupyterlab/statusbar';
+import { VDomRenderer } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { describeMetrics, IDescribeOptions, memoryFigure } from './describe';
+import { formatBytes, formatPercent } from './format';
+import { IHistoryPoint } from './model';
+import { ResourceMonitorModel } from './model';
+import { Sparkline } from './sparkline';
+
+/**
+ * CSS class of the detail popup's content.
+ */
+export const DETAIL_CLASS = 'jp-ResourceMonitor-detail';
+
+/**
+ * The detail popup's content: a pure function of its props.
+ *
+ * @param props - A model snapshot, the history and its window.
+ */
+export function ResourceMonitorDetailComponent(
+  props: ResourceMonitorDetailComponent.IProps
+): JSX.Element {
+  const { snapshot, history, historyMinutes } = props;
+  const explanations = describeMetrics(snapshot);
+  const metrics = snapshot.metrics;
+  const windowMs = historyMinutes * 60_000;
+  const span = `the last ${historyMinutes} minute${historyMinutes === 1 ? '' : 's'}`;
+
+  const memoryValues = history.map(point => point.memory);
+  const memoryLimit = metrics ? memoryFigure(metrics).limit : null;
+  // Scale to the limit when there is one, so the line shows headroom.
+  const memoryMax = Math.max(memoryLimit ?? 0, ...memoryValues, 1);
+  const memoryKind =
+    metrics && typeof metrics.pss === 'number' ? 'PSS' : 'memory';
+
+  const cpuValues = history
+    .map(point => point.cpu_percent)
+    .filter((value): value is number => value !== null);
+  const cpuCount = metrics?.cpu_count ?? metrics?.limits?.cpu?.cpu;
+  const cpuMax = Math.max(
+    typeof cpuCount === 'number' ? cpuCount * 100 : 100,
+    ...cpuValues,
+    1
+  );
+  const showCpu = metrics?.cpu_percent !== undefined;
+
+  return (
+    <div className="jp-ResourceMonitor-detailBody">
+      <h3 className="jp-ResourceMonitor-detailTitle">Resource monitor</h3>
+      {history.length > 1 ? (
+        <div className="jp-ResourceMonitor-charts">
+          <figure className="jp-ResourceMonitor-chart">
+            <figcaption>
+              Memory ({memoryKind}), scale 0 – {formatBytes(memoryMax)}
+            </figcaption>
+            <Sparkline
+              points={history.map(point => ({
+                time: point.time,
+                value: point.memory
+              }))}
+              max={memoryMax}
+              windowMs={windowMs}
+              label={`Memory (${memoryKind}) over ${span}, up to ${formatBytes(Math.max(...memoryValues))}`}
+            />
+          </figure>
+          {showCpu && (
+            <figure className="jp-ResourceMonitor-chart">
+              <figcaption>CPU, scale 0 – {formatPercent(cpuMax)}</figcaption>
+              <Sparkline
+                points={history.map(point => ({
+                  time: point.time,
+                  value: point.cpu_percent
+                }))}
+                max={cpuMax}
+                windowMs={windowMs}
+                label={`CPU over ${span}, up to ${cpuValues.length ? formatPercent(Math.max(...cpuValues)) : 'unknown'}`}
+              />
+            </figure>
+          )}
+        </div>
+      ) : (
+        <p className="jp-ResourceMonitor-detailNote">
+          Collecting history for the charts…
+        </p>
+      )}
+      <dl className="jp-ResourceMonitor-explanations">
+        {explanations.map(line => (
+          <React.Fragment key={line.label}>
+            <dt>{line.label}</dt>
+            <dd>{line.text}</dd>
+          </React.Fragment>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+/**
+ * A namespace for {@link ResourceMonitorDetailComponent} statics.
+ */
+export namespace ResourceMonitorDetailComponent {
+  /**
+   * The props of {@link ResourceMonitorDetailComponent}.
+   */
+  export interface IProps {
+    /**
+     * The model snapshot to explain.
+     */
+    readonly snapshot: IDescribeOptions;
+    /**
+     * The history, oldest first.
+     */
+    readonly history: ReadonlyArray<IHistoryPoint>;
+    /**
+     * The history window in minutes.
+     */
+    readonly historyMinutes: number;
+  }
+}
+
+/**
+ * The detail popup's widget: renders from the shared model, never fetches.
+ */
+export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
+  /**
+   * Create the detail view.
+   *
+   * @param model - The shared model.
+   */
+  constructor(model: ResourceMonitorModel) {
+    super(model);
+    this.addClass(DETAIL_CLASS);
+    // Focusable, so Escape reaches the popup after keyboard activation.
+    this.node.tabIndex = -1;
+    this.node.setAttribute('role', 'dialog');
+    this.node.setAttribute('aria-label', 'Resource monitor details');
+  }
+
+  /**
+   * Render the details from the model.
+   */
+  protected render(): JSX.Element | null {
+    const model = this.model;
+    if (!model) {
+      return null;
+    }
+    return (
+      <ResourceMonitorDetailComponent
+        snapshot={{
+          status: model.status,
+          metrics: model.metrics,
+          lastUpdate: model.lastUpdate,
+          error: model.error,
+          now: Date.now()
+        }}
+        history={model.history}
+        historyMinutes={model.historyMinutes}
+      />
+    );
+  }
+}
+
+/**
+ * Open the detail popup above an anchor, or close it if it is open.
+ *
+ * @param anchor - The status item the popup belongs to.
+ *
+ * @param model - The shared model.
+ *
+ * @returns The open popup, or null when this call closed it.
+ *
+ * #### Notes
+ * One popup per anchor. The popup closes itself on Escape or on a click
+ * outside both the popup and the anchor.
+ */
+export function toggleDetail(
+  anchor: Widget,
+  model: ResourceMonitorModel
+): Popup | null {
+  const open = Private.popups.get(anchor);
+  if (open && !open.isDisposed) {
+    open.dispose();
+    return null;
+  }
+  const body = new ResourceMonitorDetail(model);
+  const popup = showPopup({
+    body,
+    anchor,
+    align: 'left',
+    hasDynamicSize: true
+  });
+  Private.popups.set(anchor, popup);
+  popup.disposed.connect(() => {
+    if (Private.popups.get(anchor) === popup) {
+      Private.popups.delete(anchor);
+    }
+  });
+  body.node.focus();
+  return popup;
+}
+
+/**
+ * Module-private state.
+ */
+namespace Private {
+  /**
+   * The open popup of each anchor.
+   */
+  export const popups = new WeakMap<Widget, Popup>();
+}

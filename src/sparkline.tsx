@@ -1,0 +1,150 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import * as React from 'react';
+
+/**
+ * CSS class of a sparkline's SVG element.
+ */
+export const SPARKLINE_CLASS = 'jp-ResourceMonitor-sparkline';
+
+/**
+ * One value of a sparkline at one time.
+ */
+export interface ISparkPoint {
+  /**
+   * When, in ms since the epoch.
+   */
+  readonly time: number;
+  /**
+   * The value; null leaves a gap.
+   */
+  readonly value: number | null;
+}
+
+/**
+ * Turn points into SVG polyline coordinate lists, one per unbroken run.
+ *
+ * @param points - The points, oldest first.
+ *
+ * @param options - The drawing area and the scales.
+ *
+ * @returns One `points` attribute per run of non-null values.
+ *
+ * #### Notes
+ * The x axis is a fixed time window ending at the newest point, so the line
+ * scrolls rather than stretches as history fills up. Values above `max` are
+ * drawn at the top edge.
+ */
+export function sparklinePaths(
+  points: ReadonlyArray<ISparkPoint>,
+  options: {
+    readonly width: number;
+    readonly height: number;
+    readonly windowMs: number;
+    readonly max: number;
+  }
+): string[] {
+  const { width, height, windowMs, max } = options;
+  if (points.length === 0 || max <= 0 || windowMs <= 0) {
+    return [];
+  }
+  const newest = points[points.length - 1].time;
+  const runs: string[] = [];
+  let run: string[] = [];
+  for (const point of points) {
+    if (point.value === null) {
+      if (run.length) {
+        runs.push(run.join(' '));
+      }
+      run = [];
+      continue;
+    }
+    const x = width - ((newest - point.time) / windowMs) * width;
+    const y = height - (Math.min(point.value, max) / max) * height;
+    run.push(`${Math.max(0, x).toFixed(1)},${y.toFixed(1)}`);
+  }
+  if (run.length) {
+    runs.push(run.join(' '));
+  }
+  return runs;
+}
+
+/**
+ * A small SVG line chart of recent values, with no chart library.
+ *
+ * @param props - The points, scales and accessible label.
+ */
+export function Sparkline(props: Sparkline.IProps): JSX.Element {
+  const width = props.width ?? 240;
+  const height = props.height ?? 40;
+  const paths = sparklinePaths(props.points, {
+    width,
+    height,
+    windowMs: props.windowMs,
+    max: props.max
+  });
+  return (
+    <svg
+      className={SPARKLINE_CLASS}
+      viewBox={`0 0 ${width} ${height}`}
+      width={width}
+      height={height}
+      role="img"
+      aria-label={props.label}
+      preserveAspectRatio="none"
+    >
+      <title>{props.label}</title>
+      <line
+        className="jp-ResourceMonitor-sparkline-baseline"
+        x1={0}
+        y1={height - 0.5}
+        x2={width}
+        y2={height - 0.5}
+      />
+      {paths.map((points, index) => (
+        <polyline
+          key={index}
+          className="jp-ResourceMonitor-sparkline-line"
+          points={points}
+          fill="none"
+        />
+      ))}
+    </svg>
+  );
+}
+
+/**
+ * A namespace for {@link Sparkline} statics.
+ */
+export namespace Sparkline {
+  /**
+   * The props of {@link Sparkline}.
+   */
+  export interface IProps {
+    /**
+     * The points, oldest first.
+     */
+    readonly points: ReadonlyArray<ISparkPoint>;
+    /**
+     * The value drawn at the top edge.
+     */
+    readonly max: number;
+    /**
+     * The time span of the x axis, in ms.
+     */
+    readonly windowMs: number;
+    /**
+     * What the chart shows, for screen readers and the tooltip.
+     */
+    readonly label: string;
+    /**
+     * Width in px; defaults to 240.
+     */
+    readonly width?: number;
+    /**
+     * Height in px; defaults to 40.
+     */
+    readonly height?: number;
+  }
+}

@@ -1,0 +1,341 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { VDomRenderer } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { describeAsTitle, describeStatus, memoryFigure } from './describe';
+import { toggleDetail } from './detail';
+import { formatPercent, formatUsage, MISSING, PENDING } from './format';
+import { MonitorStatus, ResourceMonitorModel } from './model';
+import { IMetrics } from './types';
+
+/**
+ * CSS class of the status item's root element.
+ */
+export const ROOT_CLASS = 'jp-ResourceMonitor';
+
+/**
+ * CSS class added when a shown metric is close to its limit.
+ */
+export const WARN_CLASS = 'jp-ResourceMonitor-warn';
+
+/**
+ * CSS class added when the numbers are stale or the server is unreachable.
+ */
+export const STALE_CLASS = 'jp-ResourceMonitor-stale';
+
+/**
+ * CSS class of one metric inside the item.
+ */
+export const METRIC_CLASS = 'jp-ResourceMonitor-metric';
+
+/**
+ * Which metrics the status item shows.
+ */
+export interface IDisplayOptions {
+  /**
+   * Show memory (PSS, else RSS) against its limit.
+   */
+  readonly showMemory: boolean;
+  /**
+   * Show CPU use when the server tracks it.
+   */
+  readonly showCpu: boolean;
+  /**
+   * Show disk use when the server tracks it.
+   */
+  readonly showDisk: boolean;
+}
+
+/**
+ * The display options used until settings arrive.
+ */
+export const DEFAULT_DISPLAY: IDisplayOptions = {
+  showMemory: true,
+  showCpu: true,
+  showDisk: true
+};
+
+/**
+ * One metric as the item prints it.
+ */
+export interface IMetricText {
+  /**
+   * Which metric: `memory`, `cpu` or `disk`.
+   */
+  readonly key: 'memory' | 'cpu' | 'disk';
+  /**
+   * The text, such as `Mem: 1.2 / 8.0 GB`.
+   */
+  readonly text: string;
+  /**
+   * Whether the server flags this metric as close to its limit.
+   */
+  readonly warn: boolean;
+}
+
+/**
+ * The metrics the item prints, in order, honouring the display options.
+ *
+ * @param status - The model's status.
+ *
+ * @param metrics - The last valid payload, or null.
+ *
+ * @param display - Which metrics to show.
+ *
+ * #### Notes
+ * Memory shows a placeholder until the first payload; CPU and disk appear only
+ * once the server says it tracks them.
+ */
+export function metricTexts(
+  status: MonitorStatus,
+  metrics: IMetrics | null,
+  display: IDisplayOptions
+): IMetricText[] {
+  const texts: IMetricText[] = [];
+  if (metrics === null) {
+    if (display.showMemory) {
+      const placeholder = status === 'loading' ? PENDING : MISSING;
+      texts.push({ key: 'memory', text: `Mem: ${placeholder}`, warn: false });
+    }
+    return texts;
+  }
+  const limits = metrics.limits;
+  if (display.showMemory) {
+    const memory = memoryFigure(metrics);
+    texts.push({
+      key: 'memory',
+      text: `Mem: ${formatUsage(memory.used, memory.limit)}`,
+      warn: limits?.memory?.warn === true
+    });
+  }
+  if (display.showCpu && metrics.cpu_percent !== undefined) {
+    texts.push({
+      key: 'cpu',
+      text: `CPU: ${metrics.cpu_percent === null ? PENDING : formatPercent(metrics.cpu_percent)}`,
+      warn: limits?.cpu?.warn === true
+    });
+  }
+  if (
+    display.showDisk &&
+    typeof metrics.disk_used === 'number' &&
+    typeof metrics.disk_total === 'number'
+  ) {
+    texts.push({
+      key: 'disk',
+      text: `Disk: ${formatUsage(metrics.disk_used, metrics.disk_total)}`,
+      warn: limits?.disk?.warn === true
+    });
+  }
+  return texts;
+}
+
+/**
+ * The status item's content: a pure function of its props.
+ *
+ * @param props - What to show and what to call on activation.
+ *
+ * @returns The item, or null when the endpoint is unavailable.
+ *
+ * #### Notes
+ * Warning styling only applies to fresh numbers: an old sample's warning
+ * flag says nothing about now, so stale data is only muted.
+ */
+export function ResourceMonitorComponent(
+  props: ResourceMonitorComponent.IProps
+): JSX.Element | null {
+  const { status, metrics, lastUpdate, error, now, display, onActivate } =
+    props;
+  if (status === 'unavailable') {
+    return null;
+  }
+  const texts = metricTexts(status, metrics, display);
+  const muted = status === 'stale' || status === 'unreachable';
+  const warn = status === 'ok' && texts.some(text => text.warn);
+  const className = [ROOT_CLASS, warn ? WARN_CLASS : '', muted ? STALE_CLASS : '']
+    .filter(Boolean)
+    .join(' ');
+
+  const snapshot = { status, metrics, lastUpdate, error, now };
+  const title = describeAsTitle(snapshot);
+  const statusNote = describeStatus(snapshot);
+  const summary = texts.length
+    ? texts.map(text => text.text).join(', ')
+    : 'Resource usage';
+  const ariaLabel = `Resource monitor: ${summary}.${statusNote ? ` ${statusNote}` : ''} Press Enter for details.`;
+
+  const onKeyDown = (event: React.KeyboardEvent): void => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      // Space would otherwise scroll the page.
+      event.preventDefault();
+      onActivate();
+    }
+  };
+
+  return (
+    <div
+      className={className}
+      title={title}
+      aria-label={ariaLabel}
+      role="button"
+      tabIndex={0}
+      onClick={onActivate}
+      onKeyDown={onKeyDown}
+    >
+      {texts.length ? (
+        texts.map((text, index) => (
+          <React.Fragment key={text.key}>
+            {/* A space keeps copied text and plain readers readable. */}
+            {index > 0 && ' '}
+            <span
+              className={
+                status === 'ok' && text.warn
+                  ? `${METRIC_CLASS} jp-mod-warn`
+                  : METRIC_CLASS
+              }
+            >
+              {text.text}
+            </span>
+          </React.Fragment>
+        ))
+      ) : (
+        <span className={METRIC_CLASS}>Resources</span>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A namespace for {@link ResourceMonitorComponent} statics.
+ */
+export namespace ResourceMonitorComponent {
+  /**
+   * The props of {@link ResourceMonitorComponent}.
+   */
+  export interface IProps {
+    /**
+     * The model's status.
+     */
+    readonly status: MonitorStatus;
+    /**
+     * The last valid payload, or null.
+     */
+    readonly metrics: IMetrics | null;
+    /**
+     * When that payload arrived, in ms since the epoch, or null.
+     */
+    readonly lastUpdate: number | null;
+    /**
+     * Why the last request failed, or null.
+     */
+    readonly error: string | null;
+    /**
+     * The time to measure ages against, in ms since the epoch.
+     */
+    readonly now: number;
+    /**
+     * Which metrics to show.
+     */
+    readonly display: IDisplayOptions;
+    /**
+     * Called on click, Enter or Space.
+     */
+    readonly onActivate: () => void;
+  }
+}
+
+/**
+ * The status-bar item: renders {@link ResourceMonitorComponent} from the model.
+ *
+ * #### Notes
+ * It never fetches. Activating it (click, Enter, Space) opens or closes the
+ * detail popup, unless `options.onActivate` replaces that.
+ */
+export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
+  /**
+   * Create the item.
+   *
+   * @param options - The model and the activation callback.
+   */
+  constructor(options: ResourceMonitorStatus.IOptions) {
+    super(options.model);
+    this._onActivate =
+      options.onActivate ??
+      (() => {
+        if (this.model) {
+          toggleDetail(this, this.model);
+        }
+      });
+    this._display = options.display ?? DEFAULT_DISPLAY;
+    // Hover and pressed styles of clickable JupyterLab status items.
+    this.addClass('jp-mod-highlight');
+    this.addClass('jp-ResourceMonitor-item');
+  }
+
+  /**
+   * Which metrics the item shows; setting it re-renders on a real change.
+   */
+  get display(): IDisplayOptions {
+    return this._display;
+  }
+  set display(value: IDisplayOptions) {
+    const current = this._display;
+    if (
+      current.showMemory === value.showMemory &&
+      current.showCpu === value.showCpu &&
+      current.showDisk === value.showDisk
+    ) {
+      return;
+    }
+    this._display = { ...value };
+    this.update();
+  }
+
+  /**
+   * Render the item from the model.
+   */
+  protected render(): JSX.Element | null {
+    const model = this.model;
+    if (!model) {
+      return null;
+    }
+    return (
+      <ResourceMonitorComponent
+        status={model.status}
+        metrics={model.metrics}
+        lastUpdate={model.lastUpdate}
+        error={model.error}
+        now={Date.now()}
+        display={this._display}
+        onActivate={this._onActivate}
+      />
+    );
+  }
+
+  private _display: IDisplayOptions;
+  private _onActivate: () => void;
+}
+
+/**
+ * A namespace for {@link ResourceMonitorStatus} statics.
+ */
+export namespace ResourceMonitorStatus {
+  /**
+   * The options of a {@link ResourceMonitorStatus}.
+   */
+  export interface IOptions {
+    /**
+     * The shared model.
+     */
+    model: ResourceMonitorModel;
+    /**
+     * Called on click, Enter or Space; defaults to toggling the detail popup.
+     */
+    onActivate?: () => void;
+    /**
+     * Which metrics to show; defaults to all.
+     */
+    display?: IDisplayOptions;
+  }
+}
