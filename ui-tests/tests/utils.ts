@@ -1,0 +1,90 @@
+/**
+ * Shared selectors and helpers for the jupyter-resource-monitor UI tests.
+ */
+import { expect, type Page } from '@playwright/test';
+
+/** The settings plugin id of the frontend extension. */
+export const PLUGIN_ID = 'jupyter-resource-monitor:plugin';
+
+/** The status item: its root element inside JupyterLab's main status bar. */
+export const ITEM = '#jp-main-statusbar .jp-ResourceMonitor';
+
+/** The metrics endpoint, as a path suffix (the base URL may add a prefix). */
+export const METRICS_PATH = '/api/metrics/v1';
+
+/** Where the tests write their screenshots (relative to ui-tests/). */
+export const SCREENSHOTS = 'screenshots';
+
+/** Whether a request URL is a call to the metrics endpoint. */
+export function isMetricsRequest(url: string): boolean {
+  return new URL(url).pathname.endsWith(METRICS_PATH);
+}
+
+/**
+ * Set one setting of our plugin through the application's setting registry,
+ * as the Settings editor would.
+ */
+export async function setSetting(
+  page: Page,
+  key: string,
+  value: unknown
+): Promise<void> {
+  await page.evaluate(
+    async ({ id, key, value }) => {
+      const registry = await (window as any).galata.getPlugin(
+        '@jupyterlab/apputils-extension:settings'
+      );
+      await registry.set(id, key, value);
+    },
+    { id: PLUGIN_ID, key, value }
+  );
+}
+
+const UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40
+};
+
+/**
+ * The memory in use shown by the item, in bytes, from text such as
+ * `Mem: 1.2 / 8.0 GB` or `Mem: 312 MB / 8.0 GB`; null if it has no unit we
+ * know.
+ */
+export function shownMemoryBytes(text: string): number | null {
+  const match = /Mem:\s*([\d.]+)\s*([KMGT]?i?B)?(?:\s*\/\s*[\d.]+\s*([KMGT]?i?B))?/i.exec(
+    text
+  );
+  if (!match) {
+    return null;
+  }
+  const unit = (match[2] ?? match[3] ?? '').toUpperCase();
+  const factor = UNITS[unit];
+  return factor === undefined ? null : parseFloat(match[1]) * factor;
+}
+
+/**
+ * The metrics payload once the server's worker has taken its first sample
+ * (before that, numbers are 0 and limits are not yet known).
+ */
+export async function readyMetrics(page: Page): Promise<any> {
+  let metrics: any = null;
+  await expect
+    .poll(
+      async () => {
+        const response = await page.request.get(METRICS_PATH);
+        expect(response.status()).toBe(200);
+        metrics = await response.json();
+        return metrics.sample?.ready;
+      },
+      { timeout: 20_000 }
+    )
+    .toBe(true);
+  return metrics;
+}
