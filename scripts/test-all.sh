@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Install everything needed and run every test suite of jupyter-resource-monitor:
+#   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers).
+#
+# Usage: bash scripts/test-all.sh
+#
+# Needs Python >= 3.9 with pip, Node.js 20 with npm, and Debian's chromium
+# (installed with apt-get when /usr/bin/chromium is missing). Installs the
+# package for real (not editable) into the current Python -- or into ./.venv
+# when that Python is externally managed (PEP 668) -- so the tests exercise the
+# wheel's labextension and jupyter-config files, not the source tree.
+#
+# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium).
+# Exits non-zero if an install step fails, a suite fails, or a suite ran no tests.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+export CHROMIUM_PATH
+export CI="${CI:-1}"
+REPORTS="$(mktemp -d "${TMPDIR:-/tmp}/test-all.XXXXXX")"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
+strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
+
+# --- 1. System: Chromium for the UI tests ----------------------------------
+step "Browser"
+if [ ! -x "$CHROMIUM_PATH" ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+"$CHROMIUM_PATH" --version
+
+# --- 2. Python environment --------------------------------------------------
+step "Python environment"
+if "$PYTHON" - <<'EOF'
+import pathlib, sys, sysconfig
+in_venv = sys.prefix != sys.base_prefix
+managed = pathlib.Path(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED").exists()
+sys.exit(0 if managed and not in_venv else 1)
+EOF
+then
+  echo "$PYTHON is externally managed: using a virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+  PYTHON="$ROOT/.venv/bin/python"
+  export PATH="$ROOT/.venv/bin:$PATH"
+fi
+"$PYTHON" --version
+node --version
+npm --version
+
+# --- 3. Install: JavaScript deps from the lockfile, then the package --------
+step "npm ci (frontend build dependencies, exactly as locked)"
+npm ci
+# Build from scratch through the wheel's build hook (npm install over the tree
+# npm ci just made, then npm run build:prod), so the hook itself is exercised.
+npm run clean
+
+step "pip install .[test] (real, non-editable install; builds the labextension)"
+"$PYTHON" -m pip install ".[test]"
+
+if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+   && git -C "$ROOT" ls-files --error-unmatch package-lock.json >/dev/null 2>&1; then
+  git -C "$ROOT" diff --exit-code -- package-lock.json \
+    || die "the build changed package-lock.json: commit an up-to-date lockfile"
+fi
+
+step "Installed extension"
+# The installed copy must be the one under test, not ./jupyter_resource_monitor.
+INSTALLED="$(cd / && "$PYTHON" -c 'import jupyter_resource_monitor as m; print(m.__file__)')"
+echo "jupyter_resource_monitor imported from $INSTALLED"
+case "$INSTALLED" in
+  "$ROOT"/*) die "jupyter_resource_monitor resolves to the source tree, not an installed copy" ;;
+esac
+SERVER_LIST="$("$PYTHON" -m jupyter server extension list 2>&1 | strip_ansi)"
+echo "$SERVER_LIST" | grep -E 'jupyter_resource_monitor'
+echo "$SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[[:space:]]+enabled' \
+  || die "server extension jupyter_resource_monitor is not enabled"
+echo "$SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[^[:cntrl:]]*OK' \
+  || die "server extension jupyter_resource_monitor did not validate"
+LAB_LIST="$("$PYTHON" -m jupyter labextension list 2>&1 | strip_ansi)"
+echo "$LAB_LIST" | grep -E 'jupyter-resource-monitor'
+echo "$LAB_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
+  || die "labextension jupyter-resource-monitor is not installed, enabled and OK"
+
+# --- 4. Test suites ---------------------------------------------------------
+# Each suite runs even if an earlier one failed; the summary says which did.
+declare -A STATUS COUNTS
+FAILED=0
+
+record() {  # record <suite> <exit status> <counts text> <number of tests run>
+  local suite="$1" rc="$2" counts="$3" ran="$4"
+  if [ "$rc" -eq 0 ] && [ "$ran" -gt 0 ]; then
+    STATUS[$suite]="PASS"
+  elif [ "$ran" -eq 0 ]; then
+    STATUS[$suite]="FAIL (no tests ran)"; FAILED=1
+  else
+    STATUS[$suite]="FAIL (exit $rc)"; FAILED=1
+  fi
+  COUNTS[$suite]="$counts"
+}
+
+step "Jest (frontend unit tests)"
+set +e
+npm test -- --ci --json --outputFile="$REPORTS/jest.json"
+rc=$?
+set -e
+read -r ran counts < <(node -e '
+  try {
+    const r = require(process.argv[1]);
+    console.log(r.numTotalTests, `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+  } catch (e) { console.log(0, "no report"); }' "$REPORTS/jest.json")
+record jest "$rc" "$counts" "$ran"
+
+step "pytest (server extension, against the installed package)"
+# PYTHONSAFEPATH (Python >= 3.11) keeps the current directory off sys.path and
+# --import-mode=importlib keeps pytest from inserting the repository root (tests/
+# is a package), so `import jupyter_resource_monitor` is the installed copy.
+set +e
+PYTHONSAFEPATH=1 "$PYTHON" -m pytest --import-mode=importlib -p no:cacheprovider \
+  --junitxml="$REPORTS/pytest.xml"
+rc=$?
+set -e
+read -r ran counts < <("$PYTHON" - "$REPORTS/pytest.xml" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, "no report")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+total = sum(int(s.get("tests", 0)) for s in suites)
+failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(total - skipped, f"{total - failed - skipped} passed, {failed} failed, {skipped} skipped")
+EOF
+)
+record pytest "$rc" "$counts" "$ran"
+
+step "Playwright/Galata (UI tests against real JupyterLab servers)"
+(cd ui-tests && npm ci)
+set +e
+(cd ui-tests && npx --no-install playwright test)
+rc=$?
+set -e
+read -r ran counts < <(node -e '
+  try {
+    const s = require(process.argv[1]).stats;
+    const ran = s.expected + s.unexpected + s.flaky;
+    console.log(ran, `${s.expected} passed, ${s.unexpected} failed, ${s.flaky} flaky, ${s.skipped} skipped`);
+  } catch (e) { console.log(0, "no report"); }' "$ROOT/ui-tests/test-results/results.json")
+record playwright "$rc" "$counts" "$ran"
+
+# --- 5. Summary -------------------------------------------------------------
+step "Summary"
+for suite in jest pytest playwright; do
+  printf '  %-11s %-22s %s\n' "$suite" "${STATUS[$suite]}" "${COUNTS[$suite]}"
+done
+if [ "$FAILED" -ne 0 ]; then
+  echo "Some suites failed."
+  exit 1
+fi
+echo "All suites passed."
