@@ -195,6 +195,10 @@ def report(results, host, started, settings):
         "",
         f"Settings: {settings}.",
         "",
+        "Host load (1-minute average) before / after each window: " + ", ".join(
+            f"{r['variant']} {r['load_1min_before']} / {r.get('load_1min_after', '?')}"
+            for r in results if "load_1min_before" in r) + ".",
+        "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "|".join("---" for _ in HEADER) + "|",
     ]

@@ -434,6 +434,7 @@ async def measure(args, server, result, live):
     pollers = [Poller(server, args.poll_interval, args.request_timeout, expect_404)
                for _ in range(args.pollers if args.poll_interval > 0 else 0)]
     live.update(typist=typist, pollers=pollers)
+    result["load_1min_before"] = round(os.getloadavg()[0], 2)
     log(f"typing for {args.duration} s at {args.rate}/s with {len(pollers)} pollers")
     started = time.perf_counter()
     await typist.type(args.duration, args.rate)
@@ -474,6 +475,7 @@ async def measure(args, server, result, live):
             100 * sum(v for k, v in delta.items() if not own(k)) / elapsed, 1),
         "workload_cpu_pct": round(100 * sum(v for k, v in delta.items() if own(k)) / elapsed, 1),
         "tree_cpu_pct": round(100 * sum(delta.values()) / elapsed, 1),
+        "load_1min_after": round(os.getloadavg()[0], 2),
     })
 
     log("reading ground truth")
