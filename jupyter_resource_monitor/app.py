@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
 from .config import ResourceMonitor, load_config
 from .handlers import handlers
+from .prometheus import SnapshotCollector
 from .supervisor import WorkerSupervisor, worker_options_from
 
 
@@ -26,14 +28,37 @@ class ResourceMonitorApp(ExtensionApp):
     load_other_extensions = True
     classes = [ResourceMonitor]
 
+    _collector: SnapshotCollector | None = None
+
     def initialize_settings(self):
         config = load_config(self.serverapp.config, self.log)
         supervisor = WorkerSupervisor(worker_options_from(config), log=self.log)
         self.monitor = Monitor(config=config, supervisor=supervisor)
         self.settings["resource_monitor"] = self.monitor
+        if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
+            self.log.warning(
+                "jupyter-resource-usage is enabled too: both serve /api/metrics/v1 and only one "
+                "answers. Remove it with `pip uninstall jupyter-resource-usage` (or `jupyter server "
+                "extension disable jupyter_resource_usage`)."
+            )
+
+        if config.enable_prometheus_metrics:
+            self._register_collector()
+
+    def _register_collector(self):
+        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager)
+        try:
+            prometheus_client.REGISTRY.register(collector)
+        except ValueError as exc:  # a series name already taken, by jupyter-resource-usage's gauges
+            self.log.warning("Resource metrics are not added to /metrics: %s", exc)
+            return
+        self._collector = collector
 
     def initialize_handlers(self):
         self.serverapp.web_app.add_handlers(".*$", handlers(self.serverapp.base_url))
 
     async def stop_extension(self):
+        if self._collector is not None:
+            prometheus_client.REGISTRY.unregister(self._collector)
+            self._collector = None
         await self.monitor.supervisor.stop()

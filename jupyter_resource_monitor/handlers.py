@@ -9,31 +9,85 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from . import payload
+from . import kernels, payload
 
 AUTH_RESOURCE = "api"  # reading metrics needs what reading /api/status needs
 
 
-class MetricsHandler(APIHandler):
-    """``GET /api/metrics/v1``: the latest sample, as jupyter-resource-usage shapes it plus ours."""
+class _SnapshotHandler(APIHandler):
+    """Base: every request counts as demand for the worker and reads its latest snapshot."""
 
     auth_resource = AUTH_RESOURCE
     # Polling is not user activity: it must not keep an idle server from being culled.
     _track_activity = False
 
-    @property
-    def monitor(self):
-        return self.settings["resource_monitor"]
+    def snapshot(self):
+        supervisor = self.settings["resource_monitor"].supervisor
+        supervisor.demand()
+        return supervisor.snapshot
+
+    def reply(self, body) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body))
+
+
+class MetricsHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1``: the latest sample, as jupyter-resource-usage shapes it plus ours."""
 
     @web.authenticated
     @authorized
     async def get(self):
         """Return the latest snapshot without waiting for a new one."""
-        self.monitor.supervisor.demand()
-        body = payload.metrics(self.monitor.supervisor.snapshot, self.monitor.config, self.monitor.supervisor)
-        self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(body))
+        monitor = self.settings["resource_monitor"]
+        self.reply(payload.metrics(self.snapshot(), monitor.config, monitor.supervisor))
+
+
+class KernelsHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/kernels``: usage of every running kernel."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        """List each kernel's memory, CPU and process count from the latest sample."""
+        snap = self.snapshot()
+        self.reply({"kernels": kernels.all_kernels(self.kernel_manager, snap),
+                    "sample": payload.sample_block(snap, self.settings["resource_monitor"].supervisor)})
+
+
+class KernelHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/kernels/<kernel_id>``: one kernel's usage."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, kernel_id):
+        """Return one kernel's usage; 404 for an unknown kernel."""
+        try:
+            self.reply(kernels.kernel_usage(self.kernel_manager, kernel_id, self.snapshot()))
+        except KeyError:
+            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
+
+
+class KernelUsageHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/kernel_usage/get_usage/<kernel_id>``: jupyter-resource-usage's kernel
+    panel endpoint, answered from the snapshot instead of a message to the kernel."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, kernel_id):
+        """Return the content of a ``usage_reply`` for the kernel; 404 for an unknown kernel."""
+        try:
+            self.reply(kernels.usage_reply(self.kernel_manager, kernel_id, self.snapshot()))
+        except KeyError:
+            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
-    return [(url_path_join(base_url, r"/api/metrics/v1/?"), MetricsHandler)]
+    def route(path):
+        return url_path_join(base_url, "/api/metrics/v1", path)
+
+    return [
+        (route(r"/?"), MetricsHandler),
+        (route(r"/kernels/?"), KernelsHandler),
+        (route(r"/kernels/(?P<kernel_id>[^/]+)/?"), KernelHandler),
+        (route(r"/kernel_usage/get_usage/(?P<kernel_id>[^/]+)/?"), KernelUsageHandler),
+    ]

@@ -75,8 +75,9 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     return out
 
 
-def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float) -> dict[str, Any]:
+def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | None = None) -> dict[str, Any]:
     """What the sample is and what it cost (ours; see docs/api.md)."""
+    now = time.monotonic() if now is None else now
     worker_info = {"state": worker.state, "restarts": worker.restarts, "error": worker.error}
     interval_ms = round(1000 * (snap.interval_s if snap else worker.options.interval_s))
     if snap is None:

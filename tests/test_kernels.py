@@ -1,0 +1,134 @@
+"""Per-kernel usage and the Prometheus series, from the one shared sample, with real kernels."""
+
+import asyncio
+import json
+import re
+import sys
+import time
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .test_handlers import ready
+
+
+@pytest.fixture
+def sleeper_kernelspec(jp_data_dir):
+    """A kernel that is no kernel at all: it never answers a message (no usage_request, not even
+    kernel_info), as a kernel in another language might not implement usage_request."""
+    spec = jp_data_dir / "kernels" / "sleeper"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; data = bytearray(64 << 20); time.sleep(600)", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Sleeper", "language": "none"}))
+    return "sleeper"
+
+
+@pytest.fixture
+def start_kernel(jp_fetch, jp_serverapp):
+    async def start(name="python3"):
+        response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": name}))
+        kernel_id = json.loads(response.body)["id"]
+        return kernel_id
+
+    return start  # the server fixture shuts the kernels down with the server
+
+
+async def kernel_until(jp_fetch, kernel_id, predicate, timeout=30.0):
+    """Poll /api/metrics/v1/kernels/<id> until ``predicate(body)``; return that body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = json.loads((await jp_fetch("api", "metrics", "v1", "kernels", kernel_id)).body)
+        if predicate(body):
+            return body
+        assert time.monotonic() < deadline, f"kernel never satisfied the condition: {body}"
+        await asyncio.sleep(0.2)
+
+
+async def execute(jp_serverapp, kernel_id, code):
+    client = jp_serverapp.kernel_manager.get_kernel(kernel_id).client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        reply = await client.execute_interactive(code, timeout=60, store_history=False)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+
+
+async def test_kernel_reads_its_own_pid_and_memory(jp_fetch, jp_serverapp, start_kernel):
+    kernel_id = await start_kernel()
+    body = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"])
+    pid = jp_serverapp.kernel_manager.get_kernel(kernel_id).provisioner.pid
+    assert body["pid"] == pid and body["name"] == "python3" and body["id"] == kernel_id
+    assert body["memory"] > 10 << 20 and body["processes"] >= 1
+    listing = json.loads((await jp_fetch("api", "metrics", "v1", "kernels")).body)
+    assert [k["id"] for k in listing["kernels"]] == [kernel_id]
+    assert listing["sample"]["ready"]
+
+
+async def test_kernel_that_allocates_and_spins_shows_it(jp_fetch, jp_serverapp, start_kernel):
+    kernel_id = await start_kernel()
+    before = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"])
+    await execute(jp_serverapp, kernel_id, "import threading, time\n"
+                  "big = bytearray(300 << 20)\n"
+                  "for i in range(0, len(big), 4096): big[i] = 1\n"
+                  "def spin():\n    end = time.monotonic() + 60\n    while time.monotonic() < end: pass\n"
+                  "threading.Thread(target=spin, daemon=True).start()\n")
+    after = await kernel_until(
+        jp_fetch, kernel_id,
+        lambda b: b["memory"] > before["memory"] + (250 << 20) and (b["cpu_percent"] or 0) > 60)
+    assert after["cpu_percent"] < 150
+
+
+async def test_kernel_without_usage_request_still_reports(jp_fetch, sleeper_kernelspec, start_kernel):
+    kernel_id = await start_kernel(sleeper_kernelspec)
+    body = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"] and b["memory"] > 60 << 20)
+    assert body["name"] == "sleeper"
+    response = await jp_fetch("api", "metrics", "v1", "kernel_usage", "get_usage", kernel_id)
+    content = json.loads(response.body)["content"]
+    assert content["pid"] == body["pid"] and content["kernel_memory"] >= 60 << 20
+    assert set(content) >= {"kernel_cpu", "kernel_memory", "pid", "hostname", "cpu_count"}
+
+
+@pytest.mark.parametrize("path", [("kernels", "nope"), ("kernel_usage", "get_usage", "nope")])
+async def test_unknown_kernel_is_404(jp_fetch, path):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("api", "metrics", "v1", *path)
+    assert info.value.code == 404
+
+
+def series(text, name, labels=""):
+    match = re.search(rf"^{name}{re.escape(labels)} (\S+)$", text, re.M)
+    assert match, f"{name}{labels} not in /metrics"
+    return float(match.group(1))
+
+
+async def test_prometheus_series_agree_with_the_api(jp_fetch, start_kernel, metrics, metrics_until, monitor):
+    kernel_id = await start_kernel()
+    await kernel_until(jp_fetch, kernel_id, lambda b: b["available"])
+    await metrics_until(ready)
+    for _ in range(20):  # both answers from one snapshot: retry if a sample lands in between
+        snap = monitor.supervisor.snapshot
+        text = (await jp_fetch("metrics")).body.decode()
+        api = await metrics()
+        kernel = json.loads((await jp_fetch("api", "metrics", "v1", "kernels", kernel_id)).body)
+        if monitor.supervisor.snapshot is snap:
+            break
+    assert series(text, "total_memory_usage") == api["pss"]
+    assert series(text, "max_memory_usage") == api["limits"]["memory"]["rss"]
+    assert series(text, "total_cpu_usage") == api["cpu_percent"]
+    assert series(text, "max_cpu_usage") == 100 * api["limits"]["cpu"]["cpu"]
+    assert series(text, "kernel_memory_usage", f'{{kernel_id="{kernel_id}"}}') == kernel["memory"]
+    assert series(text, "resource_monitor_processes_left_out") == 0
+
+
+async def test_a_scrape_counts_as_demand(jp_fetch, monitor):
+    assert monitor.supervisor.state == "stopped"
+    await jp_fetch("metrics")
+    assert monitor.supervisor.state == "starting"
+
+
+@pytest.mark.parametrize("monitor_config", [{"enable_prometheus_metrics": False}])
+async def test_prometheus_can_be_turned_off(jp_fetch, metrics_until):
+    await metrics_until(ready)
+    assert "total_memory_usage" not in (await jp_fetch("metrics")).body.decode()
