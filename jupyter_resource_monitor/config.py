@@ -52,7 +52,7 @@ class ResourceMonitor(LoggingConfigurable):
     ).tag(config=True)
 
     pss_budget = Float(
-        0.04,
+        0.03,
         help="""Fraction of one CPU that exact PSS readings (/proc/<pid>/smaps_rollup, whose
         cost grows with a process's memory) may use on average. Between 0 and 1; 0 turns exact
         readings off, so every PSS figure is an estimate.""",

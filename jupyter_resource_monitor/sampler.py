@@ -72,7 +72,7 @@ class Sampler:
         *,
         exclude: Iterable[int] = (),
         max_processes: int = 2000,
-        pss_budget: float = 0.04,
+        pss_budget: float = 0.03,
         pss_burst: float = 0.25,
         proc_root: str = procfs.PROC,
     ):
@@ -207,24 +207,30 @@ class Sampler:
 
     def _estimate(self) -> None:
         """Set every entry's PSS figure: the exact reading adjusted by RSS change since, or the
-        group's PSS/RSS ratio, or (for a process like no other) its RSS, an upper bound."""
-        ratios: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        PSS/RSS ratio of read siblings of similar size, or (for a process like no other) its RSS,
+        an upper bound."""
+        # (group, log2 of RSS) -> [PSS, RSS] summed over the group's exactly read members
+        ratios: dict[tuple[tuple[int, str], int], list[int]] = {}
         for e in self._cache.values():
             if e.exact_pss is not None:
                 # Pages gained since the reading are taken as private, pages lost as shared-less.
                 e.pss = max(0, min(e.stat.rss, e.exact_pss + e.stat.rss - e.exact_rss))
                 e.estimated = e.stat.rss != e.exact_rss
-                ratios.setdefault(e.group, []).append((e.exact_pss, e.exact_rss))
+                sums = ratios.setdefault((e.group, e.exact_rss.bit_length()), [0, 0])
+                sums[0] += e.exact_pss
+                sums[1] += e.exact_rss
         for e in self._cache.values():
             if e.exact_pss is not None:
                 continue
-            # Siblings of similar size only: a group may mix a 2 GB parent's copies with small
-            # helpers of the same name.
-            alike = [(p, r) for p, r in ratios.get(e.group, ()) if r and 0.5 <= e.stat.rss / r <= 2.0]
-            if alike:
-                e.pss = round(e.stat.rss * sum(p for p, _ in alike) / sum(r for _, r in alike))
-            else:
-                e.pss = e.stat.rss
+            # Siblings of similar size only (within a factor of about two): a group may mix a big
+            # parent's copies with small helpers of the same name.
+            size = e.stat.rss.bit_length()
+            pss = rss = 0
+            for near in (size - 1, size, size + 1):
+                sums = ratios.get((e.group, near))
+                if sums:
+                    pss, rss = pss + sums[0], rss + sums[1]
+            e.pss = round(e.stat.rss * pss / rss) if rss else e.stat.rss
             e.estimated = True
 
     def _totals(self, stats, top, seen, now, reads) -> TreeSample:

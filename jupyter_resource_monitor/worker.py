@@ -39,7 +39,7 @@ class WorkerOptions:
     root_pid: int
     interval_s: float = 1.0
     max_processes: int = 2000
-    pss_budget: float = 0.04
+    pss_budget: float = 0.03
     idle_timeout_s: float = 60.0  # 0: never pause
     mem_limit: int = 0  # configured bytes, 0 = none
     cpu_limit: float = 0.0  # configured CPUs, 0 = none
