@@ -75,9 +75,10 @@ class WorkerSupervisor:
                 pass  # it is dying: the supervising task will notice and restart it
 
     def is_stale(self, now: float | None = None) -> bool:
-        """Whether the snapshot is older than the worker's schedule allows (or missing)."""
-        if self.snapshot is None:
-            return True
+        """Whether the snapshot is missing, from a dead worker, or older than the worker's
+        schedule allows."""
+        if self.snapshot is None or self.state in ("restarting", "failed"):
+            return True  # whatever we hold is from a worker that is gone
         now = time.monotonic() if now is None else now
         allowed = max(3 * self.snapshot.interval_s, STALE_AFTER_S)
         return now - self.snapshot.taken_monotonic > allowed

@@ -93,7 +93,10 @@ async def test_cap_is_respected_and_reported(metrics_until):
 async def test_killed_worker_is_restarted(metrics_until, monitor):
     first = await metrics_until(ready)
     os.kill(monitor.supervisor.pid, signal.SIGKILL)
-    body = await metrics_until(lambda b: b["sample"]["worker"]["restarts"] == 1)
+    # during the restart backoff the old sample is served, and said to be stale
+    body = await metrics_until(lambda b: b["sample"]["worker"]["state"] == "restarting")
+    assert body["sample"]["stale"] and body["rss"] > 0
+    assert body["sample"]["worker"]["restarts"] == 1
     assert "exited" in body["sample"]["worker"]["error"]
     fresh = await metrics_until(lambda b: b["sample"]["worker"]["state"] == "running" and ready(b))
     assert fresh["sample"]["worker"]["restarts"] == 1
