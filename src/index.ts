@@ -2,18 +2,32 @@
 // Distributed under the terms of the Modified BSD License.
 
 import {
+  ILabShell,
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { IConsoleTracker } from '@jupyterlab/console';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { CurrentKernelTracker } from './currentKernel';
+import { KernelUsageModel } from './kernelModel';
+import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernelPanel';
+import { KernelUsageStatus } from './kernelStatus';
 import { ResourceMonitorModel } from './model';
 import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './statusItem';
 
+export * from './currentKernel';
 export * from './describe';
 export * from './detail';
 export * from './format';
+export * from './kernelDescribe';
+export * from './kernelModel';
+export * from './kernelPanel';
+export * from './kernelStatus';
+export * from './kernelTypes';
 export * from './model';
 export * from './sparkline';
 export * from './statusItem';
@@ -28,6 +42,25 @@ export const PLUGIN_ID = 'jupyter-resource-monitor:plugin';
  * The id of the status-bar item.
  */
 export const STATUS_ITEM_ID = 'jupyter-resource-monitor:status';
+
+/**
+ * The id of the per-kernel plugin.
+ *
+ * #### Notes
+ * It has no settings of its own: it reads `refreshRate` and `historyMinutes`
+ * from {@link PLUGIN_ID}'s, so one setting times both polls.
+ */
+export const KERNELS_PLUGIN_ID = 'jupyter-resource-monitor:kernels';
+
+/**
+ * The id of the kernel status-bar item.
+ */
+export const KERNEL_STATUS_ITEM_ID = 'jupyter-resource-monitor:kernel-status';
+
+/**
+ * The rank of the Kernel usage panel in the right sidebar.
+ */
+export const KERNELS_PANEL_RANK = 800;
 
 /**
  * The settings this plugin reads, as `schema/plugin.json` declares them.
@@ -144,4 +177,118 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/**
+ * Apply the shared settings to the kernel model.
+ *
+ * @param settings - The composite settings of {@link PLUGIN_ID}.
+ *
+ * @param model - The kernel model.
+ *
+ * #### Notes
+ * The model's setters validate again and ignore equal values.
+ */
+export function applyKernelSettings(
+  settings: Partial<IResourceMonitorSettings>,
+  model: KernelUsageModel
+): void {
+  if (settings.refreshRate !== undefined) {
+    model.refreshRate = settings.refreshRate;
+  }
+  if (settings.historyMinutes !== undefined) {
+    model.historyMinutes = settings.historyMinutes;
+  }
+}
+
+/**
+ * The per-kernel plugin: the current kernel's usage in the status bar, and a
+ * Kernel usage panel in the right sidebar listing every running kernel.
+ */
+const kernelsPlugin: JupyterFrontEndPlugin<void> = {
+  id: KERNELS_PLUGIN_ID,
+  description:
+    "Shows each kernel's memory (PSS) and CPU use: the current one in the status bar, all of them in a sidebar panel.",
+  autoStart: true,
+  optional: [
+    IStatusBar,
+    ILabShell,
+    INotebookTracker,
+    IConsoleTracker,
+    ISettingRegistry,
+    ILayoutRestorer
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar | null,
+    labShell: ILabShell | null,
+    notebooks: INotebookTracker | null,
+    consoles: IConsoleTracker | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    const model = new KernelUsageModel({
+      serverSettings: app.serviceManager.serverSettings
+    });
+
+    const current = new CurrentKernelTracker({
+      shell: labShell,
+      trackers: [notebooks, consoles]
+    });
+    model.currentKernelId = current.kernelId;
+    current.changed.connect((_, id) => {
+      model.currentKernelId = id;
+    });
+
+    const panel = new KernelUsagePanel(model);
+    app.shell.add(panel, 'right', { rank: KERNELS_PANEL_RANK });
+    if (restorer) {
+      restorer.add(panel, KERNELS_PANEL_ID);
+    }
+
+    if (statusBar) {
+      const item = new KernelUsageStatus({
+        model,
+        onActivate: () => app.shell.activateById(KERNELS_PANEL_ID)
+      });
+      item.id = 'jp-ResourceMonitor-kernelStatus';
+      statusBar.registerStatusItem(KERNEL_STATUS_ITEM_ID, {
+        item,
+        align: 'left',
+        // Right after the server-wide item (rank 100).
+        rank: 101,
+        isActive: () => item.isActive,
+        activeStateChanged: item.activeStateChanged
+      });
+    }
+
+    const settingsLoaded = settingRegistry
+      ? settingRegistry.load(PLUGIN_ID)
+      : Promise.resolve(null);
+    Promise.all([settingsLoaded, app.restored])
+      .then(([settings]) => {
+        if (settings) {
+          const apply = (): void =>
+            applyKernelSettings(
+              settings.composite as Partial<IResourceMonitorSettings>,
+              model
+            );
+          apply();
+          settings.changed.connect(apply);
+        }
+      })
+      .catch(reason => {
+        console.error(
+          'jupyter-resource-monitor: settings not loaded for kernel usage, using defaults.',
+          reason
+        );
+      })
+      .then(() => model.start())
+      .catch(reason => {
+        console.error(
+          'jupyter-resource-monitor: could not start kernel usage.',
+          reason
+        );
+      });
+  }
+};
+
+export default [plugin, kernelsPlugin];

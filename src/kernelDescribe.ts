@@ -1,0 +1,151 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * Plain-language texts about kernels, shared by the kernel status item and
+ * the Kernel usage panel so both say the same thing.
+ */
+
+import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from './format';
+import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
+import type { MonitorStatus } from './model';
+
+/**
+ * How many characters of a kernel id are shown.
+ */
+export const SHORT_ID_LENGTH = 8;
+
+/**
+ * The start of a kernel id, enough to tell kernels apart at a glance.
+ *
+ * @param id - The full kernel id.
+ */
+export function shortKernelId(id: string): string {
+  return id.slice(0, SHORT_ID_LENGTH);
+}
+
+/**
+ * A kernel's display name: its kernelspec name, or `kernel` when unknown.
+ *
+ * @param kernel - The kernel's usage.
+ */
+export function kernelName(kernel: IKernelUsage): string {
+  return kernel.name || 'kernel';
+}
+
+/**
+ * The process count as words, such as `1 process` or `3 processes`.
+ *
+ * @param count - The count, or null when unknown.
+ */
+export function formatProcesses(count: number | null): string {
+  if (count === null) {
+    return `${MISSING} processes`;
+  }
+  return `${count} process${count === 1 ? '' : 'es'}`;
+}
+
+/**
+ * The short figures of a kernel, such as `312 MB · 12%`.
+ *
+ * @param kernel - The kernel's usage, or null when not listed yet.
+ *
+ * @returns The memory and CPU figures; a placeholder while the kernel is not
+ * listed, a dash when it is listed but has no figures.
+ */
+export function kernelFigures(kernel: IKernelUsage | null): string {
+  if (kernel === null) {
+    return PENDING;
+  }
+  if (!kernel.available) {
+    return MISSING;
+  }
+  const cpu =
+    kernel.cpu_percent === null ? PENDING : formatPercent(kernel.cpu_percent);
+  return `${formatBytes(kernel.memory)} · ${cpu}`;
+}
+
+/**
+ * Why a kernel has no figures, as shown to users.
+ *
+ * @param kernel - The kernel's usage.
+ *
+ * @returns `not available: <reason>`, or null when the kernel has figures.
+ */
+export function unavailableText(kernel: IKernelUsage): string | null {
+  if (kernel.available) {
+    return null;
+  }
+  return `not available: ${kernel.reason || 'no figures from the server'}`;
+}
+
+/**
+ * A sentence about the kernel model's status, or null when all is well.
+ *
+ * @param status - The model's status.
+ *
+ * @param sample - The sample block of the last answer, or null.
+ *
+ * @param error - Why the last request failed, or null.
+ */
+export function describeKernelsStatus(
+  status: MonitorStatus,
+  sample: IKernelSampleInfo | null,
+  error: string | null
+): string | null {
+  switch (status) {
+    case 'loading':
+      return 'Waiting for the first answer from the server.';
+    case 'unreachable':
+      return `Server unreachable (${error ?? 'request failed'}); retrying with backoff. The figures shown may be old.`;
+    case 'unavailable':
+      return 'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.';
+    case 'stale':
+      if (sample && !sample.ready) {
+        return 'The server has not taken its first sample yet.';
+      }
+      if (sample?.stale) {
+        return `The server's sample is stale (taken ${formatDuration(sample.age_ms)} ago).`;
+      }
+      return 'No fresh figures for a while (polling paused or delayed).';
+    case 'ok':
+      return null;
+  }
+}
+
+/**
+ * Every fact about one kernel, one line each, for a tooltip.
+ *
+ * @param kernel - The kernel's usage, or null when the server has not listed
+ * it yet.
+ *
+ * @param id - The kernel id (used when `kernel` is null).
+ *
+ * @returns The lines, without a heading.
+ */
+export function describeKernel(
+  kernel: IKernelUsage | null,
+  id: string
+): string[] {
+  if (kernel === null) {
+    return [
+      `Kernel ${shortKernelId(id)}`,
+      'Not listed by the server yet (it may have just started).'
+    ];
+  }
+  const lines = [`Kernel: ${kernelName(kernel)} (${kernel.id})`];
+  const pid = kernel.pid === null ? 'none (not a local process)' : String(kernel.pid);
+  if (!kernel.available) {
+    lines.push(`PID: ${pid}`);
+    lines.push(`Figures ${unavailableText(kernel)}`);
+    return lines;
+  }
+  lines.push(`PID: ${pid}, ${formatProcesses(kernel.processes)}`);
+  lines.push(
+    `Memory: ${formatBytes(kernel.memory)} PSS of the kernel and its child processes (shared pages counted once); RSS ${formatBytes(kernel.rss)}.`
+  );
+  lines.push(
+    `CPU: ${kernel.cpu_percent === null ? 'not measured yet (needs two samples)' : formatPercent(kernel.cpu_percent)}, where 100% is one CPU busy.`
+  );
+  return lines;
+}

@@ -1,0 +1,352 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { formatBytes, formatPercent } from './format';
+import {
+  describeKernelsStatus,
+  kernelName,
+  shortKernelId,
+  unavailableText
+} from './kernelDescribe';
+import { IKernelHistoryPoint, KernelUsageModel } from './kernelModel';
+import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
+import type { MonitorStatus } from './model';
+import { Sparkline } from './sparkline';
+
+/**
+ * The id of the Kernel usage panel (its sidebar tab's `data-id`).
+ */
+export const KERNELS_PANEL_ID = 'jp-ResourceMonitor-kernels';
+
+/**
+ * CSS class of the Kernel usage panel.
+ */
+export const KERNELS_PANEL_CLASS = 'jp-ResourceMonitor-kernels';
+
+/**
+ * CSS class of one kernel's row in the panel.
+ */
+export const KERNEL_ROW_CLASS = 'jp-ResourceMonitor-kernelRow';
+
+/**
+ * CSS class added to the row of the current notebook's or console's kernel.
+ */
+export const CURRENT_CLASS = 'jp-mod-current';
+
+/**
+ * The panel's sidebar icon: a small gauge over a baseline.
+ */
+export const kernelUsageIcon = new LabIcon({
+  name: 'jupyter-resource-monitor:kernel-usage',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+    '<g class="jp-icon3" fill="#616161">' +
+    '<path d="M12 4a9 9 0 0 0-9 9c0 1.7.5 3.3 1.3 4.7l1.7-1A7 7 0 0 1 5 13a7 7 0 0 1 14 0 7 7 0 0 1-1 3.7l1.7 1A9 9 0 0 0 12 4z"/>' +
+    '<path d="M11 13.3 15.6 8l1.1 1-4.3 5.6A1.5 1.5 0 1 1 11 13.3z"/>' +
+    '<rect x="3" y="19" width="18" height="2" rx="1"/>' +
+    '</g></svg>'
+});
+
+/**
+ * One kernel's row: a pure function of its props.
+ *
+ * @param props - The kernel, its history and whether it is current.
+ */
+export function KernelRowComponent(
+  props: KernelRowComponent.IProps
+): JSX.Element {
+  const { kernel, history, historyMinutes, isCurrent } = props;
+  const name = kernelName(kernel);
+  const shortId = shortKernelId(kernel.id);
+  const why = unavailableText(kernel);
+  const className = isCurrent
+    ? `${KERNEL_ROW_CLASS} ${CURRENT_CLASS}`
+    : KERNEL_ROW_CLASS;
+  const summary = kernel.available
+    ? `${formatBytes(kernel.memory)} memory, ${formatPercent(kernel.cpu_percent)} CPU`
+    : why;
+  const label = `${name} kernel ${shortId}${isCurrent ? ' (current)' : ''}: ${summary}`;
+
+  return (
+    <li
+      className={className}
+      aria-label={label}
+      aria-current={isCurrent ? 'true' : undefined}
+      data-kernel-id={kernel.id}
+    >
+      <div className="jp-ResourceMonitor-kernelHeader">
+        <span className="jp-ResourceMonitor-kernelName">{name}</span>
+        <code className="jp-ResourceMonitor-kernelId" title={kernel.id}>
+          {shortId}
+        </code>
+        {isCurrent && (
+          <span className="jp-ResourceMonitor-kernelBadge">current</span>
+        )}
+      </div>
+      {kernel.available ? (
+        <>
+          <dl className="jp-ResourceMonitor-kernelFigures">
+            <div>
+              <dt>Memory</dt>
+              <dd className="jp-ResourceMonitor-kernelMemory">
+                {formatBytes(kernel.memory)}
+              </dd>
+            </div>
+            <div>
+              <dt>CPU</dt>
+              <dd className="jp-ResourceMonitor-kernelCpu">
+                {formatPercent(kernel.cpu_percent)}
+              </dd>
+            </div>
+            <div>
+              <dt>PID</dt>
+              <dd>{kernel.pid ?? '–'}</dd>
+            </div>
+            <div>
+              <dt>Processes</dt>
+              <dd>{kernel.processes ?? '–'}</dd>
+            </div>
+          </dl>
+          <KernelChartsComponent
+            history={history}
+            historyMinutes={historyMinutes}
+          />
+        </>
+      ) : (
+        <p className="jp-ResourceMonitor-kernelReason">
+          {kernel.pid !== null && `PID ${kernel.pid} · `}
+          {why}
+        </p>
+      )}
+    </li>
+  );
+}
+
+/**
+ * A namespace for {@link KernelRowComponent} statics.
+ */
+export namespace KernelRowComponent {
+  /**
+   * The props of {@link KernelRowComponent}.
+   */
+  export interface IProps {
+    /**
+     * The kernel's usage.
+     */
+    readonly kernel: IKernelUsage;
+    /**
+     * The kernel's history, oldest first.
+     */
+    readonly history: ReadonlyArray<IKernelHistoryPoint>;
+    /**
+     * The history window in minutes.
+     */
+    readonly historyMinutes: number;
+    /**
+     * Whether this is the current notebook's or console's kernel.
+     */
+    readonly isCurrent: boolean;
+  }
+}
+
+/**
+ * A kernel's memory and CPU sparklines.
+ *
+ * @param props - The history and its window.
+ *
+ * @returns The charts, or null until there are two points to draw.
+ *
+ * #### Notes
+ * Memory is scaled to the kernel's own peak in the window (a kernel has no
+ * limit of its own); CPU to at least one CPU busy.
+ */
+export function KernelChartsComponent(props: {
+  readonly history: ReadonlyArray<IKernelHistoryPoint>;
+  readonly historyMinutes: number;
+}): JSX.Element | null {
+  const { history, historyMinutes } = props;
+  if (history.length < 2) {
+    return null;
+  }
+  const windowMs = historyMinutes * 60_000;
+  const span = `the last ${historyMinutes} minute${historyMinutes === 1 ? '' : 's'}`;
+  const memoryValues = history
+    .map(point => point.memory)
+    .filter((value): value is number => value !== null);
+  const cpuValues = history
+    .map(point => point.cpu_percent)
+    .filter((value): value is number => value !== null);
+  const memoryPeak = memoryValues.length ? Math.max(...memoryValues) : 0;
+  const cpuPeak = cpuValues.length ? Math.max(...cpuValues) : null;
+  return (
+    <div className="jp-ResourceMonitor-kernelCharts">
+      <Sparkline
+        points={history.map(point => ({ time: point.time, value: point.memory }))}
+        max={Math.max(memoryPeak, 1)}
+        windowMs={windowMs}
+        width={120}
+        height={24}
+        label={`Memory (PSS) over ${span}, up to ${formatBytes(memoryPeak)}`}
+      />
+      <Sparkline
+        points={history.map(point => ({
+          time: point.time,
+          value: point.cpu_percent
+        }))}
+        max={Math.max(100, cpuPeak ?? 0)}
+        windowMs={windowMs}
+        width={120}
+        height={24}
+        label={`CPU over ${span}, up to ${cpuPeak === null ? 'unknown' : formatPercent(cpuPeak)}`}
+      />
+    </div>
+  );
+}
+
+/**
+ * The panel's content: a pure function of its props.
+ *
+ * @param props - A snapshot of the kernel model.
+ */
+export function KernelListComponent(
+  props: KernelListComponent.IProps
+): JSX.Element {
+  const { kernels, currentKernelId, history, historyMinutes } = props;
+  const note = describeKernelsStatus(props.status, props.sample, props.error);
+  return (
+    <div className="jp-ResourceMonitor-kernelsBody">
+      <h2 className="jp-ResourceMonitor-kernelsTitle" id={Private.TITLE_ID}>
+        Kernel usage
+      </h2>
+      <p className="jp-ResourceMonitor-kernelsNote">
+        Memory is the PSS of each kernel and its child processes (shared pages
+        counted once); 100% CPU is one CPU busy.
+      </p>
+      {note !== null && (
+        <p className="jp-ResourceMonitor-kernelsStatus" role="status">
+          {note}
+        </p>
+      )}
+      {kernels.length > 0 ? (
+        <ul
+          className="jp-ResourceMonitor-kernelList"
+          role="list"
+          aria-labelledby={Private.TITLE_ID}
+        >
+          {kernels.map(kernel => (
+            <KernelRowComponent
+              key={kernel.id}
+              kernel={kernel}
+              history={history(kernel.id)}
+              historyMinutes={historyMinutes}
+              isCurrent={kernel.id === currentKernelId}
+            />
+          ))}
+        </ul>
+      ) : (
+        props.status !== 'loading' &&
+        props.status !== 'unavailable' && (
+          <p className="jp-ResourceMonitor-kernelsEmpty">No running kernels.</p>
+        )
+      )}
+    </div>
+  );
+}
+
+/**
+ * A namespace for {@link KernelListComponent} statics.
+ */
+export namespace KernelListComponent {
+  /**
+   * The props of {@link KernelListComponent}.
+   */
+  export interface IProps {
+    /**
+     * Every running kernel, in the server's order.
+     */
+    readonly kernels: ReadonlyArray<IKernelUsage>;
+    /**
+     * The current notebook's or console's kernel id, or null.
+     */
+    readonly currentKernelId: string | null;
+    /**
+     * A kernel's history by id.
+     */
+    readonly history: (id: string) => ReadonlyArray<IKernelHistoryPoint>;
+    /**
+     * The history window in minutes.
+     */
+    readonly historyMinutes: number;
+    /**
+     * The model's status.
+     */
+    readonly status: MonitorStatus;
+    /**
+     * The sample block of the last answer, or null.
+     */
+    readonly sample: IKernelSampleInfo | null;
+    /**
+     * Why the last request failed, or null.
+     */
+    readonly error: string | null;
+  }
+}
+
+/**
+ * The Kernel usage sidebar panel: every running kernel, the current one
+ * marked.
+ *
+ * #### Notes
+ * It renders from the shared {@link KernelUsageModel} and never fetches. Add
+ * it to the right sidebar with `app.shell.add(panel, 'right', { rank })`.
+ */
+export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
+  /**
+   * Create the panel.
+   *
+   * @param model - The shared kernel model.
+   */
+  constructor(model: KernelUsageModel) {
+    super(model);
+    this.id = KERNELS_PANEL_ID;
+    this.addClass(KERNELS_PANEL_CLASS);
+    this.title.icon = kernelUsageIcon;
+    this.title.caption = 'Kernel usage';
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Kernel usage');
+  }
+
+  /**
+   * Render the list from the model.
+   */
+  protected render(): JSX.Element | null {
+    const model = this.model;
+    if (!model) {
+      return null;
+    }
+    return (
+      <KernelListComponent
+        kernels={model.kernels}
+        currentKernelId={model.currentKernelId}
+        history={id => model.history(id)}
+        historyMinutes={model.historyMinutes}
+        status={model.status}
+        sample={model.sample}
+        error={model.error}
+      />
+    );
+  }
+}
+
+/**
+ * Module-private constants.
+ */
+namespace Private {
+  /**
+   * The id of the panel's heading, which labels the list.
+   */
+  export const TITLE_ID = 'jp-ResourceMonitor-kernelsTitle';
+}

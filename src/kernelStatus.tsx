@@ -1,0 +1,253 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { VDomRenderer } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
+import * as React from 'react';
+
+import {
+  describeKernel,
+  describeKernelsStatus,
+  kernelFigures,
+  unavailableText
+} from './kernelDescribe';
+import { KernelUsageModel } from './kernelModel';
+import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
+import type { MonitorStatus } from './model';
+
+/**
+ * CSS class of the kernel status item's root element.
+ */
+export const KERNEL_STATUS_CLASS = 'jp-ResourceMonitor-kernel';
+
+/**
+ * The kernel status item's text, such as `Kernel: 312 MB · 12%`.
+ *
+ * @param kernel - The current kernel's usage, or null when not listed yet.
+ */
+export function kernelStatusText(kernel: IKernelUsage | null): string {
+  return `Kernel: ${kernelFigures(kernel)}`;
+}
+
+/**
+ * The kernel status item's tooltip.
+ *
+ * @param options - The current kernel and the model's status.
+ */
+export function kernelStatusTitle(options: {
+  readonly kernelId: string;
+  readonly kernel: IKernelUsage | null;
+  readonly status: MonitorStatus;
+  readonly sample: IKernelSampleInfo | null;
+  readonly error: string | null;
+}): string {
+  const lines = ['Current kernel usage'];
+  const note = describeKernelsStatus(
+    options.status,
+    options.sample,
+    options.error
+  );
+  if (note !== null) {
+    lines.push(`Status: ${note}`);
+  }
+  lines.push(...describeKernel(options.kernel, options.kernelId));
+  return lines.join('\n');
+}
+
+/**
+ * The kernel status item's content: a pure function of its props.
+ *
+ * @param props - The current kernel, the model's status and the action.
+ *
+ * @returns The item, or null when there is no current kernel or the server has
+ * no kernel endpoint.
+ */
+export function KernelStatusComponent(
+  props: KernelStatusComponent.IProps
+): JSX.Element | null {
+  const { kernelId, kernel, status, sample, error, onActivate } = props;
+  if (kernelId === null || status === 'unavailable') {
+    return null;
+  }
+  const muted =
+    status === 'stale' ||
+    status === 'unreachable' ||
+    (kernel !== null && !kernel.available);
+  const className = [KERNEL_STATUS_CLASS, muted ? 'jp-mod-stale' : '']
+    .filter(Boolean)
+    .join(' ');
+  const text = kernelStatusText(kernel);
+  const title = kernelStatusTitle({ kernelId, kernel, status, sample, error });
+  const why = kernel ? unavailableText(kernel) : null;
+  const ariaLabel = `Current kernel usage: ${text.replace(/^Kernel: /, '')}${why ? `, ${why}` : ''}. Press Enter to open the Kernel usage panel.`;
+
+  const onKeyDown = (event: React.KeyboardEvent): void => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      onActivate();
+    }
+  };
+
+  return (
+    <div
+      className={className}
+      title={title}
+      aria-label={ariaLabel}
+      role="button"
+      tabIndex={0}
+      onClick={onActivate}
+      onKeyDown={onKeyDown}
+    >
+      <span className="jp-ResourceMonitor-metric">{text}</span>
+    </div>
+  );
+}
+
+/**
+ * A namespace for {@link KernelStatusComponent} statics.
+ */
+export namespace KernelStatusComponent {
+  /**
+   * The props of {@link KernelStatusComponent}.
+   */
+  export interface IProps {
+    /**
+     * The current kernel's id, or null when the current widget has none.
+     */
+    readonly kernelId: string | null;
+    /**
+     * The current kernel's usage, or null when the server has not listed it.
+     */
+    readonly kernel: IKernelUsage | null;
+    /**
+     * The model's status.
+     */
+    readonly status: MonitorStatus;
+    /**
+     * The sample block of the last answer, or null.
+     */
+    readonly sample: IKernelSampleInfo | null;
+    /**
+     * Why the last request failed, or null.
+     */
+    readonly error: string | null;
+    /**
+     * Called on click, Enter or Space.
+     */
+    readonly onActivate: () => void;
+  }
+}
+
+/**
+ * The kernel status-bar item: the current kernel's memory and CPU.
+ *
+ * #### Notes
+ * It renders from the shared {@link KernelUsageModel} and never fetches. It is
+ * active (shown) only while the current widget has a kernel and the server
+ * has the kernel endpoint; register it with {@link isActive} and
+ * {@link activeStateChanged}.
+ */
+export class KernelUsageStatus extends VDomRenderer<KernelUsageModel> {
+  /**
+   * Create the item.
+   *
+   * @param options - The model and the activation callback.
+   */
+  constructor(options: KernelUsageStatus.IOptions) {
+    super(options.model);
+    this._onActivate = options.onActivate ?? (() => undefined);
+    this.addClass('jp-mod-highlight');
+    this.addClass('jp-ResourceMonitor-kernelItem');
+    this._isActive = this._computeActive();
+    options.model.stateChanged.connect(this._onModelChanged, this);
+  }
+
+  /**
+   * Emitted when {@link isActive} changes.
+   */
+  get activeStateChanged(): ISignal<this, void> {
+    return this._activeStateChanged;
+  }
+
+  /**
+   * Whether the item has something to show: a current kernel, and a server
+   * with the kernel endpoint.
+   */
+  get isActive(): boolean {
+    return this._isActive;
+  }
+
+  /**
+   * Dispose the item and its signal connections.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.model?.stateChanged.disconnect(this._onModelChanged, this);
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  /**
+   * Render the item from the model.
+   */
+  protected render(): JSX.Element | null {
+    const model = this.model;
+    if (!model) {
+      return null;
+    }
+    return (
+      <KernelStatusComponent
+        kernelId={model.currentKernelId}
+        kernel={model.currentKernel}
+        status={model.status}
+        sample={model.sample}
+        error={model.error}
+        onActivate={this._onActivate}
+      />
+    );
+  }
+
+  /**
+   * Whether the model has something for the item to show.
+   */
+  private _computeActive(): boolean {
+    const model = this.model;
+    return !!model && model.isAvailable && model.currentKernelId !== null;
+  }
+
+  /**
+   * Re-check the active state when the model changes.
+   */
+  private _onModelChanged(): void {
+    const active = this._computeActive();
+    if (active !== this._isActive) {
+      this._isActive = active;
+      this._activeStateChanged.emit();
+    }
+  }
+
+  private _activeStateChanged = new Signal<this, void>(this);
+  private _isActive: boolean;
+  private _onActivate: () => void;
+}
+
+/**
+ * A namespace for {@link KernelUsageStatus} statics.
+ */
+export namespace KernelUsageStatus {
+  /**
+   * The options of a {@link KernelUsageStatus}.
+   */
+  export interface IOptions {
+    /**
+     * The shared kernel model.
+     */
+    model: KernelUsageModel;
+    /**
+     * Called on click, Enter or Space, e.g. to open the Kernel usage panel.
+     */
+    onActivate?: () => void;
+  }
+}
