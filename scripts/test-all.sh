@@ -4,7 +4,7 @@
 #
 # Usage: bash scripts/test-all.sh
 #
-# Needs Python >= 3.9 with pip, Node.js 20 with npm, and Debian's chromium
+# Needs Python >= 3.10 with pip, Node.js 20 with npm, and Debian's chromium
 # (installed with apt-get when /usr/bin/chromium is missing). Installs the
 # package for real (not editable) into the current Python -- or into ./.venv
 # when that Python is externally managed (PEP 668) -- so the tests exercise the
