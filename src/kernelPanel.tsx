@@ -160,8 +160,10 @@ export namespace KernelRowComponent {
  * @returns The charts, or null until there are two points to draw.
  *
  * #### Notes
- * Memory is scaled to the kernel's own peak in the window (a kernel has no
- * limit of its own); CPU to at least one CPU busy.
+ * Memory is scaled to the kernel's own peak in the window plus a quarter (a
+ * kernel has no limit of its own); CPU to at least one CPU busy. The x axis is
+ * the whole history window, as in the detail popup, so a kernel that started
+ * a minute ago fills only the right end of it.
  */
 export function KernelChartsComponent(props: {
   readonly history: ReadonlyArray<IKernelHistoryPoint>;
@@ -181,27 +183,39 @@ export function KernelChartsComponent(props: {
     .filter((value): value is number => value !== null);
   const memoryPeak = memoryValues.length ? Math.max(...memoryValues) : 0;
   const cpuPeak = cpuValues.length ? Math.max(...cpuValues) : null;
+  // Headroom above the peak, so a steady kernel's line is not drawn on the
+  // chart's top edge.
+  const memoryMax = Math.max(memoryPeak * Private.MEMORY_HEADROOM, 1);
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
-      <Sparkline
-        points={history.map(point => ({ time: point.time, value: point.memory }))}
-        max={Math.max(memoryPeak, 1)}
-        windowMs={windowMs}
-        width={120}
-        height={24}
-        label={`Memory (PSS) over ${span}, up to ${formatBytes(memoryPeak)}`}
-      />
-      <Sparkline
-        points={history.map(point => ({
-          time: point.time,
-          value: point.cpu_percent
-        }))}
-        max={Math.max(100, cpuPeak ?? 0)}
-        windowMs={windowMs}
-        width={120}
-        height={24}
-        label={`CPU over ${span}, up to ${cpuPeak === null ? 'unknown' : formatPercent(cpuPeak)}`}
-      />
+      <figure className="jp-ResourceMonitor-kernelChart">
+        <figcaption>Memory</figcaption>
+        <Sparkline
+          points={history.map(point => ({
+            time: point.time,
+            value: point.memory
+          }))}
+          max={memoryMax}
+          windowMs={windowMs}
+          width={120}
+          height={24}
+          label={`Memory (PSS) over ${span}, up to ${formatBytes(memoryPeak)}`}
+        />
+      </figure>
+      <figure className="jp-ResourceMonitor-kernelChart">
+        <figcaption>CPU</figcaption>
+        <Sparkline
+          points={history.map(point => ({
+            time: point.time,
+            value: point.cpu_percent
+          }))}
+          max={Math.max(100, cpuPeak ?? 0)}
+          windowMs={windowMs}
+          width={120}
+          height={24}
+          label={`CPU over ${span}, up to ${cpuPeak === null ? 'unknown' : formatPercent(cpuPeak)}`}
+        />
+      </figure>
     </div>
   );
 }
@@ -349,4 +363,9 @@ namespace Private {
    * The id of the panel's heading, which labels the list.
    */
   export const TITLE_ID = 'jp-ResourceMonitor-kernelsTitle';
+
+  /**
+   * The memory chart's top, as a multiple of the peak in the window.
+   */
+  export const MEMORY_HEADROOM = 1.25;
 }

@@ -132,6 +132,14 @@ describe('KernelUsagePanel', () => {
     expect(charts[0].getAttribute('aria-label')).toMatch(/^Memory \(PSS\) over the last 10 minutes, up to 312 MB$/);
     expect(charts[1].getAttribute('aria-label')).toMatch(/^CPU over the last 10 minutes, up to 80%$/);
     expect(charts[0].querySelectorAll('polyline')).toHaveLength(1);
+    // A steady kernel's memory line sits below the chart's top edge.
+    const ys = charts[0]
+      .querySelector('polyline')!
+      .getAttribute('points')!
+      .split(' ')
+      .map(point => parseFloat(point.split(',')[1]));
+    expect(Math.min(...ys)).toBeGreaterThan(2);
+    expect(python.querySelectorAll('figcaption')[0].textContent).toBe('Memory');
   });
 
   it('shows why a kernel has no figures, quietly', async () => {
