@@ -183,3 +183,18 @@ async def test_bad_config_does_not_stop_the_server(metrics_until, monitor):
     body = await metrics_until(ready)
     assert monitor.config.sample_interval == 1.0 and monitor.config.max_processes == 2000
     assert body["sample"]["interval_ms"] >= 1000
+
+
+@pytest.fixture
+def both_enabled(jp_server_config):
+    """jupyter-resource-usage enabled too, as its own config file does when it is installed."""
+    jp_server_config["ServerApp"]["jpserver_extensions"]["jupyter_resource_usage"] = True
+    return jp_server_config
+
+
+async def test_warns_once_when_jupyter_resource_usage_is_enabled_too(both_enabled, capfd, metrics):
+    await metrics()  # the server started and serves us
+    # logged while the server initialises, before the test fixtures reroute its log
+    log = capfd.readouterr().err
+    assert log.count("jupyter-resource-usage is enabled too") == 1
+    assert "pip uninstall jupyter-resource-usage" in log
