@@ -48,7 +48,8 @@ class ResourceMonitor(LoggingConfigurable):
     max_processes = Int(
         2000,
         help="""Most processes (the server and its descendants) read per sample, at least 1.
-        Processes past the cap, in breadth-first order, are counted and reported as left out.""",
+        Processes past the cap, in breadth-first order, are counted (up to ten times the cap)
+        and reported as left out.""",
     ).tag(config=True)
 
     pss_budget = Float(
