@@ -165,7 +165,8 @@ export function describeMetrics(
       metrics.cpu_percent === null
         ? 'Not measured yet (needs two samples).'
         : `${formatPercent(metrics.cpu_percent)}, where 100% is one CPU busy.`;
-    if (typeof cpus === 'number') {
+    // Before the first sample the server sends no count and a 0 limit.
+    if (typeof cpus === 'number' && cpus > 0) {
       cpuText += ` This server may use ${cpus} CPU${cpus === 1 ? '' : 's'}${cpuSource ? ` (from ${cpuSource})` : ''}, so the most it can reach is ${formatPercent(cpus * 100)}.`;
     }
     if (limits?.cpu?.warn) {
@@ -204,7 +205,10 @@ export function describeMetrics(
         : Math.max(0, options.now - options.lastUpdate);
     lines.push({
       label: 'Sample',
-      text: `Taken ${formatDuration(sample.age_ms + sinceReceived)} ago; the server samples every ${formatDuration(sample.interval_ms)}.`
+      text:
+        sample.age_ms === null
+          ? `None yet; the server samples every ${formatDuration(sample.interval_ms)}.`
+          : `Taken ${formatDuration(sample.age_ms + sinceReceived)} ago; the server samples every ${formatDuration(sample.interval_ms)}.`
     });
     if (
       typeof sample.cost_ms === 'number' ||

@@ -1,6 +1,9 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { assertSampleInfo, ISampleInfo } from './types';
+import { Guards } from './validate';
+
 /**
  * Wire types of `GET /api/metrics/v1/kernels` and
  * `GET /api/metrics/v1/kernels/<kernel_id>`.
@@ -70,35 +73,13 @@ export interface IKernelUsage {
 }
 
 /**
- * The part of the sample block the kernel views read.
+ * The sample block of a kernel answer.
  *
  * #### Notes
- * This is the same block as `sample` in `/api/metrics/v1` (see docs/api.md),
- * but before the first sample the server sends `null` for `age_ms`, so this
- * type is looser than `ISampleInfo`. Other fields are kept but not checked.
+ * The same block as `sample` in `/api/metrics/v1` (see docs/api.md), checked
+ * by the same validator.
  */
-export interface IKernelSampleInfo {
-  /**
-   * False until the server's first sample.
-   */
-  readonly ready: boolean;
-  /**
-   * True when the sample is older than it should be.
-   */
-  readonly stale: boolean;
-  /**
-   * How long ago the sample was taken, in ms; null before the first sample.
-   */
-  readonly age_ms: number | null;
-  /**
-   * The server's sampling interval, in ms.
-   */
-  readonly interval_ms: number;
-  /**
-   * Suggested delay before the next poll, in ms.
-   */
-  readonly next_poll_ms?: number;
-}
+export type IKernelSampleInfo = ISampleInfo;
 
 /**
  * The payload of `GET /api/metrics/v1/kernels`.
@@ -148,23 +129,24 @@ export function assertKernelUsage(
   value: unknown,
   path = '(payload)'
 ): asserts value is IKernelUsage {
-  const kernel = Private.object(value, path);
+  const check = Private.check;
+  const kernel = check.object(value, path);
   const at = (field: string): string =>
     path === '(payload)' ? field : `${path}.${field}`;
-  Private.string(kernel.id, at('id'));
+  check.string(kernel.id, at('id'));
   if (kernel.id === '') {
     throw new KernelValidationError(at('id'), 'a non-empty string');
   }
-  Private.nullableString(kernel.name, at('name'));
-  Private.nullableNumber(kernel.pid, at('pid'));
-  Private.boolean(kernel.available, at('available'));
-  Private.nullableNumber(kernel.memory, at('memory'));
-  Private.nullableNumber(kernel.rss, at('rss'));
-  Private.nullableNumber(kernel.pss, at('pss'));
-  Private.nullableNumber(kernel.cpu_percent, at('cpu_percent'));
-  Private.nullableNumber(kernel.processes, at('processes'));
+  check.nullableString(kernel.name, at('name'));
+  check.nullableNumber(kernel.pid, at('pid'));
+  check.boolean(kernel.available, at('available'));
+  check.nullableNumber(kernel.memory, at('memory'));
+  check.nullableNumber(kernel.rss, at('rss'));
+  check.nullableNumber(kernel.pss, at('pss'));
+  check.nullableNumber(kernel.cpu_percent, at('cpu_percent'));
+  check.nullableNumber(kernel.processes, at('processes'));
   if (kernel.reason !== undefined) {
-    Private.string(kernel.reason, at('reason'));
+    check.string(kernel.reason, at('reason'));
   }
 }
 
@@ -179,7 +161,8 @@ export function assertKernelUsage(
  * Kernel ids must be unique: the views key rows and histories by id.
  */
 export function assertKernelList(value: unknown): asserts value is IKernelList {
-  const root = Private.object(value, '(payload)');
+  const check = Private.check;
+  const root = check.object(value, '(payload)');
   if (!Array.isArray(root.kernels)) {
     throw new KernelValidationError('kernels', 'an array');
   }
@@ -193,79 +176,18 @@ export function assertKernelList(value: unknown): asserts value is IKernelList {
     seen.add(kernel.id);
   });
   if (root.sample !== undefined) {
-    const sample = Private.object(root.sample, 'sample');
-    Private.boolean(sample.ready, 'sample.ready');
-    Private.boolean(sample.stale, 'sample.stale');
-    Private.nullableNumber(sample.age_ms, 'sample.age_ms');
-    Private.number(sample.interval_ms, 'sample.interval_ms');
-    if (sample.next_poll_ms !== undefined) {
-      Private.number(sample.next_poll_ms, 'sample.next_poll_ms');
-    }
+    assertSampleInfo(root.sample, check);
   }
 }
 
 /**
- * Type guards shared by the validators.
+ * Module-private state.
  */
 namespace Private {
   /**
-   * Check for a plain JSON object and return it as a record.
+   * The guards of the kernel validators.
    */
-  export function object(
-    value: unknown,
-    path: string
-  ): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new KernelValidationError(path, 'an object');
-    }
-    return value as Record<string, unknown>;
-  }
-
-  /**
-   * Check for a finite, non-negative number.
-   *
-   * #### Notes
-   * Every number here is a size, a count, a pid, a duration or a percentage.
-   */
-  export function number(value: unknown, path: string): void {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new KernelValidationError(path, 'a non-negative number');
-    }
-  }
-
-  /**
-   * Check for null or a finite, non-negative number.
-   */
-  export function nullableNumber(value: unknown, path: string): void {
-    if (value !== null) {
-      number(value, path);
-    }
-  }
-
-  /**
-   * Check for a boolean.
-   */
-  export function boolean(value: unknown, path: string): void {
-    if (typeof value !== 'boolean') {
-      throw new KernelValidationError(path, 'a boolean');
-    }
-  }
-
-  /**
-   * Check for a string.
-   */
-  export function string(value: unknown, path: string): void {
-    if (typeof value !== 'string') {
-      throw new KernelValidationError(path, 'a string');
-    }
-  }
-
-  /**
-   * Check for null or a string.
-   */
-  export function nullableString(value: unknown, path: string): void {
-    if (value !== null) {
-      string(value, path);
-    }
-  }
+  export const check = new Guards(
+    (path, expected) => new KernelValidationError(path, expected)
+  );
 }

@@ -1,6 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { Guards } from './validate';
+
 /**
  * Wire types of `GET /api/metrics/v1`, mirrored from docs/api.md.
  *
@@ -150,17 +152,18 @@ export interface ISampleInfo {
    */
   readonly stale: boolean;
   /**
-   * How long ago the sample was taken, in ms.
+   * How long ago the sample was taken, in ms; null before the first sample.
    */
-  readonly age_ms: number;
+  readonly age_ms: number | null;
   /**
    * The worker's current sampling interval, in ms.
    */
   readonly interval_ms: number;
   /**
-   * CPU time the worker spent on the last sample, in ms.
+   * CPU time the worker spent on the last sample, in ms; null before the
+   * first sample.
    */
-  readonly cost_ms?: number;
+  readonly cost_ms?: number | null;
   /**
    * The worker's own CPU use, in percent of one CPU.
    */
@@ -209,9 +212,10 @@ export interface IMetrics {
    */
   readonly cpu_percent?: number | null;
   /**
-   * Effective CPUs (affinity and cgroup quota, never the host's count).
+   * Effective CPUs (affinity and cgroup quota, never the host's count); null
+   * before the first sample.
    */
-  readonly cpu_count?: number;
+  readonly cpu_count?: number | null;
   /**
    * Disk bytes used, only when disk tracking is on.
    */
@@ -255,150 +259,108 @@ export class MetricsValidationError extends Error {
  *
  * #### Notes
  * Only the fields this frontend reads are checked. Unknown fields are allowed,
- * so a newer server does not break an older frontend.
+ * so a newer server does not break an older frontend. Before the server's
+ * first sample, `cpu_percent`, `cpu_count` and the sample's timings are null.
  */
 export function assertMetrics(value: unknown): asserts value is IMetrics {
-  const root = Private.object(value, '(payload)');
-  Private.number(root.rss, 'rss');
-  Private.optionalNumber(root.pss, 'pss', true);
-  Private.optionalNumber(root.cpu_percent, 'cpu_percent', true);
-  Private.optionalNumber(root.cpu_count, 'cpu_count');
-  Private.optionalNumber(root.disk_used, 'disk_used');
-  Private.optionalNumber(root.disk_total, 'disk_total');
+  const check = Private.check;
+  const root = check.object(value, '(payload)');
+  check.number(root.rss, 'rss');
+  check.optionalNumber(root.pss, 'pss', true);
+  check.optionalNumber(root.cpu_percent, 'cpu_percent', true);
+  check.optionalNumber(root.cpu_count, 'cpu_count', true);
+  check.optionalNumber(root.disk_used, 'disk_used');
+  check.optionalNumber(root.disk_total, 'disk_total');
 
   if (root.limits !== undefined) {
-    const limits = Private.object(root.limits, 'limits');
+    const limits = check.object(root.limits, 'limits');
     if (limits.memory !== undefined) {
-      const memory = Private.object(limits.memory, 'limits.memory');
-      Private.optionalNumber(memory.rss, 'limits.memory.rss');
-      Private.optionalNumber(memory.pss, 'limits.memory.pss');
-      Private.boolean(memory.warn, 'limits.memory.warn');
-      Private.optionalString(memory.source, 'limits.memory.source');
+      const memory = check.object(limits.memory, 'limits.memory');
+      check.optionalNumber(memory.rss, 'limits.memory.rss');
+      check.optionalNumber(memory.pss, 'limits.memory.pss');
+      check.boolean(memory.warn, 'limits.memory.warn');
+      check.optionalString(memory.source, 'limits.memory.source');
     }
     if (limits.cpu !== undefined) {
-      const cpu = Private.object(limits.cpu, 'limits.cpu');
-      Private.number(cpu.cpu, 'limits.cpu.cpu');
-      Private.boolean(cpu.warn, 'limits.cpu.warn');
-      Private.optionalString(cpu.source, 'limits.cpu.source');
+      const cpu = check.object(limits.cpu, 'limits.cpu');
+      check.number(cpu.cpu, 'limits.cpu.cpu');
+      check.boolean(cpu.warn, 'limits.cpu.warn');
+      check.optionalString(cpu.source, 'limits.cpu.source');
     }
     if (limits.disk !== undefined) {
-      const disk = Private.object(limits.disk, 'limits.disk');
-      Private.number(disk.disk, 'limits.disk.disk');
-      Private.boolean(disk.warn, 'limits.disk.warn');
+      const disk = check.object(limits.disk, 'limits.disk');
+      check.number(disk.disk, 'limits.disk.disk');
+      check.boolean(disk.warn, 'limits.disk.warn');
     }
   }
 
   if (root.sample !== undefined) {
-    const sample = Private.object(root.sample, 'sample');
-    Private.boolean(sample.ready, 'sample.ready');
-    Private.boolean(sample.stale, 'sample.stale');
-    Private.number(sample.age_ms, 'sample.age_ms');
-    Private.number(sample.interval_ms, 'sample.interval_ms');
-    Private.optionalNumber(sample.cost_ms, 'sample.cost_ms');
-    Private.optionalNumber(
-      sample.monitor_cpu_percent,
-      'sample.monitor_cpu_percent',
-      true
-    );
-    Private.optionalNumber(
-      sample.pss_estimated_bytes,
-      'sample.pss_estimated_bytes'
-    );
-    Private.optionalNumber(
-      sample.pss_estimated_fraction,
-      'sample.pss_estimated_fraction'
-    );
-    Private.optionalNumber(
-      sample.oldest_exact_age_ms,
-      'sample.oldest_exact_age_ms',
-      true
-    );
-    Private.optionalNumber(sample.next_poll_ms, 'sample.next_poll_ms');
-    if (sample.processes !== undefined) {
-      const processes = Private.object(sample.processes, 'sample.processes');
-      Private.number(processes.seen, 'sample.processes.seen');
-      Private.number(processes.sampled, 'sample.processes.sampled');
-      Private.number(processes.left_out, 'sample.processes.left_out');
-    }
-    if (sample.worker !== undefined) {
-      const worker = Private.object(sample.worker, 'sample.worker');
-      Private.string(worker.state, 'sample.worker.state');
-      Private.number(worker.restarts, 'sample.worker.restarts');
-      if (worker.error !== null) {
-        Private.string(worker.error, 'sample.worker.error');
-      }
-    }
+    assertSampleInfo(root.sample, check);
   }
 }
 
 /**
- * Type guards shared by the validator.
+ * Check a sample block, the same in every `/api/metrics/v1` payload.
+ *
+ * @param value - The `sample` field of a parsed body.
+ *
+ * @param check - The calling validator's guards, for its error class.
+ *
+ * @throws naming the first malformed field, e.g. `sample.age_ms`.
+ *
+ * #### Notes
+ * `age_ms` may be null only while `ready` is false, before the first sample.
+ */
+export function assertSampleInfo(
+  value: unknown,
+  check: Guards
+): asserts value is ISampleInfo {
+  const sample = check.object(value, 'sample');
+  check.boolean(sample.ready, 'sample.ready');
+  check.boolean(sample.stale, 'sample.stale');
+  if (sample.ready || sample.age_ms !== null) {
+    check.number(sample.age_ms, 'sample.age_ms');
+  }
+  check.number(sample.interval_ms, 'sample.interval_ms');
+  check.optionalNumber(sample.cost_ms, 'sample.cost_ms', true);
+  check.optionalNumber(
+    sample.monitor_cpu_percent,
+    'sample.monitor_cpu_percent',
+    true
+  );
+  check.optionalNumber(sample.pss_estimated_bytes, 'sample.pss_estimated_bytes');
+  check.optionalNumber(
+    sample.pss_estimated_fraction,
+    'sample.pss_estimated_fraction'
+  );
+  check.optionalNumber(
+    sample.oldest_exact_age_ms,
+    'sample.oldest_exact_age_ms',
+    true
+  );
+  check.optionalNumber(sample.next_poll_ms, 'sample.next_poll_ms');
+  if (sample.processes !== undefined) {
+    const processes = check.object(sample.processes, 'sample.processes');
+    check.number(processes.seen, 'sample.processes.seen');
+    check.number(processes.sampled, 'sample.processes.sampled');
+    check.number(processes.left_out, 'sample.processes.left_out');
+  }
+  if (sample.worker !== undefined) {
+    const worker = check.object(sample.worker, 'sample.worker');
+    check.string(worker.state, 'sample.worker.state');
+    check.number(worker.restarts, 'sample.worker.restarts');
+    check.nullableString(worker.error, 'sample.worker.error');
+  }
+}
+
+/**
+ * Module-private state.
  */
 namespace Private {
   /**
-   * Check for a plain JSON object and return it as a record.
+   * The guards of {@link assertMetrics}.
    */
-  export function object(
-    value: unknown,
-    path: string
-  ): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new MetricsValidationError(path, 'an object');
-    }
-    return value as Record<string, unknown>;
-  }
-
-  /**
-   * Check for a finite, non-negative number.
-   *
-   * #### Notes
-   * Every number in the payload is a size, a count, a duration or a percentage,
-   * so a negative value means a broken server rather than a real reading.
-   */
-  export function number(value: unknown, path: string): void {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new MetricsValidationError(path, 'a non-negative number');
-    }
-  }
-
-  /**
-   * Check for an absent field or a number (or null, when allowed).
-   */
-  export function optionalNumber(
-    value: unknown,
-    path: string,
-    nullable = false
-  ): void {
-    if (value === undefined || (nullable && value === null)) {
-      return;
-    }
-    number(value, path);
-  }
-
-  /**
-   * Check for a boolean.
-   */
-  export function boolean(value: unknown, path: string): void {
-    if (typeof value !== 'boolean') {
-      throw new MetricsValidationError(path, 'a boolean');
-    }
-  }
-
-  /**
-   * Check for a string.
-   */
-  export function string(value: unknown, path: string): void {
-    if (typeof value !== 'string') {
-      throw new MetricsValidationError(path, 'a string');
-    }
-  }
-
-  /**
-   * Check for an absent field or a string.
-   */
-  export function optionalString(value: unknown, path: string): void {
-    if (value !== undefined) {
-      string(value, path);
-    }
-  }
+  export const check = new Guards(
+    (path, expected) => new MetricsValidationError(path, expected)
+  );
 }

@@ -50,6 +50,37 @@ export function normalPayload(): IMetrics {
 }
 
 /**
+ * The answer before the server's first sample, as `payload.metrics` builds it
+ * (CPU tracking on, no snapshot yet): zeros and nulls, a 0 CPU limit.
+ */
+export function notReadyPayload(): unknown {
+  return {
+    rss: 0,
+    pss: 0,
+    limits: {
+      memory: { rss: 0, pss: 0, warn: false, source: 'host' },
+      cpu: { cpu: 0, warn: false, source: 'affinity' }
+    },
+    cpu_percent: null,
+    cpu_count: null,
+    sample: {
+      ready: false,
+      stale: false,
+      age_ms: null,
+      interval_ms: 1000,
+      cost_ms: null,
+      monitor_cpu_percent: null,
+      processes: { seen: 0, sampled: 0, left_out: 0 },
+      pss_estimated_bytes: 0,
+      pss_estimated_fraction: 0.0,
+      oldest_exact_age_ms: null,
+      next_poll_ms: 1000,
+      worker: { state: 'starting', restarts: 0, error: null }
+    }
+  };
+}
+
+/**
  * A payload whose memory is close to the limit.
  */
 export function warningPayload(): IMetrics {

@@ -7,6 +7,7 @@ import { ResourceMonitorModel } from '../model';
 import {
   GiB,
   normalPayload,
+  notReadyPayload,
   payloadWithNextPoll,
   stalePayload,
   stubServer
@@ -271,6 +272,19 @@ describe('ResourceMonitorModel', () => {
       void model.start();
       await runTick(model);
       expect(model.status).toBe('stale');
+      expect(model.history).toHaveLength(0);
+    });
+  });
+
+  describe('before the first server sample', () => {
+    it('accepts the real not-ready answer: stale, not unreachable', async () => {
+      stubServer({ status: 200, body: notReadyPayload() });
+      model = makeModel();
+      void model.start();
+      await runTick(model);
+      expect(model.status).toBe('stale');
+      expect(model.error).toBeNull();
+      expect(model.metrics?.sample?.ready).toBe(false);
       expect(model.history).toHaveLength(0);
     });
   });

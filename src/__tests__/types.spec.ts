@@ -2,12 +2,21 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertMetrics, MetricsValidationError } from '../types';
-import { diskPayload, normalPayload } from './fixtures';
+import { diskPayload, normalPayload, notReadyPayload } from './fixtures';
 
 describe('assertMetrics', () => {
   it('accepts the documented payload', () => {
     expect(() => assertMetrics(normalPayload())).not.toThrow();
     expect(() => assertMetrics(diskPayload())).not.toThrow();
+  });
+
+  it("accepts the server's answer before its first sample", () => {
+    expect(() => assertMetrics(notReadyPayload())).not.toThrow();
+  });
+
+  it('rejects a null sample.age_ms once the server has sampled', () => {
+    const sample = { ...normalPayload().sample!, age_ms: null };
+    expect(() => assertMetrics({ rss: 1, sample })).toThrow("'sample.age_ms'");
   });
 
   it('accepts the older jupyter-resource-usage subset', () => {
