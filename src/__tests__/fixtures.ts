@@ -6,6 +6,7 @@
  */
 
 import { ServerConnection } from '@jupyterlab/services';
+import { IPoll } from '@lumino/polling';
 
 import { IMetrics } from '../types';
 
@@ -150,4 +151,40 @@ export function stubServer(
         status: answer.status
       });
     });
+}
+
+/**
+ * The server settings the model specs poll.
+ */
+export const TEST_SETTINGS = ServerConnection.makeSettings({
+  baseUrl: 'http://localhost:8888/lab-base/'
+});
+
+/**
+ * Run a model's next scheduled tick and wait for its request to settle.
+ */
+export async function runTick(model: {
+  readonly poll: IPoll<unknown, unknown, 'standby'>;
+}): Promise<void> {
+  const next = model.poll.tick;
+  await jest.advanceTimersByTimeAsync(model.poll.state.interval);
+  await next;
+}
+
+/**
+ * Use fake timers and a fixed backoff jitter in every test of a suite.
+ */
+export function usePollTimers(): void {
+  beforeEach(() => {
+    // Response bodies are read with real microtasks and immediates.
+    jest.useFakeTimers({
+      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask']
+    });
+    // Fixed jitter: the backoff draws from the middle of its range.
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    jest.useRealTimers();
+  });
 }

@@ -1,12 +1,16 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { ServerConnection } from '@jupyterlab/services';
-
 import { applyKernelSettings } from '../index';
 import { KernelUsageModel } from '../kernelModel';
 import { assertKernelList, assertKernelUsage } from '../kernelTypes';
-import { MiB, stubServer } from './fixtures';
+import {
+  MiB,
+  runTick,
+  stubServer,
+  TEST_SETTINGS,
+  usePollTimers
+} from './fixtures';
 import {
   kernelList,
   notReadyList,
@@ -18,19 +22,6 @@ import {
   rKernel
 } from './kernelFixtures';
 
-const settings = ServerConnection.makeSettings({
-  baseUrl: 'http://localhost:8888/lab-base/'
-});
-
-/**
- * Run the poll's next scheduled tick and wait for its request to settle.
- */
-async function runTick(model: KernelUsageModel): Promise<void> {
-  const next = model.poll.tick;
-  await jest.advanceTimersByTimeAsync(model.poll.state.interval);
-  await next;
-}
-
 /**
  * Make a model that polls through the stub server.
  */
@@ -38,7 +29,7 @@ function makeModel(
   options: Partial<KernelUsageModel.IOptions> = {}
 ): KernelUsageModel {
   return new KernelUsageModel({
-    serverSettings: settings,
+    serverSettings: TEST_SETTINGS,
     refreshRate: 5000,
     standby: 'never',
     ...options
@@ -85,18 +76,10 @@ describe('assertKernelUsage()', () => {
 describe('KernelUsageModel', () => {
   let model: KernelUsageModel;
 
-  beforeEach(() => {
-    jest.useFakeTimers({
-      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask']
-    });
-    // Fixed jitter: the backoff draws from the middle of its range.
-    jest.spyOn(Math, 'random').mockReturnValue(0.5);
-  });
+  usePollTimers();
 
   afterEach(() => {
     model?.dispose();
-    jest.restoreAllMocks();
-    jest.useRealTimers();
   });
 
   describe('#start()', () => {

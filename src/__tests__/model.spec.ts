@@ -1,30 +1,18 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { ServerConnection } from '@jupyterlab/services';
-
 import { ResourceMonitorModel } from '../model';
 import {
   GiB,
   normalPayload,
   notReadyPayload,
   payloadWithNextPoll,
+  runTick,
   stalePayload,
-  stubServer
+  stubServer,
+  TEST_SETTINGS,
+  usePollTimers
 } from './fixtures';
-
-const settings = ServerConnection.makeSettings({
-  baseUrl: 'http://localhost:8888/lab-base/'
-});
-
-/**
- * Run the poll's next scheduled tick and wait for its request to settle.
- */
-async function runTick(model: ResourceMonitorModel): Promise<void> {
-  const next = model.poll.tick;
-  await jest.advanceTimersByTimeAsync(model.poll.state.interval);
-  await next;
-}
 
 /**
  * Make a model that polls through the stub server.
@@ -33,7 +21,7 @@ function makeModel(
   options: Partial<ResourceMonitorModel.IOptions> = {}
 ): ResourceMonitorModel {
   return new ResourceMonitorModel({
-    serverSettings: settings,
+    serverSettings: TEST_SETTINGS,
     refreshRate: 5000,
     standby: 'never',
     ...options
@@ -54,20 +42,11 @@ function setVisibility(state: 'hidden' | 'visible'): void {
 describe('ResourceMonitorModel', () => {
   let model: ResourceMonitorModel;
 
-  beforeEach(() => {
-    // Response bodies are read with real microtasks and immediates.
-    jest.useFakeTimers({
-      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask']
-    });
-    // Fixed jitter: the backoff draws from the middle of its range.
-    jest.spyOn(Math, 'random').mockReturnValue(0.5);
-  });
+  usePollTimers();
 
   afterEach(() => {
     model?.dispose();
     setVisibility('visible');
-    jest.restoreAllMocks();
-    jest.useRealTimers();
   });
 
   describe('#start()', () => {
