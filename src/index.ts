@@ -225,8 +225,10 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null
   ): void => {
+    // Poll only while the panel is visible or the status bar shows a kernel.
     const model = new KernelUsageModel({
-      serverSettings: app.serviceManager.serverSettings
+      serverSettings: app.serviceManager.serverSettings,
+      onlyWhenShown: true
     });
 
     const current = new CurrentKernelTracker({

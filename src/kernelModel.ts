@@ -60,6 +60,25 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
       label: 'kernel usage',
       validate: assertKernelList
     });
+    this._onlyWhenShown = options.onlyWhenShown ?? false;
+  }
+
+  /**
+   * Whether the Kernel usage panel is visible; set by the panel.
+   *
+   * #### Notes
+   * With `onlyWhenShown`, the poll stands by while the panel is hidden and
+   * there is no current kernel, and fetches at once when either appears.
+   */
+  get panelVisible(): boolean {
+    return this._panelVisible;
+  }
+  set panelVisible(value: boolean) {
+    if (value === this._panelVisible) {
+      return;
+    }
+    this._panelVisible = value;
+    this.wantedChanged();
   }
 
   /**
@@ -104,10 +123,13 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     if (id === this._currentKernelId) {
       return;
     }
+    const wasWanted = this.isWanted();
     this._currentKernelId = id;
     this.stateChanged.emit();
     this._currentKernelChanged.emit(id);
-    if (
+    if (!wasWanted) {
+      this.wantedChanged();
+    } else if (
       id !== null &&
       this.kernel(id) === null &&
       this.isReady &&
@@ -169,6 +191,17 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   }
 
   /**
+   * Whether a view shows kernel figures: always, unless `onlyWhenShown`.
+   */
+  protected isWanted(): boolean {
+    return (
+      !this._onlyWhenShown ||
+      this._panelVisible ||
+      this._currentKernelId !== null
+    );
+  }
+
+  /**
    * Store a valid answer and add a point to every kernel's history.
    */
   protected recordPayload(list: IKernelList, sampleTime: number | null): boolean {
@@ -223,6 +256,8 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   private _currentKernelId: string | null = null;
   private _histories = new Map<string, IKernelHistoryPoint[]>();
   private _kernels: ReadonlyArray<IKernelUsage> = [];
+  private _onlyWhenShown: boolean;
+  private _panelVisible = false;
   private _sample: IKernelSampleInfo | null = null;
 }
 
@@ -233,7 +268,14 @@ export namespace KernelUsageModel {
   /**
    * The options of a {@link KernelUsageModel}.
    */
-  export type IOptions = PollingModel.IOptions;
+  export interface IOptions extends PollingModel.IOptions {
+    /**
+     * Whether to stand by while neither the panel is visible
+     * ({@link KernelUsageModel.panelVisible}) nor a current kernel is set;
+     * defaults to false. The plugin passes true.
+     */
+    onlyWhenShown?: boolean;
+  }
 }
 
 /**

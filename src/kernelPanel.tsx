@@ -2,6 +2,7 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { formatBytes, formatPercent } from './format';
@@ -334,6 +335,38 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   }
 
   /**
+   * Tell the model the panel is shown, when attached to a visible parent.
+   */
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._setVisible(this.isVisible);
+  }
+
+  /**
+   * Tell the model the panel is shown.
+   */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._setVisible(true);
+  }
+
+  /**
+   * Tell the model the panel is hidden.
+   */
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._setVisible(false);
+  }
+
+  /**
+   * Tell the model the panel is gone.
+   */
+  protected onBeforeDetach(msg: Message): void {
+    this._setVisible(false);
+    super.onBeforeDetach(msg);
+  }
+
+  /**
    * Render the list from the model.
    */
   protected render(): JSX.Element | null {
@@ -352,6 +385,15 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         error={model.error}
       />
     );
+  }
+
+  /**
+   * Record the panel's visibility on the model, so it polls only when needed.
+   */
+  private _setVisible(visible: boolean): void {
+    if (this.model && !this.model.isDisposed) {
+      this.model.panelVisible = visible;
+    }
   }
 }
 

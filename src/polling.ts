@@ -84,12 +84,18 @@ export abstract class PollingModel<
     this._historyMinutes = Private.clampHistoryMinutes(
       options.historyMinutes ?? PollingModel.DEFAULT_HISTORY_MINUTES
     );
+    const standby = options.standby ?? Private.standby;
     this._poll = new Poll<T, Error>({
       auto: false,
       factory: () => this._fetch(),
       frequency: Private.frequency(this._refreshRate),
       name: endpoint.name,
-      standby: options.standby ?? Private.standby
+      standby: () => {
+        if (!this.isWanted()) {
+          return true;
+        }
+        return typeof standby === 'function' ? standby() : standby;
+      }
     });
     this._poll.ticked.connect(this._onTicked, this);
 
@@ -302,6 +308,37 @@ export abstract class PollingModel<
    * @returns Whether any point was dropped.
    */
   protected abstract trimHistories(): boolean;
+
+  /**
+   * Whether anything shows this model's data, so that polling is worth it.
+   *
+   * #### Notes
+   * The poll stands by while this is false. Call {@link wantedChanged} when
+   * it may have become true. Defaults to always.
+   */
+  protected isWanted(): boolean {
+    return true;
+  }
+
+  /**
+   * Fetch at once if the model is now wanted and its data is due.
+   *
+   * #### Notes
+   * For subclasses whose {@link isWanted} depends on their own state. Does
+   * nothing before {@link start}, after a 404 or while a request is due soon
+   * anyway.
+   */
+  protected wantedChanged(): void {
+    const { phase } = this._poll.state;
+    if (
+      this.isWanted() &&
+      phase !== 'constructed' &&
+      phase !== 'stopped' &&
+      this._isDue()
+    ) {
+      void this.refresh();
+    }
+  }
 
   /**
    * Drop a history's points older than the window, and any over the cap.

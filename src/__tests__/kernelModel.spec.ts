@@ -346,6 +346,57 @@ describe('KernelUsageModel', () => {
     });
   });
 
+  describe('onlyWhenShown', () => {
+    it('stands by until the panel shows or a kernel is current, then fetches at once', async () => {
+      const server = stubServer({ status: 200, body: kernelList() });
+      model = makeModel({ onlyWhenShown: true });
+      void model.start();
+      for (let i = 0; i < 4; i++) {
+        await runTick(model);
+      }
+      expect(server).not.toHaveBeenCalled();
+      expect(model.poll.state.phase).toBe('standby');
+
+      let tick = model.poll.tick;
+      model.panelVisible = true;
+      await jest.advanceTimersByTimeAsync(0);
+      await tick;
+      expect(server).toHaveBeenCalledTimes(1);
+      expect(model.status).toBe('ok');
+      await runTick(model);
+      expect(server).toHaveBeenCalledTimes(2);
+
+      model.panelVisible = false;
+      for (let i = 0; i < 4; i++) {
+        await runTick(model);
+      }
+      expect(server).toHaveBeenCalledTimes(2);
+      expect(model.poll.state.phase).toBe('standby');
+
+      tick = model.poll.tick;
+      model.currentKernelId = PYTHON_ID;
+      await jest.advanceTimersByTimeAsync(0);
+      await tick;
+      expect(server).toHaveBeenCalledTimes(3);
+      await runTick(model);
+      expect(server).toHaveBeenCalledTimes(4);
+
+      model.currentKernelId = null;
+      for (let i = 0; i < 4; i++) {
+        await runTick(model);
+      }
+      expect(server).toHaveBeenCalledTimes(4);
+    });
+
+    it('does not fetch when shown before it is started', async () => {
+      const server = stubServer({ status: 200, body: kernelList() });
+      model = makeModel({ onlyWhenShown: true });
+      model.panelVisible = true;
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(server).not.toHaveBeenCalled();
+    });
+  });
+
   describe('#refreshRate', () => {
     it('changes the poll interval and retimes a waiting poll', async () => {
       const server = stubServer({ status: 200, body: kernelList() });

@@ -88,6 +88,20 @@ describe('KernelUsagePanel', () => {
     expect(panel.node.getAttribute('aria-label')).toBe('Kernel usage');
   });
 
+  it('tells the model whether it is visible', async () => {
+    model = await makeModel({ status: 200, body: kernelList() });
+    panel = new KernelUsagePanel(model);
+    expect(model.panelVisible).toBe(false);
+    Widget.attach(panel, document.body);
+    expect(model.panelVisible).toBe(true);
+    panel.hide();
+    expect(model.panelVisible).toBe(false);
+    panel.show();
+    expect(model.panelVisible).toBe(true);
+    Widget.detach(panel);
+    expect(model.panelVisible).toBe(false);
+  });
+
   it('renders one row per kernel from the model, in list semantics', async () => {
     model = await makeModel({ status: 200, body: kernelList() });
     panel = new KernelUsagePanel(model);
