@@ -5,7 +5,8 @@ import {
   ILabShell,
   ILayoutRestorer,
   JupyterFrontEnd,
-  JupyterFrontEndPlugin
+  JupyterFrontEndPlugin,
+  JupyterLab
 } from '@jupyterlab/application';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -17,6 +18,7 @@ import { KernelUsageModel } from './kernelModel';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernelPanel';
 import { KernelUsageStatus } from './kernelStatus';
 import { ResourceMonitorModel } from './model';
+import { PollingModel } from './polling';
 import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './statusItem';
 
 export * from './currentKernel';
@@ -29,6 +31,7 @@ export * from './kernelPanel';
 export * from './kernelStatus';
 export * from './kernelTypes';
 export * from './model';
+export * from './polling';
 export * from './sparkline';
 export * from './statusItem';
 export * from './types';
@@ -120,6 +123,25 @@ export function applySettings(
 }
 
 /**
+ * The options that tie a polling model to the application's connection.
+ *
+ * @param app - The application.
+ *
+ * #### Notes
+ * The server settings, the service manager's `connectionFailure` (the model
+ * checks at once) and, in JupyterLab, `info.isConnected` (the model stands by
+ * while it is false).
+ */
+export function connectionOptions(app: JupyterFrontEnd): PollingModel.IOptions {
+  const info = app instanceof JupyterLab ? app.info : null;
+  return {
+    serverSettings: app.serviceManager.serverSettings,
+    connectionFailure: app.serviceManager.connectionFailure,
+    isConnected: info ? () => info.isConnected : undefined
+  };
+}
+
+/**
  * The plugin: one shared model per tab, shown as a status-bar item.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -135,7 +157,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null
   ): void => {
     const model = new ResourceMonitorModel({
-      serverSettings: app.serviceManager.serverSettings
+      ...connectionOptions(app)
     });
     const item = new ResourceMonitorStatus({ model });
     item.id = 'jp-ResourceMonitor-status';
@@ -227,7 +249,7 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     // Poll only while the panel is visible or the status bar shows a kernel.
     const model = new KernelUsageModel({
-      serverSettings: app.serviceManager.serverSettings,
+      ...connectionOptions(app),
       onlyWhenShown: true
     });
 

@@ -58,6 +58,18 @@ export class MetricsRequestError extends Error {
  * {@link refreshRate}, stands by while the tab is hidden or the browser is
  * offline, and stops for good on a 404. A subclass stores each valid payload
  * in {@link recordPayload} and keeps its own history.
+ *
+ * How it follows the connection:
+ * - Offline browser, hidden tab: the `standby` option (lumino's `Poll` skips
+ *   the request and keeps ticking), then a refresh on the window's `online`
+ *   event or when the tab is shown again with data older than an interval.
+ * - Server down: our own request fails and lumino's backoff (capped at a
+ *   minute) takes over; the first success resets it. When JupyterLab reports a
+ *   connection failure first (`connectionFailure` option), the model checks
+ *   at once instead of waiting out its interval, so the views say so promptly;
+ *   while already backing off it ignores further reports.
+ * - JupyterLab asking pollers to pause (`isConnected` option returns false):
+ *   standby, resumed on the first tick after it returns true.
  */
 export abstract class PollingModel<
   T extends PollingModel.IPayload
@@ -85,19 +97,21 @@ export abstract class PollingModel<
       options.historyMinutes ?? PollingModel.DEFAULT_HISTORY_MINUTES
     );
     const standby = options.standby ?? Private.standby;
+    const isConnected = options.isConnected;
     this._poll = new Poll<T, Error>({
       auto: false,
       factory: () => this._fetch(),
       frequency: Private.frequency(this._refreshRate),
       name: endpoint.name,
       standby: () => {
-        if (!this.isWanted()) {
+        if (!this.isWanted() || (isConnected && !isConnected())) {
           return true;
         }
         return typeof standby === 'function' ? standby() : standby;
       }
     });
     this._poll.ticked.connect(this._onTicked, this);
+    options.connectionFailure?.connect(this._onConnectionFailure, this);
 
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this._onOnline);
@@ -518,6 +532,20 @@ export abstract class PollingModel<
   }
 
   /**
+   * Check at once when JupyterLab reports a lost connection, unless the poll
+   * is already backing off, stopped or not started.
+   */
+  private _onConnectionFailure(): void {
+    if (
+      this._isReady &&
+      this._status !== 'unreachable' &&
+      Private.WAITING_PHASES.has(this._poll.state.phase)
+    ) {
+      void this.refresh();
+    }
+  }
+
+  /**
    * Refresh when the browser comes back online, instead of waiting out a
    * standby interval or a backoff.
    */
@@ -581,6 +609,16 @@ export namespace PollingModel {
      * hidden or the browser is offline. Tests pass `'never'`.
      */
     standby?: Poll.Standby | (() => boolean | Poll.Standby);
+    /**
+     * A signal emitted when the application loses the server, such as the
+     * `ServiceManager`'s `connectionFailure`; the model then checks at once.
+     */
+    connectionFailure?: ISignal<unknown, unknown>;
+    /**
+     * Whether the application wants pollers to run, such as JupyterLab's
+     * `info.isConnected`; the poll stands by while it returns false.
+     */
+    isConnected?: () => boolean;
     /**
      * Whether to start polling at once; defaults to false.
      */

@@ -1,6 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { Signal } from '@lumino/signaling';
+
 import { ResourceMonitorModel } from '../model';
 import {
   GiB,
@@ -229,6 +231,64 @@ describe('ResourceMonitorModel', () => {
       await refreshed;
       expect(server).toHaveBeenCalledTimes(2);
       expect(model.status).toBe('ok');
+    });
+  });
+
+  describe('connection state', () => {
+    it('checks at once on a connection failure, then leaves it to the backoff', async () => {
+      const failures = new Signal<object, Error>({});
+      const server = stubServer(
+        { status: 200, body: normalPayload() },
+        { networkError: true }
+      );
+      model = makeModel({ refreshRate: 60_000, connectionFailure: failures });
+      void model.start();
+      await runTick(model);
+      expect(model.status).toBe('ok');
+
+      const tick = model.poll.tick;
+      failures.emit(new Error('kernels unreachable'));
+      await jest.advanceTimersByTimeAsync(0);
+      await tick.catch(() => undefined);
+      expect(server).toHaveBeenCalledTimes(2);
+      expect(model.status).toBe('unreachable');
+      expect(model.poll.state.phase).toBe('rejected');
+
+      // Already backing off: further reports cost no request.
+      failures.emit(new Error('kernels unreachable'));
+      failures.emit(new Error('sessions unreachable'));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(server).toHaveBeenCalledTimes(2);
+    });
+
+    it('stands by while the application says it is disconnected', async () => {
+      let connected = true;
+      const server = stubServer({ status: 200, body: normalPayload() });
+      model = makeModel({ isConnected: () => connected });
+      void model.start();
+      await runTick(model);
+      connected = false;
+      for (let i = 0; i < 4; i++) {
+        await runTick(model);
+      }
+      expect(server).toHaveBeenCalledTimes(1);
+      expect(model.poll.state.phase).toBe('standby');
+      connected = true;
+      await runTick(model);
+      expect(server).toHaveBeenCalledTimes(2);
+      expect(model.status).toBe('ok');
+    });
+
+    it('stops listening to connection failures once disposed', async () => {
+      const failures = new Signal<object, Error>({});
+      const server = stubServer({ status: 200, body: normalPayload() });
+      model = makeModel({ connectionFailure: failures });
+      void model.start();
+      await runTick(model);
+      model.dispose();
+      failures.emit(new Error('gone'));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(server).toHaveBeenCalledTimes(1);
     });
   });
 
