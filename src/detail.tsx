@@ -10,7 +10,7 @@ import { describeMetrics, IDescribeOptions, memoryFigure } from './describe';
 import { formatBytes, formatPercent } from './format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
-import { Sparkline } from './sparkline';
+import { dataScaleMax, Sparkline } from './sparkline';
 
 /**
  * CSS class of the detail popup's content.
@@ -33,8 +33,12 @@ export function ResourceMonitorDetailComponent(
 
   const memoryValues = history.map(point => point.memory);
   const memoryLimit = metrics ? memoryFigure(metrics).limit : null;
-  // Scale to the limit when there is one, so the line shows headroom.
-  const memoryMax = Math.max(memoryLimit ?? 0, ...memoryValues, 1);
+  // Scale to the data, not to the limit: a 100 MB server under a 23.5 GB
+  // host limit would otherwise be a flat line on the bottom edge.
+  const memoryMax = dataScaleMax(memoryValues);
+  const memoryPeak = Math.max(...memoryValues);
+  const limitText =
+    memoryLimit === null ? '' : `; limit ${formatBytes(memoryLimit)}`;
   const memoryKind =
     metrics && typeof metrics.pss === 'number' ? 'PSS' : 'memory';
 
@@ -57,6 +61,7 @@ export function ResourceMonitorDetailComponent(
           <figure className="jp-ResourceMonitor-chart">
             <figcaption>
               Memory ({memoryKind}), scale 0 – {formatBytes(memoryMax)}
+              {limitText}
             </figcaption>
             <Sparkline
               points={history.map(point => ({
@@ -65,7 +70,7 @@ export function ResourceMonitorDetailComponent(
               }))}
               max={memoryMax}
               windowMs={windowMs}
-              label={`Memory (${memoryKind}) over ${span}, up to ${formatBytes(Math.max(...memoryValues))}`}
+              label={`Memory (${memoryKind}) over ${span}, up to ${formatBytes(memoryPeak)}${limitText}`}
             />
           </figure>
           {showCpu && (

@@ -15,7 +15,7 @@ import {
 import { IKernelHistoryPoint, KernelUsageModel } from './kernelModel';
 import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
 import type { MonitorStatus } from './model';
-import { Sparkline } from './sparkline';
+import { dataScaleMax, Sparkline } from './sparkline';
 
 /**
  * The id of the Kernel usage panel (its sidebar tab's `data-id`).
@@ -186,7 +186,7 @@ export function KernelChartsComponent(props: {
   const cpuPeak = cpuValues.length ? Math.max(...cpuValues) : null;
   // Headroom above the peak, so a steady kernel's line is not drawn on the
   // chart's top edge.
-  const memoryMax = Math.max(memoryPeak * Private.MEMORY_HEADROOM, 1);
+  const memoryMax = dataScaleMax(memoryValues);
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
       <figure className="jp-ResourceMonitor-kernelChart">
@@ -405,9 +405,4 @@ namespace Private {
    * The id of the panel's heading, which labels the list.
    */
   export const TITLE_ID = 'jp-ResourceMonitor-kernelsTitle';
-
-  /**
-   * The memory chart's top, as a multiple of the peak in the window.
-   */
-  export const MEMORY_HEADROOM = 1.25;
 }

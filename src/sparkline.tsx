@@ -23,6 +23,36 @@ export interface ISparkPoint {
 }
 
 /**
+ * The top of a chart scaled to its data: the peak plus headroom.
+ *
+ * @param values - The values in the window; nulls (gaps) are skipped.
+ *
+ * @param options - `headroom`, the top as a multiple of the peak (default
+ * 1.25, so a steady line sits at 80% of the height, off the top edge), and
+ * `floor`, the lowest top (default 1, so an all-zero chart still has a scale).
+ *
+ * @returns The value to draw at the top edge; the bottom edge is 0.
+ *
+ * #### Notes
+ * Scaling to a limit instead (e.g. 23.5 GB of host memory) draws a 100 MB
+ * server as a flat line on the bottom edge; captions state the scale, so the
+ * reader can tell a full chart from a full machine.
+ */
+export function dataScaleMax(
+  values: ReadonlyArray<number | null>,
+  options: { readonly headroom?: number; readonly floor?: number } = {}
+): number {
+  const { headroom = 1.25, floor = 1 } = options;
+  let peak = 0;
+  for (const value of values) {
+    if (value !== null && value > peak) {
+      peak = value;
+    }
+  }
+  return Math.max(peak * headroom, floor);
+}
+
+/**
  * Turn points into SVG polyline coordinate lists, one per unbroken run.
  *
  * @param points - The points, oldest first.

@@ -1,0 +1,85 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { VDomRenderer } from '@jupyterlab/ui-components';
+import { MessageLoop } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { ResourceMonitorDetailComponent } from '../detail';
+import { IHistoryPoint } from '../model';
+import { dataScaleMax, sparklinePaths } from '../sparkline';
+import { GiB, MiB, normalPayload } from './fixtures';
+
+describe('dataScaleMax()', () => {
+  it('puts the top a quarter above the peak, skipping gaps', () => {
+    expect(dataScaleMax([80, null, 100, 90])).toBe(125);
+    expect(dataScaleMax([100 * MiB, 101 * MiB])).toBe(101 * MiB * 1.25);
+  });
+
+  it('takes a custom headroom and a floor', () => {
+    expect(dataScaleMax([40], { headroom: 2 })).toBe(80);
+    expect(dataScaleMax([40], { headroom: 1, floor: 100 })).toBe(100);
+  });
+
+  it('falls back to the floor without data', () => {
+    expect(dataScaleMax([])).toBe(1);
+    expect(dataScaleMax([null, 0])).toBe(1);
+  });
+
+  it('draws a steady line at 80% of the height, not on an edge', () => {
+    const points = [
+      { time: 0, value: 100 * MiB },
+      { time: 1000, value: 100 * MiB }
+    ];
+    const [run] = sparklinePaths(points, {
+      width: 100,
+      height: 40,
+      windowMs: 1000,
+      max: dataScaleMax(points.map(point => point.value))
+    });
+    expect(run).toBe('0.0,8.0 100.0,8.0');
+  });
+});
+
+describe('ResourceMonitorDetailComponent', () => {
+  it('scales the memory chart to the data and keeps the limit in the text', async () => {
+    const metrics = {
+      ...normalPayload(),
+      pss: 100 * MiB,
+      limits: {
+        memory: { rss: 23.5 * GiB, pss: 23.5 * GiB, warn: false, source: 'host' }
+      }
+    };
+    const history: IHistoryPoint[] = [
+      { time: 0, memory: 80 * MiB, cpu_percent: 1 },
+      { time: 5000, memory: 100 * MiB, cpu_percent: 2 }
+    ];
+    const view = new (class extends VDomRenderer {
+      protected render(): JSX.Element {
+        return (
+          <ResourceMonitorDetailComponent
+            snapshot={{
+              status: 'ok',
+              metrics,
+              lastUpdate: 5000,
+              error: null,
+              now: 5000
+            }}
+            history={history}
+            historyMinutes={10}
+          />
+        );
+      }
+    })();
+    Widget.attach(view, document.body);
+    MessageLoop.sendMessage(view, Widget.Msg.UpdateRequest);
+    await view.renderPromise;
+    const caption = view.node.querySelector('figcaption')!.textContent;
+    expect(caption).toBe('Memory (PSS), scale 0 – 125 MB; limit 23.5 GB');
+    // The newest point (100 MB of 125 MB) sits at 20% of the height, 8 of 40.
+    const line = view.node.querySelector('polyline')!.getAttribute('points');
+    expect(line).toMatch(/240\.0,8\.0$/);
+    view.dispose();
+  });
+});
