@@ -64,20 +64,28 @@ export function notReadyPayload(): unknown {
     },
     cpu_percent: null,
     cpu_count: null,
-    sample: {
-      ready: false,
-      stale: false,
-      age_ms: null,
-      interval_ms: 1000,
-      cost_ms: null,
-      monitor_cpu_percent: null,
-      processes: { seen: 0, sampled: 0, left_out: 0 },
-      pss_estimated_bytes: 0,
-      pss_estimated_fraction: 0.0,
-      oldest_exact_age_ms: null,
-      next_poll_ms: 1000,
-      worker: { state: 'starting', restarts: 0, error: null }
-    }
+    sample: notReadySample()
+  };
+}
+
+/**
+ * The sample block before the server's first sample, as
+ * `payload.sample_block` builds it; both endpoints send it.
+ */
+export function notReadySample(): unknown {
+  return {
+    ready: false,
+    stale: false,
+    age_ms: null,
+    interval_ms: 1000,
+    cost_ms: null,
+    monitor_cpu_percent: null,
+    processes: { seen: 0, sampled: 0, left_out: 0 },
+    pss_estimated_bytes: 0,
+    pss_estimated_fraction: 0.0,
+    oldest_exact_age_ms: null,
+    next_poll_ms: 1000,
+    worker: { state: 'starting', restarts: 0, error: null }
   };
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { IKernelList, IKernelUsage } from '../kernelTypes';
-import { MiB } from './fixtures';
+import { MiB, notReadySample } from './fixtures';
 
 /**
  * The id of the fixture's Python kernel.
@@ -121,19 +121,6 @@ export function notReadyList(): unknown {
         reason: 'not sampled yet'
       }
     ],
-    sample: {
-      ready: false,
-      stale: false,
-      age_ms: null,
-      interval_ms: 1000,
-      cost_ms: null,
-      monitor_cpu_percent: null,
-      processes: { seen: 0, sampled: 0, left_out: 0 },
-      pss_estimated_bytes: 0,
-      pss_estimated_fraction: 0.0,
-      oldest_exact_age_ms: null,
-      next_poll_ms: 1000,
-      worker: { state: 'starting', restarts: 0, error: null }
-    }
+    sample: notReadySample()
   };
 }
