@@ -44,6 +44,7 @@ from tornado.websocket import websocket_connect
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workload.py")
 METRICS_PATH = "/api/metrics/v1"
+SCRAPE_PATH = "/metrics"  # jupyter_server's Prometheus endpoint
 
 #: The metrics extensions; every run names all of them so exactly one (or none) is enabled.
 METRICS_EXTENSIONS = {
@@ -189,6 +190,12 @@ class Server:
                 await asyncio.sleep(0.3)
         raise TimeoutError(f"jupyter server not answering after {timeout} s")
 
+    async def start_kernel(self, name="python3"):
+        """Start a kernel through the REST API; return its id."""
+        resp = await self.http.fetch(HTTPRequest(self.url("/api/kernels"), method="POST",
+                                                 body=json.dumps({"name": name}), request_timeout=60))
+        return json.loads(resp.body)["id"]
+
     async def terminal(self):
         """Create a terminal; return its WebSocket."""
         resp = await self.http.fetch(HTTPRequest(self.url("/api/terminals"), method="POST",
@@ -295,9 +302,9 @@ class Typist:
 class Poller:
     """One client polling the metrics endpoint: a request, then the rest of the interval idle."""
 
-    def __init__(self, server, interval, timeout, expect_404):
+    def __init__(self, server, interval, timeout, expect_404, path=METRICS_PATH):
         self.server, self.interval, self.timeout = server, interval, timeout
-        self.expect_404 = expect_404
+        self.expect_404, self.path = expect_404, path
         self.latencies, self.errors, self.statuses = [], [], collections.Counter()
         self.last_payload, self.last_at, self.payloads = None, None, 0
         self.cpu_values = []
@@ -310,16 +317,17 @@ class Poller:
             start = time.perf_counter()
             self.in_flight_since = start
             try:
-                resp = await self.server.http.fetch(self.server.url(METRICS_PATH),
+                resp = await self.server.http.fetch(self.server.url(self.path),
                                                     raise_error=False, request_timeout=self.timeout)
             except (OSError, HTTPClientError) as exc:  # timeout (599), refused, reset
-                resp = HTTPResponse(HTTPRequest(METRICS_PATH), getattr(exc, "code", 599),
+                resp = HTTPResponse(HTTPRequest(self.path), getattr(exc, "code", 599),
                                     error=exc)
             self.in_flight_since = None
             self.statuses[resp.code] += 1
             if resp.code == 200:
                 self.latencies.append(time.perf_counter() - start)
-                self._keep(resp.body)
+                if self.path == METRICS_PATH:
+                    self._keep(resp.body)
             elif resp.code == 404 and self.expect_404:
                 self.latencies.append(time.perf_counter() - start)
             else:
@@ -427,13 +435,19 @@ async def measure(args, server, result, live):
     await asyncio.sleep(1.5)
     await drain(probe)
 
+    result["kernels"] = [await server.start_kernel() for _ in range(args.kernels)]
+    if args.kernels:
+        await asyncio.sleep(3)  # let them start up before the window
     result["descendants"] = len(tree(server.process)) - 1
     typist = Typist(probe)
     cpu0 = cpu_snapshot(server.process)
     expect_404 = args.variant == "none"
     pollers = [Poller(server, args.poll_interval, args.request_timeout, expect_404)
                for _ in range(args.pollers if args.poll_interval > 0 else 0)]
-    live.update(typist=typist, pollers=pollers)
+    # A Prometheus server scraping the server's own /metrics (it exists in every variant).
+    scrapers = [Poller(server, args.scrape_interval, args.request_timeout, False, SCRAPE_PATH)
+                for _ in range(1 if args.scrape_interval > 0 else 0)]
+    live.update(typist=typist, pollers=pollers + scrapers)
     result["load_1min_before"] = round(os.getloadavg()[0], 2)
     log(f"typing for {args.duration} s at {args.rate}/s with {len(pollers)} pollers")
     started = time.perf_counter()
@@ -441,7 +455,7 @@ async def measure(args, server, result, live):
     window_end = time.perf_counter()
     elapsed = window_end - started
     cpu1 = cpu_snapshot(server.process)
-    for poller in pollers:
+    for poller in pollers + scrapers:
         poller.stopping.set()
 
     # Late echoes and in-flight metrics requests may still arrive; wait for them, within limits.
@@ -451,7 +465,7 @@ async def measure(args, server, result, live):
         await asyncio.sleep(0.05)
     unfinished = [time.perf_counter() - p.in_flight_since for p in pollers
                   if not p.task.done() and p.in_flight_since is not None]
-    for poller in pollers:
+    for poller in pollers + scrapers:
         poller.task.cancel()
     typist.stop()
 
@@ -470,6 +484,8 @@ async def measure(args, server, result, live):
         "metrics_unfinished": len(unfinished),
         "metrics_unfinished_max_age_s": round(max(unfinished), 1) if unfinished else None,
         "metrics_error_sample": [e for p in pollers for e in p.errors][:3],
+        "scrape": latency_summary([x for p in scrapers for x in p.latencies]),
+        "scrape_errors": sum(len(p.errors) for p in scrapers),
         "server_cpu_pct": round(100 * delta.get(server_key, 0.0) / elapsed, 1),
         "monitor_cpu_pct": round(
             100 * sum(v for k, v in delta.items() if not own(k)) / elapsed, 1),
@@ -564,6 +580,10 @@ def add_run_options(ap):
     ap.add_argument("--pollers", type=int, default=4, help="clients polling the endpoint")
     ap.add_argument("--poll-interval", type=float, default=1.0,
                     help="seconds between one client's polls; 0 disables polling")
+    ap.add_argument("--kernels", type=int, default=0,
+                    help="python3 kernels to start (through the REST API) before the window")
+    ap.add_argument("--scrape-interval", type=float, default=0.0,
+                    help="seconds between scrapes of the server's /metrics (0: none)")
     ap.add_argument("--request-timeout", type=float, default=60.0,
                     help="seconds before a metrics request counts as failed")
     ap.add_argument("--drain", type=float, default=60.0,
