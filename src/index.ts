@@ -142,6 +142,58 @@ export function connectionOptions(app: JupyterFrontEnd): PollingModel.IOptions {
 }
 
 /**
+ * Apply our settings once they and the application are ready, follow their
+ * changes (the Settings editor applies live, without a reload), then start.
+ *
+ * @param app - The application, whose `restored` promise is awaited.
+ *
+ * @param registry - The setting registry, if there is one.
+ *
+ * @param what - Which part of the extension this is, for the log.
+ *
+ * @param apply - Applies the composite settings (schema defaults included).
+ *
+ * @param start - Starts polling, after the first `apply`.
+ *
+ * #### Notes
+ * Settings that cannot be loaded leave the defaults in place and are logged;
+ * polling starts regardless. The returned promise never rejects.
+ */
+export async function startWithSettings(
+  app: JupyterFrontEnd,
+  registry: ISettingRegistry | null,
+  what: string,
+  apply: (settings: Partial<IResourceMonitorSettings>) => void,
+  start: () => Promise<void>
+): Promise<void> {
+  try {
+    const [settings] = await Promise.all([
+      registry ? registry.load(PLUGIN_ID) : Promise.resolve(null),
+      app.restored
+    ]);
+    if (settings) {
+      const update = (): void =>
+        apply(settings.composite as Partial<IResourceMonitorSettings>);
+      update();
+      settings.changed.connect(update);
+    }
+  } catch (reason) {
+    console.error(
+      `jupyter-resource-monitor: settings not loaded for the ${what}, using defaults.`,
+      reason
+    );
+  }
+  try {
+    await start();
+  } catch (reason) {
+    console.error(
+      `jupyter-resource-monitor: could not start the ${what}.`,
+      reason
+    );
+  }
+}
+
+/**
  * The plugin: one shared model per tab, shown as a status-bar item.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -170,32 +222,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       activeStateChanged: model.availabilityChanged
     });
 
-    const settingsLoaded = settingRegistry
-      ? settingRegistry.load(PLUGIN_ID)
-      : Promise.resolve(null);
-    Promise.all([settingsLoaded, app.restored])
-      .then(([settings]) => {
-        if (settings) {
-          const apply = (): void =>
-            applySettings(
-              settings.composite as Partial<IResourceMonitorSettings>,
-              model,
-              item
-            );
-          apply();
-          settings.changed.connect(apply);
-        }
-      })
-      .catch(reason => {
-        console.error(
-          `jupyter-resource-monitor: settings not loaded, using defaults.`,
-          reason
-        );
-      })
-      .then(() => model.start())
-      .catch(reason => {
-        console.error('jupyter-resource-monitor: could not start.', reason);
-      });
+    void startWithSettings(
+      app,
+      settingRegistry,
+      'status bar',
+      settings => applySettings(settings, model, item),
+      () => model.start()
+    );
   }
 };
 
@@ -284,34 +317,13 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    const settingsLoaded = settingRegistry
-      ? settingRegistry.load(PLUGIN_ID)
-      : Promise.resolve(null);
-    Promise.all([settingsLoaded, app.restored])
-      .then(([settings]) => {
-        if (settings) {
-          const apply = (): void =>
-            applyKernelSettings(
-              settings.composite as Partial<IResourceMonitorSettings>,
-              model
-            );
-          apply();
-          settings.changed.connect(apply);
-        }
-      })
-      .catch(reason => {
-        console.error(
-          'jupyter-resource-monitor: settings not loaded for kernel usage, using defaults.',
-          reason
-        );
-      })
-      .then(() => model.start())
-      .catch(reason => {
-        console.error(
-          'jupyter-resource-monitor: could not start kernel usage.',
-          reason
-        );
-      });
+    void startWithSettings(
+      app,
+      settingRegistry,
+      'kernel usage',
+      settings => applyKernelSettings(settings, model),
+      () => model.start()
+    );
   }
 };
 
