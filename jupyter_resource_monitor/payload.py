@@ -22,14 +22,14 @@ def _near(used: float, limit: float, threshold: float) -> bool:
     return bool(threshold) and limit > 0 and limit - used < limit * threshold
 
 
-def _call_limit(func, fallback, **kwargs):
-    """A jupyter-resource-usage style callable limit; a failing one keeps the fallback."""
+def _call_limit(func, **kwargs) -> float | None:
+    """A jupyter-resource-usage style callable limit: its positive number, else None."""
     try:
         value = func(**kwargs)
-        return value if isinstance(value, (int, float)) and value > 0 else fallback
     except Exception:  # user code: never let it break the endpoint
         log.exception("The configured limit callable %r failed", func)
-        return fallback
+        return None
+    return value if isinstance(value, (int, float)) and value > 0 else None
 
 
 def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
@@ -40,7 +40,7 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     memory = total.pss if snap else 0
     mem_limit, mem_source = (int(snap.memory_limit.value), snap.memory_limit.source) if snap else (0, "host")
     if callable(config.mem_limit):
-        called = _call_limit(config.mem_limit, None, rss=total.rss, pss=total.pss)
+        called = _call_limit(config.mem_limit, rss=total.rss, pss=total.pss)
         if called is not None:
             mem_limit, mem_source = int(called), "config"
     limits: dict[str, Any] = {
@@ -55,7 +55,7 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     if config.track_cpu_percent:
         cpu_limit, cpu_source = (snap.cpu_limit.value, snap.cpu_limit.source) if snap else (0, "affinity")
         if callable(config.cpu_limit) and total.cpu_percent is not None:
-            called = _call_limit(config.cpu_limit, None, cpu_percent=total.cpu_percent)
+            called = _call_limit(config.cpu_limit, cpu_percent=total.cpu_percent)
             if called is not None:
                 cpu_limit, cpu_source = called, "config"
         out["cpu_percent"] = total.cpu_percent

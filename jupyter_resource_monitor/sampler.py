@@ -25,7 +25,6 @@ class _Entry:
     """What the cache remembers about one process (keyed by pid and start time)."""
 
     stat: procfs.Stat
-    cpu_at: float  # boot-clock seconds of the stat reading
     cpu_percent: float | None = None  # from the delta between this stat and the previous one
     exact_pss: int | None = None  # the last smaps_rollup reading
     exact_rss: int = 0  # RSS at that reading: growth since then is counted as private
@@ -141,15 +140,15 @@ class Sampler:
             old = self._cache.get(st.pid)
             if old is not None and old.stat.start_ticks != st.start_ticks:
                 old = None  # the pid was reused: a different process
-            entry = _Entry(stat=st, cpu_at=now_boot)
+            entry = _Entry(stat=st)
+            dt = now_boot - self._prev_boot if self._prev_boot is not None else 0.0
             if old is not None:
-                dt = now_boot - old.cpu_at
                 if dt > 0:
                     entry.cpu_percent = 100.0 * (st.cpu_ticks - old.stat.cpu_ticks) / procfs.CLOCK_TICKS / dt
                 entry.exact_pss, entry.exact_rss, entry.exact_at = old.exact_pss, old.exact_rss, old.exact_at
-            elif self._prev_boot is not None and st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot:
+            elif dt > 0 and st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot:
                 # Started since the last sample: all of its CPU time fell inside this interval.
-                entry.cpu_percent = 100.0 * st.cpu_ticks / procfs.CLOCK_TICKS / (now_boot - self._prev_boot)
+                entry.cpu_percent = 100.0 * st.cpu_ticks / procfs.CLOCK_TICKS / dt
             cache[st.pid] = entry
         self._cache = cache
         self._prev_boot = now_boot

@@ -198,3 +198,14 @@ async def test_warns_once_when_jupyter_resource_usage_is_enabled_too(both_enable
     log = capfd.readouterr().err
     assert log.count("jupyter-resource-usage is enabled too") == 1
     assert "pip uninstall jupyter-resource-usage" in log
+
+
+def _broken_limit(**_):
+    raise RuntimeError("user code failed")
+
+
+@pytest.mark.parametrize("monitor_config", [{"mem_limit": _broken_limit}])
+async def test_failing_limit_callable_keeps_the_measured_limit(metrics_until):
+    body = await metrics_until(ready)
+    assert body["limits"]["memory"]["source"] in {"cgroup", "env", "host"}
+    assert body["limits"]["memory"]["rss"] > 0
