@@ -1,6 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { isMetricsRequest, ITEM, SCREENSHOTS, setSetting } from './utils';
+import { countMetricsRequests, ITEM, SCREENSHOTS, setSetting } from './utils';
 
 /** The Settings editor's form input for one of our settings. */
 const field = (key: string): string =>
@@ -14,17 +14,7 @@ test.describe('Settings editor', () => {
   test('shows our settings, and editing the poll interval there retimes the poll', async ({
     page
   }) => {
-    const requests: number[] = [];
-    page.on('request', request => {
-      if (isMetricsRequest(request.url())) {
-        requests.push(Date.now());
-      }
-    });
-    const countOver = async (ms: number): Promise<number> => {
-      const start = requests.length;
-      await page.waitForTimeout(ms);
-      return requests.length - start;
-    };
+    const countOver = countMetricsRequests(page);
     await expect(page.locator(ITEM)).toHaveText(/Mem: [\d.]+/, {
       timeout: 20_000
     });

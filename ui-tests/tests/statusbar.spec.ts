@@ -1,6 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
 import {
+  countMetricsRequests,
   isMetricsRequest,
   ITEM,
   readyMetrics,
@@ -76,22 +77,11 @@ test.describe('status bar item', () => {
   test('the refreshRate setting changes how often metrics are requested', async ({
     page
   }) => {
-    const requests: number[] = [];
-    page.on('request', request => {
-      if (isMetricsRequest(request.url())) {
-        requests.push(Date.now());
-      }
-    });
+    const countOver = countMetricsRequests(page);
     await expect(page.locator(ITEM)).toHaveText(/Mem: [\d.]+/, {
       timeout: 20_000
     });
 
-    /** Requests made in the next `ms` milliseconds. */
-    const countOver = async (ms: number): Promise<number> => {
-      const start = requests.length;
-      await page.waitForTimeout(ms);
-      return requests.length - start;
-    };
     /** Set refreshRate, then wait for the first poll on the new schedule. */
     const applyRate = async (ms: number): Promise<void> => {
       await setSetting(page, 'refreshRate', ms);

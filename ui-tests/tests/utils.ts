@@ -88,3 +88,23 @@ export async function readyMetrics(page: Page): Promise<any> {
     .toBe(true);
   return metrics;
 }
+
+/**
+ * Start counting the page's requests to the metrics endpoint.
+ *
+ * @returns A function that waits `ms` milliseconds and says how many metrics
+ * requests the page made meanwhile.
+ */
+export function countMetricsRequests(page: Page): (ms: number) => Promise<number> {
+  let count = 0;
+  page.on('request', request => {
+    if (isMetricsRequest(request.url())) {
+      count++;
+    }
+  });
+  return async (ms: number): Promise<number> => {
+    const start = count;
+    await page.waitForTimeout(ms);
+    return count - start;
+  };
+}
