@@ -30,6 +30,13 @@ class _SnapshotHandler(APIHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(body))
 
+    def reply_for_kernel(self, build, kernel_id) -> None:
+        """Reply with ``build(kernel_manager, kernel_id, snapshot)``; 404 for an unknown kernel."""
+        try:
+            self.reply(build(self.kernel_manager, kernel_id, self.snapshot()))
+        except KeyError:
+            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
+
 
 class MetricsHandler(_SnapshotHandler):
     """``GET /api/metrics/v1``: the latest sample, as jupyter-resource-usage shapes it plus ours."""
@@ -61,10 +68,7 @@ class KernelHandler(_SnapshotHandler):
     @authorized
     async def get(self, kernel_id):
         """Return one kernel's usage; 404 for an unknown kernel."""
-        try:
-            self.reply(kernels.kernel_usage(self.kernel_manager, kernel_id, self.snapshot()))
-        except KeyError:
-            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
+        self.reply_for_kernel(kernels.kernel_usage, kernel_id)
 
 
 class KernelUsageHandler(_SnapshotHandler):
@@ -75,10 +79,7 @@ class KernelUsageHandler(_SnapshotHandler):
     @authorized
     async def get(self, kernel_id):
         """Return the content of a ``usage_reply`` for the kernel; 404 for an unknown kernel."""
-        try:
-            self.reply(kernels.usage_reply(self.kernel_manager, kernel_id, self.snapshot()))
-        except KeyError:
-            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
+        self.reply_for_kernel(kernels.usage_reply, kernel_id)
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
