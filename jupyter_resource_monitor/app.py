@@ -9,7 +9,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from .config import ResourceMonitor, load_config
 from .handlers import handlers
-from .prometheus import SnapshotCollector
+from .prometheus import SnapshotCollector, taken_names
 from .supervisor import WorkerSupervisor, worker_options_from
 
 
@@ -46,10 +46,16 @@ class ResourceMonitorApp(ExtensionApp):
             self._register_collector()
 
     def _register_collector(self):
-        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager)
+        registry = prometheus_client.REGISTRY
+        taken = taken_names(registry)
+        if taken:  # e.g. jupyter-resource-usage's gauges: theirs stay, ours are left out
+            self.log.warning("/metrics already has %s (from another extension, such as "
+                             "jupyter-resource-usage): the resource monitor leaves those out",
+                             ", ".join(sorted(taken)))
+        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager, frozenset(taken))
         try:
-            prometheus_client.REGISTRY.register(collector)
-        except ValueError as exc:  # a series name already taken, by jupyter-resource-usage's gauges
+            registry.register(collector)
+        except ValueError as exc:  # registered between the probe and now: nothing of ours
             self.log.warning("Resource metrics are not added to /metrics: %s", exc)
             return
         self._collector = collector

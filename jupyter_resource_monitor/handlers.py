@@ -11,7 +11,10 @@ from tornado import web
 
 from . import kernels, payload
 
-AUTH_RESOURCE = "api"  # reading metrics needs what reading /api/status needs
+# Reading server metrics needs what reading /api/status needs; reading a kernel's usage needs
+# what reading the kernel needs (jupyter_server's kernel handlers use "kernels").
+AUTH_RESOURCE = "api"
+KERNELS_AUTH_RESOURCE = "kernels"
 
 
 class _SnapshotHandler(APIHandler):
@@ -52,6 +55,8 @@ class MetricsHandler(_SnapshotHandler):
 class KernelsHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/kernels``: usage of every running kernel."""
 
+    auth_resource = KERNELS_AUTH_RESOURCE
+
     @web.authenticated
     @authorized
     async def get(self):
@@ -64,6 +69,8 @@ class KernelsHandler(_SnapshotHandler):
 class KernelHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/kernels/<kernel_id>``: one kernel's usage."""
 
+    auth_resource = KERNELS_AUTH_RESOURCE
+
     @web.authenticated
     @authorized
     async def get(self, kernel_id):
@@ -74,6 +81,8 @@ class KernelHandler(_SnapshotHandler):
 class KernelUsageHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/kernel_usage/get_usage/<kernel_id>``: jupyter-resource-usage's kernel
     panel endpoint, answered from the snapshot instead of a message to the kernel."""
+
+    auth_resource = KERNELS_AUTH_RESOURCE
 
     @web.authenticated
     @authorized

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from .limits import whole_cpus
 from .snapshot import Snapshot
 
 
@@ -75,7 +76,7 @@ def usage_reply(kernel_manager, kernel_id: str, snap: Snapshot | None) -> dict[s
             "pid": usage["pid"],
             "kernel_cpu": usage["cpu_percent"] or 0.0,
             "kernel_memory": usage["memory"],
-            "cpu_count": snap.cpu_count,
+            "cpu_count": whole_cpus(snap.cpu_count),
             "host_usage_flag": False,  # host figures would need /proc work here: not offered
         },
     }

@@ -12,12 +12,13 @@ Documentation/scheduler/sched-bwc.rst.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 __all__ = [
     "Limit", "affinity_cpu_count", "cgroup_cpu_limit", "cgroup_memory_limit", "cpu_limit",
-    "effective_cpu_count", "host_memory_total", "memory_limit",
+    "effective_cpu_count", "host_memory_total", "memory_limit", "whole_cpus",
 ]
 
 SYS_ROOT = "/sys/fs/cgroup"
@@ -210,6 +211,13 @@ def effective_cpu_count(
     quota = cgroup_cpu_limit(sys_root, proc_root, pid)
     count = float(affinity_cpu_count())
     return count if quota is None else min(count, quota)
+
+
+def whole_cpus(cpus: float) -> int:
+    """``cpu_count`` is an integer, as psutil.cpu_count() gave jupyter-resource-usage: a
+    fractional quota (1.5 CPUs) rounds up to the CPUs its processes can run on at once (2), never
+    below 1. The exact figure is ``limits.cpu.cpu``."""
+    return max(1, math.ceil(cpus - 1e-9))
 
 
 def _positive(text: str | None, kind: type[int] | type[float]) -> float | None:

@@ -6,11 +6,14 @@ every field.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
 
+from . import limits as limits_mod
 from .config import ResourceMonitor
+from .limits import Limit, whole_cpus
 from .snapshot import Snapshot, Usage
 from .supervisor import WorkerSupervisor
 
@@ -32,38 +35,51 @@ def _call_limit(func, **kwargs) -> float | None:
     return value if isinstance(value, (int, float)) and value > 0 else None
 
 
-def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
-            now: float | None = None) -> dict[str, Any]:
-    """The payload for one request."""
-    now = time.monotonic() if now is None else now
+def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Limit, Limit]:
+    """The memory (bytes) and CPU (CPUs) limits in force: the worker's reading, unless a
+    configured callable gives a positive number. The one rule for /api/metrics/v1 and /metrics.
+
+    Before the first sample the memory limit is 0 ("unknown") and the CPU limit the CPUs this
+    server may use at start-up.
+    """
     total = snap.total if snap else Usage()
-    memory = total.pss if snap else 0
-    mem_limit, mem_source = (int(snap.memory_limit.value), snap.memory_limit.source) if snap else (0, "host")
-    if callable(config.mem_limit):
+    memory = snap.memory_limit if snap else Limit(0, "host")
+    cpu = snap.cpu_limit if snap else Limit(startup_cpu_count(), "affinity")
+    if callable(config.mem_limit) and snap:
         called = _call_limit(config.mem_limit, rss=total.rss, pss=total.pss)
         if called is not None:
-            mem_limit, mem_source = int(called), "config"
+            memory = Limit(int(called), "config")
+    if callable(config.cpu_limit) and total.cpu_percent is not None:
+        called = _call_limit(config.cpu_limit, cpu_percent=total.cpu_percent)
+        if called is not None:
+            cpu = Limit(called, "config")
+    return Limit(int(memory.value), memory.source), cpu
+
+
+def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
+            now: float | None = None) -> dict[str, Any]:
+    """The payload for one request. jupyter-resource-usage's fields keep their JSON types at
+    every moment (numbers, never null); whether they are measured yet is said in ``sample``."""
+    now = time.monotonic() if now is None else now
+    total = snap.total if snap else Usage()
+    memory_limit, cpu_limit = effective_limits(snap, config)
     limits: dict[str, Any] = {
         "memory": {
-            "rss": mem_limit,
-            "pss": mem_limit,
-            "warn": _near(memory, mem_limit, config.mem_warning_threshold),
-            "source": mem_source,
+            "rss": memory_limit.value,
+            "pss": memory_limit.value,
+            "warn": _near(total.pss, memory_limit.value, config.mem_warning_threshold),
+            "source": memory_limit.source,
         }
     }
     out: dict[str, Any] = {"rss": total.rss, "pss": total.pss, "limits": limits}
     if config.track_cpu_percent:
-        cpu_limit, cpu_source = (snap.cpu_limit.value, snap.cpu_limit.source) if snap else (0, "affinity")
-        if callable(config.cpu_limit) and total.cpu_percent is not None:
-            called = _call_limit(config.cpu_limit, cpu_percent=total.cpu_percent)
-            if called is not None:
-                cpu_limit, cpu_source = called, "config"
-        out["cpu_percent"] = total.cpu_percent
-        out["cpu_count"] = _number(snap.cpu_count) if snap else None
+        cpu_percent = total.cpu_percent or 0.0
+        out["cpu_percent"] = float(cpu_percent)
+        out["cpu_count"] = whole_cpus(snap.cpu_count if snap else startup_cpu_count())
         limits["cpu"] = {
-            "cpu": _number(cpu_limit),
-            "warn": _near(total.cpu_percent or 0, 100 * cpu_limit, config.cpu_warning_threshold),
-            "source": cpu_source,
+            "cpu": _number(cpu_limit.value),
+            "warn": _near(cpu_percent, 100 * cpu_limit.value, config.cpu_warning_threshold),
+            "source": cpu_limit.source,
         }
     if config.track_disk_usage and snap and snap.disk:
         out["disk_used"], out["disk_total"] = snap.disk.used, snap.disk.total
@@ -75,6 +91,13 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     return out
 
 
+@functools.cache
+def startup_cpu_count() -> float:
+    """Effective CPUs when the server started: the figure before the worker's first sample.
+    Read once (a few small cgroup files), never per request."""
+    return limits_mod.effective_cpu_count()
+
+
 def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | None = None) -> dict[str, Any]:
     """What the sample is and what it cost (ours; see docs/api.md)."""
     now = time.monotonic() if now is None else now
@@ -82,7 +105,8 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
     interval_ms = round(1000 * (snap.interval_s if snap else worker.options.interval_s))
     if snap is None:
         return {
-            "ready": False, "stale": False, "age_ms": None, "interval_ms": interval_ms,
+            "ready": False, "cpu_ready": False, "stale": False, "age_ms": None,
+            "interval_ms": interval_ms,
             "cost_ms": None, "monitor_cpu_percent": None,
             "processes": {"seen": 0, "sampled": 0, "left_out": 0},
             "pss_estimated_bytes": 0, "pss_estimated_fraction": 0.0, "oldest_exact_age_ms": None,
@@ -91,6 +115,7 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
     total = snap.total
     return {
         "ready": True,
+        "cpu_ready": total.cpu_percent is not None,
         "stale": worker.is_stale(now),
         "age_ms": round(1000 * max(0.0, now - snap.taken_monotonic)),
         "interval_ms": interval_ms,

@@ -9,6 +9,7 @@ other cost is decoding one small JSON line per sample.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import signal
@@ -18,9 +19,17 @@ import time
 from .snapshot import Snapshot, decode
 from .worker import WorkerOptions
 
-# Seconds between restarts of a worker that keeps failing: doubles from the first to the last.
+# Seconds between restarts of a worker that keeps dying young: doubles from the first to the last.
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
+# A worker that lived this long was healthy: its next restart is prompt again.
+HEALTHY_AFTER_S = 30.0
+# After this many young deaths in a row the state says "failed" (restarts go on, with backoff).
+FAILED_AFTER = 3
+# Bound on every wait for the worker process to go away after SIGKILL.
+KILL_WAIT_S = 5.0
+# Longest line read from the worker: a snapshot grows with the number of kernels and terminals.
+LINE_LIMIT = 64 << 20
 # A worker that is meant to be sampling but has written nothing for this long (or five of its
 # intervals, if longer) is taken as hung and killed.
 HANG_TIMEOUT_S = 10.0
@@ -30,19 +39,43 @@ STALE_AFTER_S = 2.0
 DEMAND_EVERY_S = 1.0
 
 
+# The worker runs with "/" as its working directory and, where Python has it (3.11+), -P: the
+# server's directory is usually the user's notebook folder, and a select.py or json.py there would
+# otherwise replace the standard module in the worker. The package's own root is appended to
+# sys.path (after the standard library) so a source checkout finds itself as the server did.
+_BOOTSTRAP = ("import sys; sys.path.append(sys.argv.pop(1)); "
+              "from jupyter_resource_monitor.worker import main; main()")
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def worker_command(options: WorkerOptions) -> list[str]:
+    """The command line that starts a worker with ``options``."""
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe_path, "-c", _BOOTSTRAP, _PACKAGE_ROOT, options.to_arg()]
+
+
 class WorkerSupervisor:
     """Owns the worker process and the latest snapshot it produced.
 
     ``state`` is one of ``stopped`` (never started, or stopped with the server), ``starting``
     (spawned, no sample yet), ``running``, ``paused`` (idle: nobody polled lately),
-    ``restarting`` (died or hung, waiting out its backoff) and ``failed`` (could not be spawned).
+    ``restarting`` (died or hung, waiting out its backoff) and ``failed`` (could not be spawned,
+    or died young :data:`FAILED_AFTER` times in a row; restarts go on with backoff). ``error``
+    says what went wrong last, with the end of the worker's stderr when it has one.
     """
 
     def __init__(self, options: WorkerOptions, log: logging.Logger | None = None,
-                 hang_timeout_s: float = HANG_TIMEOUT_S):
+                 hang_timeout_s: float = HANG_TIMEOUT_S, command: list[str] | None = None,
+                 backoff_first_s: float = BACKOFF_FIRST_S, backoff_max_s: float = BACKOFF_MAX_S,
+                 healthy_after_s: float = HEALTHY_AFTER_S, line_limit: int = LINE_LIMIT):
         self.options = options
         self.log = log or logging.getLogger(__name__)
         self.hang_timeout_s = hang_timeout_s
+        self.command = command or worker_command(options)
+        self.backoff_first_s = backoff_first_s
+        self.backoff_max_s = backoff_max_s
+        self.healthy_after_s = healthy_after_s
+        self.line_limit = line_limit
         self.snapshot: Snapshot | None = None
         self.state = "stopped"
         self.restarts = 0
@@ -50,25 +83,33 @@ class WorkerSupervisor:
         self.pid: int | None = None
         self._task: asyncio.Task | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=5)
         self._last_demand = 0.0
         self._last_signal = 0.0
+        self._woken_at = 0.0
         self._demanded = asyncio.Event()
+        self._stopped = False
 
     # -- called by request handlers: O(1), never waits ---------------------------------------
 
     def demand(self) -> None:
         """Someone wants numbers: start the worker, or keep it (or wake it) sampling."""
+        if self._stopped:
+            return  # the server is shutting down: no new worker
         now = time.monotonic()
         self._last_demand = now
         self._demanded.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
+            # Never started, or the supervising task ended (it should not: see _supervise).
             self.state = "starting"
             self._task = asyncio.get_running_loop().create_task(self._supervise())
+            self._task.add_done_callback(self._supervision_ended)
             return
         if self._proc is not None and (self.state == "paused" or now - self._last_signal >= DEMAND_EVERY_S):
             self._last_signal = now
             if self.state == "paused":
                 self.state = "running"
+                self._woken_at = now  # the pause is not a silence: hang detection restarts here
             try:
                 self._proc.stdin.write(b"d\n")
             except (BrokenPipeError, ConnectionResetError, RuntimeError):
@@ -86,86 +127,132 @@ class WorkerSupervisor:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def stop(self) -> None:
-        """Stop supervising and end the worker (with the server)."""
+        """Stop supervising and end the worker (with the server). Bounded in time."""
+        self._stopped = True
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None and not task.done():
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait([task], timeout=KILL_WAIT_S)
         await self._kill()
         self.state = "stopped"
 
     async def _supervise(self) -> None:
-        backoff = BACKOFF_FIRST_S
+        backoff = self.backoff_first_s
+        young_deaths = 0
         while True:
-            produced = await self._run_once()
+            started = time.monotonic()
+            spawned = True
+            try:
+                spawned = await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug here must not end supervision for good
+                self.log.exception("Resource monitor: supervising the worker failed")
+                self.error = f"supervisor error: {exc!r}"
+                await self._kill()
             self.restarts += 1
-            if produced:
-                backoff = BACKOFF_FIRST_S  # it worked for a while: restart promptly
-            self.state = "restarting"
+            if time.monotonic() - started >= self.healthy_after_s:
+                backoff, young_deaths = self.backoff_first_s, 0  # it was healthy: restart promptly
+            else:
+                young_deaths += 1
+            failed = not spawned or young_deaths >= FAILED_AFTER
+            self.state = "failed" if failed else "restarting"
             self.log.warning("Resource monitor worker %s; restarting in %.0f s", self.error, backoff)
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            backoff = min(backoff * 2, self.backoff_max_s)
             # Restart only for someone who still wants numbers.
             if not self._wanted(time.monotonic()):
                 self._demanded.clear()
                 await self._demanded.wait()
+
+    def _supervision_ended(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("Resource monitor: supervision ended; the next request restarts it",
+                           exc_info=task.exception())
 
     def _wanted(self, now: float) -> bool:
         idle = self.options.idle_timeout_s
         return idle <= 0 or now - self._last_demand <= idle
 
     async def _run_once(self) -> bool:
-        """Run one worker until it exits or hangs; return whether it produced a sample."""
-        produced = False
-        self.state = "starting"
+        """Run one worker until it exits or hangs, and set ``error`` to why; return whether it
+        could be started."""
+        if self.state != "failed":
+            self.state = "starting"
+        self._stderr.clear()
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "jupyter_resource_monitor.worker", self.options.to_arg(),
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                *self.command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                limit=64 << 20,  # a snapshot line grows with the number of kernels and terminals
+                stderr=asyncio.subprocess.PIPE,
+                cwd="/",
+                limit=self.line_limit,
             )
         except OSError as exc:
-            self.state = "failed"
             self.error = f"could not be started ({exc})"
             return False
-        self.pid = self._proc.pid
-        self._last_signal = time.monotonic()
+        self.pid = proc.pid
+        self._last_signal = self._woken_at = time.monotonic()
+        stderr = asyncio.get_running_loop().create_task(self._keep_stderr(proc.stderr))
         last_line = time.monotonic()
         try:
             while True:
                 try:
-                    line = await asyncio.wait_for(self._proc.stdout.readline(), 1.0)
+                    line = await asyncio.wait_for(proc.stdout.readline(), 1.0)
                 except asyncio.TimeoutError:
                     if self.state != "paused" and self._hung(last_line):
                         self.error = f"hung (no sample for {time.monotonic() - last_line:.0f} s)"
-                        return produced
+                        return True
+                    continue
+                except ValueError as exc:
+                    # A line over the stream limit: asyncio dropped it and the pipe goes on.
+                    self.log.warning("Resource monitor worker wrote an over-long line: %s", exc)
                     continue
                 if not line:
-                    code = await self._proc.wait()
-                    self.error = f"exited with code {code}"
-                    return produced
+                    try:
+                        code = await asyncio.wait_for(proc.wait(), KILL_WAIT_S)
+                    except asyncio.TimeoutError:
+                        code = "unknown (closed its output but did not exit)"
+                    await asyncio.wait([stderr], timeout=1.0)  # its last words, if any
+                    self.error = f"exited with code {code}" + self._stderr_tail()
+                    return True
                 last_line = time.monotonic()
                 if line.startswith(b'{"event":"paused"'):
                     self.state = "paused"
                     continue
                 try:
                     self.snapshot = decode(line)
-                except (ValueError, TypeError, KeyError) as exc:
-                    self.log.warning("Resource monitor worker wrote an unreadable line: %s", exc)
+                except Exception as exc:  # noqa: BLE001 - any malformed line is skipped
+                    self.log.warning("Resource monitor worker wrote an unreadable line: %r", exc)
                     continue
-                produced = True
                 self.state = "running"
                 self.error = None
         finally:
             await self._kill()
+            stderr.cancel()
+
+    async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
+        """Drain the worker's stderr (so it never blocks on a full pipe), keeping its last lines
+        for ``error`` and passing each to the server's log."""
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:
+                continue  # an over-long line: asyncio dropped it
+            if not line:
+                return
+            text = line.decode(errors="replace").rstrip()
+            self._stderr.append(text)
+            self.log.warning("Resource monitor worker: %s", text)
+
+    def _stderr_tail(self) -> str:
+        return f": {self._stderr[-1]}" if self._stderr else ""
 
     def _hung(self, last_line: float) -> bool:
         interval = self.snapshot.interval_s if self.snapshot else self.options.interval_s
-        return time.monotonic() - last_line > max(self.hang_timeout_s, 5 * interval)
+        silent_since = max(last_line, self._woken_at)
+        return time.monotonic() - silent_since > max(self.hang_timeout_s, 5 * interval)
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -176,7 +263,10 @@ class WorkerSupervisor:
             proc.send_signal(signal.SIGKILL)  # it holds nothing worth a clean shutdown
         except ProcessLookupError:
             pass
-        await proc.wait()
+        try:
+            await asyncio.wait_for(proc.wait(), KILL_WAIT_S)
+        except asyncio.TimeoutError:  # e.g. stuck in uninterruptible sleep: do not hang with it
+            self.log.warning("Resource monitor worker %s did not exit after SIGKILL", proc.pid)
 
 
 def worker_options_from(config, root_pid: int | None = None) -> WorkerOptions:

@@ -159,6 +159,11 @@ export interface ISampleInfo {
    * The worker's current sampling interval, in ms.
    */
   readonly interval_ms: number;
+
+  /**
+   * False until two samples give a CPU delta: `cpu_percent` is then 0, not a measurement.
+   */
+  readonly cpu_ready?: boolean;
   /**
    * CPU time the worker spent on the last sample, in ms; null before the
    * first sample.
@@ -322,6 +327,7 @@ export function assertSampleInfo(
     check.number(sample.age_ms, 'sample.age_ms');
   }
   check.number(sample.interval_ms, 'sample.interval_ms');
+  check.optionalBoolean(sample.cpu_ready, 'sample.cpu_ready');
   check.optionalNumber(sample.cost_ms, 'sample.cost_ms', true);
   check.optionalNumber(
     sample.monitor_cpu_percent,

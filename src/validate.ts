@@ -82,6 +82,15 @@ export class Guards {
   }
 
   /**
+   * Check for an absent field or a boolean.
+   */
+  optionalBoolean(value: unknown, path: string): void {
+    if (value !== undefined) {
+      this.boolean(value, path);
+    }
+  }
+
+  /**
    * Check for a string.
    */
   string(value: unknown, path: string): void {

@@ -8,17 +8,17 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from . import workloads
+from . import servers, workloads
 
 JRU_KEYS = {"rss", "pss", "limits", "cpu_percent", "cpu_count"}  # what jupyter-resource-usage sends
 SAMPLE_KEYS = {
-    "ready", "stale", "age_ms", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
+    "ready", "cpu_ready", "stale", "age_ms", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
     "pss_estimated_bytes", "pss_estimated_fraction", "oldest_exact_age_ms", "next_poll_ms", "worker",
 }
 
 
 def ready(body):
-    return body["sample"]["ready"] and body["cpu_percent"] is not None
+    return body["sample"]["ready"] and body["sample"].get("cpu_ready", True)
 
 
 async def test_anonymous_requests_are_refused(jp_http_port, jp_base_url, metrics):
@@ -28,11 +28,30 @@ async def test_anonymous_requests_are_refused(jp_http_port, jp_base_url, metrics
     assert info.value.code == 403
 
 
+def assert_jupyter_resource_usage_types(body):
+    """The JSON types jupyter-resource-usage's frontend and scripts read, at every moment."""
+    assert type(body["rss"]) is int and type(body["pss"]) is int
+    assert type(body["cpu_percent"]) is float
+    assert type(body["cpu_count"]) is int and body["cpu_count"] >= 1
+    memory = body["limits"]["memory"]
+    assert type(memory["rss"]) is int and type(memory["pss"]) is int and type(memory["warn"]) is bool
+    assert type(body["limits"]["cpu"]["warn"]) is bool
+    assert isinstance(body["limits"]["cpu"]["cpu"], (int, float))
+
+
 async def test_first_request_answers_at_once_without_a_sample(metrics, monitor):
     body = await metrics()
-    assert body["sample"]["ready"] is False
+    assert body["sample"]["ready"] is False and body["sample"]["cpu_ready"] is False
     assert body["sample"]["worker"]["state"] == "starting"
-    assert body["rss"] == 0 and body["cpu_percent"] is None
+    assert body["rss"] == 0 and body["cpu_percent"] == 0.0
+    assert_jupyter_resource_usage_types(body)
+
+
+async def test_types_hold_after_the_first_sample_and_cpu_readiness_is_said(metrics_until):
+    first = await metrics_until(lambda b: b["sample"]["ready"])
+    assert_jupyter_resource_usage_types(first)
+    measured = await metrics_until(lambda b: b["sample"]["cpu_ready"])
+    assert_jupyter_resource_usage_types(measured)
 
 
 async def test_payload_is_a_superset_of_jupyter_resource_usage(metrics_until):
@@ -43,7 +62,7 @@ async def test_payload_is_a_superset_of_jupyter_resource_usage(metrics_until):
     assert set(body["limits"]["cpu"]) == {"cpu", "warn", "source"}
     assert set(body["sample"]) == SAMPLE_KEYS
     assert body["rss"] > 0 and 0 < body["pss"] <= body["rss"]
-    assert body["cpu_count"] <= os.cpu_count()
+    assert 1 <= body["cpu_count"] <= len(os.sched_getaffinity(0))
     assert body["limits"]["memory"]["rss"] > 0
     processes = body["sample"]["processes"]
     assert processes["seen"] >= 1 and processes["left_out"] == 0
@@ -169,7 +188,8 @@ async def test_disk_usage_when_tracked(metrics_until):
     body = await metrics_until(ready)
     assert 0 < body["disk_used"] <= body["disk_total"]
     assert body["limits"]["disk"]["disk"] == body["disk_total"]
-    assert body["limits"]["disk"]["warn"] in (True, False)
+    near_full = body["disk_total"] - body["disk_used"] < 0.1 * body["disk_total"]  # default threshold
+    assert body["limits"]["disk"]["warn"] is near_full
 
 
 @pytest.mark.parametrize("monitor_config", [{"track_cpu_percent": False}])
@@ -209,3 +229,28 @@ async def test_failing_limit_callable_keeps_the_measured_limit(metrics_until):
     body = await metrics_until(ready)
     assert body["limits"]["memory"]["source"] in {"cgroup", "env", "host"}
     assert body["limits"]["memory"]["rss"] > 0
+
+
+STRAY_MODULES = ("select", "json", "time")
+
+
+def test_the_users_files_cannot_replace_the_workers_modules(tmp_path):
+    """A select.py, json.py and time.py in the folder the server was started from (each failing
+    on import) must not reach the worker: a fresh sample arrives, from a worker that never died."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in STRAY_MODULES:
+        (folder / f"{name}.py").write_text(f"raise ImportError('the stray {name}.py was imported')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}  # as a user's shell has it
+    if env.get("PYTHONPATH"):  # tests find the package through an absolute path, like an install
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+    server = servers.ServerProcess(folder, env=env)
+    try:
+        body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"] and not b["sample"]["stale"])
+        time.sleep(1.5)  # a worker that imported a stray module would have died by now
+        body = server.get("api/metrics/v1")
+    finally:
+        server.stop()
+    assert body["sample"]["worker"] == {"state": "running", "restarts": 0, "error": None}
+    assert body["pss"] > 0 and not body["sample"]["stale"]
+    assert "stray" not in server.output()

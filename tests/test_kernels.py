@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 
 from .test_handlers import ready
@@ -132,3 +133,39 @@ async def test_a_scrape_counts_as_demand(jp_fetch, monitor):
 async def test_prometheus_can_be_turned_off(jp_fetch, metrics_until):
     await metrics_until(ready)
     assert "total_memory_usage" not in (await jp_fetch("metrics")).body.decode()
+
+
+@pytest.mark.parametrize("monitor_config", [{"mem_limit": lambda rss, pss: 4 * pss,
+                                             "cpu_limit": lambda cpu_percent: 1.5}])
+async def test_callable_limits_are_the_same_in_metrics_and_the_api(jp_fetch, metrics, metrics_until, monitor):
+    await metrics_until(ready)
+    for _ in range(20):  # both answers from one snapshot: retry if a sample lands in between
+        snap = monitor.supervisor.snapshot
+        text = (await jp_fetch("metrics")).body.decode()
+        api = await metrics()
+        if monitor.supervisor.snapshot is snap:
+            break
+    assert api["limits"]["memory"]["source"] == "config" and api["limits"]["cpu"]["source"] == "config"
+    assert series(text, "max_memory_usage") == api["limits"]["memory"]["rss"] == 4 * api["pss"]
+    assert series(text, "max_cpu_usage") == 100 * api["limits"]["cpu"]["cpu"] == 150
+
+
+class NoKernelsAuthorizer(Authorizer):
+    """Everything is allowed except reading kernels."""
+
+    def is_authorized(self, handler, user, action, resource):
+        return resource != "kernels"
+
+
+@pytest.fixture
+def no_kernels_allowed(jp_server_config):
+    jp_server_config["ServerApp"]["authorizer_class"] = NoKernelsAuthorizer
+    return jp_server_config
+
+
+@pytest.mark.parametrize("path", [("kernels",), ("kernels", "any-id"), ("kernel_usage", "get_usage", "any-id")])
+async def test_kernel_endpoints_need_the_right_to_read_kernels(no_kernels_allowed, jp_fetch, metrics, path):
+    await metrics()  # allowed: reading server metrics needs "api"
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("api", "metrics", "v1", *path)
+    assert info.value.code == 403

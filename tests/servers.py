@@ -1,0 +1,78 @@
+"""A real ``jupyter server`` in its own process, as a user starts it (the console script, from a
+folder of their choosing), for tests that must not share the test process's state."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``jupyter-server`` started from ``cwd`` with the extension enabled and a token."""
+
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        script = shutil.which("jupyter-server", path=os.path.dirname(sys.executable)) \
+            or shutil.which("jupyter-server")
+        assert script, "the jupyter-server console script is not installed"
+        argv = [sys.executable, script, "--allow-root", "--no-browser", "--ip=127.0.0.1",
+                f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+                "--ServerApp.jpserver_extensions=jupyter_resource_monitor=True",
+                f"--ServerApp.root_dir={cwd}", *args]
+        self.log = open(cwd.parent / f"server-{self.port}.log", "wb")
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def get(self, path: str, timeout: float = 5.0):
+        request = urllib.request.Request(self.url(path), headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            return json.loads(body) if response.headers.get_content_type() == "application/json" else body.decode()
+
+    def wait_until(self, path: str, predicate, timeout: float = 30.0):
+        """GET ``path`` until ``predicate(body)``; return that body."""
+        deadline = time.monotonic() + timeout
+        body = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited with {self.proc.returncode}: {self.output()}")
+            try:
+                body = self.get(path)
+                if predicate(body):
+                    return body
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{path}: condition not met in {timeout} s; last body {body}; log: {self.output()}")
+
+    def output(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
