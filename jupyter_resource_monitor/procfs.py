@@ -48,6 +48,12 @@ class Stat(NamedTuple):
     num_threads: int
     start_ticks: int  # clock ticks after boot: with the pid, a key that PID reuse cannot fool
     rss: int  # bytes resident (anon + file + shmem): shared pages count in every process
+    # cutime + cstime: CPU of children this process has waited for (reaped), in clock ticks
+    reaped_ticks: int = 0
+    # (startstack, start_brk, arg_start, env_start): the same for every process forked without
+    # exec from a common ancestor, at any depth, different after exec (address-space layout
+    # randomisation). All zeros when this user may not ptrace-read the process.
+    lineage: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class Pss(NamedTuple):
@@ -101,6 +107,10 @@ def read_stat(pid: int, root: str = PROC) -> Stat:
         num_threads=int(fields[17]),
         start_ticks=int(fields[19]),
         rss=int(fields[21]) * PAGE_SIZE,
+        reaped_ticks=int(fields[13]) + int(fields[14]),
+        # Fields 44-52 exist since Linux 3.3-3.5; an older (or fixture) line has no lineage.
+        lineage=(int(fields[25]), int(fields[44]), int(fields[45]), int(fields[47]))
+        if len(fields) > 47 else (0, 0, 0, 0),
     )
 
 
@@ -168,6 +178,15 @@ def read_pss(pid: int, root: str = PROC) -> Pss:
         # Kernel threads and zombies have no mm: an empty rollup. Nothing resident to share.
         return Pss(0, 0, 0)
     return Pss(values[b"Pss"], values.get(b"Rss", 0), values.get(b"SwapPss", 0))
+
+
+def aslr_enabled(root: str = PROC) -> bool:
+    """Whether address-space layout randomisation is on (``kernel.randomize_va_space`` > 0).
+    Unknown counts as on: it is the default everywhere."""
+    try:
+        return int(_read(0, f"{root}/sys/kernel/randomize_va_space")) > 0
+    except (ProcfsError, ValueError):
+        return True
 
 
 def boot_seconds() -> float:

@@ -20,23 +20,27 @@ from .snapshot import Usage
 MIB = 1 << 20
 
 
+# A vanished child's CPU is expected in its parent's reaped time for this many samples at most
+# (it may land one sample late when the parent reaps it mid-walk); then the expectation is dropped,
+# e.g. for a child that was auto-reaped (SIGCHLD ignored), whose CPU no one is charged with.
+PENDING_SAMPLES = 2
+
+
 @dataclass(slots=True)
 class _Entry:
     """What the cache remembers about one process (keyed by pid and start time)."""
 
     stat: procfs.Stat
+    group: tuple  # processes whose PSS/RSS ratio carries over to each other (see Sampler._group)
     cpu_percent: float | None = None  # from the delta between this stat and the previous one
     exact_pss: int | None = None  # the last smaps_rollup reading
     exact_rss: int = 0  # RSS at that reading: growth since then is counted as private
     exact_at: float = 0.0  # monotonic time of that reading
     estimated: bool = True  # whether `pss` below is an estimate
     pss: int = 0  # the figure used in totals
-
-    @property
-    def group(self) -> tuple[int, str]:
-        """Processes forked from one parent without exec share pages alike: their PSS/RSS ratio
-        carries over to siblings not yet read exactly."""
-        return (self.stat.ppid, self.stat.comm)
+    # [ticks, samples left]: CPU of sampled children that vanished, already counted while they
+    # were alive, which will show up again in this process's reaped time (cutime + cstime).
+    pending: list[list[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +90,23 @@ class Sampler:
         self._credit = pss_burst  # CPU seconds the next PSS readings may spend
         self._credit_at = time.monotonic()
         self._use_children = procfs.children_supported(proc_root)
+        self._aslr = procfs.aslr_enabled(proc_root)
         self.last_pss_cost_s = 0.0  # CPU seconds the last sample spent on exact PSS readings
 
     # -- the tree -------------------------------------------------------------------------
 
-    def _walk(self) -> tuple[list[procfs.Stat], dict[int, int], int]:
+    def _walk(self) -> tuple[list[procfs.Stat], dict[int, int], set[int]]:
         """Breadth-first from the root: stats of the first ``max_processes`` processes, each
-        one's top-level ancestor (the root's direct child it descends from), and how many
-        processes were found in all."""
+        one's top-level ancestor (the root's direct child it descends from), and the processes
+        the cap left unread (alive when their children were listed). A process that exits
+        mid-walk is in neither."""
         parents = None if self._use_children else procfs.scan_parents(self.proc_root)
         kids_of: dict[int, list[int]] = {}
         if parents is not None:
             for pid, ppid in parents.items():
                 kids_of.setdefault(ppid, []).append(pid)
         stats: list[procfs.Stat] = []
+        unread: set[int] = set()
         top: dict[int, int] = {}
         queue = [self.root_pid]
         seen = {self.root_pid}
@@ -108,10 +115,10 @@ class Sampler:
         while i < len(queue):
             pid = queue[i]
             i += 1
+            capped = len(stats) >= self.max_processes
             try:
-                if len(stats) < self.max_processes:
+                if not capped:
                     st = procfs.read_stat(pid, self.proc_root)
-                    stats.append(st)
                     threads = st.num_threads
                 else:
                     threads = 0  # past the cap: only count, do not read stat
@@ -121,40 +128,103 @@ class Sampler:
                     children = kids_of.get(pid, [])
             except procfs.ProcfsError:
                 continue  # exited mid-walk: neither it nor its children count
+            if capped:
+                unread.add(pid)
+            else:
+                stats.append(st)
             for child in children:
                 if child in seen or child in self.exclude or len(queue) >= count_limit:
                     continue
                 seen.add(child)
                 queue.append(child)
                 top[child] = child if pid == self.root_pid else top.get(pid, pid)
-        return stats, top, len(queue)
+        return stats, top, unread
 
     # -- one sample -----------------------------------------------------------------------
 
     def sample(self) -> TreeSample:
         now_boot = procfs.boot_seconds()
         now = time.monotonic()
-        stats, top, seen = self._walk()
-        cache: dict[int, _Entry] = {}
+        stats, top, unread = self._walk()
+        dt = now_boot - self._prev_boot if self._prev_boot is not None else 0.0
+        old_cache, cache = self._cache, {}
         for st in stats:
-            old = self._cache.get(st.pid)
-            if old is not None and old.stat.start_ticks != st.start_ticks:
-                old = None  # the pid was reused: a different process
-            entry = _Entry(stat=st)
-            dt = now_boot - self._prev_boot if self._prev_boot is not None else 0.0
-            if old is not None:
-                if dt > 0:
-                    entry.cpu_percent = 100.0 * (st.cpu_ticks - old.stat.cpu_ticks) / procfs.CLOCK_TICKS / dt
+            entry = _Entry(stat=st, group=self._group(st))
+            old = old_cache.get(st.pid)
+            if old is not None and old.stat.start_ticks == st.start_ticks:
                 entry.exact_pss, entry.exact_rss, entry.exact_at = old.exact_pss, old.exact_rss, old.exact_at
-            elif dt > 0 and st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot:
-                # Started since the last sample: all of its CPU time fell inside this interval.
-                entry.cpu_percent = 100.0 * st.cpu_ticks / procfs.CLOCK_TICKS / dt
+                entry.pending = old.pending
             cache[st.pid] = entry
+        self._expect_reaped(old_cache, cache, unread)
+        if dt > 0:
+            for entry in cache.values():
+                self._set_cpu(entry, old_cache.get(entry.stat.pid), dt)
         self._cache = cache
         self._prev_boot = now_boot
         reads = self._read_pss(now)
         self._estimate()
-        return self._totals(stats, top, seen, now, reads)
+        return self._totals(stats, top, len(stats) + len(unread), now, reads)
+
+    def _group(self, st: procfs.Stat) -> tuple:
+        """Processes forked (without exec) from a common ancestor, at any depth, share pages
+        alike: their PSS/RSS ratio carries over to relatives not yet read exactly. Their stat
+        lineage fields are equal; an exec'd process has its own (ASLR)."""
+        if st.lineage == (0, 0, 0, 0):
+            # Not ours to ptrace-read (its smaps neither): borrowing anyone's ratio could only
+            # guess low. Alone, it is estimated at its RSS, an upper bound.
+            return ("alone", st.pid)
+        if not self._aslr:
+            # Without ASLR every process of one binary has the same fields: add the parent and
+            # the name, as siblings share them. Chains then read high (RSS-like), never low.
+            return (st.lineage, st.ppid, st.comm)
+        return st.lineage
+
+    def _expect_reaped(self, old_cache: dict[int, _Entry], cache: dict[int, _Entry], unread: set[int]) -> None:
+        """A sampled child that vanished (exited, or exited and was reaped) moves all its CPU,
+        own and reaped, into its parent's reaped time. What was counted while it lived is
+        expected there, so that only the rest (its last moments, and children never seen) is
+        counted again."""
+        for pid, old in old_cache.items():
+            current = cache.get(pid)
+            if current is not None and current.stat.start_ticks == old.stat.start_ticks:
+                continue  # still here
+            if pid in unread:
+                continue  # alive, past the cap this time
+            # Reaped CPU flows up: if its parent vanished too, the nearest ancestor still here
+            # receives both (the parent's reaped time holds the child's).
+            ancestor, hops = old.stat.ppid, 0
+            while (up := cache.get(ancestor)) is None and ancestor in old_cache and hops < 64:
+                ancestor, hops = old_cache[ancestor].stat.ppid, hops + 1
+            if up is None or up.stat.start_ticks > old.stat.start_ticks:
+                continue  # gone with all its ancestors (or the pid was reused since)
+            up.pending = (up.pending or []) + [[old.stat.cpu_ticks + old.stat.reaped_ticks, PENDING_SAMPLES]]
+
+    def _set_cpu(self, entry: _Entry, old: _Entry | None, dt: float) -> None:
+        """CPU over the interval: the process's own ticks plus its reaped children's, less what
+        was counted for those children while they were sampled.
+
+        Still invisible: children not yet reaped (counted when they are), children whose parent
+        ignores SIGCHLD (the kernel charges their CPU to no one), and orphans reparented to a
+        process outside the server's tree."""
+        st = entry.stat
+        if old is not None and old.stat.start_ticks == st.start_ticks:
+            own = st.cpu_ticks - old.stat.cpu_ticks
+            reaped = st.reaped_ticks - old.stat.reaped_ticks
+        elif st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot:
+            own, reaped = st.cpu_ticks, st.reaped_ticks  # started since the last sample
+        else:
+            return  # first seen now, started before: no interval to measure over
+        if entry.pending:
+            kept = []
+            for item in entry.pending:
+                matched = min(item[0], reaped)
+                reaped -= matched
+                item[0] -= matched
+                item[1] -= 1
+                if item[0] > 0 and item[1] > 0:
+                    kept.append(item)
+            entry.pending = kept or None
+        entry.cpu_percent = 100.0 * (own + max(0, reaped)) / procfs.CLOCK_TICKS / dt
 
     def _read_pss(self, now: float) -> int:
         """Spend the accumulated budget on exact readings, most useful first."""
@@ -185,7 +255,7 @@ class Sampler:
         """Never-read processes first, one per group before the rest (a group's first reading
         gives every sibling an estimate), biggest first; then those whose RSS moved most since
         their reading, and the stalest."""
-        fresh_groups: set[tuple[int, str]] = set()
+        fresh_groups: set[tuple] = set()
         firsts, others, known = [], [], []
         for entry in sorted(self._cache.values(), key=lambda e: -e.stat.rss):
             if entry.exact_pss is None:
@@ -209,7 +279,7 @@ class Sampler:
         PSS/RSS ratio of read siblings of similar size, or (for a process like no other) its RSS,
         an upper bound."""
         # (group, log2 of RSS) -> [PSS, RSS] summed over the group's exactly read members
-        ratios: dict[tuple[tuple[int, str], int], list[int]] = {}
+        ratios: dict[tuple[tuple, int], list[int]] = {}
         for e in self._cache.values():
             if e.exact_pss is not None:
                 # Pages gained since the reading are taken as private, pages lost as shared-less.

@@ -7,11 +7,14 @@ import pytest
 from jupyter_resource_monitor import procfs
 
 # proc_pid_stat(5): a comm with spaces and parentheses, state S, ppid 42, utime 150, stime 50,
-# 3 threads, start time 9000 ticks, 2560 pages resident.
-STAT = (
-    b"1234 (my (odd) name) S 42 1234 1234 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 3 0 9000 "
-    b"123456789 2560 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+# cutime 30, cstime 7, 3 threads, start time 9000 ticks, 2560 pages resident, startstack 777,
+# start_brk 501, arg_start 502, env_start 503 (fields 28, 47, 48, 50): a Linux >= 3.5 line.
+# The same process on Linux < 3.3: no fields past 44.
+OLD_STAT = (
+    b"1234 (my (odd) name) S 42 1234 1234 0 -1 4194560 100 0 0 0 150 50 30 7 20 0 3 0 9000 "
+    b"123456789 2560 18446744073709551615 1 1 777 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
 )
+STAT = OLD_STAT[:-1] + b" 0 0 501 502 0 503 0 0\n"  # fields 45-52
 ROLLUP = b"""55d0c0a00000-7ffd7b1f2000 ---p 00000000 00:00 0                          [rollup]
 Rss:              204800 kB
 Pss:               10240 kB
@@ -39,6 +42,14 @@ def test_stat_fields_after_the_last_parenthesis(proc):
     assert st.comm == "my (odd) name"
     assert (st.state, st.ppid, st.cpu_ticks, st.num_threads, st.start_ticks) == ("S", 42, 200, 3, 9000)
     assert st.rss == 2560 * procfs.PAGE_SIZE
+    assert st.reaped_ticks == 37
+    assert st.lineage == (777, 501, 502, 503)
+
+
+def test_old_stat_line_has_no_lineage(proc, tmp_path):
+    (tmp_path / "1234" / "stat").write_bytes(OLD_STAT)
+    st = procfs.read_stat(1234, proc)
+    assert st.lineage == (0, 0, 0, 0) and st.cpu_ticks == 200 and st.reaped_ticks == 37
 
 
 def test_children_of_every_thread(proc):

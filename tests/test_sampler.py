@@ -1,6 +1,8 @@
 """The sampler against real process trees: CPU deltas, PSS exact and estimated, the cap."""
 
 import os
+import subprocess
+import sys
 import time
 
 import psutil
@@ -110,3 +112,128 @@ def test_reused_pid_is_a_new_process(tmp_path):
     assert sampler.sample().total.cpu_percent > 0
     write(start=900, cpu=10**6)  # same pid, new process: its CPU time is not a delta
     assert sampler.sample().total.cpu_percent is None
+
+
+def settled_pss(pid, **sampler_kw):
+    """The sampler's PSS for the tree at ``pid`` with a budget for about one exact reading per
+    sample (the rest estimated), after a few samples; and the truth measured the same moment."""
+    sampler = Sampler(pid, **sampler_kw)
+    for _ in range(3):
+        sample = sampler.sample()
+        time.sleep(0.1)
+    return sample, workloads.tree_truth(pid)
+
+
+# About one smaps_rollup reading of a 200 MiB process per sample: most members are estimated.
+ONE_READING = dict(pss_budget=1e-9, pss_burst=0.004)
+
+
+@pytest.mark.parametrize("shape", ["chain", "tree"])
+def test_fork_families_of_any_shape_share_their_ratio(shape):
+    proc = workloads.start_shaped(shape, mb=200)
+    try:
+        sample, truth = settled_pss(proc.pid, **ONE_READING)
+    finally:
+        workloads.stop(proc)
+    assert sample.total.processes >= 7
+    assert sample.total.pss_estimated > 0.3 * sample.total.pss  # estimates were exercised
+    assert sample.total.pss == pytest.approx(truth["pss"], rel=0.10)
+
+
+def test_execd_processes_do_not_borrow_a_fork_familys_ratio():
+    # Same name and parent as the family's children, but exec'd: their 60 MiB are their own.
+    proc = workloads.start_shaped("tree", mb=200, execs=3, exec_mb=60)
+    try:
+        sample, truth = settled_pss(proc.pid, **ONE_READING)
+    finally:
+        workloads.stop(proc)
+    assert sample.total.processes >= 11
+    assert sample.total.pss == pytest.approx(truth["pss"], rel=0.10)
+
+
+def test_lineage_groups_and_their_fallbacks(tmp_path):
+    """Relatives (equal lineage fields) share a group at any depth; a process whose fields read 0
+    (another user's) is alone; without ASLR, the parent and name narrow the group."""
+    def stat(pid, ppid, comm, lineage):
+        fields = ["S", ppid] + [0] * 23 + [lineage[0]] + [0] * 18 + [lineage[1], lineage[2], 0, lineage[3], 0, 0]
+        return procfs.Stat(pid, comm, "S", ppid, 0, 1, 100, 4096, 0, lineage), " ".join(map(str, fields))
+
+    (tmp_path / "sys" / "kernel").mkdir(parents=True)
+    (tmp_path / "sys" / "kernel" / "randomize_va_space").write_text("2\n")
+    sampler = Sampler(1, proc_root=str(tmp_path))
+    parent, _ = stat(10, 1, "python", (7, 8, 9, 10))
+    grandchild, _ = stat(12, 11, "python", (7, 8, 9, 10))
+    execd, _ = stat(13, 10, "python", (70, 80, 90, 100))
+    hidden, _ = stat(14, 10, "python", (0, 0, 0, 0))
+    assert sampler._group(parent) == sampler._group(grandchild)
+    assert sampler._group(execd) != sampler._group(parent)
+    assert sampler._group(hidden) not in {sampler._group(s) for s in (parent, grandchild, execd)}
+    (tmp_path / "sys" / "kernel" / "randomize_va_space").write_text("0\n")
+    no_aslr = Sampler(1, proc_root=str(tmp_path))
+    assert no_aslr._group(parent) != no_aslr._group(grandchild)  # errs high: RSS-like, never low
+
+
+def cpu_over(sampler, pid, seconds):
+    """Integrate the sampler's CPU over ``seconds`` (samples every 0.5 s) and the truth over the
+    same window; both in percent of one CPU."""
+    sampler.sample()
+    before, t0 = workloads.cpu_seconds_with_reaped(pid), time.monotonic()
+    busy = 0.0
+    last = t0
+    while time.monotonic() - t0 < seconds:
+        time.sleep(0.5)
+        cpu = sampler.sample().total.cpu_percent or 0.0
+        now = time.monotonic()
+        busy += cpu * (now - last)
+        last = now
+    truth = 100 * (workloads.cpu_seconds_with_reaped(pid) - before) / (last - t0)
+    return busy / (last - t0), truth
+
+
+def test_cpu_of_processes_too_short_to_be_sampled_is_counted():
+    proc = workloads.start_bursts(burst_ms=40, gap_ms=10)
+    try:
+        cpu, truth = cpu_over(Sampler(proc.pid), proc.pid, 3.0)
+    finally:
+        workloads.stop(proc)
+    assert truth > 30  # the bursts really ran (on a loaded machine, whatever they got)
+    assert cpu == pytest.approx(truth, abs=15)
+
+
+def test_a_sampled_child_reaped_later_is_not_counted_twice():
+    # One child spins for 1.5 s (sampled while it runs), exits and is reaped.
+    proc = subprocess.Popen([sys.executable, "-c", (
+        "import os, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    end = time.process_time() + 1.5\n"
+        "    while time.process_time() < end: pass\n"
+        "    os._exit(0)\n"
+        "print('READY', flush=True)\n"
+        "os.waitpid(pid, 0)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"READY")
+    try:
+        cpu, truth = cpu_over(Sampler(proc.pid), proc.pid, 3.5)
+    finally:
+        workloads.stop(proc)
+    assert truth > 20
+    assert cpu == pytest.approx(truth, abs=15)  # counted twice would read about double
+
+
+def test_left_out_counts_only_what_the_cap_left_unread(tmp_path):
+    """A listed child that exited before it was read is not "left out": it is gone."""
+    def proc_dir(pid, ppid, children):
+        d = tmp_path / str(pid)
+        (d / "task" / str(pid)).mkdir(parents=True)
+        (d / "task" / str(pid) / "children").write_text(" ".join(map(str, children)))
+        (d / "stat").write_text(f"{pid} (x) S {ppid} 0 0 0 -1 0 0 0 0 0 1 0 0 0 20 0 1 0 100 1 10 0\n")
+        (d / "smaps_rollup").write_text("0-0 ---p 0 00:00 0 [rollup]\nRss: 40 kB\nPss: 40 kB\n")
+
+    proc_dir(10, 1, [11, 12, 13])  # 13 exited: listed by its parent, its /proc entry gone
+    proc_dir(11, 10, [])
+    proc_dir(12, 10, [])
+    whole = Sampler(10, proc_root=str(tmp_path)).sample()
+    assert (whole.seen, whole.sampled) == (3, 3)  # nothing left out: 13 is gone, not unread
+    capped = Sampler(10, max_processes=2, proc_root=str(tmp_path)).sample()
+    assert (capped.seen, capped.sampled) == (3, 2)  # 12 left unread by the cap; 13 still gone
