@@ -42,7 +42,7 @@ class ResourceMonitor(LoggingConfigurable):
     sample_interval = Float(
         1.0,
         help="""Seconds between samples while someone polls. Between 0.2 and 3600. The worker
-        stretches it when walking the process tree would cost more than about 3% of a CPU.""",
+        stretches it when walking the process tree would cost more than about 2% of a CPU.""",
     ).tag(config=True)
 
     max_processes = Int(
@@ -53,7 +53,7 @@ class ResourceMonitor(LoggingConfigurable):
     ).tag(config=True)
 
     pss_budget = Float(
-        0.03,
+        0.02,
         help="""Fraction of one CPU that exact PSS readings (/proc/<pid>/smaps_rollup, whose
         cost grows with a process's memory) may use on average. Between 0 and 1; 0 turns exact
         readings off, so every PSS figure is an estimate.""",

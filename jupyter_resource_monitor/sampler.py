@@ -25,6 +25,13 @@ MIB = 1 << 20
 # e.g. for a child that was auto-reaped (SIGCHLD ignored), whose CPU no one is charged with.
 PENDING_SAMPLES = 2
 
+# An exact PSS reading is redone when the process's RSS moved by this share of its PSS, or when it
+# is this old: unchanged processes (a thousand idle workers) are not re-read every second. Between
+# readings RSS growth counts as private, so figures stay close; the age bounds what RSS cannot show
+# (a sibling's exit raising everyone's share).
+REREAD_MOVED = 0.05
+REREAD_AGE_S = 60.0
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -65,8 +72,10 @@ class Sampler:
         breadth-first order, are counted (up to ``10 × max_processes``) but not read.
     pss_budget:
         Fraction of one CPU that exact PSS readings may use on average (0 disables them: every
-        PSS figure is then an estimate). Unused budget accumulates up to ``pss_burst`` seconds,
-        so a first sample can read one of every kind of process.
+        PSS figure is then an estimate). Unused budget accumulates up to ``pss_burst`` seconds.
+        The first reading of each kind of process (a group never read) may borrow up to
+        ``pss_burst`` ahead, so a first sample gives every process an estimate; the debt is
+        repaid before any other reading, so the average holds from the start.
     """
 
     def __init__(
@@ -75,7 +84,7 @@ class Sampler:
         *,
         exclude: Iterable[int] = (),
         max_processes: int = 2000,
-        pss_budget: float = 0.03,
+        pss_budget: float = 0.02,
         pss_burst: float = 0.25,
         proc_root: str = procfs.PROC,
     ):
@@ -87,7 +96,7 @@ class Sampler:
         self.proc_root = proc_root
         self._cache: dict[int, _Entry] = {}
         self._prev_boot: float | None = None  # boot-clock time of the previous sample
-        self._credit = pss_burst  # CPU seconds the next PSS readings may spend
+        self._credit = 0.0  # CPU seconds the next PSS readings may spend (negative: borrowed)
         self._credit_at = time.monotonic()
         self._use_children = procfs.children_supported(proc_root)
         self._aslr = procfs.aslr_enabled(proc_root)
@@ -234,8 +243,9 @@ class Sampler:
         if self.pss_budget <= 0:
             return 0
         reads = 0
-        for entry in self._pss_order(now):
-            if self._credit <= 0:
+        firsts, rest = self._pss_order(now)
+        for i, entry in enumerate(firsts + rest):
+            if self._credit <= (-self.pss_burst if i < len(firsts) else 0.0):
                 break
             t0 = time.thread_time()
             try:
@@ -251,28 +261,28 @@ class Sampler:
             reads += 1
         return reads
 
-    def _pss_order(self, now: float) -> list[_Entry]:
-        """Never-read processes first, one per group before the rest (a group's first reading
-        gives every sibling an estimate), biggest first; then those whose RSS moved most since
-        their reading, and the stalest."""
-        fresh_groups: set[tuple] = set()
+    def _pss_order(self, now: float) -> tuple[list[_Entry], list[_Entry]]:
+        """First, biggest first, one never-read process for each kind no reading covers yet (a
+        group and size that :meth:`_estimate` has no ratio for): its reading gives its relatives
+        an estimate. Then the rest worth reading: other never-read processes, then read ones
+        that are due (RSS moved, or the reading is old), most moved or stalest first."""
+        covered = {(e.group, e.exact_rss.bit_length()) for e in self._cache.values() if e.exact_pss is not None}
         firsts, others, known = [], [], []
         for entry in sorted(self._cache.values(), key=lambda e: -e.stat.rss):
             if entry.exact_pss is None:
-                if entry.group in fresh_groups:
+                size = entry.stat.rss.bit_length()
+                if any((entry.group, near) in covered for near in (size - 1, size, size + 1)):
                     others.append(entry)
                 else:
-                    fresh_groups.add(entry.group)
+                    covered.add((entry.group, size))
                     firsts.append(entry)
             else:
-                known.append(entry)
-
-        def staleness(e: _Entry) -> float:
-            moved = abs(e.stat.rss - e.exact_rss) / max(e.exact_pss or 0, MIB)
-            return moved + (now - e.exact_at) / 30.0
-
-        known.sort(key=staleness, reverse=True)
-        return firsts + others + known
+                moved = abs(entry.stat.rss - entry.exact_rss) / max(entry.exact_pss, MIB)
+                age = now - entry.exact_at
+                if moved >= REREAD_MOVED or age >= REREAD_AGE_S:
+                    known.append((moved + age / REREAD_AGE_S, entry))
+        known.sort(key=lambda item: item[0], reverse=True)
+        return firsts, others + [entry for _, entry in known]
 
     def _estimate(self) -> None:
         """Set every entry's PSS figure: the exact reading adjusted by RSS change since, or the

@@ -28,7 +28,7 @@ from .snapshot import Disk, Snapshot, encode
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.
-WALK_CPU_SHARE = 0.03
+WALK_CPU_SHARE = 0.02
 NICENESS = 10
 
 
@@ -39,7 +39,7 @@ class WorkerOptions:
     root_pid: int
     interval_s: float = 1.0
     max_processes: int = 2000
-    pss_budget: float = 0.03
+    pss_budget: float = 0.02
     idle_timeout_s: float = 60.0  # 0: never pause
     mem_limit: int = 0  # configured bytes, 0 = none
     cpu_limit: float = 0.0  # configured CPUs, 0 = none

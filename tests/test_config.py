@@ -16,7 +16,7 @@ def load(caplog, **sections):
 
 def test_defaults(caplog):
     monitor = load(caplog)
-    assert (monitor.sample_interval, monitor.max_processes, monitor.pss_budget) == (1.0, 2000, 0.03)
+    assert (monitor.sample_interval, monitor.max_processes, monitor.pss_budget) == (1.0, 2000, 0.02)
     assert monitor.track_cpu_percent and not monitor.track_disk_usage
     assert caplog.records == []
 

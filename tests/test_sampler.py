@@ -9,6 +9,7 @@ import psutil
 import pytest
 
 from jupyter_resource_monitor import procfs
+from jupyter_resource_monitor import sampler as sampler_module
 from jupyter_resource_monitor.sampler import Sampler
 
 from . import workloads
@@ -40,6 +41,8 @@ def test_spinning_child_reads_the_cpu_it_burned():
 
 def test_forked_children_read_their_pss_sum_not_rss_sum(forked):
     sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
+    assert sampler.sample().pss_reads == 1  # one of the family, borrowed ahead: an estimate for all
+    time.sleep(0.3)  # 0.3 s of budget: the rest of them
     total = sampler.sample().total
     truth = workloads.tree_truth(forked.pid)
     assert total.processes == 13
@@ -67,12 +70,73 @@ def test_no_budget_means_every_figure_is_an_estimate(forked):
 
 def test_exact_readings_age_and_are_reported(forked):
     sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
-    assert sampler.sample().pss_reads == 13
+    sampler.sample()
+    time.sleep(0.3)
+    assert sampler.sample().pss_reads == 12  # all but the one read first
     sampler.pss_budget = 0  # no more readings: the first ones age
     time.sleep(0.3)
     sample = sampler.sample()
     assert sample.pss_reads == 0
     assert sample.oldest_exact_age_s >= 0.3
+
+
+def test_unchanged_processes_are_not_read_again_until_their_reading_is_old(forked, monkeypatch):
+    sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
+    sampler.sample()
+    time.sleep(0.3)
+    assert sampler.sample().pss_reads == 12
+    time.sleep(0.3)
+    assert sampler.sample().pss_reads == 0  # budget to spare, nothing due
+    monkeypatch.setattr(sampler_module, "REREAD_AGE_S", 0.1)
+    time.sleep(0.3)
+    assert sampler.sample().pss_reads == 13  # all readings are now old
+
+
+def test_a_process_whose_rss_moved_is_read_again():
+    proc = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "blocks = []\n"
+        "print('READY', flush=True)\n"
+        "for line in sys.stdin:\n"
+        "    blocks.append(bytearray(64 << 20))\n"
+        "    for o in range(0, len(blocks[-1]), 4096): blocks[-1][o] = 1\n"
+        "    print('GREW', flush=True)\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"READY\n"
+        sampler = Sampler(proc.pid, pss_budget=1.0, pss_burst=5.0)
+        assert sampler.sample().pss_reads == 1
+        time.sleep(0.2)
+        assert sampler.sample().pss_reads == 0
+        proc.stdin.write(b"grow\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"GREW\n"
+        time.sleep(0.2)
+        sample = sampler.sample()
+        assert sample.pss_reads == 1
+        assert sample.total.pss_estimated == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_first_readings_borrow_ahead_and_the_debt_is_repaid_first(forked):
+    sampler = Sampler(forked.pid, pss_budget=0.001, pss_burst=1.0)
+    first = sampler.sample()
+    assert first.pss_reads == 1  # the family's first reading, borrowed: the rest estimated
+    assert sampler.last_pss_cost_s > 0
+    time.sleep(0.3)  # earns 0.3 ms: less than the borrowed reading cost
+    assert sampler.sample().pss_reads == 0
+
+
+def test_a_parent_of_a_thousand_children_has_all_of_them_seen():
+    # Its children file spans several pages (a read returns one page at a time).
+    proc = workloads.start(mb=1, children=1000)
+    try:
+        assert len(procfs.read_children(proc.pid, 1)) == 1000
+        sample = Sampler(proc.pid, pss_budget=0).sample()
+        assert (sample.seen, sample.sampled) == (1001, 1001)
+    finally:
+        workloads.stop(proc)
 
 
 def test_cap_is_respected_and_the_rest_reported(forked):
