@@ -43,7 +43,7 @@ class _Entry:
     exact_pss: int | None = None  # the last smaps_rollup reading
     exact_rss: int = 0  # RSS at that reading: growth since then is counted as private
     exact_at: float = 0.0  # monotonic time of that reading
-    estimated: bool = True  # whether `pss` below is an estimate
+    estimated: int = 0  # bytes of `pss` below that no reading backs (all of it, if never read)
     pss: int = 0  # the figure used in totals
     # [ticks, samples left]: CPU of sampled children that vanished, already counted while they
     # were alive, which will show up again in this process's reaped time (cutime + cstime).
@@ -294,7 +294,7 @@ class Sampler:
             if e.exact_pss is not None:
                 # Pages gained since the reading are taken as private, pages lost as shared-less.
                 e.pss = max(0, min(e.stat.rss, e.exact_pss + e.stat.rss - e.exact_rss))
-                e.estimated = e.stat.rss != e.exact_rss
+                e.estimated = abs(e.pss - e.exact_pss)  # only the change since the reading
                 sums = ratios.setdefault((e.group, e.exact_rss.bit_length()), [0, 0])
                 sums[0] += e.exact_pss
                 sums[1] += e.exact_rss
@@ -310,7 +310,7 @@ class Sampler:
                 if sums:
                     pss, rss = pss + sums[0], rss + sums[1]
             e.pss = round(e.stat.rss * pss / rss) if rss else e.stat.rss
-            e.estimated = True
+            e.estimated = e.pss
 
     def _totals(self, stats, top, seen, now, reads) -> TreeSample:
         groups: dict[int, list[_Entry]] = {}
@@ -335,7 +335,7 @@ def _usage(entries: list[_Entry]) -> Usage:
     return Usage(
         rss=sum(e.stat.rss for e in entries),
         pss=sum(e.pss for e in entries),
-        pss_estimated=sum(e.pss for e in entries if e.estimated),
+        pss_estimated=sum(e.estimated for e in entries),
         cpu_percent=round(sum(cpu), 1) if cpu else None,
         processes=len(entries),
     )
