@@ -1,7 +1,6 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { Popup, showPopup } from '@jupyterlab/statusbar';
 import { VDomRenderer } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
@@ -10,6 +9,7 @@ import { describeMetrics, IDescribeOptions, memoryFigure } from './describe';
 import { formatBytes, formatPercent } from './format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
+import { AnchoredPopup } from './popup';
 import { dataScaleMax, Sparkline } from './sparkline';
 
 /**
@@ -171,7 +171,17 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
 }
 
 /**
- * Open the detail popup above an anchor, or close it if it is open.
+ * Whether the detail popup of an anchor is open.
+ *
+ * @param anchor - The status item the popup belongs to.
+ */
+export function isDetailOpen(anchor: Widget): boolean {
+  const open = Private.popups.get(anchor);
+  return !!open && !open.isDisposed;
+}
+
+/**
+ * Open the detail popup next to an anchor, or close it if it is open.
  *
  * @param anchor - The status item the popup belongs to.
  *
@@ -186,19 +196,15 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
 export function toggleDetail(
   anchor: Widget,
   model: ResourceMonitorModel
-): Popup | null {
+): AnchoredPopup | null {
   const open = Private.popups.get(anchor);
   if (open && !open.isDisposed) {
     open.dispose();
     return null;
   }
   const body = new ResourceMonitorDetail(model);
-  const popup = showPopup({
-    body,
-    anchor,
-    align: 'left',
-    hasDynamicSize: true
-  });
+  const popup = new AnchoredPopup({ body, anchor });
+  popup.launch();
   Private.popups.set(anchor, popup);
   popup.disposed.connect(() => {
     if (Private.popups.get(anchor) === popup) {
@@ -216,5 +222,5 @@ namespace Private {
   /**
    * The open popup of each anchor.
    */
-  export const popups = new WeakMap<Widget, Popup>();
+  export const popups = new WeakMap<Widget, AnchoredPopup>();
 }

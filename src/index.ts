@@ -8,6 +8,7 @@ import {
   JupyterFrontEndPlugin,
   JupyterLab
 } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -19,6 +20,7 @@ import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernelPanel';
 import { KernelUsageStatus } from './kernelStatus';
 import { ResourceMonitorModel } from './model';
 import { PollingModel } from './polling';
+import { isDetailOpen } from './detail';
 import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './statusItem';
 
 export * from './currentKernel';
@@ -59,6 +61,35 @@ export const KERNELS_PLUGIN_ID = 'jupyter-resource-monitor:kernels';
  * The id of the kernel status-bar item.
  */
 export const KERNEL_STATUS_ITEM_ID = 'jupyter-resource-monitor:kernel-status';
+
+/**
+ * The commands, in the command palette and the View menu; the status items
+ * run the same ones.
+ */
+export namespace CommandIDs {
+  /**
+   * Open (or close) the detail view of the server's resource use.
+   */
+  export const openDetails = 'resource-monitor:open-details';
+  /**
+   * Open the Kernel usage panel.
+   */
+  export const openKernelUsage = 'resource-monitor:open-kernel-usage';
+  /**
+   * Ask the server for new numbers now.
+   */
+  export const refresh = 'resource-monitor:refresh';
+}
+
+/**
+ * The command palette category of the commands.
+ */
+export const PALETTE_CATEGORY = 'Resource Monitor';
+
+/**
+ * The models the refresh command refreshes (both plugins add theirs).
+ */
+const refreshers: Array<() => Promise<void>> = [];
 
 /**
  * The rank of the Kernel usage panel in the right sidebar.
@@ -194,33 +225,107 @@ export async function startWithSettings(
 }
 
 /**
- * The plugin: one shared model per tab, shown as a status-bar item.
+ * CSS class of the items when they sit in the top area (Jupyter Notebook 7,
+ * which has no status bar).
+ */
+export const TOP_AREA_CLASS = 'jp-ResourceMonitor-top';
+
+/**
+ * The rank of the server-wide item in the top area; the kernel item follows.
+ */
+export const TOP_AREA_RANK = 900;
+
+/**
+ * Show an item where the application has room for it: the status bar when
+ * there is one (JupyterLab), else the top area (Jupyter Notebook 7).
+ *
+ * @param app - The application.
+ *
+ * @param statusBar - The status bar, if the application has one.
+ *
+ * @param id - The status item id.
+ *
+ * @param item - The item and when it is active.
+ *
+ * @param rank - Its rank: in the status bar's left side, or in the top area
+ *   after {@link TOP_AREA_RANK}.
+ */
+export function placeItem(
+  app: JupyterFrontEnd,
+  statusBar: IStatusBar | null,
+  id: string,
+  item: IStatusBar.IItem,
+  rank: number
+): void {
+  if (statusBar) {
+    statusBar.registerStatusItem(id, { ...item, align: 'left', rank });
+    return;
+  }
+  const widget = item.item;
+  widget.addClass(TOP_AREA_CLASS);
+  const follow = (): void => {
+    widget.setHidden(item.isActive ? !item.isActive() : false);
+  };
+  follow();
+  item.activeStateChanged?.connect(follow);
+  app.shell.add(widget, 'top', { rank: TOP_AREA_RANK + rank });
+}
+
+/**
+ * The plugin: one shared model per tab, shown as a status-bar item (or, with
+ * no status bar, in the top area).
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
     'Shows memory (PSS), CPU and disk use of the Jupyter server in the status bar.',
   autoStart: true,
-  requires: [IStatusBar],
-  optional: [ISettingRegistry],
+  optional: [IStatusBar, ISettingRegistry, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
-    statusBar: IStatusBar,
-    settingRegistry: ISettingRegistry | null
+    statusBar: IStatusBar | null,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null
   ): void => {
     const model = new ResourceMonitorModel({
       ...connectionOptions(app)
     });
-    const item = new ResourceMonitorStatus({ model });
+    const item = new ResourceMonitorStatus({
+      model,
+      onActivate: () => void app.commands.execute(CommandIDs.openDetails)
+    });
     item.id = 'jp-ResourceMonitor-status';
 
-    statusBar.registerStatusItem(STATUS_ITEM_ID, {
-      item,
-      align: 'left',
-      rank: 100,
-      isActive: () => model.isAvailable,
-      activeStateChanged: model.availabilityChanged
+    app.commands.addCommand(CommandIDs.openDetails, {
+      label: 'Resource Usage Details',
+      caption: "Memory, CPU and disk use of the server and what it started",
+      isEnabled: () => model.isAvailable && item.isAttached && item.isVisible,
+      isToggled: () => isDetailOpen(item),
+      execute: () => item.toggleDetail()
     });
+    refreshers.push(() => model.refresh());
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh Resource Usage',
+      caption: 'Ask the server for new numbers now',
+      execute: async () => {
+        await Promise.all(refreshers.map(refresh => refresh()));
+      }
+    });
+    for (const command of [CommandIDs.openDetails, CommandIDs.refresh]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+
+    placeItem(
+      app,
+      statusBar,
+      STATUS_ITEM_ID,
+      {
+        item,
+        isActive: () => model.isAvailable,
+        activeStateChanged: model.availabilityChanged
+      },
+      100
+    );
 
     void startWithSettings(
       app,
@@ -269,7 +374,8 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     INotebookTracker,
     IConsoleTracker,
     ISettingRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    ICommandPalette
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -278,7 +384,8 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     consoles: IConsoleTracker | null,
     settingRegistry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
   ): void => {
     // Poll only while the panel is visible or the status bar shows a kernel.
     const model = new KernelUsageModel({
@@ -300,22 +407,34 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     if (restorer) {
       restorer.add(panel, KERNELS_PANEL_ID);
     }
+    app.commands.addCommand(CommandIDs.openKernelUsage, {
+      label: 'Kernel Usage',
+      caption: "Each running kernel's memory and CPU",
+      execute: () => app.shell.activateById(KERNELS_PANEL_ID)
+    });
+    palette?.addItem({
+      command: CommandIDs.openKernelUsage,
+      category: PALETTE_CATEGORY
+    });
+    refreshers.push(() => model.refresh());
 
-    if (statusBar) {
-      const item = new KernelUsageStatus({
-        model,
-        onActivate: () => app.shell.activateById(KERNELS_PANEL_ID)
-      });
-      item.id = 'jp-ResourceMonitor-kernelStatus';
-      statusBar.registerStatusItem(KERNEL_STATUS_ITEM_ID, {
+    const item = new KernelUsageStatus({
+      model,
+      onActivate: () => void app.commands.execute(CommandIDs.openKernelUsage)
+    });
+    item.id = 'jp-ResourceMonitor-kernelStatus';
+    placeItem(
+      app,
+      statusBar,
+      KERNEL_STATUS_ITEM_ID,
+      {
         item,
-        align: 'left',
-        // Right after the server-wide item (rank 100).
-        rank: 101,
         isActive: () => item.isActive,
         activeStateChanged: item.activeStateChanged
-      });
-    }
+      },
+      // Right after the server-wide item (rank 100).
+      101
+    );
 
     void startWithSettings(
       app,

@@ -156,7 +156,7 @@ export class KernelUsageStatus extends VDomRenderer<KernelUsageModel> {
   constructor(options: KernelUsageStatus.IOptions) {
     super(options.model);
     this._onActivate = options.onActivate ?? (() => undefined);
-    this.addClass('jp-mod-highlight');
+    this.addClass('jp-mod-highlighted');
     this.addClass('jp-ResourceMonitor-kernelItem');
     this._isActive = this._computeActive();
     options.model.stateChanged.connect(this._onModelChanged, this);

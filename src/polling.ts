@@ -270,12 +270,17 @@ export abstract class PollingModel<
    *
    * #### Notes
    * A refresh after a 404 tries once more; it stops again on another 404.
+   * While a request is in flight, no second one starts: the refresh waits
+   * for that one's answer (starting another would drop its outcome, and
+   * with it a failure's backoff).
    */
   async refresh(): Promise<void> {
     if (this.isDisposed) {
       return;
     }
-    await this._poll.refresh();
+    if (!this._fetching) {
+      await this._poll.refresh();
+    }
     await this._poll.tick.catch(() => undefined);
   }
 
@@ -350,7 +355,7 @@ export abstract class PollingModel<
       phase !== 'stopped' &&
       this._isDue()
     ) {
-      void this.refresh();
+      this._refreshUnlessBackingOff();
     }
   }
 
@@ -387,6 +392,18 @@ export abstract class PollingModel<
    * re-thrown so the poll backs off.
    */
   private async _fetch(): Promise<T> {
+    this._fetching = true;
+    try {
+      return await this._fetchOnce();
+    } finally {
+      this._fetching = false;
+    }
+  }
+
+  /**
+   * One request, validated and recorded (see {@link _fetch}).
+   */
+  private async _fetchOnce(): Promise<T> {
     const url = URLExt.join(this._serverSettings.baseUrl, this._endpoint.path);
     let payload: T;
     try {
@@ -479,7 +496,9 @@ export abstract class PollingModel<
     const interval = this._effectiveInterval();
     this._poll.frequency = Private.frequency(interval);
     const { phase } = this._poll.state;
-    if (Private.WAITING_PHASES.has(phase)) {
+    // In flight, the poll still reports the previous phase: the new
+    // frequency applies when this request settles.
+    if (!this._fetching && Private.WAITING_PHASES.has(phase)) {
       void this._poll.schedule({
         interval,
         payload: this._poll.state.payload,
@@ -541,6 +560,17 @@ export abstract class PollingModel<
       this._status !== 'unreachable' &&
       Private.WAITING_PHASES.has(this._poll.state.phase)
     ) {
+      this._refreshUnlessBackingOff();
+    }
+  }
+
+  /**
+   * Refresh on an event (a view shown, a lost connection, the tab visible),
+   * but not while a request is in flight or the poll is backing off after
+   * failures: the backoff keeps growing until a request succeeds.
+   */
+  private _refreshUnlessBackingOff(): void {
+    if (!this._fetching && this._status !== 'unreachable') {
       void this.refresh();
     }
   }
@@ -565,13 +595,14 @@ export abstract class PollingModel<
       this._isReady &&
       this._isDue()
     ) {
-      void this.refresh();
+      this._refreshUnlessBackingOff();
     }
   };
 
   private _availabilityChanged = new Signal<this, void>(this);
   private _endpoint: PollingModel.IEndpoint;
   private _error: string | null = null;
+  private _fetching = false;
   private _historyMinutes: number;
   private _isReady = false;
   private _lastUpdate: number | null = null;

@@ -5,7 +5,7 @@ import { VDomRenderer } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
-import { toggleDetail } from './detail';
+import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from './format';
 import { MonitorStatus, ResourceMonitorModel } from './model';
 import { IMetrics } from './types';
@@ -94,9 +94,13 @@ export function metricTexts(
   display: IDisplayOptions
 ): IMetricText[] {
   const texts: IMetricText[] = [];
-  if (metrics === null) {
+  // Before the server's first sample its figures are zeros kept for the
+  // payload's JSON types: show them as pending, not as a real 0 B.
+  const notSampled = metrics?.sample?.ready === false;
+  if (metrics === null || notSampled) {
     if (display.showMemory) {
-      const placeholder = status === 'loading' ? PENDING : MISSING;
+      const placeholder =
+        status === 'loading' || notSampled ? PENDING : MISSING;
       texts.push({ key: 'memory', text: `Mem: ${placeholder}`, warn: false });
     }
     return texts;
@@ -145,8 +149,16 @@ export function metricTexts(
 export function ResourceMonitorComponent(
   props: ResourceMonitorComponent.IProps
 ): JSX.Element | null {
-  const { status, metrics, lastUpdate, error, now, display, onActivate } =
-    props;
+  const {
+    status,
+    metrics,
+    lastUpdate,
+    error,
+    now,
+    display,
+    expanded,
+    onActivate
+  } = props;
   if (status === 'unavailable') {
     return null;
   }
@@ -179,6 +191,8 @@ export function ResourceMonitorComponent(
       title={title}
       aria-label={ariaLabel}
       role="button"
+      aria-haspopup="dialog"
+      aria-expanded={expanded ?? false}
       tabIndex={0}
       onClick={onActivate}
       onKeyDown={onKeyDown}
@@ -239,6 +253,10 @@ export namespace ResourceMonitorComponent {
      */
     readonly display: IDisplayOptions;
     /**
+     * Whether the detail popup is open.
+     */
+    readonly expanded?: boolean;
+    /**
      * Called on click, Enter or Space.
      */
     readonly onActivate: () => void;
@@ -260,16 +278,10 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
    */
   constructor(options: ResourceMonitorStatus.IOptions) {
     super(options.model);
-    this._onActivate =
-      options.onActivate ??
-      (() => {
-        if (this.model) {
-          toggleDetail(this, this.model);
-        }
-      });
+    this._onActivate = options.onActivate ?? (() => this.toggleDetail());
     this._display = options.display ?? DEFAULT_DISPLAY;
     // Hover and pressed styles of clickable JupyterLab status items.
-    this.addClass('jp-mod-highlight');
+    this.addClass('jp-mod-highlighted');
     this.addClass('jp-ResourceMonitor-item');
   }
 
@@ -293,6 +305,26 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   }
 
   /**
+   * Open the detail popup, or close it if it is open.
+   */
+  toggleDetail(): void {
+    if (!this.model) {
+      return;
+    }
+    toggleDetail(this, this.model)?.disposed.connect(() => this.update());
+    this.update();
+  }
+
+  /**
+   * Open the detail popup (focusing it), unless it is open already.
+   */
+  openDetail(): void {
+    if (!isDetailOpen(this)) {
+      this.toggleDetail();
+    }
+  }
+
+  /**
    * Render the item from the model.
    */
   protected render(): JSX.Element | null {
@@ -302,6 +334,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     }
     return (
       <ResourceMonitorComponent
+        expanded={isDetailOpen(this)}
         status={model.status}
         metrics={model.metrics}
         lastUpdate={model.lastUpdate}

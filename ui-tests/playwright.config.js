@@ -4,7 +4,8 @@
  * Two real JupyterLab servers with the extension installed:
  * - `default` (port 8888): no configured memory limit;
  * - `mem-limit` (port 8889): `ResourceMonitor.mem_limit` = 50 MB, so the
- *   server's own memory is over the limit and `limits.memory.warn` is true.
+ *   server's own memory is over the limit and `limits.memory.warn` is true;
+ * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -13,6 +14,7 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const DEFAULT_PORT = 8888;
 const MEM_LIMIT_PORT = 8889;
+const NOTEBOOK_PORT = 8890;
 const MEM_LIMIT_BYTES = 50 * 1024 * 1024;
 
 const chromiumArgs = [
@@ -30,10 +32,10 @@ const chromiumArgs = [
  * One webServer entry: `jupyter lab` with the shared test config, told its
  * port (and optional memory limit) through the environment.
  */
-function labServer(port, extraEnv = {}) {
+function labServer(port, extraEnv = {}, app = 'lab') {
   return {
-    command: 'jupyter lab --config jupyter_server_test_config.py',
-    url: `http://localhost:${port}/lab`,
+    command: `jupyter ${app} --config jupyter_server_test_config.py`,
+    url: `http://localhost:${port}/${app === 'lab' ? 'lab' : 'tree'}`,
     timeout: 120 * 1000,
     reuseExistingServer: false,
     stdout: 'ignore',
@@ -78,8 +80,13 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /mem-limit\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
+    },
+    {
+      name: 'notebook7',
+      testMatch: /notebook7\.spec\.ts/,
+      use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     {
       name: 'mem-limit',
@@ -91,6 +98,7 @@ module.exports = {
     labServer(DEFAULT_PORT),
     labServer(MEM_LIMIT_PORT, {
       RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES)
-    })
+    }),
+    labServer(NOTEBOOK_PORT, {}, 'notebook')
   ]
 };

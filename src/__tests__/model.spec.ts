@@ -1,6 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { ServerConnection } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 
 import { ResourceMonitorModel } from '../model';
@@ -409,6 +410,91 @@ describe('ResourceMonitorModel', () => {
       expect(model.poll.frequency.interval).toBe(1000);
       model.refreshRate = 10_000_000;
       expect(model.poll.frequency.interval).toBe(600_000);
+    });
+  });
+
+  describe('one request at a time', () => {
+    /**
+     * A server whose answers the test releases one by one.
+     */
+    function gatedServer(): {
+      calls: () => number;
+      release: (answer: 'ok' | 'fail') => void;
+    } {
+      const pending: Array<(answer: 'ok' | 'fail') => void> = [];
+      const spy = jest
+        .spyOn(ServerConnection, 'makeRequest')
+        .mockImplementation(
+          () =>
+            new Promise<Response>((resolve, reject) => {
+              pending.push(answer =>
+                answer === 'ok'
+                  ? resolve(
+                      new Response(JSON.stringify(normalPayload()), {
+                        status: 200
+                      })
+                    )
+                  : reject(
+                      new ServerConnection.NetworkError(
+                        new TypeError('Failed to fetch')
+                      )
+                    )
+              );
+            })
+        );
+      return {
+        calls: () => spy.mock.calls.length,
+        release: answer => pending.shift()!(answer)
+      };
+    }
+
+    it('a refresh during a request waits for it instead of starting another, and keeps its failure', async () => {
+      const server = gatedServer();
+      model = makeModel();
+      void model.start();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(server.calls()).toBe(1);
+
+      const refreshed = model.refresh();
+      model.refreshRate = 2000; // a settings change mid-request
+      await jest.advanceTimersByTimeAsync(0);
+      expect(server.calls()).toBe(1);
+
+      server.release('fail');
+      await refreshed;
+      expect(server.calls()).toBe(1);
+      expect(model.status).toBe('unreachable');
+      expect(model.poll.state.phase).toBe('rejected');
+    });
+
+    it('while failing, the gap keeps growing through events until a success', async () => {
+      const failures = new Signal<object, Error>({});
+      const server = gatedServer();
+      model = makeModel({ connectionFailure: failures });
+      void model.start();
+      await jest.advanceTimersByTimeAsync(0);
+      const first = model.poll.tick;
+      server.release('ok');
+      await first;
+      expect(model.status).toBe('ok');
+
+      const gaps: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const tick = model.poll.tick;
+        await jest.advanceTimersByTimeAsync(model.poll.state.interval);
+        server.release('fail');
+        await tick.catch(() => undefined);
+        // Events that would refresh a healthy model must not reset the backoff.
+        failures.emit(new Error('lost'));
+        setVisibility('hidden');
+        setVisibility('visible');
+        await jest.advanceTimersByTimeAsync(0);
+        expect(server.calls()).toBe(i + 2);
+        gaps.push(model.poll.state.interval);
+      }
+      for (let i = 2; i < gaps.length; i++) {
+        expect(gaps[i]).toBeGreaterThan(gaps[i - 1]);
+      }
     });
   });
 

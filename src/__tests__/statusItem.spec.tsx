@@ -12,6 +12,7 @@ import {
   Answer,
   diskPayload,
   normalPayload,
+  notReadyPayload,
   stalePayload,
   stubServer,
   warningPayload
@@ -55,6 +56,13 @@ describe('ResourceMonitorStatus', () => {
   });
 
   describe('#render()', () => {
+    it('shows pending figures, not zeros, before the server has sampled', async () => {
+      await setUp({ status: 200, body: notReadyPayload() });
+      const node = await render(item);
+      expect(node.textContent).toBe('Mem: …');
+      expect(node.textContent).not.toContain('0 B');
+    });
+
     it('shows a placeholder while loading', async () => {
       stubServer({ status: 200, body: normalPayload() });
       model = new ResourceMonitorModel({ standby: 'never' });

@@ -1,0 +1,118 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { ServerConnection } from '@jupyterlab/services';
+import { CommandRegistry } from '@lumino/commands';
+import { MessageLoop } from '@lumino/messaging';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import plugins, { CommandIDs, PALETTE_CATEGORY, TOP_AREA_CLASS } from '../index';
+import { KERNELS_PANEL_ID } from '../kernelPanel';
+import { ResourceMonitorStatus } from '../statusItem';
+import { normalPayload, stubServer } from './fixtures';
+
+/**
+ * The parts of an application the plugins use, as Jupyter Notebook 7 offers
+ * them: no status bar, a top area, a right area.
+ */
+function notebookLikeApp(): {
+  app: JupyterFrontEnd;
+  added: Array<{ widget: Widget; area: string }>;
+  activated: string[];
+} {
+  const added: Array<{ widget: Widget; area: string }> = [];
+  const activated: string[] = [];
+  const app = {
+    commands: new CommandRegistry(),
+    shell: {
+      add: (widget: Widget, area: string) => {
+        added.push({ widget, area });
+        if (area === 'top') {
+          Widget.attach(widget, document.body);
+        }
+      },
+      activateById: (id: string) => activated.push(id)
+    },
+    serviceManager: {
+      serverSettings: ServerConnection.makeSettings(),
+      connectionFailure: new Signal<object, Error>({})
+    },
+    restored: Promise.resolve()
+  } as unknown as JupyterFrontEnd;
+  return { app, added, activated };
+}
+
+describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
+  afterEach(() => {
+    document.body.innerHTML = '';
+    jest.restoreAllMocks();
+  });
+
+  it('need no status bar and put both items in the top area', () => {
+    for (const plugin of plugins) {
+      expect(plugin.requires ?? []).toHaveLength(0);
+    }
+    stubServer({ status: 200, body: normalPayload() });
+    const { app, added } = notebookLikeApp();
+    const [server, kernels] = plugins;
+    server.activate(app, null, null, null);
+    kernels.activate(app, null, null, null, null, null, null, null);
+    const top = added.filter(entry => entry.area === 'top');
+    expect(top.map(entry => entry.widget.id)).toEqual([
+      'jp-ResourceMonitor-status',
+      'jp-ResourceMonitor-kernelStatus'
+    ]);
+    for (const { widget } of top) {
+      expect(widget.hasClass(TOP_AREA_CLASS)).toBe(true);
+    }
+    expect(added.some(entry => entry.area === 'right')).toBe(true);
+  });
+
+  it('register the commands, in the palette, and the items run them', async () => {
+    stubServer({ status: 200, body: normalPayload() });
+    const { app, added, activated } = notebookLikeApp();
+    const paletteItems: Array<{ command: string; category: string }> = [];
+    const palette = {
+      addItem: (item: { command: string; category: string }) =>
+        paletteItems.push(item)
+    };
+    const [server, kernels] = plugins;
+    server.activate(app, null, null, palette);
+    kernels.activate(app, null, null, null, null, null, null, palette);
+
+    expect(paletteItems).toEqual([
+      { command: CommandIDs.openDetails, category: PALETTE_CATEGORY },
+      { command: CommandIDs.refresh, category: PALETTE_CATEGORY },
+      { command: CommandIDs.openKernelUsage, category: PALETTE_CATEGORY }
+    ]);
+
+    await app.commands.execute(CommandIDs.openKernelUsage);
+    expect(activated).toEqual([KERNELS_PANEL_ID]);
+
+    await app.commands.execute(CommandIDs.refresh);
+    expect(ServerConnection.makeRequest).toHaveBeenCalled();
+
+    // Clicking the server item runs the details command: it toggles.
+    const item = added.find(
+      entry => entry.widget.id === 'jp-ResourceMonitor-status'
+    )!.widget as ResourceMonitorStatus;
+    const execute = jest.spyOn(app.commands, 'execute');
+    let trigger: HTMLElement | null = null;
+    for (let i = 0; i < 100 && !trigger; i++) {
+      // React commits asynchronously: render until the trigger is there.
+      MessageLoop.sendMessage(item, Widget.Msg.UpdateRequest);
+      await item.renderPromise;
+      await new Promise(resolve => setTimeout(resolve, 10));
+      trigger = item.node.querySelector<HTMLElement>('[role="button"]');
+    }
+    trigger!.click();
+    expect(execute).toHaveBeenCalledWith(CommandIDs.openDetails);
+    expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(true);
+    expect(document.querySelector('.jp-ResourceMonitor-popup')).not.toBeNull();
+    await app.commands.execute(CommandIDs.openDetails);
+    expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
+    expect(document.querySelector('.jp-ResourceMonitor-popup')).toBeNull();
+  });
+});
