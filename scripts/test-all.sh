@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything needed and run every test suite of jupyter-resource-monitor:
-#   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers).
+#   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers:
+#   JupyterLab, JupyterLab 4.2 from a second environment, Jupyter Notebook 7).
 #
 # Usage: bash scripts/test-all.sh
 #
@@ -62,8 +63,11 @@ npm ci
 # npm ci just made, then npm run build:prod), so the hook itself is exercised.
 npm run clean
 
-step "pip install .[test] (real, non-editable install; builds the labextension)"
-"$PYTHON" -m pip install ".[test]"
+step "Build the wheel once (builds the labextension), install it with .[test]"
+WHEELS="$REPORTS/wheels"
+"$PYTHON" -m pip wheel --no-deps -w "$WHEELS" .
+WHEEL="$(ls "$WHEELS"/jupyter_resource_monitor-*.whl)"
+"$PYTHON" -m pip install "$WHEEL[test]"
 
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
    && git -C "$ROOT" ls-files --error-unmatch package-lock.json >/dev/null 2>&1; then
@@ -88,6 +92,22 @@ LAB_LIST="$("$PYTHON" -m jupyter labextension list 2>&1 | strip_ansi)"
 echo "$LAB_LIST" | grep -E 'jupyter-resource-monitor'
 echo "$LAB_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
   || die "labextension jupyter-resource-monitor is not installed, enabled and OK"
+
+# --- 3b. The oldest supported JupyterLab, in a second environment -----------
+# package.json declares ^4.2 for the shared packages: the same wheel must be OK
+# under JupyterLab 4.2 too. Its UI test runs with the others below.
+OLDEST_LAB="${OLDEST_LAB:-4.2.7}"
+step "JupyterLab $OLDEST_LAB in a second environment (.venv-lab-oldest)"
+OLDEST_ENV="$ROOT/.venv-lab-oldest"
+"$PYTHON" -m venv --clear "$OLDEST_ENV"
+"$OLDEST_ENV/bin/python" -m pip install "jupyterlab==$OLDEST_LAB" "$WHEEL"
+OLDEST_LIST="$("$OLDEST_ENV/bin/jupyter" labextension list 2>&1 | strip_ansi)"
+echo "$OLDEST_LIST" | grep -E "JupyterLab v|jupyter-resource-monitor"
+echo "$OLDEST_LIST" | grep -Eq "JupyterLab v$OLDEST_LAB" \
+  || die "the second environment does not run JupyterLab $OLDEST_LAB"
+echo "$OLDEST_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
+  || die "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
+export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 
 # --- 4. Test suites ---------------------------------------------------------
 # Each suite runs even if an earlier one failed; the summary says which did.

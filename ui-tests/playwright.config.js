@@ -5,7 +5,9 @@
  * - `default` (port 8888): no configured memory limit;
  * - `mem-limit` (port 8889): `ResourceMonitor.mem_limit` = 50 MB, so the
  *   server's own memory is over the limit and `limits.memory.warn` is true;
- * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar.
+ * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar;
+ * - `lab-4.2` (port 8891): JupyterLab 4.2 from a second environment, when
+ *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -15,6 +17,11 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 const DEFAULT_PORT = 8888;
 const MEM_LIMIT_PORT = 8889;
 const NOTEBOOK_PORT = 8890;
+const OLDEST_LAB_PORT = 8891;
+
+// The `jupyter` of an environment with the oldest supported JupyterLab (4.2),
+// which scripts/test-all.sh builds; without it that project is left out.
+const OLDEST_LAB_JUPYTER = process.env.RESOURCE_MONITOR_OLDEST_LAB_JUPYTER;
 const MEM_LIMIT_BYTES = 50 * 1024 * 1024;
 
 const chromiumArgs = [
@@ -32,9 +39,9 @@ const chromiumArgs = [
  * One webServer entry: `jupyter lab` with the shared test config, told its
  * port (and optional memory limit) through the environment.
  */
-function labServer(port, extraEnv = {}, app = 'lab') {
+function labServer(port, extraEnv = {}, app = 'lab', jupyter = 'jupyter') {
   return {
-    command: `jupyter ${app} --config jupyter_server_test_config.py`,
+    command: `${jupyter} ${app} --config jupyter_server_test_config.py`,
     url: `http://localhost:${port}/${app === 'lab' ? 'lab' : 'tree'}`,
     timeout: 120 * 1000,
     reuseExistingServer: false,
@@ -80,7 +87,7 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7)\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7|lab-oldest)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -88,6 +95,15 @@ module.exports = {
       testMatch: /notebook7\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
+    ...(OLDEST_LAB_JUPYTER
+      ? [
+          {
+            name: 'lab-4.2',
+            testMatch: /lab-oldest\.spec\.ts/,
+            use: { baseURL: `http://localhost:${OLDEST_LAB_PORT}` }
+          }
+        ]
+      : []),
     {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
@@ -99,6 +115,9 @@ module.exports = {
     labServer(MEM_LIMIT_PORT, {
       RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES)
     }),
-    labServer(NOTEBOOK_PORT, {}, 'notebook')
+    labServer(NOTEBOOK_PORT, {}, 'notebook'),
+    ...(OLDEST_LAB_JUPYTER
+      ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
+      : [])
   ]
 };
