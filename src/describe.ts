@@ -68,18 +68,28 @@ export function memoryFigure(metrics: IMetrics): {
   readonly used: number;
   readonly kind: 'PSS' | 'RSS';
   readonly limit: number | null;
+  readonly quota: boolean;
 } {
   const memory = metrics.limits?.memory;
   const positive = (value: number | undefined): number | null =>
     typeof value === 'number' && value > 0 ? value : null;
+  // The host's memory is where the server runs out, not a quota set for it:
+  // shown as such, never as "used / limit".
+  const quota = memory?.source !== 'host';
   if (typeof metrics.pss === 'number') {
     return {
       used: metrics.pss,
       kind: 'PSS',
-      limit: positive(memory?.pss) ?? positive(memory?.rss)
+      limit: positive(memory?.pss) ?? positive(memory?.rss),
+      quota
     };
   }
-  return { used: metrics.rss, kind: 'RSS', limit: positive(memory?.rss) };
+  return {
+    used: metrics.rss,
+    kind: 'RSS',
+    limit: positive(memory?.rss),
+    quota
+  };
 }
 
 /**
@@ -140,8 +150,11 @@ export function describeMetrics(
   const limitText =
     memory.limit === null
       ? 'no memory limit known'
-      : `limit ${formatBytes(memory.limit)} (from ${limits?.memory?.source ?? 'the server'})`;
-  let memoryText = `${formatUsage(memory.used, memory.limit)} ${memory.kind}, ${limitText}.`;
+      : memory.quota
+        ? `limit ${formatBytes(memory.limit)} (from ${limits?.memory?.source ?? 'the server'})`
+        : `no limit set; the host has ${formatBytes(memory.limit)}`;
+  const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
+  let memoryText = `${used} ${memory.kind}, ${limitText}.`;
   if (memory.kind === 'PSS') {
     const fraction = metrics.sample?.pss_estimated_fraction;
     const estimated =

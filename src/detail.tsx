@@ -10,7 +10,7 @@ import { formatBytes, formatPercent } from './format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
 import { AnchoredPopup } from './popup';
-import { dataScaleMax, Sparkline } from './sparkline';
+import { cpuScaleMax, dataScaleMax, Sparkline } from './sparkline';
 
 /**
  * CSS class of the detail popup's content.
@@ -32,25 +32,23 @@ export function ResourceMonitorDetailComponent(
   const span = `the last ${historyMinutes} minute${historyMinutes === 1 ? '' : 's'}`;
 
   const memoryValues = history.map(point => point.memory);
-  const memoryLimit = metrics ? memoryFigure(metrics).limit : null;
-  // Scale to the data, not to the limit: a 100 MB server under a 23.5 GB
+  const memoryFigures = metrics ? memoryFigure(metrics) : null;
+  const memoryLimit = memoryFigures?.limit ?? null;
+  // Scale to the data, not to the limit: a 100 MiB server under a 23.5 GiB
   // host limit would otherwise be a flat line on the bottom edge.
   const memoryMax = dataScaleMax(memoryValues);
   const memoryPeak = Math.max(...memoryValues);
   const limitText =
-    memoryLimit === null ? '' : `; limit ${formatBytes(memoryLimit)}`;
+    memoryLimit === null
+      ? ''
+      : `; ${memoryFigures?.quota ? 'limit' : 'host memory'} ${formatBytes(memoryLimit)}`;
   const memoryKind =
     metrics && typeof metrics.pss === 'number' ? 'PSS' : 'memory';
 
   const cpuValues = history
     .map(point => point.cpu_percent)
     .filter((value): value is number => value !== null);
-  const cpuCount = metrics?.cpu_count ?? metrics?.limits?.cpu?.cpu;
-  const cpuMax = Math.max(
-    typeof cpuCount === 'number' ? cpuCount * 100 : 100,
-    ...cpuValues,
-    1
-  );
+  const cpuMax = cpuScaleMax(cpuValues);
   const showCpu = metrics?.cpu_percent !== undefined;
 
   return (

@@ -24,7 +24,7 @@ export interface IScaledSize {
    */
   readonly value: string;
   /**
-   * The unit: `B`, `KB`, `MB`, `GB` or `TB`.
+   * The unit: `B`, `KiB`, `MiB`, `GiB` or `TiB` (powers of 1024, so named).
    */
   readonly unit: string;
 }
@@ -37,8 +37,8 @@ export interface IScaledSize {
  * @returns The index into the unit list: 0 for B up to 4 for TB.
  *
  * #### Notes
- * Units are binary (1 GB = 1024³ bytes), as jupyter-resource-usage and most
- * memory tools print them, so an 8 GiB cgroup limit reads `8.0 GB`.
+ * Units are binary (1 GiB = 1024³ bytes) and named so (jupyter-resource-usage
+ * prints them as GB), so an 8 GiB cgroup limit reads `8.0 GiB`.
  */
 export function unitIndex(bytes: number): number {
   let index = 0;
@@ -61,8 +61,8 @@ export function unitIndex(bytes: number): number {
  * @returns The rounded number and its unit.
  *
  * #### Notes
- * GB and TB keep one decimal (`1.2 GB`); smaller units are whole numbers
- * (`512 MB`), where a decimal would be noise.
+ * GiB and TiB keep one decimal (`1.2 GiB`); smaller units are whole numbers
+ * (`512 MiB`), where a decimal would be noise.
  */
 export function scaleBytes(
   bytes: number,
@@ -74,7 +74,7 @@ export function scaleBytes(
 }
 
 /**
- * Format one size, such as `1.2 GB` or `512 MB`.
+ * Format one size, such as `1.2 GiB` or `512 MiB`.
  *
  * @param bytes - A size in bytes, or null/undefined when unknown.
  *
@@ -89,14 +89,14 @@ export function formatBytes(bytes: number | null | undefined): string {
 }
 
 /**
- * Format a used size against a limit, such as `1.2 / 8.0 GB`.
+ * Format a used size against a limit, such as `1.2 / 8.0 GiB`.
  *
  * @param used - Bytes used.
  *
  * @param limit - The limit in bytes; 0, null or undefined means no limit.
  *
  * @returns `used / limit unit` when both share a unit, `used unit / limit
- * unit` when they do not (`300 MB / 8.0 GB`), and just `used unit` without a
+ * unit` when they do not (`300 MiB / 8.0 GiB`), and just `used unit` without a
  * limit.
  */
 export function formatUsage(
@@ -183,7 +183,7 @@ namespace Private {
   /**
    * Size units, binary.
    */
-  export const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+  export const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
   /**
    * Whether a value is a finite number.

@@ -46,7 +46,7 @@ export function formatProcesses(count: number | null): string {
 }
 
 /**
- * The short figures of a kernel, such as `312 MB · 12%`.
+ * The short figures of a kernel, such as `312 MiB · 12%`.
  *
  * @param kernel - The kernel's usage, or null when not listed yet.
  *

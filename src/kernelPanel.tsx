@@ -15,7 +15,7 @@ import {
 import { IKernelHistoryPoint, KernelUsageModel } from './kernelModel';
 import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
 import type { MonitorStatus } from './model';
-import { dataScaleMax, Sparkline } from './sparkline';
+import { cpuScaleMax, dataScaleMax, Sparkline } from './sparkline';
 
 /**
  * The id of the Kernel usage panel (its sidebar tab's `data-id`).
@@ -210,7 +210,7 @@ export function KernelChartsComponent(props: {
             time: point.time,
             value: point.cpu_percent
           }))}
-          max={Math.max(100, cpuPeak ?? 0)}
+          max={cpuScaleMax(cpuValues)}
           windowMs={windowMs}
           width={120}
           height={24}

@@ -21,7 +21,7 @@ import type { MonitorStatus } from './model';
 export const KERNEL_STATUS_CLASS = 'jp-ResourceMonitor-kernel';
 
 /**
- * The kernel status item's text, such as `Kernel: 312 MB · 12%`.
+ * The kernel status item's text, such as `Kernel: 312 MiB · 12%`.
  *
  * @param kernel - The current kernel's usage, or null when not listed yet.
  */

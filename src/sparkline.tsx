@@ -34,7 +34,7 @@ export interface ISparkPoint {
  * @returns The value to draw at the top edge; the bottom edge is 0.
  *
  * #### Notes
- * Scaling to a limit instead (e.g. 23.5 GB of host memory) draws a 100 MB
+ * Scaling to a limit instead (e.g. 23.5 GiB of host memory) draws a 100 MiB
  * server as a flat line on the bottom edge; captions state the scale, so the
  * reader can tell a full chart from a full machine.
  */
@@ -53,6 +53,18 @@ export function dataScaleMax(
 }
 
 /**
+ * The top of a CPU chart's scale: whole CPUs (100% each), enough for the
+ * values, at least one. The server's and the kernels' charts share it, so the
+ * same load looks the same in both.
+ *
+ * @param values - CPU percentages in the window; nulls are skipped.
+ */
+export function cpuScaleMax(values: ReadonlyArray<number | null>): number {
+  const peak = Math.max(0, ...values.filter((v): v is number => v !== null));
+  return 100 * Math.max(1, Math.ceil(peak / 100));
+}
+
+/**
  * Turn points into SVG polyline coordinate lists, one per unbroken run.
  *
  * @param points - The points, oldest first.
@@ -64,7 +76,8 @@ export function dataScaleMax(
  * #### Notes
  * The x axis is a fixed time window ending at the newest point, so the line
  * scrolls rather than stretches as history fills up. Values above `max` are
- * drawn at the top edge.
+ * drawn at the top edge. A run also breaks where no point came for much
+ * longer than usual (see `Private.maxGapMs`).
  */
 export function sparklinePaths(
   points: ReadonlyArray<ISparkPoint>,
@@ -80,9 +93,18 @@ export function sparklinePaths(
     return [];
   }
   const newest = points[points.length - 1].time;
+  const maxGap = Private.maxGapMs(points);
   const runs: string[] = [];
   let run: string[] = [];
+  let previous: number | null = null;
   for (const point of points) {
+    // No data for a while (a hidden tab, a standby, a lost connection): a
+    // gap, not a straight line across it.
+    if (previous !== null && point.time - previous > maxGap && run.length) {
+      runs.push(run.join(' '));
+      run = [];
+    }
+    previous = point.time;
     if (point.value === null) {
       if (run.length) {
         runs.push(run.join(' '));
@@ -176,5 +198,26 @@ export namespace Sparkline {
      * Height in px; defaults to 40.
      */
     readonly height?: number;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * The longest wait between two points still drawn as connected: five times
+   * the median spacing of the points, and at least 10 s.
+   */
+  export function maxGapMs(points: ReadonlyArray<ISparkPoint>): number {
+    const gaps: number[] = [];
+    for (let i = 1; i < points.length; i++) {
+      gaps.push(points[i].time - points[i - 1].time);
+    }
+    if (gaps.length === 0) {
+      return Infinity;
+    }
+    gaps.sort((a, b) => a - b);
+    return Math.max(10_000, 5 * gaps[Math.floor(gaps.length / 2)]);
   }
 }

@@ -66,7 +66,7 @@ export interface IMetricText {
    */
   readonly key: 'memory' | 'cpu' | 'disk';
   /**
-   * The text, such as `Mem: 1.2 / 8.0 GB`.
+   * The text, such as `Mem: 1.2 / 8.0 GiB`.
    */
   readonly text: string;
   /**
@@ -110,7 +110,7 @@ export function metricTexts(
     const memory = memoryFigure(metrics);
     texts.push({
       key: 'memory',
-      text: `Mem: ${formatUsage(memory.used, memory.limit)}`,
+      text: `Mem: ${formatUsage(memory.used, memory.quota ? memory.limit : null)}`,
       warn: limits?.memory?.warn === true
     });
   }
@@ -208,6 +208,7 @@ export function ResourceMonitorComponent(
                   ? `${METRIC_CLASS} jp-mod-warn`
                   : METRIC_CLASS
               }
+              data-metric={text.key}
             >
               {text.text}
             </span>

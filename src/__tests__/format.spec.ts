@@ -15,12 +15,12 @@ describe('formatBytes', () => {
   it.each([
     [0, '0 B'],
     [512, '512 B'],
-    [2048, '2 KB'],
-    [300 * MiB, '300 MB'],
-    [1023 * MiB, '1023 MB'],
-    [1.2 * GiB, '1.2 GB'],
-    [8 * GiB, '8.0 GB'],
-    [3 * 1024 * GiB, '3.0 TB']
+    [2048, '2 KiB'],
+    [300 * MiB, '300 MiB'],
+    [1023 * MiB, '1023 MiB'],
+    [1.2 * GiB, '1.2 GiB'],
+    [8 * GiB, '8.0 GiB'],
+    [3 * 1024 * GiB, '3.0 TiB']
   ])('formats %d bytes as %s', (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
   });
@@ -34,18 +34,18 @@ describe('formatBytes', () => {
 
 describe('formatUsage', () => {
   it('shares the unit when both sides use it', () => {
-    expect(formatUsage(1.2 * GiB, 8 * GiB)).toBe('1.2 / 8.0 GB');
-    expect(formatUsage(120 * MiB, 512 * MiB)).toBe('120 / 512 MB');
+    expect(formatUsage(1.2 * GiB, 8 * GiB)).toBe('1.2 / 8.0 GiB');
+    expect(formatUsage(120 * MiB, 512 * MiB)).toBe('120 / 512 MiB');
   });
 
   it('prints both units when they differ', () => {
-    expect(formatUsage(300 * MiB, 8 * GiB)).toBe('300 MB / 8.0 GB');
+    expect(formatUsage(300 * MiB, 8 * GiB)).toBe('300 MiB / 8.0 GiB');
   });
 
   it('prints the used size alone without a limit', () => {
-    expect(formatUsage(1.2 * GiB)).toBe('1.2 GB');
-    expect(formatUsage(1.2 * GiB, 0)).toBe('1.2 GB');
-    expect(formatUsage(1.2 * GiB, null)).toBe('1.2 GB');
+    expect(formatUsage(1.2 * GiB)).toBe('1.2 GiB');
+    expect(formatUsage(1.2 * GiB, 0)).toBe('1.2 GiB');
+    expect(formatUsage(1.2 * GiB, null)).toBe('1.2 GiB');
   });
 });
 

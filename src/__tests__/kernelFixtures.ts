@@ -24,7 +24,7 @@ export const R_ID = '7b1e33aa-1f0e-4c55-9a43-2f5d0c1e9b10';
 export const REMOTE_ID = 'f00dcafe-0000-4000-8000-000000000001';
 
 /**
- * A measured Python kernel: 312 MB PSS, 12% CPU, 3 processes.
+ * A measured Python kernel: 312 MiB PSS, 12% CPU, 3 processes.
  */
 export function pythonKernel(
   overrides: Partial<IKernelUsage> = {}
@@ -44,7 +44,7 @@ export function pythonKernel(
 }
 
 /**
- * A measured R kernel: 96 MB PSS, idle.
+ * A measured R kernel: 96 MiB PSS, idle.
  */
 export function rKernel(overrides: Partial<IKernelUsage> = {}): IKernelUsage {
   return {

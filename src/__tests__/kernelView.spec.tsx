@@ -120,13 +120,13 @@ describe('KernelUsagePanel', () => {
     expect(python.querySelector('.jp-ResourceMonitor-kernelName')?.textContent).toBe('python3');
     expect(python.querySelector('.jp-ResourceMonitor-kernelId')?.textContent).toBe('0c07021d');
     expect(python.querySelector('.jp-ResourceMonitor-kernelId')?.getAttribute('title')).toBe(PYTHON_ID);
-    expect(python.querySelector('.jp-ResourceMonitor-kernelMemory')?.textContent).toBe('312 MB');
+    expect(python.querySelector('.jp-ResourceMonitor-kernelMemory')?.textContent).toBe('312 MiB');
     expect(python.querySelector('.jp-ResourceMonitor-kernelCpu')?.textContent).toBe('12%');
     const figures = python.querySelector('dl')!.textContent;
     expect(figures).toContain('PID13074');
     expect(figures).toContain('Processes3');
     expect(python.getAttribute('aria-label')).toBe(
-      'python3 kernel 0c07021d: 312 MB memory, 12% CPU'
+      'python3 kernel 0c07021d: 312 MiB memory, 12% CPU'
     );
     expect(byId.get(R_ID)!.querySelector('.jp-ResourceMonitor-kernelName')?.textContent).toBe('ir');
     // One point so far: no charts yet.
@@ -143,7 +143,7 @@ describe('KernelUsagePanel', () => {
     const python = rows(await render(panel)).get(PYTHON_ID)!;
     const charts = python.querySelectorAll('svg.jp-ResourceMonitor-sparkline');
     expect(charts).toHaveLength(2);
-    expect(charts[0].getAttribute('aria-label')).toMatch(/^Memory \(PSS\) over the last 10 minutes, up to 312 MB$/);
+    expect(charts[0].getAttribute('aria-label')).toMatch(/^Memory \(PSS\) over the last 10 minutes, up to 312 MiB$/);
     expect(charts[1].getAttribute('aria-label')).toMatch(/^CPU over the last 10 minutes, up to 80%$/);
     expect(charts[0].querySelectorAll('polyline')).toHaveLength(1);
     // A steady kernel's memory line sits below the chart's top edge.
@@ -239,17 +239,17 @@ describe('KernelUsageStatus', () => {
     item = new KernelUsageStatus({ model });
     Widget.attach(item, document.body);
     const element = await root();
-    expect(element?.textContent).toBe('Kernel: 312 MB · 12%');
+    expect(element?.textContent).toBe('Kernel: 312 MiB · 12%');
     expect(element?.classList.contains('jp-mod-stale')).toBe(false);
     // Not the server-wide item's class: its tests look for that one.
     expect(element?.classList.contains('jp-ResourceMonitor')).toBe(false);
     const title = element!.getAttribute('title')!;
     expect(title).toContain(`Kernel: python3 (${PYTHON_ID})`);
     expect(title).toContain('PID: 13074, 3 processes');
-    expect(title).toContain('Memory: 312 MB PSS');
+    expect(title).toContain('Memory: 312 MiB PSS');
     expect(title).toContain('CPU: 12%');
     expect(element!.getAttribute('role')).toBe('button');
-    expect(element!.getAttribute('aria-label')).toContain('312 MB · 12%');
+    expect(element!.getAttribute('aria-label')).toContain('312 MiB · 12%');
   });
 
   it('follows the current kernel', async () => {
@@ -259,7 +259,7 @@ describe('KernelUsageStatus', () => {
     Widget.attach(item, document.body);
     await root();
     model.currentKernelId = R_ID;
-    expect((await root())?.textContent).toBe('Kernel: 96 MB · 0%');
+    expect((await root())?.textContent).toBe('Kernel: 96 MiB · 0%');
   });
 
   it('says why a kernel has no figures', async () => {
@@ -281,7 +281,7 @@ describe('KernelUsageStatus', () => {
   it('shows a placeholder for a kernel the server has not listed yet', () => {
     expect(kernelStatusText(null)).toBe('Kernel: …');
     expect(kernelStatusText(pythonKernel({ cpu_percent: null }))).toBe(
-      'Kernel: 312 MB · …'
+      'Kernel: 312 MiB · …'
     );
   });
 
@@ -340,7 +340,7 @@ describe('KernelUsageStatus', () => {
     item = new KernelUsageStatus({ model });
     Widget.attach(item, document.body);
     const element = (await root())!;
-    expect(element.textContent).toBe('Kernel: 312 MB · 12%');
+    expect(element.textContent).toBe('Kernel: 312 MiB · 12%');
     expect(element.classList.contains('jp-mod-stale')).toBe(true);
     expect(element.getAttribute('title')).toContain('Server unreachable (HTTP 500');
   });

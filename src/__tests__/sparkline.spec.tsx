@@ -8,7 +8,7 @@ import * as React from 'react';
 
 import { ResourceMonitorDetailComponent } from '../detail';
 import { IHistoryPoint } from '../model';
-import { dataScaleMax, sparklinePaths } from '../sparkline';
+import { cpuScaleMax, dataScaleMax, sparklinePaths } from '../sparkline';
 import { GiB, MiB, normalPayload } from './fixtures';
 
 describe('dataScaleMax()', () => {
@@ -39,6 +39,35 @@ describe('dataScaleMax()', () => {
       max: dataScaleMax(points.map(point => point.value))
     });
     expect(run).toBe('0.0,8.0 100.0,8.0');
+  });
+
+  it('scales CPU charts to whole CPUs, the same for the server and a kernel', () => {
+    expect(cpuScaleMax([])).toBe(100);
+    expect(cpuScaleMax([null, 3])).toBe(100);
+    expect(cpuScaleMax([40, 100])).toBe(100);
+    expect(cpuScaleMax([40, 130])).toBe(200);
+  });
+
+  it('leaves a gap where no point came for minutes, instead of a straight line', () => {
+    const every5s = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        time: from + i * 5000,
+        value: 1
+      }));
+    // 10 points, 3 minutes with none (a hidden tab), 10 more.
+    const points = [...every5s(0, 10), ...every5s(45_000 + 180_000, 10)];
+    const runs = sparklinePaths(points, {
+      width: 300,
+      height: 10,
+      windowMs: 300_000,
+      max: 2
+    });
+    expect(runs).toHaveLength(2);
+    expect(runs.map(run => run.split(' ').length)).toEqual([10, 10]);
+    // Steady polling, even slow, stays one line.
+    expect(
+      sparklinePaths(every5s(0, 20), { width: 300, height: 10, windowMs: 300_000, max: 2 })
+    ).toHaveLength(1);
   });
 });
 
@@ -76,8 +105,8 @@ describe('ResourceMonitorDetailComponent', () => {
     MessageLoop.sendMessage(view, Widget.Msg.UpdateRequest);
     await view.renderPromise;
     const caption = view.node.querySelector('figcaption')!.textContent;
-    expect(caption).toBe('Memory (PSS), scale 0 – 125 MB; limit 23.5 GB');
-    // The newest point (100 MB of 125 MB) sits at 20% of the height, 8 of 40.
+    expect(caption).toBe('Memory (PSS), scale 0 – 125 MiB; host memory 23.5 GiB');
+    // The newest point (100 MiB of 125 MiB) sits at 20% of the height, 8 of 40.
     const line = view.node.querySelector('polyline')!.getAttribute('points');
     expect(line).toMatch(/240\.0,8\.0$/);
     view.dispose();

@@ -77,15 +77,15 @@ describe('ResourceMonitorStatus', () => {
     it('shows memory and CPU with an explaining tooltip', async () => {
       await setUp({ status: 200, body: normalPayload() });
       const root = await render(item);
-      expect(root.textContent).toBe('Mem: 1.2 / 8.0 GB CPU: 35%');
+      expect(root.textContent).toBe('Mem: 1.2 / 8.0 GiB CPU: 35%');
       expect(root.textContent).not.toContain('Disk');
       expect(root.className).toBe('jp-ResourceMonitor');
       expect(root.getAttribute('role')).toBe('button');
       expect(root.tabIndex).toBe(0);
-      expect(root.getAttribute('aria-label')).toContain('Mem: 1.2 / 8.0 GB');
+      expect(root.getAttribute('aria-label')).toContain('Mem: 1.2 / 8.0 GiB');
       const title = root.title;
       expect(title).toContain('PSS counts pages shared between processes once');
-      expect(title).toContain('1.0% (12 MB) of it is estimated');
+      expect(title).toContain('1.0% (12 MiB) of it is estimated');
       expect(title).toContain('from cgroup');
       expect(title).toContain('2 CPUs (from affinity)');
       expect(title).toContain('98 seen, 98 sampled, 0 left out');
@@ -94,13 +94,22 @@ describe('ResourceMonitorStatus', () => {
       expect(title).not.toContain('unreachable');
     });
 
+    it("shows the host's memory as the host's, not as a quota", async () => {
+      const payload = normalPayload() as any;
+      payload.limits.memory = { ...payload.limits.memory, source: 'host' };
+      await setUp({ status: 200, body: payload });
+      const root = await render(item);
+      expect(root.textContent).toBe('Mem: 1.2 GiB CPU: 35%');
+      expect(root.title).toContain('no limit set; the host has 8.0 GiB');
+    });
+
     it('shows disk only when the server sends it and the setting allows it', async () => {
       await setUp({ status: 200, body: diskPayload() });
       let root = await render(item);
-      expect(root.textContent).toContain('Disk: 12.0 / 50.0 GB');
+      expect(root.textContent).toContain('Disk: 12.0 / 50.0 GiB');
       item.display = { showMemory: true, showCpu: false, showDisk: false };
       root = await render(item);
-      expect(root.textContent).toBe('Mem: 1.2 / 8.0 GB');
+      expect(root.textContent).toBe('Mem: 1.2 / 8.0 GiB');
     });
 
     it('marks a warning', async () => {
@@ -109,7 +118,7 @@ describe('ResourceMonitorStatus', () => {
       expect(root.classList.contains('jp-ResourceMonitor-warn')).toBe(true);
       expect(root.classList.contains('jp-ResourceMonitor-stale')).toBe(false);
       expect(root.querySelector('.jp-mod-warn')?.textContent).toBe(
-        'Mem: 7.6 / 8.0 GB'
+        'Mem: 7.6 / 8.0 GiB'
       );
       expect(root.title).toContain('Close to the limit');
     });
@@ -136,7 +145,7 @@ describe('ResourceMonitorStatus', () => {
       );
       const root = await render(item);
       expect(model.status).toBe('unreachable');
-      expect(root.textContent).toContain('Mem: 7.6 / 8.0 GB');
+      expect(root.textContent).toContain('Mem: 7.6 / 8.0 GiB');
       expect(root.classList.contains('jp-ResourceMonitor-stale')).toBe(true);
       // An old warning says nothing about now.
       expect(root.classList.contains('jp-ResourceMonitor-warn')).toBe(false);

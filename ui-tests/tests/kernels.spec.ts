@@ -9,11 +9,11 @@ const PANEL_ID = 'jp-ResourceMonitor-kernels';
 const KERNEL_ITEM = '#jp-main-statusbar .jp-ResourceMonitor-kernel';
 
 /** Bytes per unit as the extension prints them (binary units). */
-const UNITS: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30 };
+const UNITS: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
 
-/** Bytes from a figure such as `312 MB`, or null. */
+/** Bytes from a figure such as `312 MiB`, or null. */
 function bytes(text: string | null): number | null {
-  const match = /^([\d.]+) (B|KB|MB|GB)$/.exec((text ?? '').trim());
+  const match = /^([\d.]+) (B|KiB|MiB|GiB)$/.exec((text ?? '').trim());
   return match ? parseFloat(match[1]) * UNITS[match[2]] : null;
 }
 
@@ -52,7 +52,7 @@ test.describe('Kernel usage panel', () => {
 
     // A real memory figure: shown once the server has sampled the kernel.
     const memory = current.locator('.jp-ResourceMonitor-kernelMemory');
-    await expect(memory).toHaveText(/^[\d.]+ (KB|MB|GB)$/, { timeout: 30_000 });
+    await expect(memory).toHaveText(/^[\d.]+ (KiB|MiB|GiB)$/, { timeout: 30_000 });
 
     // The same kernel, straight from the server: measured, and the figure
     // shown is within a factor of two of it. Polled: a kernel that has just
@@ -82,7 +82,7 @@ test.describe('Kernel usage panel', () => {
 
     // The status bar shows the same kernel right after the server's item.
     const item = page.locator(KERNEL_ITEM);
-    await expect(item).toHaveText(/^Kernel: [\d.]+ (KB|MB|GB) · /);
+    await expect(item).toHaveText(/^Kernel: [\d.]+ (KiB|MiB|GiB) · /);
     await expect(item).toHaveAttribute('title', new RegExp(kernelId));
 
     // A few polls later the row has its memory and CPU sparklines.

@@ -23,7 +23,7 @@ test('JupyterLab 4.2 shows real numbers in the status bar, and the detail view',
   expect(JSON.parse(version).appVersion).toMatch(/^4\.2\./);
 
   const item = page.locator('#jp-main-statusbar .jp-ResourceMonitor');
-  await expect(item).toContainText(/Mem: [1-9][\d.]* (KB|MB|GB)/, { timeout: 60_000 });
+  await expect(item).toContainText(/Mem: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 60_000 });
   await item.click();
   const popup = page.locator('.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail');
   await expect(popup).toBeVisible();

@@ -1,6 +1,6 @@
 /**
  * Runs only in the `mem-limit` Playwright project, against a server started
- * with `ResourceMonitor.mem_limit` = 50 MB (see playwright.config.js): the
+ * with `ResourceMonitor.mem_limit` = 50 MiB (see playwright.config.js): the
  * server alone uses more than that, so the memory warning must show.
  */
 import { expect, test } from '@jupyterlab/galata';

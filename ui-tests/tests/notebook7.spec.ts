@@ -41,11 +41,11 @@ test('a notebook shows the server memory and its kernel in the top area', async 
   const item = page.getByRole('banner').locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
   await expect(item).toBeVisible({ timeout: 60_000 });
   // A real figure from a sample, not the placeholder shown before the first one.
-  await expect(item).toContainText(/Mem: [1-9][\d.]* (KB|MB|GB)/, { timeout: 30_000 });
+  await expect(item).toContainText(/Mem: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 30_000 });
 
   const kernelItem = page.getByRole('banner').locator('#jp-ResourceMonitor-kernelStatus');
   await expect(kernelItem).toBeVisible({ timeout: 60_000 });
-  await expect(kernelItem).toContainText(/Kernel: [1-9][\d.]* (KB|MB|GB)/, { timeout: 60_000 });
+  await expect(kernelItem).toContainText(/Kernel: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 60_000 });
 
   await page.screenshot({ path: `${SCREENSHOTS}/notebook7-top.png` });
 

@@ -54,7 +54,7 @@ const UNITS: Record<string, number> = {
 
 /**
  * The memory in use shown by the item, in bytes, from text such as
- * `Mem: 1.2 / 8.0 GB` or `Mem: 312 MB / 8.0 GB`; null if it has no unit we
+ * `Mem: 1.2 / 8.0 GiB` or `Mem: 312 MiB / 8.0 GiB`; null if it has no unit we
  * know.
  */
 export function shownMemoryBytes(text: string): number | null {
