@@ -209,6 +209,11 @@ export function ResourceMonitorComponent(
                   : METRIC_CLASS
               }
               data-metric={text.key}
+              style={
+                props.minWidths?.[text.key]
+                  ? { minWidth: `${props.minWidths[text.key]}ch` }
+                  : undefined
+              }
             >
               {text.text}
             </span>
@@ -257,6 +262,11 @@ export namespace ResourceMonitorComponent {
      * Whether the detail popup is open.
      */
     readonly expanded?: boolean;
+    /**
+     * The least width of each metric, in characters: the widest it has been,
+     * so the item does not shrink and grow as the figures change.
+     */
+    readonly minWidths?: Partial<Record<IMetricText['key'], number>>;
     /**
      * Called on click, Enter or Space.
      */
@@ -336,6 +346,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     return (
       <ResourceMonitorComponent
         expanded={isDetailOpen(this)}
+        minWidths={this._widest(model)}
         status={model.status}
         metrics={model.metrics}
         lastUpdate={model.lastUpdate}
@@ -347,7 +358,23 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     );
   }
 
+  /**
+   * Ratchet each shown metric's width up to its widest text so far.
+   */
+  private _widest(
+    model: ResourceMonitorModel
+  ): Partial<Record<IMetricText['key'], number>> {
+    for (const text of metricTexts(model.status, model.metrics, this._display)) {
+      this._widths[text.key] = Math.max(
+        this._widths[text.key] ?? 0,
+        text.text.length
+      );
+    }
+    return { ...this._widths };
+  }
+
   private _display: IDisplayOptions;
+  private _widths: Partial<Record<IMetricText['key'], number>> = {};
   private _onActivate: () => void;
 }
 

@@ -94,6 +94,27 @@ describe('ResourceMonitorStatus', () => {
       expect(title).not.toContain('unreachable');
     });
 
+    it('keeps each metric as wide as it has been, so the item does not jump', async () => {
+      await setUp({ status: 200, body: normalPayload() });
+      let root = await render(item);
+      const memory = () =>
+        root.querySelector('[data-metric="memory"]') as HTMLElement;
+      expect(memory().textContent).toBe('Mem: 1.2 / 8.0 GiB');
+      const smaller = normalPayload() as any;
+      smaller.pss = 5 * 1024 * 1024;
+      stubServer({ status: 200, body: smaller });
+      await model.refresh();
+      root = await render(item);
+      expect(memory().textContent).toBe('Mem: 5 MiB / 8.0 GiB');
+      expect(memory().style.minWidth).toBe('20ch');
+      smaller.pss = 1024 * 1024 * 1024;
+      stubServer({ status: 200, body: smaller });
+      await model.refresh();
+      root = await render(item);
+      expect(memory().textContent).toBe('Mem: 1.0 / 8.0 GiB');
+      expect(memory().style.minWidth).toBe('20ch'); // not back to 18
+    });
+
     it("shows the host's memory as the host's, not as a quota", async () => {
       const payload = normalPayload() as any;
       payload.limits.memory = { ...payload.limits.memory, source: 'host' };
