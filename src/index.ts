@@ -14,29 +14,33 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { CurrentKernelTracker } from './currentKernel';
-import { KernelUsageModel } from './kernelModel';
-import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernelPanel';
-import { KernelUsageStatus } from './kernelStatus';
-import { ResourceMonitorModel } from './model';
-import { PollingModel } from './polling';
-import { isDetailOpen } from './detail';
-import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './statusItem';
+import { CurrentKernelTracker } from './kernels/currentKernel';
+import { KernelUsageModel } from './kernels/model';
+import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
+import { KernelUsageStatus } from './kernels/statusItem';
+import { isDetailOpen } from './server/detail';
+import { ResourceMonitorModel } from './server/model';
+import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './server/statusItem';
+import { PollingModel } from './shared/polling';
 
-export * from './currentKernel';
-export * from './describe';
-export * from './detail';
-export * from './format';
-export * from './kernelDescribe';
-export * from './kernelModel';
-export * from './kernelPanel';
-export * from './kernelStatus';
-export * from './kernelTypes';
-export * from './model';
-export * from './polling';
-export * from './sparkline';
-export * from './statusItem';
-export * from './types';
+// Server-wide metrics.
+export * from './server/describe';
+export * from './server/detail';
+export * from './server/model';
+export * from './server/statusItem';
+export * from './server/types';
+// Per-kernel usage.
+export * from './kernels/currentKernel';
+export * from './kernels/describe';
+export * from './kernels/model';
+export * from './kernels/panel';
+export * from './kernels/statusItem';
+export * from './kernels/types';
+// Shared parts: polling, formatting, charts, the popup.
+export * from './shared/format';
+export * from './shared/polling';
+export * from './shared/popup';
+export * from './shared/sparkline';
 
 /**
  * The plugin id; also the key of its settings.

@@ -8,7 +8,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { IPoll } from '@lumino/polling';
 
-import { IMetrics } from '../types';
+import { IMetrics } from '../server/types';
 
 /**
  * 1 GiB in bytes.

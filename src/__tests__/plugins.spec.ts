@@ -9,8 +9,8 @@ import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import plugins, { CommandIDs, PALETTE_CATEGORY, TOP_AREA_CLASS } from '../index';
-import { KERNELS_PANEL_ID } from '../kernelPanel';
-import { ResourceMonitorStatus } from '../statusItem';
+import { KERNELS_PANEL_ID } from '../kernels/panel';
+import { ResourceMonitorStatus } from '../server/statusItem';
 import { normalPayload, stubServer } from './fixtures';
 
 /**

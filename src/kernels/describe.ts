@@ -6,9 +6,9 @@
  * the Kernel usage panel so both say the same thing.
  */
 
-import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from './format';
-import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
-import type { MonitorStatus } from './model';
+import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from '../shared/format';
+import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { MonitorStatus } from '../server/model';
 
 /**
  * How many characters of a kernel id are shown.

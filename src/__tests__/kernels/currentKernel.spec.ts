@@ -9,7 +9,7 @@ import {
   IKernelSource,
   IKernelWidget,
   IKernelWidgetTracker
-} from '../currentKernel';
+} from '../../kernels/currentKernel';
 
 /**
  * A session context whose kernel can be swapped, as a restart would.

@@ -5,9 +5,9 @@ import { ServerConnection } from '@jupyterlab/services';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { applySettings } from '../index';
-import { ResourceMonitorModel } from '../model';
-import { ResourceMonitorStatus } from '../statusItem';
+import { applySettings } from '../../index';
+import { ResourceMonitorModel } from '../../server/model';
+import { ResourceMonitorStatus } from '../../server/statusItem';
 import {
   Answer,
   diskPayload,
@@ -16,7 +16,7 @@ import {
   stalePayload,
   stubServer,
   warningPayload
-} from './fixtures';
+} from '../fixtures';
 
 /**
  * Render the item now and wait for React to commit.

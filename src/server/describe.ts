@@ -12,7 +12,7 @@ import {
   formatFraction,
   formatPercent,
   formatUsage
-} from './format';
+} from '../shared/format';
 import type { MonitorStatus } from './model';
 import type { IMetrics } from './types';
 

@@ -1,16 +1,16 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { applyKernelSettings } from '../index';
-import { KernelUsageModel } from '../kernelModel';
-import { assertKernelList, assertKernelUsage } from '../kernelTypes';
+import { applyKernelSettings } from '../../index';
+import { KernelUsageModel } from '../../kernels/model';
+import { assertKernelList, assertKernelUsage } from '../../kernels/types';
 import {
   MiB,
   runTick,
   stubServer,
   TEST_SETTINGS,
   usePollTimers
-} from './fixtures';
+} from '../fixtures';
 import {
   kernelList,
   notReadyList,
@@ -20,7 +20,7 @@ import {
   REMOTE_ID,
   remoteKernel,
   rKernel
-} from './kernelFixtures';
+} from './fixtures';
 
 /**
  * Make a model that polls through the stub server.

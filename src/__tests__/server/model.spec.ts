@@ -4,7 +4,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 
-import { ResourceMonitorModel } from '../model';
+import { ResourceMonitorModel } from '../../server/model';
 import {
   GiB,
   normalPayload,
@@ -15,7 +15,7 @@ import {
   stubServer,
   TEST_SETTINGS,
   usePollTimers
-} from './fixtures';
+} from '../fixtures';
 
 /**
  * Make a model that polls through the stub server.

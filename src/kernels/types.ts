@@ -1,8 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { assertSampleInfo, ISampleInfo } from './types';
-import { Guards } from './validate';
+import { assertSampleInfo, ISampleInfo } from '../server/types';
+import { Guards } from '../shared/validate';
 
 /**
  * Wire types of `GET /api/metrics/v1/kernels` and

@@ -6,7 +6,7 @@ import * as React from 'react';
 
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
-import { formatPercent, formatUsage, MISSING, PENDING } from './format';
+import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
 import { MonitorStatus, ResourceMonitorModel } from './model';
 import { IMetrics } from './types';
 

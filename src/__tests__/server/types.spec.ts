@@ -1,8 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { assertMetrics, MetricsValidationError } from '../types';
-import { diskPayload, normalPayload, notReadyPayload } from './fixtures';
+import { assertMetrics, MetricsValidationError } from '../../server/types';
+import { diskPayload, normalPayload, notReadyPayload } from '../fixtures';
 
 describe('assertMetrics', () => {
   it('accepts the documented payload', () => {

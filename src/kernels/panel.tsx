@@ -5,17 +5,17 @@ import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { formatBytes, formatPercent } from './format';
+import { formatBytes, formatPercent } from '../shared/format';
 import {
   describeKernelsStatus,
   kernelName,
   shortKernelId,
   unavailableText
-} from './kernelDescribe';
-import { IKernelHistoryPoint, KernelUsageModel } from './kernelModel';
-import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
-import type { MonitorStatus } from './model';
-import { cpuScaleMax, dataScaleMax, Sparkline } from './sparkline';
+} from './describe';
+import { IKernelHistoryPoint, KernelUsageModel } from './model';
+import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { MonitorStatus } from '../server/model';
+import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
 
 /**
  * The id of the Kernel usage panel (its sidebar tab's `data-id`).

@@ -10,10 +10,10 @@ import {
   describeKernelsStatus,
   kernelFigures,
   unavailableText
-} from './kernelDescribe';
-import { KernelUsageModel } from './kernelModel';
-import { IKernelSampleInfo, IKernelUsage } from './kernelTypes';
-import type { MonitorStatus } from './model';
+} from './describe';
+import { KernelUsageModel } from './model';
+import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { MonitorStatus } from '../server/model';
 
 /**
  * CSS class of the kernel status item's root element.

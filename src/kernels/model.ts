@@ -9,8 +9,8 @@ import {
   IKernelList,
   IKernelSampleInfo,
   IKernelUsage
-} from './kernelTypes';
-import { PollingModel } from './polling';
+} from './types';
+import { PollingModel } from '../shared/polling';
 
 /**
  * The REST path of the kernel list, relative to the server's base URL.

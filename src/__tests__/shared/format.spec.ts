@@ -8,8 +8,8 @@ import {
   formatPercent,
   formatUsage,
   MISSING
-} from '../format';
-import { GiB, MiB } from './fixtures';
+} from '../../shared/format';
+import { GiB, MiB } from '../fixtures';
 
 describe('formatBytes', () => {
   it.each([

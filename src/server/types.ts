@@ -1,7 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { Guards } from './validate';
+import { Guards } from '../shared/validate';
 
 /**
  * Wire types of `GET /api/metrics/v1`, mirrored from docs/api.md.

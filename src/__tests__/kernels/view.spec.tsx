@@ -6,20 +6,20 @@ import { VDomRenderer } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { KernelUsageModel } from '../kernelModel';
+import { KernelUsageModel } from '../../kernels/model';
 import {
   CURRENT_CLASS,
   KERNEL_ROW_CLASS,
   KERNELS_PANEL_CLASS,
   KERNELS_PANEL_ID,
   KernelUsagePanel
-} from '../kernelPanel';
+} from '../../kernels/panel';
 import {
   KERNEL_STATUS_CLASS,
   kernelStatusText,
   KernelUsageStatus
-} from '../kernelStatus';
-import { Answer, stubServer } from './fixtures';
+} from '../../kernels/statusItem';
+import { Answer, stubServer } from '../fixtures';
 import {
   kernelList,
   notReadyList,
@@ -29,7 +29,7 @@ import {
   REMOTE_ID,
   remoteKernel,
   rKernel
-} from './kernelFixtures';
+} from './fixtures';
 
 /**
  * Render a view now and wait for React to commit.

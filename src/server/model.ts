@@ -3,11 +3,11 @@
 
 import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 
-import { PollingModel } from './polling';
+import { PollingModel } from '../shared/polling';
 import { assertMetrics, IMetrics } from './types';
 
-export { MetricsRequestError } from './polling';
-export type { MonitorStatus } from './polling';
+export { MetricsRequestError } from '../shared/polling';
+export type { MonitorStatus } from '../shared/polling';
 
 /**
  * The REST path of the metrics endpoint, relative to the server's base URL.

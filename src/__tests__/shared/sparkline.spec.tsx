@@ -6,10 +6,10 @@ import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { ResourceMonitorDetailComponent } from '../detail';
-import { IHistoryPoint } from '../model';
-import { cpuScaleMax, dataScaleMax, sparklinePaths } from '../sparkline';
-import { GiB, MiB, normalPayload } from './fixtures';
+import { ResourceMonitorDetailComponent } from '../../server/detail';
+import { IHistoryPoint } from '../../server/model';
+import { cpuScaleMax, dataScaleMax, sparklinePaths } from '../../shared/sparkline';
+import { GiB, MiB, normalPayload } from '../fixtures';
 
 describe('dataScaleMax()', () => {
   it('puts the top a quarter above the peak, skipping gaps', () => {

@@ -6,11 +6,11 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { describeMetrics, IDescribeOptions, memoryFigure } from './describe';
-import { formatBytes, formatPercent } from './format';
+import { formatBytes, formatPercent } from '../shared/format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
-import { AnchoredPopup } from './popup';
-import { cpuScaleMax, dataScaleMax, Sparkline } from './sparkline';
+import { AnchoredPopup } from '../shared/popup';
+import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
 
 /**
  * CSS class of the detail popup's content.

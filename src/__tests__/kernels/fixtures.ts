@@ -5,8 +5,8 @@
  * Kernel usage payloads shaped like the server's `/api/metrics/v1/kernels`.
  */
 
-import { IKernelList, IKernelUsage } from '../kernelTypes';
-import { MiB, notReadySample } from './fixtures';
+import { IKernelList, IKernelUsage } from '../../kernels/types';
+import { MiB, notReadySample } from '../fixtures';
 
 /**
  * The id of the fixture's Python kernel.
