@@ -114,5 +114,15 @@ describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
     await app.commands.execute(CommandIDs.openDetails);
     expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
     expect(document.querySelector('.jp-ResourceMonitor-popup')).toBeNull();
+
+    // Opened from the palette, the focus is elsewhere: Escape still closes it.
+    await app.commands.execute(CommandIDs.openDetails);
+    expect(document.querySelector('.jp-ResourceMonitor-popup')).not.toBeNull();
+    (document.activeElement as HTMLElement | null)?.blur();
+    document.body.dispatchEvent(
+      new KeyboardEvent('keydown', { key: 'Escape', bubbles: true })
+    );
+    expect(document.querySelector('.jp-ResourceMonitor-popup')).toBeNull();
+    expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
   });
 });

@@ -72,9 +72,14 @@ export class AnchoredPopup extends Widget {
         break;
       }
       case 'keydown':
+        // Anywhere on the page: opened from the command palette, the popup
+        // does not hold the focus. Only a key meant for the popup is kept
+        // from the rest of the page (Escape in a notebook still works).
         if ((event as KeyboardEvent).key === 'Escape') {
-          event.preventDefault();
-          event.stopPropagation();
+          if (this.node.contains(document.activeElement)) {
+            event.preventDefault();
+            event.stopPropagation();
+          }
           this.dispose();
         }
         break;
@@ -105,7 +110,7 @@ export class AnchoredPopup extends Widget {
 
   protected onAfterAttach(): void {
     document.addEventListener('click', this, false);
-    this.node.addEventListener('keydown', this, false);
+    document.addEventListener('keydown', this, false);
     window.addEventListener('resize', this, false);
     this._observer?.observe(this._body.node);
   }
@@ -113,7 +118,7 @@ export class AnchoredPopup extends Widget {
   protected onBeforeDetach(): void {
     this._observer?.disconnect();
     document.removeEventListener('click', this, false);
-    this.node.removeEventListener('keydown', this, false);
+    document.removeEventListener('keydown', this, false);
     window.removeEventListener('resize', this, false);
   }
 
