@@ -13,6 +13,7 @@ import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
@@ -21,6 +22,7 @@ import { KernelUsageStatus } from './kernels/statusItem';
 import { isDetailOpen } from './server/detail';
 import { ResourceMonitorModel } from './server/model';
 import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './server/statusItem';
+import { setTranslator, trans } from './shared/i18n';
 import { PollingModel } from './shared/polling';
 
 // Server-wide metrics.
@@ -38,6 +40,7 @@ export * from './kernels/statusItem';
 export * from './kernels/types';
 // Shared parts: polling, formatting, charts, the popup.
 export * from './shared/format';
+export * from './shared/i18n';
 export * from './shared/polling';
 export * from './shared/popup';
 export * from './shared/sparkline';
@@ -284,13 +287,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'Shows memory (PSS), CPU and disk use of the Jupyter server in the status bar.',
   autoStart: true,
-  optional: [IStatusBar, ISettingRegistry, ICommandPalette],
+  optional: [IStatusBar, ISettingRegistry, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     statusBar: IStatusBar | null,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): void => {
+    setTranslator(translator);
     const model = new ResourceMonitorModel({
       ...connectionOptions(app)
     });
@@ -301,22 +306,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
     item.id = 'jp-ResourceMonitor-status';
 
     app.commands.addCommand(CommandIDs.openDetails, {
-      label: 'Resource Usage Details',
-      caption: "Memory, CPU and disk use of the server and what it started",
+      label: trans().__('Resource Usage Details'),
+      caption: trans().__(
+        'Memory, CPU and disk use of the server and what it started'
+      ),
       isEnabled: () => model.isAvailable && item.isAttached && item.isVisible,
       isToggled: () => isDetailOpen(item),
       execute: () => item.toggleDetail()
     });
     refreshers.push(() => model.refresh());
     app.commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh Resource Usage',
-      caption: 'Ask the server for new numbers now',
+      label: trans().__('Refresh Resource Usage'),
+      caption: trans().__('Ask the server for new numbers now'),
       execute: async () => {
         await Promise.all(refreshers.map(refresh => refresh()));
       }
     });
     for (const command of [CommandIDs.openDetails, CommandIDs.refresh]) {
-      palette?.addItem({ command, category: PALETTE_CATEGORY });
+      palette?.addItem({ command, category: trans().__(PALETTE_CATEGORY) });
     }
 
     placeItem(
@@ -379,7 +386,8 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     IConsoleTracker,
     ISettingRegistry,
     ILayoutRestorer,
-    ICommandPalette
+    ICommandPalette,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -389,8 +397,10 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     consoles: IConsoleTracker | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): void => {
+    setTranslator(translator);
     // Poll only while the panel is visible or the status bar shows a kernel.
     const model = new KernelUsageModel({
       ...connectionOptions(app),
@@ -412,13 +422,13 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, KERNELS_PANEL_ID);
     }
     app.commands.addCommand(CommandIDs.openKernelUsage, {
-      label: 'Kernel Usage',
-      caption: "Each running kernel's memory and CPU",
+      label: trans().__('Kernel Usage'),
+      caption: trans().__("Each running kernel's memory and CPU"),
       execute: () => app.shell.activateById(KERNELS_PANEL_ID)
     });
     palette?.addItem({
       command: CommandIDs.openKernelUsage,
-      category: PALETTE_CATEGORY
+      category: trans().__(PALETTE_CATEGORY)
     });
     refreshers.push(() => model.refresh());
 

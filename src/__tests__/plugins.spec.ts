@@ -3,12 +3,22 @@
 
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ServerConnection } from '@jupyterlab/services';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import plugins, { CommandIDs, PALETTE_CATEGORY, TOP_AREA_CLASS } from '../index';
+import plugins, {
+  CommandIDs,
+  DEFAULT_DISPLAY,
+  metricTexts,
+  PALETTE_CATEGORY,
+  setTranslator,
+  TOP_AREA_CLASS,
+  trans,
+  TRANSLATION_DOMAIN
+} from '../index';
 import { KERNELS_PANEL_ID } from '../kernels/panel';
 import { ResourceMonitorStatus } from '../server/statusItem';
 import { normalPayload, stubServer } from './fixtures';
@@ -124,5 +134,42 @@ describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
     );
     expect(document.querySelector('.jp-ResourceMonitor-popup')).toBeNull();
     expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
+  });
+});
+
+describe('translation', () => {
+  afterEach(() => {
+    setTranslator(null);
+    document.body.innerHTML = '';
+    jest.restoreAllMocks();
+  });
+
+  it("uses the application's translator for the items, the commands and plurals", async () => {
+    // A "language" that marks every string it translates.
+    const bundle = {
+      __: (msgid: string, ...args: unknown[]) =>
+        nullTranslator.load('x').__(`«${msgid}»`, ...(args as string[])),
+      _n: (msgid: string, plural: string, n: number, ...args: unknown[]) =>
+        nullTranslator
+          .load('x')
+          ._n(`«${msgid}»`, `«${plural}»`, n, ...(args as string[]))
+    };
+    const translator = {
+      languageCode: 'xx',
+      load: (domain: string) => {
+        expect(domain).toBe(TRANSLATION_DOMAIN);
+        return bundle;
+      }
+    } as unknown as ITranslator;
+    stubServer({ status: 200, body: normalPayload() });
+    const { app, added } = notebookLikeApp();
+    const [server] = plugins;
+    server.activate(app, null, null, null, translator);
+
+    expect(app.commands.label(CommandIDs.openDetails)).toBe('«Resource Usage Details»');
+    const texts = metricTexts('ok', normalPayload() as any, DEFAULT_DISPLAY);
+    expect(texts.map(text => text.text)).toEqual(['«Mem: 1.2 / 8.0 GiB»', '«CPU: 35%»']);
+    expect(trans()._n('%1 process', '%1 processes', 2)).toBe('«2 processes»');
+    expect(added.length).toBeGreaterThan(0);
   });
 });

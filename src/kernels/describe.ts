@@ -9,6 +9,7 @@
 import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from '../shared/format';
 import { IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
+import { trans } from '../shared/i18n';
 
 /**
  * How many characters of a kernel id are shown.
@@ -42,7 +43,7 @@ export function formatProcesses(count: number | null): string {
   if (count === null) {
     return `${MISSING} processes`;
   }
-  return `${count} process${count === 1 ? '' : 'es'}`;
+  return trans()._n('%1 process', '%1 processes', count);
 }
 
 /**

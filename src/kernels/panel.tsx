@@ -16,6 +16,7 @@ import { IKernelHistoryPoint, KernelUsageModel } from './model';
 import { IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
+import { trans } from '../shared/i18n';
 
 /**
  * The id of the Kernel usage panel (its sidebar tab's `data-id`).
@@ -175,7 +176,11 @@ export function KernelChartsComponent(props: {
     return null;
   }
   const windowMs = historyMinutes * 60_000;
-  const span = `the last ${historyMinutes} minute${historyMinutes === 1 ? '' : 's'}`;
+  const span = trans()._n(
+    'the last minute',
+    'the last %1 minutes',
+    historyMinutes
+  );
   const memoryValues = history
     .map(point => point.memory)
     .filter((value): value is number => value !== null);

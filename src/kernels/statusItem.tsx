@@ -14,6 +14,7 @@ import {
 import { KernelUsageModel } from './model';
 import { IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
+import { trans } from '../shared/i18n';
 
 /**
  * CSS class of the kernel status item's root element.
@@ -26,7 +27,7 @@ export const KERNEL_STATUS_CLASS = 'jp-ResourceMonitor-kernel';
  * @param kernel - The current kernel's usage, or null when not listed yet.
  */
 export function kernelStatusText(kernel: IKernelUsage | null): string {
-  return `Kernel: ${kernelFigures(kernel)}`;
+  return trans().__('Kernel: %1', kernelFigures(kernel));
 }
 
 /**
@@ -79,7 +80,11 @@ export function KernelStatusComponent(
   const text = kernelStatusText(kernel);
   const title = kernelStatusTitle({ kernelId, kernel, status, sample, error });
   const why = kernel ? unavailableText(kernel) : null;
-  const ariaLabel = `Current kernel usage: ${text.replace(/^Kernel: /, '')}${why ? `, ${why}` : ''}. Press Enter to open the Kernel usage panel.`;
+  const ariaLabel = trans().__(
+    'Current kernel usage: %1%2. Press Enter to open the Kernel usage panel.',
+    kernelFigures(kernel),
+    why ? `, ${why}` : ''
+  );
 
   const onKeyDown = (event: React.KeyboardEvent): void => {
     if (event.key === 'Enter' || event.key === ' ') {

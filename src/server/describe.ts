@@ -15,6 +15,7 @@ import {
 } from '../shared/format';
 import type { MonitorStatus } from './model';
 import type { IMetrics } from './types';
+import { trans } from '../shared/i18n';
 
 /**
  * One explained fact: a short label and a sentence or two.
@@ -180,7 +181,15 @@ export function describeMetrics(
         : `${formatPercent(metrics.cpu_percent)}, where 100% is one CPU busy.`;
     // Before the first sample the server sends no count and a 0 limit.
     if (typeof cpus === 'number' && cpus > 0) {
-      cpuText += ` This server may use ${cpus} CPU${cpus === 1 ? '' : 's'}${cpuSource ? ` (from ${cpuSource})` : ''}, so the most it can reach is ${formatPercent(cpus * 100)}.`;
+      cpuText +=
+        ' ' +
+        trans()._n(
+          'This server may use %1 CPU%2, so the most it can reach is %3.',
+          'This server may use %1 CPUs%2, so the most it can reach is %3.',
+          cpus,
+          cpuSource ? ` (from ${cpuSource})` : '',
+          formatPercent(cpus * 100)
+        );
     }
     if (limits?.cpu?.warn) {
       cpuText += ' Close to the limit.';
@@ -237,7 +246,12 @@ export function describeMetrics(
       lines.push({
         label: 'Worker',
         text:
-          `${worker.state}, restarted ${worker.restarts} time${worker.restarts === 1 ? '' : 's'}` +
+          trans()._n(
+            '%2, restarted %1 time',
+            '%2, restarted %1 times',
+            worker.restarts,
+            worker.state
+          ) +
           (worker.error ? `; last error: ${worker.error}` : '') +
           '.'
       });

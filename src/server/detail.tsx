@@ -11,6 +11,7 @@ import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
 import { AnchoredPopup } from '../shared/popup';
 import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
+import { trans } from '../shared/i18n';
 
 /**
  * CSS class of the detail popup's content.
@@ -29,7 +30,11 @@ export function ResourceMonitorDetailComponent(
   const explanations = describeMetrics(snapshot);
   const metrics = snapshot.metrics;
   const windowMs = historyMinutes * 60_000;
-  const span = `the last ${historyMinutes} minute${historyMinutes === 1 ? '' : 's'}`;
+  const span = trans()._n(
+    'the last minute',
+    'the last %1 minutes',
+    historyMinutes
+  );
 
   const memoryValues = history.map(point => point.memory);
   const memoryFigures = metrics ? memoryFigure(metrics) : null;

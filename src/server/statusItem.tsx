@@ -7,6 +7,7 @@ import * as React from 'react';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
+import { trans } from '../shared/i18n';
 import { MonitorStatus, ResourceMonitorModel } from './model';
 import { IMetrics } from './types';
 
@@ -101,7 +102,11 @@ export function metricTexts(
     if (display.showMemory) {
       const placeholder =
         status === 'loading' || notSampled ? PENDING : MISSING;
-      texts.push({ key: 'memory', text: `Mem: ${placeholder}`, warn: false });
+      texts.push({
+        key: 'memory',
+        text: trans().__('Mem: %1', placeholder),
+        warn: false
+      });
     }
     return texts;
   }
@@ -110,14 +115,22 @@ export function metricTexts(
     const memory = memoryFigure(metrics);
     texts.push({
       key: 'memory',
-      text: `Mem: ${formatUsage(memory.used, memory.quota ? memory.limit : null)}`,
+      text: trans().__(
+        'Mem: %1',
+        formatUsage(memory.used, memory.quota ? memory.limit : null)
+      ),
       warn: limits?.memory?.warn === true
     });
   }
   if (display.showCpu && metrics.cpu_percent !== undefined) {
     texts.push({
       key: 'cpu',
-      text: `CPU: ${metrics.cpu_percent === null ? PENDING : formatPercent(metrics.cpu_percent)}`,
+      text: trans().__(
+        'CPU: %1',
+        metrics.cpu_percent === null
+          ? PENDING
+          : formatPercent(metrics.cpu_percent)
+      ),
       warn: limits?.cpu?.warn === true
     });
   }
@@ -128,7 +141,10 @@ export function metricTexts(
   ) {
     texts.push({
       key: 'disk',
-      text: `Disk: ${formatUsage(metrics.disk_used, metrics.disk_total)}`,
+      text: trans().__(
+        'Disk: %1',
+        formatUsage(metrics.disk_used, metrics.disk_total)
+      ),
       warn: limits?.disk?.warn === true
     });
   }
@@ -174,8 +190,12 @@ export function ResourceMonitorComponent(
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
     ? texts.map(text => text.text).join(', ')
-    : 'Resource usage';
-  const ariaLabel = `Resource monitor: ${summary}.${statusNote ? ` ${statusNote}` : ''} Press Enter for details.`;
+    : trans().__('Resource usage');
+  const ariaLabel = trans().__(
+    'Resource monitor: %1.%2 Press Enter for details.',
+    summary,
+    statusNote ? ` ${statusNote}` : ''
+  );
 
   const onKeyDown = (event: React.KeyboardEvent): void => {
     if (event.key === 'Enter' || event.key === ' ') {
@@ -220,7 +240,7 @@ export function ResourceMonitorComponent(
           </React.Fragment>
         ))
       ) : (
-        <span className={METRIC_CLASS}>Resources</span>
+        <span className={METRIC_CLASS}>{trans().__('Resources')}</span>
       )}
     </div>
   );
