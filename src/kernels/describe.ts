@@ -41,7 +41,7 @@ export function kernelName(kernel: IKernelUsage): string {
  */
 export function formatProcesses(count: number | null): string {
   if (count === null) {
-    return `${MISSING} processes`;
+    return trans().__('%1 processes', MISSING);
   }
   return trans()._n('%1 process', '%1 processes', count);
 }
@@ -77,7 +77,10 @@ export function unavailableText(kernel: IKernelUsage): string | null {
   if (kernel.available) {
     return null;
   }
-  return `not available: ${kernel.reason || 'no figures from the server'}`;
+  return trans().__(
+    'not available: %1',
+    kernel.reason || trans().__('no figures from the server')
+  );
 }
 
 /**
@@ -94,21 +97,30 @@ export function describeKernelsStatus(
   sample: IKernelSampleInfo | null,
   error: string | null
 ): string | null {
+  const t = trans();
   switch (status) {
     case 'loading':
-      return 'Waiting for the first answer from the server.';
+      return t.__('Waiting for the first answer from the server.');
     case 'unreachable':
-      return `Server unreachable (${error ?? 'request failed'}); retrying with backoff. The figures shown may be old.`;
+      return t.__(
+        'Server unreachable (%1); retrying with backoff. The figures shown may be old.',
+        error ?? t.__('request failed')
+      );
     case 'unavailable':
-      return 'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.';
+      return t.__(
+        'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.'
+      );
     case 'stale':
       if (sample && !sample.ready) {
-        return 'The server has not taken its first sample yet.';
+        return t.__('The server has not taken its first sample yet.');
       }
       if (sample?.stale) {
-        return `The server's sample is stale (taken ${formatDuration(sample.age_ms)} ago).`;
+        return t.__(
+          "The server's sample is stale (taken %1 ago).",
+          formatDuration(sample.age_ms)
+        );
       }
-      return 'No fresh figures for a while (polling paused or delayed).';
+      return t.__('No fresh figures for a while (polling paused or delayed).');
     case 'ok':
       return null;
   }
@@ -128,25 +140,36 @@ export function describeKernel(
   kernel: IKernelUsage | null,
   id: string
 ): string[] {
+  const t = trans();
   if (kernel === null) {
     return [
-      `Kernel ${shortKernelId(id)}`,
-      'Not listed by the server yet (it may have just started).'
+      t.__('Kernel %1', shortKernelId(id)),
+      t.__('Not listed by the server yet (it may have just started).')
     ];
   }
-  const lines = [`Kernel: ${kernelName(kernel)} (${kernel.id})`];
-  const pid = kernel.pid === null ? 'none (not a local process)' : String(kernel.pid);
+  const lines = [t.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)];
+  const pid =
+    kernel.pid === null ? t.__('none (not a local process)') : String(kernel.pid);
   if (!kernel.available) {
-    lines.push(`PID: ${pid}`);
-    lines.push(`Figures ${unavailableText(kernel)}`);
+    lines.push(t.__('PID: %1', pid));
+    lines.push(t.__('Figures %1', unavailableText(kernel) ?? ''));
     return lines;
   }
-  lines.push(`PID: ${pid}, ${formatProcesses(kernel.processes)}`);
+  lines.push(t.__('PID: %1, %2', pid, formatProcesses(kernel.processes)));
   lines.push(
-    `Memory: ${formatBytes(kernel.memory)} PSS of the kernel and its child processes (shared pages counted once); RSS ${formatBytes(kernel.rss)}.`
+    t.__(
+      'Memory: %1 PSS of the kernel and its child processes (shared pages counted once); RSS %2.',
+      formatBytes(kernel.memory),
+      formatBytes(kernel.rss)
+    )
   );
   lines.push(
-    `CPU: ${kernel.cpu_percent === null ? 'not measured yet (needs two samples)' : formatPercent(kernel.cpu_percent)}, where 100% is one CPU busy.`
+    t.__(
+      'CPU: %1, where 100%% is one CPU busy.',
+      kernel.cpu_percent === null
+        ? t.__('not measured yet (needs two samples)')
+        : formatPercent(kernel.cpu_percent)
+    )
   );
   return lines;
 }

@@ -11,6 +11,7 @@ import {
   IKernelUsage
 } from './types';
 import { PollingModel } from '../shared/polling';
+import { trans } from '../shared/i18n';
 
 /**
  * The REST path of the kernel list, relative to the server's base URL.
@@ -57,7 +58,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     super(options, {
       path: KERNELS_PATH,
       name: 'jupyter-resource-monitor:kernels',
-      label: 'kernel usage',
+      label: trans().__('kernel usage'),
       validate: assertKernelList
     });
     this._onlyWhenShown = options.onlyWhenShown ?? false;

@@ -85,30 +85,32 @@ export function KernelRowComponent(
           {shortId}
         </code>
         {isCurrent && (
-          <span className="jp-ResourceMonitor-kernelBadge">current</span>
+          <span className="jp-ResourceMonitor-kernelBadge">
+            {trans().__('current')}
+          </span>
         )}
       </div>
       {kernel.available ? (
         <>
           <dl className="jp-ResourceMonitor-kernelFigures">
             <div>
-              <dt>Memory</dt>
+              <dt>{trans().__('Memory')}</dt>
               <dd className="jp-ResourceMonitor-kernelMemory">
                 {formatBytes(kernel.memory)}
               </dd>
             </div>
             <div>
-              <dt>CPU</dt>
+              <dt>{trans().__('CPU')}</dt>
               <dd className="jp-ResourceMonitor-kernelCpu">
                 {formatPercent(kernel.cpu_percent)}
               </dd>
             </div>
             <div>
-              <dt>PID</dt>
+              <dt>{trans().__('PID')}</dt>
               <dd>{kernel.pid ?? '–'}</dd>
             </div>
             <div>
-              <dt>Processes</dt>
+              <dt>{trans().__('Processes')}</dt>
               <dd>{kernel.processes ?? '–'}</dd>
             </div>
           </dl>
@@ -119,7 +121,7 @@ export function KernelRowComponent(
         </>
       ) : (
         <p className="jp-ResourceMonitor-kernelReason">
-          {kernel.pid !== null && `PID ${kernel.pid} · `}
+          {kernel.pid !== null && trans().__('PID %1 · ', kernel.pid)}
           {why}
         </p>
       )}
@@ -195,7 +197,7 @@ export function KernelChartsComponent(props: {
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
       <figure className="jp-ResourceMonitor-kernelChart">
-        <figcaption>Memory</figcaption>
+        <figcaption>{trans().__('Memory')}</figcaption>
         <Sparkline
           points={history.map(point => ({
             time: point.time,
@@ -205,11 +207,15 @@ export function KernelChartsComponent(props: {
           windowMs={windowMs}
           width={120}
           height={24}
-          label={`Memory (PSS) over ${span}, up to ${formatBytes(memoryPeak)}`}
+          label={trans().__(
+            'Memory (PSS) over %1, up to %2',
+            span,
+            formatBytes(memoryPeak)
+          )}
         />
       </figure>
       <figure className="jp-ResourceMonitor-kernelChart">
-        <figcaption>CPU</figcaption>
+        <figcaption>{trans().__('CPU')}</figcaption>
         <Sparkline
           points={history.map(point => ({
             time: point.time,
@@ -219,7 +225,11 @@ export function KernelChartsComponent(props: {
           windowMs={windowMs}
           width={120}
           height={24}
-          label={`CPU over ${span}, up to ${cpuPeak === null ? 'unknown' : formatPercent(cpuPeak)}`}
+          label={trans().__(
+            'CPU over %1, up to %2',
+            span,
+            cpuPeak === null ? trans().__('unknown') : formatPercent(cpuPeak)
+          )}
         />
       </figure>
     </div>
@@ -239,11 +249,12 @@ export function KernelListComponent(
   return (
     <div className="jp-ResourceMonitor-kernelsBody">
       <h2 className="jp-ResourceMonitor-kernelsTitle" id={Private.TITLE_ID}>
-        Kernel usage
+        {trans().__('Kernel usage')}
       </h2>
       <p className="jp-ResourceMonitor-kernelsNote">
-        Memory is the PSS of each kernel and its child processes (shared pages
-        counted once); 100% CPU is one CPU busy.
+        {trans().__(
+          'Memory is the PSS of each kernel and its child processes (shared pages counted once); 100%% CPU is one CPU busy.'
+        )}
       </p>
       {note !== null && (
         <p className="jp-ResourceMonitor-kernelsStatus" role="status">
@@ -269,7 +280,9 @@ export function KernelListComponent(
       ) : (
         props.status !== 'loading' &&
         props.status !== 'unavailable' && (
-          <p className="jp-ResourceMonitor-kernelsEmpty">No running kernels.</p>
+          <p className="jp-ResourceMonitor-kernelsEmpty">
+            {trans().__('No running kernels.')}
+          </p>
         )
       )}
     </div>
@@ -334,9 +347,9 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
-    this.title.caption = 'Kernel usage';
+    this.title.caption = trans().__('Kernel usage');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Kernel usage');
+    this.node.setAttribute('aria-label', trans().__('Kernel usage'));
   }
 
   /**

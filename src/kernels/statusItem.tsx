@@ -42,14 +42,14 @@ export function kernelStatusTitle(options: {
   readonly sample: IKernelSampleInfo | null;
   readonly error: string | null;
 }): string {
-  const lines = ['Current kernel usage'];
+  const lines = [trans().__('Current kernel usage')];
   const note = describeKernelsStatus(
     options.status,
     options.sample,
     options.error
   );
   if (note !== null) {
-    lines.push(`Status: ${note}`);
+    lines.push(trans().__('Status: %1', note));
   }
   lines.push(...describeKernel(options.kernel, options.kernelId));
   return lines.join('\n');

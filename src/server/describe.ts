@@ -100,26 +100,38 @@ export function memoryFigure(metrics: IMetrics): {
  */
 export function describeStatus(options: IDescribeOptions): string | null {
   const { status, metrics, lastUpdate, error, now } = options;
+  const t = trans();
   const since =
     lastUpdate === null
-      ? 'No values received yet.'
-      : `Showing values received ${formatDuration(now - lastUpdate)} ago.`;
+      ? t.__('No values received yet.')
+      : t.__('Showing values received %1 ago.', formatDuration(now - lastUpdate));
   switch (status) {
     case 'loading':
-      return 'Waiting for the first sample from the server.';
+      return t.__('Waiting for the first sample from the server.');
     case 'unreachable':
-      return `Server unreachable (${error ?? 'request failed'}); retrying with backoff. ${since}`;
+      return t.__(
+        'Server unreachable (%1); retrying with backoff. %2',
+        error ?? t.__('request failed'),
+        since
+      );
     case 'unavailable':
-      return 'The server has no /api/metrics/v1 endpoint: the jupyter-resource-monitor server extension is not installed or not enabled.';
+      return t.__(
+        'The server has no /api/metrics/v1 endpoint: the jupyter-resource-monitor server extension is not installed or not enabled.'
+      );
     case 'stale': {
       const sample = metrics?.sample;
       if (sample && !sample.ready) {
-        return 'The server has not taken its first sample yet: the numbers are placeholders.';
+        return t.__(
+          'The server has not taken its first sample yet: the numbers are placeholders.'
+        );
       }
       if (sample?.stale) {
-        return `The server's sample is stale (taken ${formatDuration(sample.age_ms)} ago): its monitor worker may be stuck or restarting.`;
+        return t.__(
+          "The server's sample is stale (taken %1 ago): its monitor worker may be stuck or restarting.",
+          formatDuration(sample.age_ms)
+        );
       }
-      return `No fresh values for a while (polling paused or delayed). ${since}`;
+      return t.__('No fresh values for a while (polling paused or delayed). %1', since);
     }
     case 'ok':
       return null;
@@ -136,10 +148,11 @@ export function describeStatus(options: IDescribeOptions): string | null {
 export function describeMetrics(
   options: IDescribeOptions
 ): ReadonlyArray<IExplanation> {
+  const t = trans();
   const lines: IExplanation[] = [];
   const status = describeStatus(options);
   if (status !== null) {
-    lines.push({ label: 'Status', text: status });
+    lines.push({ label: t.__('Status'), text: status });
   }
   const metrics = options.metrics;
   if (metrics === null) {
@@ -150,40 +163,61 @@ export function describeMetrics(
   const limits = metrics.limits;
   const limitText =
     memory.limit === null
-      ? 'no memory limit known'
+      ? t.__('no memory limit known')
       : memory.quota
-        ? `limit ${formatBytes(memory.limit)} (from ${limits?.memory?.source ?? 'the server'})`
-        : `no limit set; the host has ${formatBytes(memory.limit)}`;
+        ? t.__(
+            'limit %1 (from %2)',
+            formatBytes(memory.limit),
+            limits?.memory?.source ?? t.__('the server')
+          )
+        : t.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
-  let memoryText = `${used} ${memory.kind}, ${limitText}.`;
+  let memoryText = t.__('%1 %2, %3.', used, memory.kind, limitText);
   if (memory.kind === 'PSS') {
     const fraction = metrics.sample?.pss_estimated_fraction;
     const estimated =
       typeof fraction === 'number' && fraction > 0
-        ? ` ${formatFraction(fraction)} (${formatBytes(metrics.sample?.pss_estimated_bytes)}) of it is estimated rather than read exactly.`
+        ? ' ' +
+          t.__(
+            '%1 (%2) of it is estimated rather than read exactly.',
+            formatFraction(fraction),
+            formatBytes(metrics.sample?.pss_estimated_bytes)
+          )
         : '';
-    memoryText += ` PSS counts pages shared between processes once, so it is the real footprint.${estimated} RSS counts shared pages in every process: ${formatBytes(metrics.rss)}.`;
+    memoryText +=
+      ' ' +
+      t.__(
+        'PSS counts pages shared between processes once, so it is the real footprint.%1 RSS counts shared pages in every process: %2.',
+        estimated,
+        formatBytes(metrics.rss)
+      );
   } else {
     memoryText +=
-      ' RSS counts shared pages once per process, so it over-counts forked workers.';
+      ' ' +
+      t.__(
+        'RSS counts shared pages once per process, so it over-counts forked workers.'
+      );
   }
   if (limits?.memory?.warn) {
-    memoryText += ' Close to the limit.';
+    memoryText += ' ' + t.__('Close to the limit.');
   }
-  lines.push({ label: 'Memory', text: memoryText });
+  lines.push({ label: t.__('Memory'), text: memoryText });
 
   if (metrics.cpu_percent !== undefined) {
     const cpus = metrics.cpu_count ?? limits?.cpu?.cpu;
     const cpuSource = limits?.cpu?.source;
     let cpuText =
       metrics.cpu_percent === null
-        ? 'Not measured yet (needs two samples).'
-        : `${formatPercent(metrics.cpu_percent)}, where 100% is one CPU busy.`;
+        ? t.__('Not measured yet (needs two samples).')
+        : t.__(
+            '%1, where 100%% is one CPU busy.',
+            formatPercent(metrics.cpu_percent)
+          );
     // Before the first sample the server sends no count and a 0 limit.
     if (typeof cpus === 'number' && cpus > 0) {
       cpuText +=
         ' ' +
-        trans()._n(
+        t._n(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
@@ -192,20 +226,23 @@ export function describeMetrics(
         );
     }
     if (limits?.cpu?.warn) {
-      cpuText += ' Close to the limit.';
+      cpuText += ' ' + t.__('Close to the limit.');
     }
-    lines.push({ label: 'CPU', text: cpuText });
+    lines.push({ label: t.__('CPU'), text: cpuText });
   }
 
   if (
     typeof metrics.disk_used === 'number' &&
     typeof metrics.disk_total === 'number'
   ) {
-    let diskText = `${formatUsage(metrics.disk_used, metrics.disk_total)} used.`;
+    let diskText = t.__(
+      '%1 used.',
+      formatUsage(metrics.disk_used, metrics.disk_total)
+    );
     if (limits?.disk?.warn) {
-      diskText += ' Close to full.';
+      diskText += ' ' + t.__('Close to full.');
     }
-    lines.push({ label: 'Disk', text: diskText });
+    lines.push({ label: t.__('Disk'), text: diskText });
   }
 
   const sample = metrics.sample;
@@ -213,12 +250,21 @@ export function describeMetrics(
     const processes = sample.processes;
     if (processes) {
       lines.push({
-        label: 'Processes',
+        label: t.__('Processes'),
         text:
-          `${processes.seen} seen, ${processes.sampled} sampled, ${processes.left_out} left out` +
-          (processes.left_out > 0
-            ? ' (gone, not readable, or over the sampling budget).'
-            : '.')
+          processes.left_out > 0
+            ? t.__(
+                '%1 seen, %2 sampled, %3 left out (gone, not readable, or over the sampling budget).',
+                processes.seen,
+                processes.sampled,
+                processes.left_out
+              )
+            : t.__(
+                '%1 seen, %2 sampled, %3 left out.',
+                processes.seen,
+                processes.sampled,
+                processes.left_out
+              )
       });
     }
     const sinceReceived =
@@ -226,33 +272,44 @@ export function describeMetrics(
         ? 0
         : Math.max(0, options.now - options.lastUpdate);
     lines.push({
-      label: 'Sample',
+      label: t.__('Sample'),
       text:
         sample.age_ms === null
-          ? `None yet; the server samples every ${formatDuration(sample.interval_ms)}.`
-          : `Taken ${formatDuration(sample.age_ms + sinceReceived)} ago; the server samples every ${formatDuration(sample.interval_ms)}.`
+          ? t.__(
+              'None yet; the server samples every %1.',
+              formatDuration(sample.interval_ms)
+            )
+          : t.__(
+              'Taken %1 ago; the server samples every %2.',
+              formatDuration(sample.age_ms + sinceReceived),
+              formatDuration(sample.interval_ms)
+            )
     });
     if (
       typeof sample.cost_ms === 'number' ||
       typeof sample.monitor_cpu_percent === 'number'
     ) {
       lines.push({
-        label: 'Monitor cost',
-        text: `${formatDuration(sample.cost_ms)} of CPU per sample, ${formatPercent(sample.monitor_cpu_percent)} CPU overall (not included above).`
+        label: t.__('Monitor cost'),
+        text: t.__(
+          '%1 of CPU per sample, %2 CPU overall (not included above).',
+          formatDuration(sample.cost_ms),
+          formatPercent(sample.monitor_cpu_percent)
+        )
       });
     }
     const worker = sample.worker;
     if (worker && (worker.state !== 'running' || worker.restarts > 0)) {
       lines.push({
-        label: 'Worker',
+        label: t.__('Worker'),
         text:
-          trans()._n(
+          t._n(
             '%2, restarted %1 time',
             '%2, restarted %1 times',
             worker.restarts,
             worker.state
           ) +
-          (worker.error ? `; last error: ${worker.error}` : '') +
+          (worker.error ? t.__('; last error: %1', worker.error) : '') +
           '.'
       });
     }
@@ -269,5 +326,5 @@ export function describeAsTitle(options: IDescribeOptions): string {
   const lines = describeMetrics(options).map(
     line => `${line.label}: ${line.text}`
   );
-  return ['Resource monitor', ...lines].join('\n');
+  return [trans().__('Resource monitor'), ...lines].join('\n');
 }

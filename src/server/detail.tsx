@@ -43,12 +43,15 @@ export function ResourceMonitorDetailComponent(
   // host limit would otherwise be a flat line on the bottom edge.
   const memoryMax = dataScaleMax(memoryValues);
   const memoryPeak = Math.max(...memoryValues);
+  const t = trans();
   const limitText =
     memoryLimit === null
       ? ''
-      : `; ${memoryFigures?.quota ? 'limit' : 'host memory'} ${formatBytes(memoryLimit)}`;
+      : memoryFigures?.quota
+        ? t.__('; limit %1', formatBytes(memoryLimit))
+        : t.__('; host memory %1', formatBytes(memoryLimit));
   const memoryKind =
-    metrics && typeof metrics.pss === 'number' ? 'PSS' : 'memory';
+    metrics && typeof metrics.pss === 'number' ? 'PSS' : t.__('memory');
 
   const cpuValues = history
     .map(point => point.cpu_percent)
@@ -58,13 +61,19 @@ export function ResourceMonitorDetailComponent(
 
   return (
     <div className="jp-ResourceMonitor-detailBody">
-      <h3 className="jp-ResourceMonitor-detailTitle">Resource monitor</h3>
+      <h3 className="jp-ResourceMonitor-detailTitle">
+        {t.__('Resource monitor')}
+      </h3>
       {history.length > 1 ? (
         <div className="jp-ResourceMonitor-charts">
           <figure className="jp-ResourceMonitor-chart">
             <figcaption>
-              Memory ({memoryKind}), scale 0 – {formatBytes(memoryMax)}
-              {limitText}
+              {t.__(
+                'Memory (%1), scale 0 – %2%3',
+                memoryKind,
+                formatBytes(memoryMax),
+                limitText
+              )}
             </figcaption>
             <Sparkline
               points={history.map(point => ({
@@ -73,12 +82,20 @@ export function ResourceMonitorDetailComponent(
               }))}
               max={memoryMax}
               windowMs={windowMs}
-              label={`Memory (${memoryKind}) over ${span}, up to ${formatBytes(memoryPeak)}${limitText}`}
+              label={t.__(
+                'Memory (%1) over %2, up to %3%4',
+                memoryKind,
+                span,
+                formatBytes(memoryPeak),
+                limitText
+              )}
             />
           </figure>
           {showCpu && (
             <figure className="jp-ResourceMonitor-chart">
-              <figcaption>CPU, scale 0 – {formatPercent(cpuMax)}</figcaption>
+              <figcaption>
+                {t.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
+              </figcaption>
               <Sparkline
                 points={history.map(point => ({
                   time: point.time,
@@ -86,14 +103,20 @@ export function ResourceMonitorDetailComponent(
                 }))}
                 max={cpuMax}
                 windowMs={windowMs}
-                label={`CPU over ${span}, up to ${cpuValues.length ? formatPercent(Math.max(...cpuValues)) : 'unknown'}`}
+                label={t.__(
+                  'CPU over %1, up to %2',
+                  span,
+                  cpuValues.length
+                    ? formatPercent(Math.max(...cpuValues))
+                    : t.__('unknown')
+                )}
               />
             </figure>
           )}
         </div>
       ) : (
         <p className="jp-ResourceMonitor-detailNote">
-          Collecting history for the charts…
+          {t.__('Collecting history for the charts…')}
         </p>
       )}
       <dl className="jp-ResourceMonitor-explanations">
@@ -146,7 +169,7 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
     // Focusable, so Escape reaches the popup after keyboard activation.
     this.node.tabIndex = -1;
     this.node.setAttribute('role', 'dialog');
-    this.node.setAttribute('aria-label', 'Resource monitor details');
+    this.node.setAttribute('aria-label', trans().__('Resource monitor details'));
   }
 
   /**

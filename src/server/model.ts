@@ -4,6 +4,7 @@
 import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 
 import { PollingModel } from '../shared/polling';
+import { trans } from '../shared/i18n';
 import { assertMetrics, IMetrics } from './types';
 
 export { MetricsRequestError } from '../shared/polling';
@@ -52,7 +53,7 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
     super(options, {
       path: METRICS_PATH,
       name: 'jupyter-resource-monitor:metrics',
-      label: 'metrics',
+      label: trans().__('metrics'),
       validate: assertMetrics
     });
   }

@@ -8,6 +8,8 @@ import { PromiseDelegate } from '@lumino/coreutils';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { trans } from './i18n';
+
 /**
  * What a polling model knows about its endpoint.
  *
@@ -415,7 +417,10 @@ export abstract class PollingModel<
       if (response.status === 404) {
         // No handler: the server extension is missing, disabled or too old.
         // Retrying cannot help, so stop and let the views hide.
-        this._error = `HTTP 404: the ${this._endpoint.label} endpoint is missing`;
+        this._error = trans().__(
+          'HTTP 404: the %1 endpoint is missing',
+          this._endpoint.label
+        );
         this._setStatus('unavailable', true);
         void this._poll.stop();
         throw new MetricsRequestError(404, 'Not Found');
