@@ -14,6 +14,7 @@ import {
 import { KernelUsageModel } from './model';
 import { IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
+import { buttonProps } from '../shared/activate';
 import { trans } from '../shared/i18n';
 
 /**
@@ -86,22 +87,12 @@ export function KernelStatusComponent(
     why ? `, ${why}` : ''
   );
 
-  const onKeyDown = (event: React.KeyboardEvent): void => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      onActivate();
-    }
-  };
-
   return (
     <div
       className={className}
       title={title}
       aria-label={ariaLabel}
-      role="button"
-      tabIndex={0}
-      onClick={onActivate}
-      onKeyDown={onKeyDown}
+      {...buttonProps(onActivate)}
     >
       <span className="jp-ResourceMonitor-metric">{text}</span>
     </div>

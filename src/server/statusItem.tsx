@@ -7,6 +7,7 @@ import * as React from 'react';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
+import { buttonProps } from '../shared/activate';
 import { trans } from '../shared/i18n';
 import { MonitorStatus, ResourceMonitorModel } from './model';
 import { IMetrics } from './types';
@@ -197,25 +198,14 @@ export function ResourceMonitorComponent(
     statusNote ? ` ${statusNote}` : ''
   );
 
-  const onKeyDown = (event: React.KeyboardEvent): void => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      // Space would otherwise scroll the page.
-      event.preventDefault();
-      onActivate();
-    }
-  };
-
   return (
     <div
       className={className}
       title={title}
       aria-label={ariaLabel}
-      role="button"
+      {...buttonProps(onActivate)}
       aria-haspopup="dialog"
       aria-expanded={expanded ?? false}
-      tabIndex={0}
-      onClick={onActivate}
-      onKeyDown={onKeyDown}
     >
       {texts.length ? (
         texts.map((text, index) => (
