@@ -15,7 +15,7 @@ import {
 import { IKernelHistoryPoint, KernelUsageModel } from './model';
 import { IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
-import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
+import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
 
 /**
@@ -196,42 +196,36 @@ export function KernelChartsComponent(props: {
   const memoryMax = dataScaleMax(memoryValues);
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
-      <figure className="jp-ResourceMonitor-kernelChart">
-        <figcaption>{trans().__('Memory')}</figcaption>
-        <Sparkline
-          points={history.map(point => ({
-            time: point.time,
-            value: point.memory
-          }))}
-          max={memoryMax}
-          windowMs={windowMs}
-          width={120}
-          height={24}
-          label={trans().__(
-            'Memory (PSS) over %1, up to %2',
-            span,
-            formatBytes(memoryPeak)
-          )}
-        />
-      </figure>
-      <figure className="jp-ResourceMonitor-kernelChart">
-        <figcaption>{trans().__('CPU')}</figcaption>
-        <Sparkline
-          points={history.map(point => ({
-            time: point.time,
-            value: point.cpu_percent
-          }))}
-          max={cpuScaleMax(cpuValues)}
-          windowMs={windowMs}
-          width={120}
-          height={24}
-          label={trans().__(
-            'CPU over %1, up to %2',
-            span,
-            cpuPeak === null ? trans().__('unknown') : formatPercent(cpuPeak)
-          )}
-        />
-      </figure>
+      <ChartFigure
+        className="jp-ResourceMonitor-kernelChart"
+        caption={trans().__('Memory')}
+        history={history}
+        value={point => point.memory}
+        max={memoryMax}
+        windowMs={windowMs}
+        width={120}
+        height={24}
+        label={trans().__(
+          'Memory (PSS) over %1, up to %2',
+          span,
+          formatBytes(memoryPeak)
+        )}
+      />
+      <ChartFigure
+        className="jp-ResourceMonitor-kernelChart"
+        caption={trans().__('CPU')}
+        history={history}
+        value={point => point.cpu_percent}
+        max={cpuScaleMax(cpuValues)}
+        windowMs={windowMs}
+        width={120}
+        height={24}
+        label={trans().__(
+          'CPU over %1, up to %2',
+          span,
+          cpuPeak === null ? trans().__('unknown') : formatPercent(cpuPeak)
+        )}
+      />
     </div>
   );
 }

@@ -10,7 +10,7 @@ import { formatBytes, formatPercent } from '../shared/format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
 import { AnchoredPopup } from '../shared/popup';
-import { cpuScaleMax, dataScaleMax, Sparkline } from '../shared/sparkline';
+import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
 
 /**
@@ -66,52 +66,42 @@ export function ResourceMonitorDetailComponent(
       </h3>
       {history.length > 1 ? (
         <div className="jp-ResourceMonitor-charts">
-          <figure className="jp-ResourceMonitor-chart">
-            <figcaption>
-              {t.__(
-                'Memory (%1), scale 0 – %2%3',
-                memoryKind,
-                formatBytes(memoryMax),
-                limitText
-              )}
-            </figcaption>
-            <Sparkline
-              points={history.map(point => ({
-                time: point.time,
-                value: point.memory
-              }))}
-              max={memoryMax}
+          <ChartFigure
+            className="jp-ResourceMonitor-chart"
+            caption={t.__(
+              'Memory (%1), scale 0 – %2%3',
+              memoryKind,
+              formatBytes(memoryMax),
+              limitText
+            )}
+            history={history}
+            value={point => point.memory}
+            max={memoryMax}
+            windowMs={windowMs}
+            label={t.__(
+              'Memory (%1) over %2, up to %3%4',
+              memoryKind,
+              span,
+              formatBytes(memoryPeak),
+              limitText
+            )}
+          />
+          {showCpu && (
+            <ChartFigure
+              className="jp-ResourceMonitor-chart"
+              caption={t.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
+              history={history}
+              value={point => point.cpu_percent}
+              max={cpuMax}
               windowMs={windowMs}
               label={t.__(
-                'Memory (%1) over %2, up to %3%4',
-                memoryKind,
+                'CPU over %1, up to %2',
                 span,
-                formatBytes(memoryPeak),
-                limitText
+                cpuValues.length
+                  ? formatPercent(Math.max(...cpuValues))
+                  : t.__('unknown')
               )}
             />
-          </figure>
-          {showCpu && (
-            <figure className="jp-ResourceMonitor-chart">
-              <figcaption>
-                {t.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
-              </figcaption>
-              <Sparkline
-                points={history.map(point => ({
-                  time: point.time,
-                  value: point.cpu_percent
-                }))}
-                max={cpuMax}
-                windowMs={windowMs}
-                label={t.__(
-                  'CPU over %1, up to %2',
-                  span,
-                  cpuValues.length
-                    ? formatPercent(Math.max(...cpuValues))
-                    : t.__('unknown')
-                )}
-              />
-            </figure>
           )}
         </div>
       ) : (

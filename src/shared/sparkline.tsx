@@ -167,6 +167,55 @@ export function Sparkline(props: Sparkline.IProps): JSX.Element {
 }
 
 /**
+ * A captioned sparkline of one field of a history (the detail view's and the
+ * Kernel usage panel's charts).
+ *
+ * @param props - The history, which field to draw, the caption and the scale.
+ */
+export function ChartFigure<T extends { readonly time: number }>(
+  props: ChartFigure.IProps<T>
+): JSX.Element {
+  const { className, caption, history, value, ...chart } = props;
+  return (
+    <figure className={className}>
+      <figcaption>{caption}</figcaption>
+      <Sparkline
+        {...chart}
+        points={history.map(point => ({ time: point.time, value: value(point) }))}
+      />
+    </figure>
+  );
+}
+
+/**
+ * A namespace for {@link ChartFigure} statics.
+ */
+export namespace ChartFigure {
+  /**
+   * The props of {@link ChartFigure}: the sparkline's, with a history and an
+   * accessor instead of points.
+   */
+  export interface IProps<T> extends Omit<Sparkline.IProps, 'points'> {
+    /**
+     * CSS class of the figure.
+     */
+    readonly className: string;
+    /**
+     * The visible caption.
+     */
+    readonly caption: React.ReactNode;
+    /**
+     * The history, oldest first.
+     */
+    readonly history: ReadonlyArray<T>;
+    /**
+     * The value to draw for one point; null leaves a gap.
+     */
+    readonly value: (point: T) => number | null;
+  }
+}
+
+/**
  * A namespace for {@link Sparkline} statics.
  */
 export namespace Sparkline {
