@@ -1,6 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { trans } from './i18n';
+
 /**
  * Text formatting of sizes, percentages and durations for the status bar.
  */
@@ -164,16 +166,16 @@ export function formatDuration(ms: number | null | undefined): string {
     return MISSING;
   }
   if (ms < 1000) {
-    return `${Math.round(ms)} ms`;
+    return trans().__('%1 ms', Math.round(ms));
   }
   if (ms < 60_000) {
     const seconds = ms / 1000;
-    return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+    return trans().__('%1 s', seconds.toFixed(seconds < 10 ? 1 : 0));
   }
   if (ms < 3_600_000) {
-    return `${Math.round(ms / 60_000)} min`;
+    return trans().__('%1 min', Math.round(ms / 60_000));
   }
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  return trans().__('%1 h', (ms / 3_600_000).toFixed(1));
 }
 
 /**

@@ -65,5 +65,15 @@ test('a notebook shows the server memory and its kernel in the top area', async 
   await expect(item).toBeFocused();
   await expect(item).toHaveAttribute('aria-expanded', 'false');
 
+  // The kernel item opens the Kernel usage panel, in Notebook 7's right side panel.
+  await kernelItem.click();
+  const panel = page.locator('.jp-ResourceMonitor-kernels');
+  await expect(panel).toBeVisible();
+  await expect(panel.locator('.jp-ResourceMonitor-kernelMemory').first()).toHaveText(
+    /^[1-9][\d.]* (KiB|MiB|GiB)$/,
+    { timeout: 30_000 }
+  );
+  await page.screenshot({ path: `${SCREENSHOTS}/notebook7-kernels.png` });
+
   expect(errors).toEqual([]);
 });
