@@ -58,7 +58,9 @@ async def execute(jp_serverapp, kernel_id, code):
 
 async def test_kernel_reads_its_own_pid_and_memory(jp_fetch, jp_serverapp, start_kernel):
     kernel_id = await start_kernel()
-    body = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"])
+    # A sample may catch the kernel still starting (a bare interpreter, under 10 MiB): wait for
+    # the started kernel's memory.
+    body = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"] and b["memory"] > 10 << 20)
     pid = jp_serverapp.kernel_manager.get_kernel(kernel_id).provisioner.pid
     assert body["pid"] == pid and body["name"] == "python3" and body["id"] == kernel_id
     assert body["memory"] > 10 << 20 and body["processes"] >= 1
