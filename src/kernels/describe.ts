@@ -31,7 +31,7 @@ export function shortKernelId(id: string): string {
  * @param kernel - The kernel's usage.
  */
 export function kernelName(kernel: IKernelUsage): string {
-  return kernel.name || 'kernel';
+  return kernel.name || trans().__('kernel');
 }
 
 /**
