@@ -337,15 +337,6 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   }
 
   /**
-   * Open the detail popup (focusing it), unless it is open already.
-   */
-  openDetail(): void {
-    if (!isDetailOpen(this)) {
-      this.toggleDetail();
-    }
-  }
-
-  /**
    * Render the item from the model.
    */
   protected render(): JSX.Element | null {
