@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "Limit", "affinity_cpu_count", "cgroup_cpu_limit", "cgroup_memory_limit", "cpu_limit",
-    "effective_cpu_count", "host_memory_total", "memory_limit", "whole_cpus",
+    "effective_cpu_count", "host_memory_total", "limiting_memory_cgroup", "memory_cgroup_levels",
+    "memory_limit", "whole_cpus",
 ]
 
 SYS_ROOT = "/sys/fs/cgroup"
@@ -41,7 +42,7 @@ class Limit:
     source: str
 
 
-def _read(path: str) -> str | None:
+def read_text(path: str) -> str | None:
     """The whole text of ``path``, or ``None`` if it cannot be read or decoded."""
     try:
         with open(path, encoding="ascii") as f:
@@ -58,7 +59,7 @@ def _cgroup_paths(proc_root: str, pid: str) -> dict[str, str]:
     per controller. Unreadable file: empty mapping.
     """
     paths: dict[str, str] = {}
-    for line in (_read(os.path.join(proc_root, pid, "cgroup")) or "").splitlines():
+    for line in (read_text(os.path.join(proc_root, pid, "cgroup")) or "").splitlines():
         fields = line.split(":", 2)
         if len(fields) != 3:
             continue
@@ -130,7 +131,7 @@ def host_memory_total(proc_root: str = PROC_ROOT) -> int:
     Falls back to ``os.sysconf`` when meminfo is unreadable or malformed; returns 0 ("unknown")
     if that fails too. Never raises.
     """
-    for line in (_read(os.path.join(proc_root, "meminfo")) or "").splitlines():
+    for line in (read_text(os.path.join(proc_root, "meminfo")) or "").splitlines():
         key, _, rest = line.partition(":")
         if key == "MemTotal":
             fields = rest.split()
@@ -151,20 +152,42 @@ def cgroup_memory_limit(
     limit or no information: unlimited at every level, files missing or malformed, or a limit
     at or above the host's MemTotal (which restricts nothing).
     """
+    found = limiting_memory_cgroup(sys_root, proc_root, pid)
+    return None if found is None else found[2]
+
+
+def memory_cgroup_levels(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> tuple[int, list[str]] | None:
+    """The cgroup version (1 or 2) and ``pid``'s memory cgroup directories, innermost first;
+    ``None`` when there is no memory controller to read."""
     paths = _cgroup_paths(proc_root, pid)
     if _is_v2(sys_root):
-        mount, path, name = sys_root, paths.get(""), "memory.max"
-    else:
-        mount, path = os.path.join(sys_root, "memory"), paths.get("memory")
-        name = "memory.limit_in_bytes"
-        if not os.path.isdir(mount):
-            return None
-    # Limits are hierarchical: a child can never use more than any ancestor allows.
-    limit = _smallest([_parse_bytes(_read(os.path.join(d, name))) for d in _levels(mount, path)])
-    if limit is None:
+        return 2, _levels(sys_root, paths.get(""))
+    mount = os.path.join(sys_root, "memory")
+    if not os.path.isdir(mount):
         return None
+    return 1, _levels(mount, paths.get("memory"))
+
+
+def limiting_memory_cgroup(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> tuple[int, str, int] | None:
+    """The version, directory and limit (bytes) of the level whose memory limit is tightest, or
+    ``None`` (no limit below the host's MemTotal, or no information)."""
+    found = memory_cgroup_levels(sys_root, proc_root, pid)
+    if found is None:
+        return None
+    version, levels = found
+    name = "memory.max" if version == 2 else "memory.limit_in_bytes"
+    # Limits are hierarchical: a child can never use more than any ancestor allows.
+    limited = [(value, d) for d in levels
+               if (value := _parse_bytes(read_text(os.path.join(d, name)))) is not None]
+    if not limited:
+        return None
+    limit, directory = min(limited, key=lambda item: item[0])
     total = host_memory_total(proc_root)
-    return None if 0 < total <= limit else int(limit)
+    return None if 0 < total <= limit else (version, directory, int(limit))
 
 
 def cgroup_cpu_limit(
@@ -180,7 +203,7 @@ def cgroup_cpu_limit(
     values: list[float | None] = []
     if _is_v2(sys_root):
         for d in _levels(sys_root, paths.get("")):
-            fields = (_read(os.path.join(d, "cpu.max")) or "").split()
+            fields = (read_text(os.path.join(d, "cpu.max")) or "").split()
             values.append(_parse_quota(*fields) if len(fields) == 2 else None)
     else:
         mount = _v1_cpu_mount(sys_root)
@@ -188,8 +211,8 @@ def cgroup_cpu_limit(
             return None
         # CFS bandwidth is enforced at every level of the hierarchy (sched-bwc.rst).
         for d in _levels(mount, paths.get("cpu")):
-            quota = _read(os.path.join(d, "cpu.cfs_quota_us"))
-            values.append(_parse_quota(quota, _read(os.path.join(d, "cpu.cfs_period_us"))))
+            quota = read_text(os.path.join(d, "cpu.cfs_quota_us"))
+            values.append(_parse_quota(quota, read_text(os.path.join(d, "cpu.cfs_period_us"))))
     return _smallest(values)
 
 

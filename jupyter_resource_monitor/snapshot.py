@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from .cgroup_memory import CgroupMemory, OomCounter
 from .limits import Limit
 
 
@@ -49,6 +50,9 @@ class Snapshot:
     # Usage of each direct child of the server with its descendants, keyed by the child's pid:
     # kernels and terminals are direct children, so per-kernel usage needs no extra /proc work.
     subtrees: dict[int, Usage] = field(default_factory=dict)
+    # The limiting cgroup's memory (None: no cgroup limit) and the OOM kill counter.
+    cgroup_memory: CgroupMemory | None = None
+    oom: OomCounter | None = None
 
     @property
     def left_out(self) -> int:
@@ -72,5 +76,7 @@ def decode(line: bytes) -> Snapshot:
             "cpu_limit": Limit(**raw["cpu_limit"]),
             "disk": Disk(**raw["disk"]) if raw.get("disk") else None,
             "subtrees": {int(pid): Usage(**u) for pid, u in raw.get("subtrees", {}).items()},
+            "cgroup_memory": CgroupMemory(**raw["cgroup_memory"]) if raw.get("cgroup_memory") else None,
+            "oom": OomCounter(**raw["oom"]) if raw.get("oom") else None,
         }
     )

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from . import limits
+from . import cgroup_memory, limits
 from .sampler import Sampler, own_cpu_seconds
 from .snapshot import Disk, Snapshot, encode
 
@@ -87,6 +87,8 @@ def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, c
         cpu_limit=cpu_limit,
         disk=disk,
         subtrees=tree.subtrees,
+        cgroup_memory=cgroup_memory.read_cgroup_memory(),
+        oom=cgroup_memory.read_oom_counter(),
     )
 
 
