@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
+from . import payload
 from .config import ResourceMonitor, load_config
 from .handlers import handlers
 from .prometheus import SnapshotCollector, taken_names
 from .supervisor import WorkerSupervisor, worker_options_from
+from .tracker import Tracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,7 @@ class Monitor:
 
     config: ResourceMonitor
     supervisor: WorkerSupervisor
+    tracker: Tracker
 
 
 class ResourceMonitorApp(ExtensionApp):
@@ -33,7 +37,17 @@ class ResourceMonitorApp(ExtensionApp):
     def initialize_settings(self):
         config = load_config(self.serverapp.config, self.log)
         supervisor = WorkerSupervisor(worker_options_from(config), log=self.log)
-        self.monitor = Monitor(config=config, supervisor=supervisor)
+        serverapp = self.serverapp
+        tracker = Tracker(
+            serverapp.kernel_manager,
+            session_manager=getattr(serverapp, "session_manager", None),
+            # jupyter_server_terminals may set it up after us: looked up when needed.
+            terminal_manager=lambda: serverapp.web_app.settings.get("terminal_manager"),
+            limits=functools.partial(payload.effective_limits, config=config),
+            log=self.log,
+        )
+        supervisor.listeners.append(tracker.on_snapshot)
+        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker)
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
             self.log.warning(

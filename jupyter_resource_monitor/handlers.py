@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from jupyter_server.auth.decorator import authorized
@@ -33,10 +34,15 @@ class _SnapshotHandler(APIHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(body))
 
+    @property
+    def tracker(self):
+        return self.settings["resource_monitor"].tracker
+
     def reply_for_kernel(self, build, kernel_id) -> None:
-        """Reply with ``build(kernel_manager, kernel_id, snapshot)``; 404 for an unknown kernel."""
+        """Reply with ``build(kernel_manager, kernel_id, snapshot, tracker)``; 404 for an unknown
+        kernel."""
         try:
-            self.reply(build(self.kernel_manager, kernel_id, self.snapshot()))
+            self.reply(build(self.kernel_manager, kernel_id, self.snapshot(), self.tracker))
         except KeyError:
             raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
 
@@ -49,7 +55,8 @@ class MetricsHandler(_SnapshotHandler):
     async def get(self):
         """Return the latest snapshot without waiting for a new one."""
         monitor = self.settings["resource_monitor"]
-        self.reply(payload.metrics(self.snapshot(), monitor.config, monitor.supervisor))
+        self.reply(payload.metrics(self.snapshot(), monitor.config, monitor.supervisor,
+                                   tracker=monitor.tracker))
 
 
 class KernelsHandler(_SnapshotHandler):
@@ -62,7 +69,7 @@ class KernelsHandler(_SnapshotHandler):
     async def get(self):
         """List each kernel's memory, CPU and process count from the latest sample."""
         snap = self.snapshot()
-        self.reply({"kernels": kernels.all_kernels(self.kernel_manager, snap),
+        self.reply({"kernels": kernels.all_kernels(self.kernel_manager, snap, self.tracker),
                     "sample": payload.sample_block(snap, self.settings["resource_monitor"].supervisor)})
 
 
@@ -91,6 +98,34 @@ class KernelUsageHandler(_SnapshotHandler):
         self.reply_for_kernel(kernels.usage_reply, kernel_id)
 
 
+class EventsHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/events``: kernels ended by the OOM killer, newest last."""
+
+    auth_resource = KERNELS_AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        """Return the recorded events (bounded in number) from memory."""
+        self.snapshot()  # counts as demand: the counter is read by a running worker
+        self.reply({"events": [dataclasses.asdict(e) for e in self.tracker.events]})
+
+
+class HistoryHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/history``: the server's bounded history of the totals and of each
+    kernel, so a new tab draws its sparklines at once."""
+
+    auth_resource = KERNELS_AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        """Return the history, encoded at most once per sample."""
+        self.snapshot()
+        self.set_header("Cache-Control", "no-store")
+        self.finish(self.tracker.history.body())
+
+
 def handlers(base_url: str) -> list[tuple[str, type]]:
     def route(path):
         return url_path_join(base_url, "/api/metrics/v1", path)
@@ -100,4 +135,6 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(r"/kernels/?"), KernelsHandler),
         (route(r"/kernels/(?P<kernel_id>[^/]+)/?"), KernelHandler),
         (route(r"/kernel_usage/get_usage/(?P<kernel_id>[^/]+)/?"), KernelUsageHandler),
+        (route(r"/events/?"), EventsHandler),
+        (route(r"/history/?"), HistoryHandler),
     ]

@@ -25,8 +25,10 @@ def kernel_pid(kernel_manager, kernel_id: str) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
-def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None) -> dict[str, Any]:
-    """One kernel's usage. Raises ``KeyError`` for an id the kernel manager does not know."""
+def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,
+                 tracker=None) -> dict[str, Any]:
+    """One kernel's usage. Raises ``KeyError`` for an id the kernel manager does not know.
+    With a :class:`~.tracker.Tracker`: its session's path and its OOM kills."""
     if kernel_id not in kernel_manager:
         raise KeyError(kernel_id)
     kernel = kernel_manager.get_kernel(kernel_id)
@@ -39,6 +41,12 @@ def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None) -> dict[
         "available": usage is not None,
         "memory": None, "rss": None, "pss": None, "cpu_percent": None, "processes": None,
     }
+    if tracker is not None:
+        session = tracker.session_of(kernel_id) or {}
+        out["path"], out["session_type"] = session.get("path"), session.get("type")
+        out["oom_events"] = [{"id": e.id, "time": e.time, "kernel_memory": e.kernel_memory,
+                              "server_memory": e.server_memory, "limit": e.limit}
+                             for e in tracker.events_for(kernel_id)]
     if usage is not None:
         out.update(memory=usage.pss, rss=usage.rss, pss=usage.pss, cpu_percent=usage.cpu_percent,
                    processes=usage.processes)
@@ -51,18 +59,18 @@ def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None) -> dict[
     return out
 
 
-def all_kernels(kernel_manager, snap: Snapshot | None) -> list[dict[str, Any]]:
+def all_kernels(kernel_manager, snap: Snapshot | None, tracker=None) -> list[dict[str, Any]]:
     """Usage of every running kernel, in the kernel manager's order."""
     kernels = []
     for kernel_id in list(kernel_manager.list_kernel_ids()):
         try:
-            kernels.append(kernel_usage(kernel_manager, kernel_id, snap))
+            kernels.append(kernel_usage(kernel_manager, kernel_id, snap, tracker))
         except KeyError:
             continue  # shut down while we looked
     return kernels
 
 
-def usage_reply(kernel_manager, kernel_id: str, snap: Snapshot | None) -> dict[str, Any]:
+def usage_reply(kernel_manager, kernel_id: str, snap: Snapshot | None, tracker=None) -> dict[str, Any]:
     """What jupyter-resource-usage's ``kernel_usage/get_usage/<id>`` returns, so its kernel panel
     keeps working: the content of an ipykernel ``usage_reply``, here from our snapshot."""
     usage = kernel_usage(kernel_manager, kernel_id, snap)

@@ -16,6 +16,7 @@ from .config import ResourceMonitor
 from .limits import Limit, whole_cpus
 from .snapshot import Snapshot, Usage
 from .supervisor import WorkerSupervisor
+from .tracker import Tracker, memory_figure
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +58,24 @@ def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Li
 
 
 def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
-            now: float | None = None) -> dict[str, Any]:
+            now: float | None = None, tracker: Tracker | None = None) -> dict[str, Any]:
     """The payload for one request. jupyter-resource-usage's fields keep their JSON types at
     every moment (numbers, never null); whether they are measured yet is said in ``sample``."""
     now = time.monotonic() if now is None else now
     total = snap.total if snap else Usage()
     memory_limit, cpu_limit = effective_limits(snap, config)
+    figure, used = memory_figure(snap, memory_limit.source)
     limits: dict[str, Any] = {
         "memory": {
             "rss": memory_limit.value,
             "pss": memory_limit.value,
-            "warn": _near(total.pss, memory_limit.value, config.mem_warning_threshold),
+            # Follows the figure the limit counts: the cgroup's working set under a cgroup limit.
+            "warn": _near(used, memory_limit.value, config.mem_warning_threshold),
             "source": memory_limit.source,
         }
     }
-    out: dict[str, Any] = {"rss": total.rss, "pss": total.pss, "limits": limits}
+    out: dict[str, Any] = {"rss": total.rss, "pss": total.pss, "limits": limits,
+                           "memory": memory_block(snap, figure, used, memory_limit)}
     if config.track_cpu_percent:
         cpu_percent = total.cpu_percent or 0.0
         out["cpu_percent"] = float(cpu_percent)
@@ -87,8 +91,41 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
             "disk": snap.disk.total,
             "warn": _near(snap.disk.used, snap.disk.total, config.disk_warning_threshold),
         }
+    if tracker is not None:
+        out["by_owner"] = tracker.owners
+        out["oom"] = oom_block(snap, tracker)
     out["sample"] = sample_block(snap, worker, now)
     return out
+
+
+def memory_block(snap: Snapshot | None, figure: str, used: int, limit: Limit) -> dict[str, Any]:
+    """The memory the limit is compared with, and (under a cgroup limit) what it is made of."""
+    cgroup = snap.cgroup_memory if snap else None
+    processes = snap.total.pss if snap else 0
+    block: dict[str, Any] = {"figure": figure, "used": used, "limit": int(limit.value),
+                             "limit_source": limit.source, "processes": processes, "cgroup": None}
+    if cgroup is not None:
+        block["cgroup"] = {
+            "version": cgroup.version, "usage": cgroup.usage, "working_set": cgroup.working_set,
+            # What the working set holds besides the processes' pages (PSS): page cache still
+            # active, files in tmpfs and /dev/shm no process maps, kernel memory. Estimated as
+            # the difference, since mapped files and shared memory are in both.
+            "outside_processes": max(0, cgroup.working_set - processes),
+            "anon": cgroup.anon, "page_cache": cgroup.page_cache,
+            "inactive_file": cgroup.inactive_file, "shmem": cgroup.shmem,
+            "kernel": cgroup.kernel, "pressure_events": cgroup.pressure_events,
+        }
+    return block
+
+
+def oom_block(snap: Snapshot | None, tracker: Tracker) -> dict[str, Any]:
+    """OOM kills of kernels seen by this server, and whether they can be seen at all."""
+    last = tracker.events[-1] if tracker.events else None
+    counter = snap.oom if snap else None
+    return {"kernel_kills": tracker.oom_kills_total,
+            "kernel_deaths": tracker.deaths_total,
+            "last_event_id": last.id if last else 0,
+            "counter_source": counter.source if counter else None}
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from prometheus_client.registry import CollectorRegistry
@@ -30,10 +30,15 @@ FAMILIES = {
     "max_disk_usage": "Disk size, bytes",
     "kernel_memory_usage": "Memory (PSS) of a kernel and its descendants, bytes",
     "kernel_cpu_usage": "CPU of a kernel and its descendants, percent",
+    "kernel_oom_kills": "Kernels of this server ended by the kernel's OOM killer",
+    "memory_working_set_bytes": "The memory cgroup's working set (usage minus inactive file "
+                                "cache), bytes: what its OOM killer counts; only under a cgroup "
+                                "limit",
     "resource_monitor_sample_age_seconds": "Age of the sample these figures come from",
     "resource_monitor_processes_left_out": "Descendants not sampled because of the process cap",
     "resource_monitor_cpu_usage": "The monitor's own CPU use, percent",
 }
+_COUNTERS = {"kernel_oom_kills"}
 _LABELS = {"kernel_memory_usage": ["kernel_id"], "kernel_cpu_usage": ["kernel_id"]}
 
 
@@ -59,7 +64,7 @@ class _Probe(Collector):
         self.name = name
 
     def describe(self):
-        return [GaugeMetricFamily(self.name, FAMILIES[self.name], labels=_LABELS.get(self.name))]
+        return [_family(self.name)]
 
     def collect(self):
         return []
@@ -75,8 +80,7 @@ class SnapshotCollector(Collector):
         self.skip = skip
 
     def describe(self):
-        return [GaugeMetricFamily(name, doc, labels=_LABELS.get(name))
-                for name, doc in FAMILIES.items() if name not in self.skip]
+        return [_family(name) for name in FAMILIES if name not in self.skip]
 
     def collect(self):
         for family in self._families():
@@ -118,10 +122,19 @@ class SnapshotCollector(Collector):
                     cpu.add_metric([kernel["id"]], kernel["cpu_percent"])
         yield memory
         yield cpu
+        if snap.cgroup_memory is not None:
+            yield _gauge("memory_working_set_bytes", snap.cgroup_memory.working_set)
+        yield CounterMetricFamily("kernel_oom_kills", FAMILIES["kernel_oom_kills"],
+                                  value=self.monitor.tracker.oom_kills_total)
         yield _gauge("resource_monitor_sample_age_seconds",
                      max(0.0, time.monotonic() - snap.taken_monotonic))
         yield _gauge("resource_monitor_processes_left_out", snap.left_out)
         yield _gauge("resource_monitor_cpu_usage", snap.monitor_cpu_percent or 0.0)
+
+
+def _family(name: str):
+    kind = CounterMetricFamily if name in _COUNTERS else GaugeMetricFamily
+    return kind(name, FAMILIES[name], labels=_LABELS.get(name))
 
 
 def _gauge(name: str, value: float) -> GaugeMetricFamily:

@@ -77,6 +77,8 @@ class WorkerSupervisor:
         self.healthy_after_s = healthy_after_s
         self.line_limit = line_limit
         self.snapshot: Snapshot | None = None
+        # Called with each new snapshot, on the event loop (see tracker.Tracker.on_snapshot).
+        self.listeners: list = []
         self.state = "stopped"
         self.restarts = 0
         self.error: str | None = None
@@ -228,9 +230,17 @@ class WorkerSupervisor:
                     continue
                 self.state = "running"
                 self.error = None
+                self._tell_listeners(self.snapshot)
         finally:
             await self._kill()
             stderr.cancel()
+
+    def _tell_listeners(self, snapshot: Snapshot) -> None:
+        for listener in self.listeners:
+            try:
+                listener(snapshot)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the samples
+                self.log.exception("Resource monitor: a snapshot listener failed")
 
     async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
         """Drain the worker's stderr (so it never blocks on a full pipe), keeping its last lines

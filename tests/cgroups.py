@@ -1,0 +1,127 @@
+"""A real memory cgroup with a limit, for tests that need the kernel's OOM killer.
+
+Creating one needs root and a writable memory controller: cgroup v1 (``/sys/fs/cgroup/memory``)
+or v2 with ``memory`` in the root's ``cgroup.subtree_control``. :func:`unavailable` says why not.
+
+As a script it runs a command inside a new cgroup and removes the cgroup when the command ends
+(the UI tests start their OOM server this way)::
+
+    python tests/cgroups.py --limit-mib 600 -- jupyter lab ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = "/sys/fs/cgroup"
+
+
+def _v2() -> bool:
+    try:
+        with open(os.path.join(ROOT, "cgroup.subtree_control")) as f:
+            return "memory" in f.read().split()
+    except OSError:
+        return False
+
+
+def unavailable() -> str | None:
+    """Why a memory cgroup cannot be created here, or None if it can."""
+    if os.geteuid() != 0:
+        return "creating a memory cgroup needs root"
+    if os.path.isdir(os.path.join(ROOT, "memory")):
+        return None if os.access(os.path.join(ROOT, "memory"), os.W_OK) else "the v1 memory controller is read-only"
+    if _v2():
+        return None if os.access(ROOT, os.W_OK) else "the cgroup v2 root is read-only"
+    return "no memory controller to create a cgroup in (neither v1 nor v2 with memory enabled)"
+
+
+class MemoryCgroup:
+    """A new memory cgroup limited to ``limit`` bytes; processes added to it (and their
+    children) are OOM-killed when they outgrow it."""
+
+    def __init__(self, limit: int):
+        reason = unavailable()
+        if reason:
+            raise RuntimeError(reason)
+        self.version = 1 if os.path.isdir(os.path.join(ROOT, "memory")) else 2
+        name = f"jrm-test-{secrets.token_hex(4)}"
+        self.path = os.path.join(ROOT, "memory", name) if self.version == 1 else os.path.join(ROOT, name)
+        os.mkdir(self.path)
+        self._write("memory.limit_in_bytes" if self.version == 1 else "memory.max", str(limit))
+        if self.version == 1:
+            self._write("memory.memsw.limit_in_bytes", str(limit), optional=True)  # no swap escape
+        else:
+            self._write("memory.swap.max", "0", optional=True)
+
+    def _write(self, name: str, value: str, optional: bool = False) -> None:
+        try:
+            with open(os.path.join(self.path, name), "w") as f:
+                f.write(value)
+        except OSError:
+            if not optional:
+                raise
+
+    def add(self, pid: int) -> None:
+        self._write("cgroup.procs", str(pid))
+
+    def oom_kills(self) -> int:
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        with open(os.path.join(self.path, name)) as f:
+            for line in f:
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        return 0
+
+    def remove(self, timeout: float = 10.0) -> None:
+        """Kill what is left inside and remove the cgroup."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(os.path.join(self.path, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except FileNotFoundError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit-mib", type=int, required=True)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    cgroup = MemoryCgroup(args.limit_mib << 20)
+    try:
+        cgroup.add(os.getpid())  # the command is started from inside: it and its children
+        child = subprocess.Popen(command)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
+        return child.wait()
+    finally:
+        # Leave the cgroup before removing it (a cgroup with a member cannot be removed).
+        parent = os.path.dirname(cgroup.path)
+        with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        cgroup.remove()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
