@@ -15,6 +15,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
+import { MemoryAlerts } from './alerts/notifier';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
@@ -27,6 +28,7 @@ import { PollingModel } from './shared/polling';
 
 // Server-wide metrics.
 export * from './server/describe';
+export * from './server/memoryParts';
 export * from './server/detail';
 export * from './server/model';
 export * from './server/statusItem';
@@ -38,6 +40,10 @@ export * from './kernels/model';
 export * from './kernels/panel';
 export * from './kernels/statusItem';
 export * from './kernels/types';
+// Notifications: OOM kills and the high-water mark.
+export * from './alerts/events';
+export * from './alerts/notifier';
+export * from './alerts/watch';
 // Shared parts: polling, formatting, charts, the popup.
 export * from './shared/format';
 export * from './shared/i18n';
@@ -127,6 +133,10 @@ export interface IResourceMonitorSettings {
    * Show disk in the status bar (when the server tracks disk).
    */
   readonly showDisk: boolean;
+  /**
+   * Warn once when memory crosses this percentage of the limit (0: never).
+   */
+  readonly highWaterPercent: number;
 }
 
 /**
@@ -145,8 +155,12 @@ export interface IResourceMonitorSettings {
 export function applySettings(
   settings: Partial<IResourceMonitorSettings>,
   model: ResourceMonitorModel,
-  item: ResourceMonitorStatus
+  item: ResourceMonitorStatus,
+  alerts?: MemoryAlerts
 ): void {
+  if (alerts && settings.highWaterPercent !== undefined) {
+    alerts.highWaterPercent = settings.highWaterPercent;
+  }
   if (settings.refreshRate !== undefined) {
     model.refreshRate = settings.refreshRate;
   }
@@ -175,7 +189,8 @@ export function connectionOptions(app: JupyterFrontEnd): PollingModel.IOptions {
   return {
     serverSettings: app.serviceManager.serverSettings,
     connectionFailure: app.serviceManager.connectionFailure,
-    isConnected: info ? () => info.isConnected : undefined
+    isConnected: info ? () => info.isConnected : undefined,
+    seedHistory: true
   };
 }
 
@@ -304,6 +319,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       onActivate: () => void app.commands.execute(CommandIDs.openDetails)
     });
     item.id = 'jp-ResourceMonitor-status';
+    const alerts = new MemoryAlerts({
+      model,
+      serverSettings: app.serviceManager.serverSettings,
+      showKernels: () => {
+        if (app.commands.hasCommand(CommandIDs.openKernelUsage)) {
+          void app.commands.execute(CommandIDs.openKernelUsage);
+        }
+      }
+    });
 
     app.commands.addCommand(CommandIDs.openDetails, {
       label: trans().__('Resource Usage Details'),
@@ -342,7 +366,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app,
       settingRegistry,
       'status bar',
-      settings => applySettings(settings, model, item),
+      settings => applySettings(settings, model, item, alerts),
       () => model.start()
     );
   }

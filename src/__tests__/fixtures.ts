@@ -196,3 +196,45 @@ export function usePollTimers(): void {
     jest.useRealTimers();
   });
 }
+
+/**
+ * A payload under a cgroup limit: the working set (page cache, /dev/shm
+ * files and kernel memory besides the processes) is compared with the limit,
+ * with memory by notebook and terminal.
+ */
+export function workingSetPayload(): IMetrics {
+  const payload = normalPayload();
+  return {
+    ...payload,
+    limits: {
+      ...payload.limits,
+      memory: { rss: 8 * GiB, pss: 8 * GiB, warn: true, source: 'cgroup' }
+    },
+    memory: {
+      figure: 'working_set',
+      used: Math.round(7.5 * GiB),
+      limit: 8 * GiB,
+      processes: Math.round(1.2 * GiB),
+      cgroup: {
+        version: 2,
+        usage: 8 * GiB,
+        working_set: Math.round(7.5 * GiB),
+        outside_processes: Math.round(6.3 * GiB),
+        page_cache: 1 * GiB,
+        shmem: 5 * GiB,
+        kernel: 300 * MiB
+      }
+    },
+    by_owner: [
+      {
+        type: 'notebook',
+        name: 'analysis.ipynb',
+        path: 'work/analysis.ipynb',
+        kernel_id: 'k1',
+        memory: 900 * MiB
+      },
+      { type: 'terminal', name: '1', path: null, kernel_id: null, memory: 100 * MiB }
+    ],
+    oom: { kernel_kills: 0, last_event_id: 0, counter_source: 'cgroup' }
+  };
+}

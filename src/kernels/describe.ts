@@ -7,7 +7,7 @@
  */
 
 import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from '../shared/format';
-import { IKernelSampleInfo, IKernelUsage } from './types';
+import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
 
@@ -32,6 +32,35 @@ export function shortKernelId(id: string): string {
  */
 export function kernelName(kernel: IKernelUsage): string {
   return kernel.name || trans().__('kernel');
+}
+
+/**
+ * The file name of a kernel's notebook or console, or null without a session.
+ *
+ * @param kernel - The kernel's usage.
+ */
+export function sessionName(kernel: IKernelUsage): string | null {
+  const path = kernel.path;
+  return path ? path.split('/').filter(Boolean).pop() ?? path : null;
+}
+
+/**
+ * What an OOM kill of a kernel did, in one sentence.
+ *
+ * @param event - The event, from the kernel's row.
+ */
+export function oomText(event: IKernelOomEvent): string {
+  const t = trans();
+  const at = new Date(event.time * 1000).toLocaleTimeString();
+  const used =
+    event.kernel_memory === null
+      ? t.__('its memory was not sampled')
+      : t.__('it used %1', formatBytes(event.kernel_memory));
+  const server =
+    event.server_memory !== null && event.limit > 0
+      ? t.__('; the server %1 of %2', formatBytes(event.server_memory), formatBytes(event.limit))
+      : '';
+  return t.__('Ran out of memory at %1 and was restarted (%2%3).', at, used, server);
 }
 
 /**
@@ -147,7 +176,12 @@ export function describeKernel(
       t.__('Not listed by the server yet (it may have just started).')
     ];
   }
-  const lines = [t.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)];
+  const session = sessionName(kernel);
+  const lines = [
+    session
+      ? t.__('Kernel: %1 of %2 (%3)', kernelName(kernel), session, kernel.id)
+      : t.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)
+  ];
   const pid =
     kernel.pid === null ? t.__('none (not a local process)') : String(kernel.pid);
   if (!kernel.available) {
@@ -163,6 +197,9 @@ export function describeKernel(
       formatBytes(kernel.rss)
     )
   );
+  for (const event of kernel.oom_events ?? []) {
+    lines.push(oomText(event));
+  }
   lines.push(
     t.__(
       'CPU: %1, where 100%% is one CPU busy.',

@@ -10,6 +10,7 @@ import {
   IKernelSampleInfo,
   IKernelUsage
 } from './types';
+import { fetchServerHistory, prependSeed } from '../shared/history';
 import { PollingModel } from '../shared/polling';
 import { trans } from '../shared/i18n';
 
@@ -200,6 +201,31 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
       this._panelVisible ||
       this._currentKernelId !== null
     );
+  }
+
+  /**
+   * Draw each running kernel's charts at once from the server's history.
+   */
+  protected async seedHistories(): Promise<void> {
+    const seed = await fetchServerHistory(this.serverSettings);
+    if (!seed || this.isDisposed) {
+      return;
+    }
+    let added = false;
+    for (const [id, points] of seed.kernels) {
+      let history = this._histories.get(id);
+      if (!history) {
+        history = [];
+        this._histories.set(id, history);
+      }
+      if (prependSeed(history, points)) {
+        this.trimHistory(history);
+        added = true;
+      }
+    }
+    if (added) {
+      this.stateChanged.emit();
+    }
   }
 
   /**

@@ -9,6 +9,8 @@ import { formatBytes, formatPercent } from '../shared/format';
 import {
   describeKernelsStatus,
   kernelName,
+  oomText,
+  sessionName,
   shortKernelId,
   unavailableText
 } from './describe';
@@ -67,10 +69,20 @@ export function KernelRowComponent(
   const className = isCurrent
     ? `${KERNEL_ROW_CLASS} ${CURRENT_CLASS}`
     : KERNEL_ROW_CLASS;
+  const session = sessionName(kernel);
+  const t = trans();
   const summary = kernel.available
-    ? `${formatBytes(kernel.memory)} memory, ${formatPercent(kernel.cpu_percent)} CPU`
+    ? t.__('%1 memory, %2 CPU', formatBytes(kernel.memory), formatPercent(kernel.cpu_percent))
     : why;
-  const label = `${name} kernel ${shortId}${isCurrent ? ' (current)' : ''}: ${summary}`;
+  const label = t.__(
+    '%1 kernel %2%3%4: %5',
+    name,
+    shortId,
+    session ? t.__(' of %1', session) : '',
+    isCurrent ? t.__(' (current)') : '',
+    summary
+  );
+  const ooms = kernel.oom_events ?? [];
 
   return (
     <li
@@ -80,7 +92,10 @@ export function KernelRowComponent(
       data-kernel-id={kernel.id}
     >
       <div className="jp-ResourceMonitor-kernelHeader">
-        <span className="jp-ResourceMonitor-kernelName">{name}</span>
+        <span className="jp-ResourceMonitor-kernelName">{session ?? name}</span>
+        {session && (
+          <span className="jp-ResourceMonitor-kernelSpec">{name}</span>
+        )}
         <code className="jp-ResourceMonitor-kernelId" title={kernel.id}>
           {shortId}
         </code>
@@ -90,6 +105,13 @@ export function KernelRowComponent(
           </span>
         )}
       </div>
+      {ooms.length > 0 && (
+        <p className="jp-ResourceMonitor-kernelOom" role="note">
+          {oomText(ooms[ooms.length - 1])}
+          {ooms.length > 1 &&
+            ' ' + t._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
+        </p>
+      )}
       {kernel.available ? (
         <>
           <dl className="jp-ResourceMonitor-kernelFigures">

@@ -70,6 +70,44 @@ export interface IKernelUsage {
    * Why there are no figures; present only when `available` is false.
    */
   readonly reason?: KernelUnavailableReason | string;
+  /**
+   * The path of the kernel's session (its notebook or console), if any.
+   */
+  readonly path?: string | null;
+  /**
+   * The session's type, such as `notebook` or `console`.
+   */
+  readonly session_type?: string | null;
+  /**
+   * Times this kernel was ended by the OOM killer (and restarted), oldest first.
+   */
+  readonly oom_events?: ReadonlyArray<IKernelOomEvent>;
+}
+
+/**
+ * An OOM kill of a kernel, as its row in the kernel list carries it.
+ */
+export interface IKernelOomEvent {
+  /**
+   * The event's id (see `/api/metrics/v1/events`).
+   */
+  readonly id: number;
+  /**
+   * When the death was noticed, in seconds since the epoch.
+   */
+  readonly time: number;
+  /**
+   * The kernel's memory at the last sample before it died, in bytes.
+   */
+  readonly kernel_memory: number | null;
+  /**
+   * The server's figure compared with the limit at that sample, in bytes.
+   */
+  readonly server_memory: number | null;
+  /**
+   * The memory limit, in bytes (0: unknown).
+   */
+  readonly limit: number;
 }
 
 /**
@@ -147,6 +185,21 @@ export function assertKernelUsage(
   check.nullableNumber(kernel.processes, at('processes'));
   if (kernel.reason !== undefined) {
     check.string(kernel.reason, at('reason'));
+  }
+  check.optionalString(kernel.path, at('path'), true);
+  check.optionalString(kernel.session_type, at('session_type'), true);
+  if (kernel.oom_events !== undefined) {
+    if (!Array.isArray(kernel.oom_events)) {
+      throw new KernelValidationError(at('oom_events'), 'an array');
+    }
+    kernel.oom_events.forEach((value: unknown, i: number) => {
+      const event = check.object(value, at(`oom_events.${i}`));
+      check.number(event.id, at(`oom_events.${i}.id`));
+      check.number(event.time, at(`oom_events.${i}.time`));
+      check.nullableNumber(event.kernel_memory, at(`oom_events.${i}.kernel_memory`));
+      check.nullableNumber(event.server_memory, at(`oom_events.${i}.server_memory`));
+      check.number(event.limit, at(`oom_events.${i}.limit`));
+    });
   }
 }
 

@@ -67,7 +67,7 @@ export interface IDescribeOptions {
  */
 export function memoryFigure(metrics: IMetrics): {
   readonly used: number;
-  readonly kind: 'PSS' | 'RSS';
+  readonly kind: 'PSS' | 'RSS' | 'working set';
   readonly limit: number | null;
   readonly quota: boolean;
 } {
@@ -77,6 +77,15 @@ export function memoryFigure(metrics: IMetrics): {
   // The host's memory is where the server runs out, not a quota set for it:
   // shown as such, never as "used / limit".
   const quota = memory?.source !== 'host';
+  if (metrics.memory?.figure === 'working_set') {
+    // Under a cgroup limit the OOM killer counts the cgroup's working set.
+    return {
+      used: metrics.memory.used,
+      kind: 'working set',
+      limit: positive(metrics.memory.limit),
+      quota
+    };
+  }
   if (typeof metrics.pss === 'number') {
     return {
       used: metrics.pss,
@@ -173,7 +182,19 @@ export function describeMetrics(
         : t.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
   let memoryText = t.__('%1 %2, %3.', used, memory.kind, limitText);
-  if (memory.kind === 'PSS') {
+  const cgroup = metrics.memory?.cgroup;
+  if (memory.kind === 'working set' && cgroup) {
+    memoryText +=
+      ' ' +
+      t.__(
+        "The working set is the memory cgroup's usage less the file cache it can drop: what its OOM killer counts. Of it, the processes use %1 (PSS); %2 is not in any process: page cache %3, shared-memory files (tmpfs, /dev/shm) %4, kernel memory %5.",
+        formatBytes(metrics.memory?.processes),
+        formatBytes(cgroup.outside_processes),
+        formatBytes(cgroup.page_cache),
+        formatBytes(cgroup.shmem),
+        formatBytes(cgroup.kernel)
+      );
+  } else if (memory.kind === 'PSS') {
     const fraction = metrics.sample?.pss_estimated_fraction;
     const estimated =
       typeof fraction === 'number' && fraction > 0

@@ -10,6 +10,7 @@ import { formatBytes, formatPercent } from '../shared/format';
 import { IHistoryPoint } from './model';
 import { ResourceMonitorModel } from './model';
 import { AnchoredPopup } from '../shared/popup';
+import { OwnersTable, WorkingSetBreakdown } from './memoryParts';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
 
@@ -51,7 +52,11 @@ export function ResourceMonitorDetailComponent(
         ? t.__('; limit %1', formatBytes(memoryLimit))
         : t.__('; host memory %1', formatBytes(memoryLimit));
   const memoryKind =
-    metrics && typeof metrics.pss === 'number' ? 'PSS' : t.__('memory');
+    memoryFigures?.kind === 'working set'
+      ? t.__('working set')
+      : metrics && typeof metrics.pss === 'number'
+        ? 'PSS'
+        : t.__('memory');
 
   const cpuValues = history
     .map(point => point.cpu_percent)
@@ -109,6 +114,8 @@ export function ResourceMonitorDetailComponent(
           {t.__('Collecting history for the charts…')}
         </p>
       )}
+      {metrics && <WorkingSetBreakdown metrics={metrics} />}
+      {metrics && <OwnersTable metrics={metrics} />}
       <dl className="jp-ResourceMonitor-explanations">
         {explanations.map(line => (
           <React.Fragment key={line.label}>

@@ -3,8 +3,10 @@
 
 import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 
+import { fetchServerHistory, prependSeed } from '../shared/history';
 import { PollingModel } from '../shared/polling';
 import { trans } from '../shared/i18n';
+import { memoryFigure } from './describe';
 import { assertMetrics, IMetrics } from './types';
 
 export { MetricsRequestError } from '../shared/polling';
@@ -24,7 +26,7 @@ export interface IHistoryPoint {
    */
   readonly time: number;
   /**
-   * Memory in bytes: `pss` when the server sends it, else `rss`.
+   * Memory in bytes: the figure compared with the limit (see `memoryFigure`).
    */
   readonly memory: number;
   /**
@@ -91,12 +93,28 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
     if (sampleTime !== null) {
       this._history.push({
         time: sampleTime,
-        memory: metrics.pss ?? metrics.rss,
+        memory: memoryFigure(metrics).used,
         cpu_percent: metrics.cpu_percent ?? null
       });
       this.trimHistory(this._history);
     }
     return changed;
+  }
+
+  /**
+   * Draw the charts at once from the server's history.
+   */
+  protected async seedHistories(): Promise<void> {
+    const seed = await fetchServerHistory(this.serverSettings);
+    if (seed && !this.isDisposed) {
+      const points = seed.totals
+        .filter(point => point.memory !== null)
+        .map(point => ({ ...point, memory: point.memory as number }));
+      if (prependSeed(this._history, points)) {
+        this.trimHistory(this._history);
+        this.stateChanged.emit();
+      }
+    }
   }
 
   /**

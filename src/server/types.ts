@@ -200,6 +200,111 @@ export interface ISampleInfo {
 }
 
 /**
+ * What the cgroup's working set is made of (only under a cgroup limit).
+ */
+export interface ICgroupMemory {
+  /**
+   * The cgroup version, 1 or 2.
+   */
+  readonly version: number;
+  /**
+   * Everything charged to the cgroup, in bytes.
+   */
+  readonly usage: number;
+  /**
+   * Usage minus inactive file cache: what the OOM killer comes close to.
+   */
+  readonly working_set: number;
+  /**
+   * The working set beyond the processes' PSS: page cache, files in tmpfs and
+   * /dev/shm, kernel memory.
+   */
+  readonly outside_processes: number;
+  /**
+   * File cache (not shared memory), active and inactive.
+   */
+  readonly page_cache: number;
+  /**
+   * Files in tmpfs and /dev/shm, and shared anonymous memory.
+   */
+  readonly shmem: number;
+  /**
+   * Kernel memory charged to the cgroup.
+   */
+  readonly kernel: number;
+}
+
+/**
+ * The figure compared with the memory limit (ours).
+ */
+export interface IMemoryFigure {
+  /**
+   * `working_set` (the cgroup's, under a cgroup limit) or `pss`.
+   */
+  readonly figure: 'working_set' | 'pss' | string;
+  /**
+   * The figure, in bytes.
+   */
+  readonly used: number;
+  /**
+   * The limit, in bytes.
+   */
+  readonly limit: number;
+  /**
+   * PSS of the server's processes, in bytes.
+   */
+  readonly processes: number;
+  /**
+   * The cgroup's memory, under a cgroup limit; else null.
+   */
+  readonly cgroup: ICgroupMemory | null;
+}
+
+/**
+ * Memory of one notebook, console or terminal (ours).
+ */
+export interface IOwner {
+  /**
+   * `notebook`, `console`, `file`, `kernel` (no session) or `terminal`.
+   */
+  readonly type: string;
+  /**
+   * The file name, terminal name or kernel name.
+   */
+  readonly name: string | null;
+  /**
+   * The session's path, if any.
+   */
+  readonly path: string | null;
+  /**
+   * The kernel, if it is one.
+   */
+  readonly kernel_id: string | null;
+  /**
+   * PSS of its processes, in bytes.
+   */
+  readonly memory: number;
+}
+
+/**
+ * OOM kills seen by the server (ours).
+ */
+export interface IOomSummary {
+  /**
+   * Kernels ended by the OOM killer since the server started.
+   */
+  readonly kernel_kills: number;
+  /**
+   * The id of the newest OOM event (0: none).
+   */
+  readonly last_event_id: number;
+  /**
+   * Where kills are counted: `cgroup`, `host`, or null (not detectable).
+   */
+  readonly counter_source: string | null;
+}
+
+/**
  * The payload of `GET /api/metrics/v1`.
  */
 export interface IMetrics {
@@ -237,6 +342,18 @@ export interface IMetrics {
    * What this sample is and what it cost.
    */
   readonly sample?: ISampleInfo;
+  /**
+   * The figure compared with the memory limit, and what it is made of.
+   */
+  readonly memory?: IMemoryFigure;
+  /**
+   * Memory by notebook, console and terminal, largest first.
+   */
+  readonly by_owner?: ReadonlyArray<IOwner>;
+  /**
+   * OOM kills of kernels.
+   */
+  readonly oom?: IOomSummary;
 }
 
 /**
@@ -301,6 +418,46 @@ export function assertMetrics(value: unknown): asserts value is IMetrics {
 
   if (root.sample !== undefined) {
     assertSampleInfo(root.sample, check);
+  }
+  if (root.memory !== undefined) {
+    const memory = check.object(root.memory, 'memory');
+    check.string(memory.figure, 'memory.figure');
+    check.number(memory.used, 'memory.used');
+    check.number(memory.limit, 'memory.limit');
+    check.number(memory.processes, 'memory.processes');
+    if (memory.cgroup !== null) {
+      const cgroup = check.object(memory.cgroup, 'memory.cgroup');
+      for (const key of [
+        'version',
+        'usage',
+        'working_set',
+        'outside_processes',
+        'page_cache',
+        'shmem',
+        'kernel'
+      ]) {
+        check.number(cgroup[key], `memory.cgroup.${key}`);
+      }
+    }
+  }
+  if (root.by_owner !== undefined) {
+    if (!Array.isArray(root.by_owner)) {
+      throw new MetricsValidationError('by_owner', 'an array');
+    }
+    root.by_owner.forEach((value: unknown, i: number) => {
+      const owner = check.object(value, `by_owner.${i}`);
+      check.string(owner.type, `by_owner.${i}.type`);
+      check.nullableString(owner.name, `by_owner.${i}.name`);
+      check.nullableString(owner.path, `by_owner.${i}.path`);
+      check.nullableString(owner.kernel_id, `by_owner.${i}.kernel_id`);
+      check.number(owner.memory, `by_owner.${i}.memory`);
+    });
+  }
+  if (root.oom !== undefined) {
+    const oom = check.object(root.oom, 'oom');
+    check.number(oom.kernel_kills, 'oom.kernel_kills');
+    check.number(oom.last_event_id, 'oom.last_event_id');
+    check.nullableString(oom.counter_source, 'oom.counter_source');
   }
 }
 

@@ -114,6 +114,7 @@ export abstract class PollingModel<
     });
     this._poll.ticked.connect(this._onTicked, this);
     options.connectionFailure?.connect(this._onConnectionFailure, this);
+    this._seedHistory = options.seedHistory ?? false;
 
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this._onOnline);
@@ -261,8 +262,29 @@ export abstract class PollingModel<
    * @returns A promise that resolves once the first request has settled.
    */
   async start(): Promise<void> {
+    if (this._seedHistory) {
+      this._seedHistory = false; // once: a restart keeps what the tab drew
+      void this.seedHistories().catch(reason =>
+        console.warn('jupyter-resource-monitor: history not seeded', reason)
+      );
+    }
     await this._poll.start();
     return this._ready;
+  }
+
+  /**
+   * The server this model polls.
+   */
+  protected get serverSettings(): ServerConnection.ISettings {
+    return this._serverSettings;
+  }
+
+  /**
+   * Fill the histories from the server's own, once at start. The default
+   * does nothing.
+   */
+  protected async seedHistories(): Promise<void> {
+    return;
   }
 
   /**
@@ -605,6 +627,7 @@ export abstract class PollingModel<
   };
 
   private _availabilityChanged = new Signal<this, void>(this);
+  private _seedHistory: boolean;
   private _endpoint: PollingModel.IEndpoint;
   private _error: string | null = null;
   private _fetching = false;
@@ -650,6 +673,11 @@ export namespace PollingModel {
      * `ServiceManager`'s `connectionFailure`; the model then checks at once.
      */
     connectionFailure?: ISignal<unknown, unknown>;
+    /**
+     * Read the server's history once at start, so charts are drawn at once;
+     * defaults to false (the plugins turn it on).
+     */
+    seedHistory?: boolean;
     /**
      * Whether the application wants pollers to run, such as JupyterLab's
      * `info.isConnected`; the poll stands by while it returns false.

@@ -109,11 +109,12 @@ export class Guards {
   }
 
   /**
-   * Check for an absent field or a string.
+   * Check for an absent field or a string (or null, when allowed).
    */
-  optionalString(value: unknown, path: string): void {
-    if (value !== undefined) {
-      this.string(value, path);
+  optionalString(value: unknown, path: string, nullable = false): void {
+    if (value === undefined || (nullable && value === null)) {
+      return;
     }
+    this.string(value, path);
   }
 }

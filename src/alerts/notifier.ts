@@ -1,0 +1,173 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { Notification } from '@jupyterlab/apputils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { memoryFigure } from '../server/describe';
+import { ownerLabel } from '../server/memoryParts';
+import type { ResourceMonitorModel } from '../server/model';
+import type { IMetrics } from '../server/types';
+import { formatBytes, formatPercent } from '../shared/format';
+import { trans } from '../shared/i18n';
+import { fetchEvents, IOomEvent } from './events';
+import { HighWaterMark, OomEventWatch } from './watch';
+
+/**
+ * The default high-water mark, in percent of the memory limit.
+ */
+export const DEFAULT_HIGH_WATER_PERCENT = 90;
+
+/**
+ * Notifications through JupyterLab's notification system (JupyterLab and
+ * Notebook 7): a kernel ended by the OOM killer, and memory crossing the
+ * high-water mark. Fed by the shared server model; fetches only the events,
+ * and only when the payload says there are new ones.
+ */
+export class MemoryAlerts {
+  constructor(options: MemoryAlerts.IOptions) {
+    this._model = options.model;
+    this._settings = options.serverSettings;
+    this._showKernels = options.showKernels;
+    this._model.stateChanged.connect(this._onChange, this);
+  }
+
+  /**
+   * The high-water mark in percent of the limit; 0 turns the warning off.
+   */
+  get highWaterPercent(): number {
+    return this._highWater.percent;
+  }
+  set highWaterPercent(value: number) {
+    this._highWater.percent = value;
+  }
+
+  /**
+   * Stop following the model.
+   */
+  dispose(): void {
+    this._model.stateChanged.disconnect(this._onChange, this);
+  }
+
+  private _onChange(): void {
+    const metrics = this._model.metrics;
+    if (!metrics || metrics === this._last || metrics.sample?.ready === false) {
+      return;
+    }
+    this._last = metrics;
+    const figure = memoryFigure(metrics);
+    if (figure.limit !== null && this._highWater.update(figure.used, figure.limit)) {
+      Notification.warning(highWaterMessage(metrics), {
+        autoClose: false,
+        actions: this._actions()
+      });
+    }
+    const lastEventId = metrics.oom?.last_event_id ?? 0;
+    if (!this._fetching && this._events.hasNews(lastEventId)) {
+      void this._announceEvents();
+    }
+  }
+
+  private async _announceEvents(): Promise<void> {
+    this._fetching = true;
+    try {
+      const events = await fetchEvents(this._settings);
+      for (const event of this._events.take(events, Date.now())) {
+        Notification.error(oomMessage(event), {
+          autoClose: false,
+          actions: this._actions()
+        });
+      }
+    } catch (reason) {
+      console.warn('jupyter-resource-monitor: could not read OOM events', reason);
+    } finally {
+      this._fetching = false;
+    }
+  }
+
+  private _actions(): Notification.IAction[] {
+    const show = this._showKernels;
+    return show
+      ? [{ label: trans().__('Show kernel usage'), callback: () => show() }]
+      : [];
+  }
+
+  private _events = new OomEventWatch();
+  private _fetching = false;
+  private _highWater = new HighWaterMark(DEFAULT_HIGH_WATER_PERCENT);
+  private _last: IMetrics | null = null;
+  private _model: ResourceMonitorModel;
+  private _settings: ServerConnection.ISettings;
+  private _showKernels: (() => void) | undefined;
+}
+
+/**
+ * A namespace for {@link MemoryAlerts} statics.
+ */
+export namespace MemoryAlerts {
+  export interface IOptions {
+    /**
+     * The shared server model.
+     */
+    readonly model: ResourceMonitorModel;
+    /**
+     * The server to read events from.
+     */
+    readonly serverSettings: ServerConnection.ISettings;
+    /**
+     * Opens the Kernel usage panel, offered as the notifications' action.
+     */
+    readonly showKernels?: () => void;
+  }
+}
+
+/**
+ * The notification for a kernel ended by the OOM killer.
+ *
+ * @param event - The event.
+ */
+export function oomMessage(event: IOomEvent): string {
+  const t = trans();
+  const who = event.path
+    ? event.path.split('/').filter(Boolean).pop() ?? event.path
+    : t.__('A %1 kernel', event.kernel_name ?? '');
+  const figures: string[] = [];
+  if (event.kernel_memory !== null) {
+    figures.push(t.__('it used %1', formatBytes(event.kernel_memory)));
+  }
+  if (event.limit > 0) {
+    figures.push(t.__('this server may use %1', formatBytes(event.limit)));
+  }
+  return figures.length
+    ? t.__(
+        '%1: the kernel was stopped because it ran out of memory (%2).',
+        who,
+        figures.join('; ')
+      )
+    : t.__('%1: the kernel was stopped because it ran out of memory.', who);
+}
+
+/**
+ * The notification for memory crossing the high-water mark, naming the
+ * notebooks, consoles and terminals that use most.
+ *
+ * @param metrics - The payload that crossed it.
+ */
+export function highWaterMessage(metrics: IMetrics): string {
+  const t = trans();
+  const figure = memoryFigure(metrics);
+  const limit = figure.limit ?? 0;
+  const top = (metrics.by_owner ?? [])
+    .slice(0, 2)
+    .map(owner => `${ownerLabel(owner)} ${formatBytes(owner.memory)}`);
+  const share = formatPercent((100 * figure.used) / limit);
+  const head = figure.quota
+    ? t.__(
+        'Memory is at %1 of the limit (%2 of %3).',
+        share,
+        formatBytes(figure.used),
+        formatBytes(limit)
+      )
+    : t.__("This server's processes use %1 of the host's memory.", share);
+  return top.length ? `${head} ${t.__('Most: %1.', top.join(', '))}` : head;
+}

@@ -1,0 +1,115 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * When to speak up: pure state machines, fed one payload at a time.
+ */
+
+import type { IOomEvent } from './events';
+
+/**
+ * Percentage points below the mark that memory must drop to before a new
+ * crossing counts, so a figure hovering at the mark does not repeat the
+ * warning.
+ */
+export const REARM_POINTS = 5;
+
+/**
+ * One warning per crossing of a high-water mark of the memory limit.
+ *
+ * #### Notes
+ * A usage already above the mark when watching starts counts as a crossing.
+ * After a warning, the next one needs usage to drop below the mark less
+ * {@link REARM_POINTS} and cross again.
+ */
+export class HighWaterMark {
+  /**
+   * @param percent - The mark, in percent of the limit; 0 turns it off.
+   */
+  constructor(percent: number) {
+    this.percent = percent;
+  }
+
+  /**
+   * The mark in percent of the limit (0 to 100; 0: off).
+   */
+  get percent(): number {
+    return this._percent;
+  }
+  set percent(value: number) {
+    this._percent = Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
+  }
+
+  /**
+   * Feed one sample.
+   *
+   * @param used - The figure compared with the limit, in bytes.
+   *
+   * @param limit - The limit in bytes (not positive: no limit, no warning).
+   *
+   * @returns Whether this sample crossed the mark (warn now).
+   */
+  update(used: number, limit: number): boolean {
+    if (this._percent <= 0 || !(limit > 0)) {
+      return false;
+    }
+    const percent = (100 * used) / limit;
+    if (this._armed && percent >= this._percent) {
+      this._armed = false;
+      return true;
+    }
+    if (!this._armed && percent < this._percent - REARM_POINTS) {
+      this._armed = true;
+    }
+    return false;
+  }
+
+  private _armed = true;
+  private _percent = 0;
+}
+
+/**
+ * Which OOM events are new to this tab.
+ *
+ * #### Notes
+ * Events are numbered by the server. At the first look, only events younger
+ * than `recentMs` count as new (a tab opened right after a kernel died still
+ * says so; one opened next week does not repeat old news).
+ */
+export class OomEventWatch {
+  /**
+   * @param recentMs - How old an event may be at the first look to be shown.
+   */
+  constructor(readonly recentMs = 5 * 60_000) {}
+
+  /**
+   * Whether the server has events this tab has not looked at.
+   *
+   * @param lastEventId - The payload's `oom.last_event_id`.
+   */
+  hasNews(lastEventId: number): boolean {
+    if (this._seen === null && lastEventId <= 0) {
+      this._seen = 0; // nothing happened before: every later event is news
+    }
+    return this._seen === null || lastEventId > this._seen;
+  }
+
+  /**
+   * The events to announce, and remember them as seen.
+   *
+   * @param events - The server's events, oldest first.
+   *
+   * @param now - The time, in ms since the epoch.
+   */
+  take(events: ReadonlyArray<IOomEvent>, now: number): IOomEvent[] {
+    const seen = this._seen;
+    const fresh =
+      seen === null
+        ? events.filter(event => now - event.time * 1000 <= this.recentMs)
+        : events.filter(event => event.id > seen);
+    this._seen = events.reduce((max, event) => Math.max(max, event.id), seen ?? 0);
+    return fresh;
+  }
+
+  private _seen: number | null = null;
+}
