@@ -45,13 +45,23 @@ class MemoryCgroup:
     """A new memory cgroup limited to ``limit`` bytes; processes added to it (and their
     children) are OOM-killed when they outgrow it."""
 
+    PREFIX = "jrm-test-"
+
     def __init__(self, limit: int):
         reason = unavailable()
         if reason:
             raise RuntimeError(reason)
         self.version = 1 if os.path.isdir(os.path.join(ROOT, "memory")) else 2
-        name = f"jrm-test-{secrets.token_hex(4)}"
-        self.path = os.path.join(ROOT, "memory", name) if self.version == 1 else os.path.join(ROOT, name)
+        parent = os.path.join(ROOT, "memory") if self.version == 1 else ROOT
+        # Remove empty cgroups of earlier runs that were killed before cleaning up (rmdir
+        # refuses a cgroup that still has members, so a running test's is safe).
+        for name in os.listdir(parent):
+            if name.startswith(self.PREFIX):
+                try:
+                    os.rmdir(os.path.join(parent, name))
+                except OSError:
+                    pass
+        self.path = os.path.join(parent, f"{self.PREFIX}{secrets.token_hex(4)}")
         os.mkdir(self.path)
         self._write("memory.limit_in_bytes" if self.version == 1 else "memory.max", str(limit))
         if self.version == 1:

@@ -9,6 +9,8 @@ Environment knobs, so one file serves every Playwright project:
 - ``RESOURCE_MONITOR_UI_PORT``: port to listen on (default 8888).
 - ``RESOURCE_MONITOR_UI_MEM_LIMIT``: bytes for ``ResourceMonitor.mem_limit``
   (unset: no configured limit, so the cgroup or host limit applies).
+- ``RESOURCE_MONITOR_UI_SAMPLE_INTERVAL``: seconds for
+  ``ResourceMonitor.sample_interval``.
 """
 
 import json
@@ -32,6 +34,10 @@ c.ServerApp.jpserver_extensions = {"jupyter_resource_monitor": True}  # noqa: F8
 # Playwright prints the servers' stderr: keep it to errors (galata's per-test
 # folders cause harmless 404 warnings).
 c.Application.log_level = "ERROR"  # noqa: F821
+
+interval = os.environ.get("RESOURCE_MONITOR_UI_SAMPLE_INTERVAL")
+if interval:
+    c.ResourceMonitor.sample_interval = float(interval)  # noqa: F821
 
 mem_limit = os.environ.get("RESOURCE_MONITOR_UI_MEM_LIMIT")
 if mem_limit:

@@ -5,19 +5,64 @@
  * - `default` (port 8888): no configured memory limit;
  * - `mem-limit` (port 8889): `ResourceMonitor.mem_limit` = 50 MB, so the
  *   server's own memory is over the limit and `limits.memory.warn` is true;
- * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar;
+ * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar,
+ *   with the same 50 MB limit (its memory notification must show);
  * - `lab-4.2` (port 8891): JupyterLab 4.2 from a second environment, when
- *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`.
+ *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
+ * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
+ *   only), where a kernel is really ended by the OOM killer.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
  */
+const fs = require('fs');
+
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const DEFAULT_PORT = 8888;
 const MEM_LIMIT_PORT = 8889;
 const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
+const OOM_PORT = 8892;
+// The `oom` project's server runs in a memory cgroup of this size, created by
+// ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
+const OOM_CGROUP_MIB = 700;
+
+/**
+ * Why a memory cgroup cannot be created here (the `oom` spec then skips with
+ * this reason), or null. The same rule as tests/cgroups.py.
+ */
+function cgroupUnavailable() {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    return 'creating a memory cgroup needs root';
+  }
+  const writable = path => {
+    try {
+      fs.accessSync(path, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (fs.existsSync('/sys/fs/cgroup/memory')) {
+    return writable('/sys/fs/cgroup/memory')
+      ? null
+      : 'the v1 memory controller is read-only';
+  }
+  let v2 = '';
+  try {
+    v2 = fs.readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8');
+  } catch {
+    // no cgroup v2 either
+  }
+  if (v2.split(/\s+/).includes('memory')) {
+    return writable('/sys/fs/cgroup') ? null : 'the cgroup v2 root is read-only';
+  }
+  return 'no memory controller to create a cgroup in';
+}
+const OOM_UNAVAILABLE = cgroupUnavailable();
+// Read by oom.spec.ts in the workers, which inherit this environment.
+process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE = OOM_UNAVAILABLE || '';
 
 // The `jupyter` of an environment with the oldest supported JupyterLab (4.2),
 // which scripts/test-all.sh builds; without it that project is left out.
@@ -39,9 +84,15 @@ const chromiumArgs = [
  * One webServer entry: `jupyter lab` with the shared test config, told its
  * port (and optional memory limit) through the environment.
  */
-function labServer(port, extraEnv = {}, app = 'lab', jupyter = 'jupyter') {
+function labServer(
+  port,
+  extraEnv = {},
+  app = 'lab',
+  jupyter = 'jupyter',
+  wrapper = ''
+) {
   return {
-    command: `${jupyter} ${app} --config jupyter_server_test_config.py`,
+    command: `${wrapper}${jupyter} ${app} --config jupyter_server_test_config.py`,
     url: `http://localhost:${port}/${app === 'lab' ? 'lab' : 'tree'}`,
     timeout: 120 * 1000,
     reuseExistingServer: false,
@@ -87,7 +138,7 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest)\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7|lab-oldest|oom)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -105,6 +156,11 @@ module.exports = {
         ]
       : []),
     {
+      name: 'oom',
+      testMatch: /oom\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_PORT}` }
+    },
+    {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
@@ -115,9 +171,31 @@ module.exports = {
     labServer(MEM_LIMIT_PORT, {
       RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES)
     }),
-    labServer(NOTEBOOK_PORT, {}, 'notebook'),
+    // Notebook 7 under a configured 50 MiB limit too: its first sample is
+    // past the high-water mark, so the notification must show there.
+    labServer(
+      NOTEBOOK_PORT,
+      { RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES) },
+      'notebook'
+    ),
     ...(OLDEST_LAB_JUPYTER
       ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
-      : [])
+      : []),
+    ...(OOM_UNAVAILABLE
+      ? []
+      : [
+        {
+          ...labServer(
+            OOM_PORT,
+            { RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5' },
+            'lab',
+            'jupyter',
+            `${process.env.PYTHON || 'python3'} ../tests/cgroups.py --limit-mib ${OOM_CGROUP_MIB} -- `
+          ),
+          // SIGTERM (not Playwright's default SIGKILL), so cgroups.py stops
+          // the server and removes its cgroup.
+          gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+        }
+      ])
   ]
 };

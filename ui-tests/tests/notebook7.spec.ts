@@ -41,7 +41,13 @@ test('a notebook shows the server memory and its kernel in the top area', async 
   const item = page.getByRole('banner').locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
   await expect(item).toBeVisible({ timeout: 60_000 });
   // A real figure from a sample, not the placeholder shown before the first one.
-  await expect(item).toContainText(/Mem: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 30_000 });
+  await expect(item).toContainText(/Mem: [1-9][\d.]* \/ 50 MiB/, { timeout: 30_000 });
+  // The server is configured with a 50 MiB limit (playwright.config.js): past
+  // the high-water mark at once, so one notification says so.
+  const toast = page.locator('.Toastify__toast', { hasText: 'Memory is at' });
+  await expect(toast).toBeVisible({ timeout: 30_000 });
+  await expect(toast).toContainText(/Memory is at \d+% of the limit \([\d.]+ MiB of 50 MiB\)/);
+  await expect(page.locator('.Toastify__toast', { hasText: 'Memory is at' })).toHaveCount(1);
 
   const kernelItem = page.getByRole('banner').locator('#jp-ResourceMonitor-kernelStatus');
   await expect(kernelItem).toBeVisible({ timeout: 60_000 });
