@@ -66,7 +66,8 @@ class ResourceMonitorApp(ExtensionApp):
             self.log.warning("/metrics already has %s (from another extension, such as "
                              "jupyter-resource-usage): the resource monitor leaves those out",
                              ", ".join(sorted(taken)))
-        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager, frozenset(taken))
+        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager, frozenset(taken),
+                                      path_label=self.monitor.config.prometheus_kernel_path)
         try:
             registry.register(collector)
         except ValueError as exc:  # registered between the probe and now: nothing of ours

@@ -111,6 +111,12 @@ class ResourceMonitor(LoggingConfigurable):
         True, help="Add resource series to the server's /metrics (Prometheus) endpoint."
     ).tag(config=True)
 
+    prometheus_kernel_path = Bool(
+        False, help="""Add a `path` label (the kernel's notebook or console, relative to the
+        server's root) to the jupyter_kernel_* series on /metrics. Off by default: it reveals
+        file names to whoever reads the metrics, and a renamed notebook starts new series."""
+    ).tag(config=True)
+
     @validate("sample_interval")
     def _check_interval(self, proposal):
         if not 0.2 <= proposal["value"] <= 3600:

@@ -122,7 +122,34 @@ async def test_prometheus_series_agree_with_the_api(jp_fetch, start_kernel, metr
     assert series(text, "total_cpu_usage") == api["cpu_percent"]
     assert series(text, "max_cpu_usage") == 100 * api["limits"]["cpu"]["cpu"]
     assert series(text, "kernel_memory_usage", f'{{kernel_id="{kernel_id}"}}') == kernel["memory"]
-    assert series(text, "resource_monitor_processes_left_out") == 0
+    assert series(text, "jupyter_resource_monitor_processes_left_out") == 0
+    # The conventional names: base units, kernel_name, the figure the limit counts.
+    labels = f'{{kernel_id="{kernel_id}",kernel_name="python3"}}'
+    assert series(text, "jupyter_kernel_memory_bytes", labels) == kernel["memory"]
+    assert series(text, "jupyter_kernel_processes", labels) == kernel["processes"]
+    assert series(text, "jupyter_kernel_cpu_usage_cores", labels) == pytest.approx(kernel["cpu_percent"] / 100)
+    assert series(text, "jupyter_server_memory_usage_bytes") == api["memory"]["used"]
+    assert series(text, "jupyter_server_memory_limit_bytes") == api["memory"]["limit"]
+    assert series(text, "jupyter_server_memory_pss_bytes") == api["pss"]
+    assert series(text, "jupyter_server_cpu_usage_cores") == pytest.approx(api["cpu_percent"] / 100)
+    assert series(text, "jupyter_server_cpu_limit_cores") == api["limits"]["cpu"]["cpu"]
+    assert series(text, "jupyter_kernel_oom_kills_total") == api["oom"]["kernel_kills"] == 0
+    info = re.search(r"^jupyter_resource_monitor_info\{(.*)\} 1\.0$", text, re.M)
+    assert info and f'memory_figure="{api["memory"]["figure"]}"' in info.group(1)
+    assert f'memory_limit_source="{api["limits"]["memory"]["source"]}"' in info.group(1)
+    assert 'path="' not in text  # names of notebooks stay out unless asked for
+
+
+@pytest.mark.parametrize("monitor_config", [{"prometheus_kernel_path": True}])
+async def test_prometheus_kernel_path_label_when_asked(jp_fetch, jp_root_dir):
+    (jp_root_dir / "nb.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(
+        {"path": "nb.ipynb", "type": "notebook", "name": "nb.ipynb", "kernel": {"name": "python3"}}))
+    kernel_id = json.loads(response.body)["kernel"]["id"]
+    await kernel_until(jp_fetch, kernel_id, lambda b: b["available"] and b["path"] == "nb.ipynb")
+    text = (await jp_fetch("metrics")).body.decode()
+    labels = f'{{kernel_id="{kernel_id}",kernel_name="python3",path="nb.ipynb"}}'
+    assert series(text, "jupyter_kernel_memory_bytes", labels) > 0
 
 
 async def test_a_scrape_counts_as_demand(jp_fetch, monitor):

@@ -122,7 +122,7 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     body = server.get("api/metrics/v1")
     assert body["oom"]["kernel_kills"] == 1 and body["oom"]["last_event_id"] == 1
     assert body["oom"]["kernel_deaths"] == 1
-    assert "kernel_oom_kills_total 1.0" in server.get("metrics")
+    assert "\njupyter_kernel_oom_kills_total 1.0\n" in server.get("metrics")
 
 
 # -- deaths that are not OOM kills: the in-process server, no cgroup needed ---------------------

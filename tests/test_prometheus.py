@@ -35,7 +35,7 @@ async def test_a_name_clash_leaves_theirs_and_serves_the_rest_of_ours(capfd, jp_
     for name in JRU_GAUGES:  # one family each, theirs (value 7), never two
         assert len(re.findall(rf"^# TYPE {name} ", text, re.M)) == 1
         assert series(text, name) == 7
-    assert series(text, "resource_monitor_processes_left_out") == 0  # ours, not clashing, served
+    assert series(text, "jupyter_resource_monitor_processes_left_out") == 0  # ours, not clashing, served
     # logged while the server initialises (capfd is set up first to see it)
     warnings = [line for line in capfd.readouterr().err.splitlines() if "leaves those out" in line]
     assert len(warnings) == 1 and "total_memory_usage" in warnings[0]
