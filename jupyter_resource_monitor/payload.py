@@ -142,7 +142,7 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
     interval_ms = round(1000 * (snap.interval_s if snap else worker.options.interval_s))
     if snap is None:
         return {
-            "ready": False, "cpu_ready": False, "stale": False, "age_ms": None,
+            "ready": False, "cpu_ready": False, "stale": False, "age_ms": None, "taken_at": None,
             "interval_ms": interval_ms,
             "cost_ms": None, "monitor_cpu_percent": None,
             "processes": {"seen": 0, "sampled": 0, "left_out": 0},
@@ -155,6 +155,7 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
         "cpu_ready": total.cpu_percent is not None,
         "stale": worker.is_stale(now),
         "age_ms": round(1000 * max(0.0, now - snap.taken_monotonic)),
+        "taken_at": snap.taken_at,
         "interval_ms": interval_ms,
         "cost_ms": round(1000 * snap.cost_s, 2),
         "monitor_cpu_percent": snap.monitor_cpu_percent,

@@ -79,6 +79,8 @@ FAMILIES: dict[str, Family] = {
                                        "limits and OOM kills are read"),
     "jupyter_resource_monitor_sample_age_seconds": Family(GaugeMetricFamily, "Age of the sample "
                                                           "these figures come from"),
+    "jupyter_resource_monitor_sample_timestamp_seconds": Family(GaugeMetricFamily, "When that "
+                                                                "sample was taken, Unix time"),
     "jupyter_resource_monitor_sample_cost_seconds": Family(GaugeMetricFamily, "CPU time the "
                                                            "worker spent on that sample"),
     "jupyter_resource_monitor_cpu_usage_cores": Family(GaugeMetricFamily, "CPUs busy with the "
@@ -192,6 +194,7 @@ class SnapshotCollector(Collector):
         yield from self._kernel_families(snap, tracker)
         yield _gauge("jupyter_resource_monitor_sample_age_seconds",
                      max(0.0, time.monotonic() - snap.taken_monotonic))
+        yield _gauge("jupyter_resource_monitor_sample_timestamp_seconds", snap.taken_at)
         yield _gauge("jupyter_resource_monitor_sample_cost_seconds", snap.cost_s)
         yield _gauge("jupyter_resource_monitor_cpu_usage_cores",
                      (snap.monitor_cpu_percent or 0.0) / 100)

@@ -5,8 +5,8 @@
 #
 # Usage: bash scripts/test-all.sh
 #
-# Needs Python >= 3.10 with pip, Node.js 20 with npm, and Debian's chromium
-# (installed with apt-get when /usr/bin/chromium is missing). Installs the
+# Needs Python >= 3.10 with pip, Node.js 20 with npm, and Debian's chromium and
+# prometheus (installed with apt-get when missing). Installs the
 # package for real (not editable) into the current Python -- or into ./.venv
 # when that Python is externally managed (PEP 668) -- so the tests exercise the
 # wheel's labextension and jupyter-config files, not the source tree.
@@ -28,15 +28,21 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
 
-# --- 1. System: Chromium for the UI tests ----------------------------------
-step "Browser"
-if [ ! -x "$CHROMIUM_PATH" ]; then
+# --- 1. System: Chromium for the UI tests, Prometheus for the hub tests ----
+step "Browser and Prometheus"
+MISSING=()
+[ -x "$CHROMIUM_PATH" ] || MISSING+=(chromium)
+command -v prometheus >/dev/null || MISSING+=(prometheus)
+if [ "${#MISSING[@]}" -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${MISSING[@]}"
 fi
 "$CHROMIUM_PATH" --version
+prometheus --version 2>&1 | sed -n 1p
+# The hub tests fail (rather than skip) without Prometheus here.
+export RESOURCE_MONITOR_REQUIRE_PROMETHEUS=1
 
 # --- 2. Python environment --------------------------------------------------
 step "Python environment"

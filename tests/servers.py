@@ -25,21 +25,23 @@ def free_port() -> int:
 class ServerProcess:
     """``jupyter-server`` started from ``cwd`` with the extension enabled and a token."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None):
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None,
+                 token: str | None = None, base_url: str = "/"):
         self.port = free_port()
-        self.token = secrets.token_hex(16)
+        self.token = token or secrets.token_hex(16)
+        self.base_url = base_url
         script = shutil.which("jupyter-server", path=os.path.dirname(sys.executable)) \
             or shutil.which("jupyter-server")
         assert script, "the jupyter-server console script is not installed"
         argv = [sys.executable, script, "--allow-root", "--no-browser", "--ip=127.0.0.1",
                 f"--port={self.port}", f"--IdentityProvider.token={self.token}",
                 "--ServerApp.jpserver_extensions=jupyter_resource_monitor=True",
-                f"--ServerApp.root_dir={cwd}", *args]
+                f"--ServerApp.root_dir={cwd}", f"--ServerApp.base_url={base_url}", *args]
         self.log = open(cwd.parent / f"server-{self.port}.log", "wb")
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"http://127.0.0.1:{self.port}{self.base_url}{path.lstrip('/')}"
 
     def get(self, path: str, timeout: float = 5.0):
         request = urllib.request.Request(self.url(path), headers={"Authorization": f"token {self.token}"})

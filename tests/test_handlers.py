@@ -12,7 +12,7 @@ from . import servers, workloads
 
 JRU_KEYS = {"rss", "pss", "limits", "cpu_percent", "cpu_count"}  # what jupyter-resource-usage sends
 SAMPLE_KEYS = {
-    "ready", "cpu_ready", "stale", "age_ms", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
+    "ready", "cpu_ready", "stale", "age_ms", "taken_at", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
     "pss_estimated_bytes", "pss_estimated_fraction", "oldest_exact_age_ms", "next_poll_ms", "worker",
 }
 

@@ -40,7 +40,8 @@ def execute_request(code: str) -> str:
 
 async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) -> None:
     """Send ``code`` to the kernel over the server's kernel WebSocket, as JupyterLab does."""
-    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
+    url = server.url(f"api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}")
+    url = "ws" + url[len("http"):]
     conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
     await conn.write_message(execute_request(code))
     await asyncio.sleep(1.0)  # let it reach the kernel before the socket closes

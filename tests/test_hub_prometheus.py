@@ -1,0 +1,259 @@
+"""A hub's view: real single-user servers (base URL /user/<name>/, one token) scraped by a real
+Prometheus run with the documented config (docs/hub/prometheus.yml), queried through its API."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from . import cgroups, servers
+from .test_oom import ALLOCATE_FOREVER, LIMIT, post, send_code
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "hub"
+TOKEN = "hub-service-token-for-prometheus"
+# Seconds between samples of the servers that are compared with the API: long enough that a
+# scrape and an API read usually meet the same sample, short enough to sample a new kernel soon.
+SLOW_SAMPLES = "--ResourceMonitor.sample_interval=5"
+
+
+def prometheus_or_skip() -> str:
+    path = shutil.which("prometheus")
+    if path:
+        return path
+    if os.environ.get("RESOURCE_MONITOR_REQUIRE_PROMETHEUS"):
+        pytest.fail("prometheus is not installed (scripts/test-all.sh installs Debian's)")
+    pytest.skip("prometheus is not installed (`apt-get install -y prometheus`)")
+
+
+def documented_config(tmp: Path) -> str:
+    """docs/hub/prometheus.yml with its two paths pointing into ``tmp`` and 1 s intervals."""
+    text = (DOCS / "prometheus.yml").read_text()
+    for old, new in [("/etc/prometheus/jupyterhub-token", str(tmp / "token")),
+                     ("/etc/prometheus/jupyter-servers/*.json", str(tmp / "targets" / "*.json")),
+                     ("scrape_interval: 15s", "scrape_interval: 1s"),
+                     ("evaluation_interval: 15s", "evaluation_interval: 1s"),
+                     ("scrape_timeout: 10s", "scrape_timeout: 1s")]:
+        assert text.count(old) == 1, f"docs/hub/prometheus.yml no longer has {old!r} once"
+        text = text.replace(old, new)
+    return text
+
+
+class Prometheus:
+    def __init__(self, binary: str, tmp: Path):
+        self.tmp = tmp
+        (tmp / "targets").mkdir(parents=True)
+        (tmp / "token").write_text(TOKEN)
+        (tmp / "prometheus.yml").write_text(documented_config(tmp))
+        self.port = servers.free_port()
+        self.log = open(tmp / "prometheus.log", "wb")
+        self.proc = subprocess.Popen(
+            [binary, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_until(lambda: self._get("/-/ready") is not None, "ready")
+
+    def add_target(self, name: str, server: servers.ServerProcess) -> None:
+        """One file per server, as a hub-side writer would add it."""
+        entry = [{"targets": [f"127.0.0.1:{server.port}"],
+                  "labels": {"__metrics_path__": f"{server.base_url}metrics", "user": name}}]
+        (self.tmp / "targets" / f"{name}.json").write_text(json.dumps(entry))
+
+    def _get(self, path: str):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                return response.read()
+        except OSError:
+            return None
+
+    def api(self, path: str, **params) -> dict:
+        body = self._get(f"/api/v1/{path}?{urllib.parse.urlencode(params, doseq=True)}")
+        assert body is not None, f"Prometheus did not answer {path} {params}: {self.output()}"
+        answer = json.loads(body)
+        assert answer["status"] == "success", answer
+        return answer["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.api("query", query=expr)["result"]
+
+    def wait_until(self, predicate, what: str, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.5)
+        raise AssertionError(f"Prometheus: {what} not seen in {timeout} s; log: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        return (self.tmp / "prometheus.log").read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(15)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """Prometheus scraping two users' servers, each with a kernel; a third in a memory cgroup
+    (None where cgroups cannot be created)."""
+    binary = prometheus_or_skip()
+    tmp = tmp_path_factory.mktemp("hub")
+    started, cgroup = {}, None
+    prometheus = Prometheus(binary, tmp / "prometheus")
+    try:
+        for name in ("alice", "bob"):
+            folder = tmp / name
+            folder.mkdir()
+            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, token=TOKEN,
+                                                           base_url=f"/user/{name}/")
+            prometheus.add_target(name, server)
+        if not cgroups.unavailable():
+            cgroup = cgroups.MemoryCgroup(LIMIT)
+            folder = tmp / "carol"
+            folder.mkdir()
+            server = started["carol"] = servers.ServerProcess(
+                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/carol/")
+            cgroup.add(server.proc.pid)
+            prometheus.add_target("carol", server)
+        for name in ("alice", "bob"):
+            server = started[name]
+            server.wait_until("api/status", lambda body: True)
+            post(server, "api/sessions", {"path": f"{name}.ipynb", "type": "notebook",
+                                          "name": f"{name}.ipynb", "kernel": {"name": "python3"}})
+        for name in ("alice", "bob"):
+            started[name].wait_until("api/metrics/v1/kernels",
+                                     lambda b: b["kernels"] and all(k["available"] for k in b["kernels"]),
+                                     timeout=60)
+        yield prometheus, started
+    finally:
+        for server in started.values():
+            server.stop()
+        prometheus.stop()
+        if cgroup is not None:
+            cgroup.remove()
+
+
+def by_name(results: list[dict]) -> dict[tuple, float]:
+    """{(metric name, kernel_id or None): value} of an instant query's results."""
+    return {(r["metric"]["__name__"], r["metric"].get("kernel_id")): float(r["value"][1])
+            for r in results}
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"])
+def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
+    prometheus, started = hub
+    server = started[user]
+    ours = '__name__=~"jupyter_.*|total_memory_usage|max_memory_usage|kernel_memory_usage"'
+    for _ in range(120):
+        api = server.get("api/metrics/v1")
+        kernels = server.get("api/metrics/v1/kernels")["kernels"]
+        got = by_name(prometheus.query(f'{{{ours}, user="{user}"}}'))
+        same = got.get(("jupyter_resource_monitor_sample_timestamp_seconds", None)) == api["sample"]["taken_at"]
+        if same and kernels[0]["available"] and kernels[0]["cpu_percent"] is not None \
+                and server.get("api/metrics/v1")["sample"]["taken_at"] == api["sample"]["taken_at"]:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"no scrape met the API's sample: {got}, {api['sample']}")
+    assert got[("total_memory_usage", None)] == api["pss"]
+    assert got[("jupyter_server_memory_pss_bytes", None)] == api["pss"]
+    assert got[("jupyter_server_memory_usage_bytes", None)] == api["memory"]["used"]
+    assert got[("jupyter_server_memory_limit_bytes", None)] == api["memory"]["limit"]
+    assert got[("max_memory_usage", None)] == api["limits"]["memory"]["rss"]
+    assert got[("jupyter_server_cpu_usage_cores", None)] == pytest.approx(api["cpu_percent"] / 100)
+    assert got[("jupyter_kernel_oom_kills_total", None)] == 0
+    (kernel,) = kernels
+    assert got[("jupyter_kernel_memory_bytes", kernel["id"])] == kernel["memory"]
+    assert got[("kernel_memory_usage", kernel["id"])] == kernel["memory"]
+    assert got[("jupyter_kernel_processes", kernel["id"])] == kernel["processes"]
+    assert got[("jupyter_kernel_cpu_usage_cores", kernel["id"])] == pytest.approx(kernel["cpu_percent"] / 100)
+    # Series per server stay few: ours, for a server with one kernel.
+    assert len(got) <= 30
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
+    return [(panel["title"], target["expr"]) for panel in dashboard["panels"]
+            for target in panel["targets"]]
+
+
+def as_prometheus_query(expr: str) -> str:
+    """A Grafana expression with its variables set as a dashboard showing every user would."""
+    for variable, value in [("$__rate_interval", "1m"), ("$__range", "5m"), ("$user", ".*"),
+                            ("$instance", ".*")]:
+        expr = expr.replace(variable, value)
+    assert "$" not in expr, f"a variable the test does not know: {expr}"
+    return expr
+
+
+@pytest.mark.parametrize("title,expr", dashboard_queries(), ids=[t for t, _ in dashboard_queries()])
+def test_every_dashboard_query_returns_data_for_the_running_servers(hub, title, expr):
+    prometheus, _started = hub
+    query = as_prometheus_query(expr)
+    # increase() needs two samples in its window: wait for them rather than fail on a young hub.
+    results = prometheus.wait_until(lambda: prometheus.query(query), f"data for {title!r}: {query}")
+    assert all(r["value"][1] not in ("NaN",) for r in results), results
+
+
+def test_dashboard_variables_list_the_users_and_servers(hub):
+    prometheus, started = hub
+    dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert set(variables) == {"datasource", "user", "instance"}
+    metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", variables["user"]["definition"]).groups()
+    users = prometheus.api(f"label/{label}/values", **{"match[]": metric})
+    assert set(started) <= set(users)
+    instances = prometheus.api("label/instance/values", **{"match[]": metric})
+    assert {f"127.0.0.1:{s.port}" for s in started.values()} <= set(instances)
+
+
+def test_an_oom_kill_shows_up_in_the_counter(hub):
+    prometheus, started = hub
+    server = started.get("carol")
+    if server is None:
+        pytest.skip(f"no real OOM kill here: {cgroups.unavailable()}")
+    import asyncio
+
+    server.wait_until("api/status", lambda body: True)
+    session = post(server, "api/sessions", {"path": "big.ipynb", "type": "notebook",
+                                            "name": "big.ipynb", "kernel": {"name": "python3"}})
+    kernel_id = session["kernel"]["id"]
+    server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)
+    prometheus.wait_until(lambda: prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}'),
+                          "carol's counter at 0")
+    asyncio.run(send_code(server, kernel_id, ALLOCATE_FOREVER))
+    server.wait_until("api/metrics/v1/events", lambda b: b["events"], timeout=60)
+    prometheus.wait_until(
+        lambda: [r for r in prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}')
+                 if r["value"][1] == "1"], "carol's OOM kill")
+    # The dashboard's OOM panel sees it too.
+    (title, expr), = [q for q in dashboard_queries() if q[0] == "Kernels ended by the OOM killer"]
+    results = prometheus.query(as_prometheus_query(expr))
+    assert float(results[0]["value"][1]) >= 0.5
+
+
+def test_kubernetes_example_is_a_scrape_config_for_single_user_pods():
+    """Debian's Prometheus is built without Kubernetes discovery, so promtool cannot check this
+    file here: check its shape and its regular expressions instead."""
+    config = yaml.safe_load((DOCS / "prometheus-kubernetes.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"][0]["role"] == "pod"
+    assert job["authorization"]["credentials_file"]
+    targets = {rule.get("target_label") for rule in job["relabel_configs"]}
+    assert {"__metrics_path__", "__address__", "user", "server"} <= targets
+    for rule in job["relabel_configs"]:
+        re.compile(rule.get("regex", "(.*)"))
+    # The same job, file-discovered, is what the tests run (docs/hub/prometheus.yml).
+    assert yaml.safe_load((DOCS / "prometheus.yml").read_text())["scrape_configs"][0]["job_name"] == job["job_name"]
