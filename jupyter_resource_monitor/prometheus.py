@@ -6,7 +6,7 @@ nothing periodic on the event loop when nobody scrapes) and counts as demand for
 Two sets of names. jupyter-resource-usage's (``total_memory_usage``, ``kernel_memory_usage``, ...)
 are kept so existing dashboards keep working. The ``jupyter_*`` series follow Prometheus naming
 conventions (base units in the name, ``_total`` counters, ``_info`` for static labels) and are the
-ones docs/hub.md and the shipped Grafana dashboard use. Series per server: about 20, plus 5 per
+ones docs/hub.md and the shipped Grafana dashboard use. Series per server: about 30, plus 5 per
 running kernel.
 """
 
