@@ -50,12 +50,14 @@ class History:
         self._body: str | None = None
 
     def add(self, taken_at: float, pss: int, used: int, cpu: float | None,
-            kernels: dict[str, tuple[int, float | None]]) -> None:
-        """Record one sample. ``kernels`` maps each running kernel's id to (memory, cpu); the
-        history of a kernel that is no longer running is dropped."""
+            kernels: dict[str, tuple[int, float | None]], known: set[str] | None = None) -> None:
+        """Record one sample. ``kernels`` maps each sampled kernel's id to (memory, cpu); the
+        history of a kernel not in ``known`` (default: the sampled ones) is dropped, so a kernel
+        the sample missed once (restarting, left out by the cap) keeps its curve."""
         bucket, t_ms = int(taken_at // self.step_s), round(1000 * taken_at)
         self.totals.add(bucket, t_ms, (pss, used), cpu)
-        for kernel_id in [k for k in self.kernels if k not in kernels]:
+        known = set(kernels) if known is None else known
+        for kernel_id in [k for k in self.kernels if k not in known]:
             del self.kernels[kernel_id]
         for kernel_id, (memory, kernel_cpu) in kernels.items():
             series = self.kernels.get(kernel_id)

@@ -64,7 +64,8 @@ class Tracker:
         figure, used = memory_figure(snap, memory_limit.source)
         running: dict[str, tuple[int, float | None]] = {}
         owners = []
-        for kernel_id in list(self.kernel_manager.list_kernel_ids()):
+        kernel_ids = list(self.kernel_manager.list_kernel_ids())
+        for kernel_id in kernel_ids:
             self._hook(kernel_id)
             pid = kernels.kernel_pid(self.kernel_manager, kernel_id)
             usage = snap.subtrees.get(pid) if pid is not None else None
@@ -81,10 +82,11 @@ class Tracker:
                                "memory": usage.pss, "cpu_percent": usage.cpu_percent})
         owners.sort(key=lambda o: o["memory"], reverse=True)
         self.owners = owners
-        for gone in [k for k in self._last_seen if k not in self.kernel_manager]:
+        known = set(kernel_ids)
+        for gone in [k for k in self._last_seen if k not in known]:
             del self._last_seen[gone]
-        self._hooked &= set(self.kernel_manager.list_kernel_ids())
-        self.history.add(snap.taken_at, snap.total.pss, used, snap.total.cpu_percent, running)
+        self._hooked &= known
+        self.history.add(snap.taken_at, snap.total.pss, used, snap.total.cpu_percent, running, known)
         self._maybe_refresh_sessions()
 
     def _memory_limit(self, snap: Snapshot):

@@ -28,6 +28,16 @@ def test_span_bounds_every_series_and_gone_kernels_are_dropped():
     assert history.kernel_points("a", since_ms=round(1000 * 5.0 * 98)) == [[490000, 98, None], [495000, 99, None]]
 
 
+def test_a_kernel_missing_from_one_sample_keeps_its_curve():
+    history = History(span_s=60, step_s=5)
+    history.add(0.0, 1, 1, None, {"a": (5, None)})
+    history.add(5.0, 1, 1, None, {}, known={"a"})  # restarting: not sampled, still running
+    history.add(10.0, 1, 1, None, {"a": (6, None)})
+    assert history.kernel_points("a") == [[0, 5, None], [10000, 6, None]]
+    history.add(15.0, 1, 1, None, {}, known=set())  # shut down
+    assert history.kernel_points("a") == []
+
+
 def test_body_is_encoded_once_per_change():
     history = History()
     history.add(1.0, 1, 1, None, {})
