@@ -46,6 +46,12 @@ async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) ->
     await conn.write_message(execute_request(code))
     await asyncio.sleep(1.0)  # let it reach the kernel before the socket closes
     conn.close()
+    # Wait for the close to finish (read_message gives None), so no socket outlives the loop.
+    try:
+        while await asyncio.wait_for(conn.read_message(), 10) is not None:
+            pass
+    except asyncio.TimeoutError:
+        pass
 
 
 def post(server: servers.ServerProcess, path: str, body: dict) -> dict:
