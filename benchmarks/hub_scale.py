@@ -16,42 +16,23 @@ Needs `prometheus` (Debian: `apt-get install -y prometheus`), psutil, and this p
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import ServerProcess, free_port  # noqa: E402  (the same launcher as the tests)
+# The same launchers as the hub tests: real servers, and Prometheus with the documented config.
+from tests.prometheus_server import PrometheusProcess  # noqa: E402
+from tests.servers import ServerProcess  # noqa: E402
 
 TOKEN = "hub-scale-benchmark-token"
 OUR_SERIES = '__name__=~"jupyter_.*|kernel_.*|total_.*_usage|max_.*_usage|current_disk_usage"'
-
-
-def prometheus_config(tmp: Path, interval: str) -> str:
-    text = (ROOT / "docs" / "hub" / "prometheus.yml").read_text()
-    text = text.replace("/etc/prometheus/jupyterhub-token", str(tmp / "token"))
-    text = text.replace("/etc/prometheus/jupyter-servers/*.json", str(tmp / "targets" / "*.json"))
-    text = text.replace("scrape_interval: 15s", f"scrape_interval: {interval}")
-    # Prometheus's own series, for its head size.
-    return text + (f"  - job_name: prometheus\n    static_configs:\n"
-                   f"      - targets: ['127.0.0.1:{{port}}']\n")
-
-
-def query(port: int, expr: str, **params) -> list:
-    path = "query_range" if "start" in params else "query"
-    url = f"http://127.0.0.1:{port}/api/v1/{path}?" + urllib.parse.urlencode({"query": expr, **params})
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())["data"]["result"]
 
 
 def cpu_seconds(proc: psutil.Process, with_children: bool = True) -> float:
@@ -92,13 +73,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hub-scale-"))
-    (tmp / "targets").mkdir()
-    (tmp / "token").write_text(TOKEN)
-    port = free_port()
-    (tmp / "prometheus.yml").write_text(prometheus_config(tmp, args.interval).replace("{port}", str(port)))
-    prom = subprocess.Popen(["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=open(tmp / "prometheus.log", "wb"), stderr=subprocess.STDOUT)
+    prom = PrometheusProcess("prometheus", tmp / "prometheus", TOKEN, interval=args.interval)
     servers: list[ServerProcess] = []
     try:
         names = [f"user{i:03d}" for i in range(args.servers + args.control)]
@@ -108,23 +83,17 @@ def main() -> None:
             servers.append(ServerProcess(folder, token=TOKEN, base_url=f"/user/{name}/"))
         for name, server in zip(names, servers):
             server.wait_until("api/status", lambda body: True, timeout=120)
-            body = json.dumps({"path": f"{name}.ipynb", "type": "notebook", "name": f"{name}.ipynb",
-                               "kernel": {"name": "python3"}}).encode()
-            request = urllib.request.Request(server.url("api/sessions"), data=body, method="POST", headers={
-                "Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
-            urllib.request.urlopen(request, timeout=60).read()
+            server.start_notebook(f"{name}.ipynb")
         print(f"{len(servers)} servers with a kernel each are up; settling 30 s", file=sys.stderr)
         time.sleep(30)
-        prom_proc = psutil.Process(prom.pid)
+        prom_proc = psutil.Process(prom.proc.pid)
         rss_before = prom_proc.memory_info().rss
-        head_before = float(query(port, "prometheus_tsdb_head_series")[0]["value"][1])
+        head_before = float(prom.query("prometheus_tsdb_head_series")[0]["value"][1])
         scraped, control = servers[:args.servers], servers[args.servers:]
         cpu_before = {s.port: server_cpu(s) for s in servers}
         prom_cpu_before = cpu_seconds(prom_proc, with_children=False)
         for name, server in zip(names, scraped):
-            entry = [{"targets": [f"127.0.0.1:{server.port}"],
-                      "labels": {"__metrics_path__": f"{server.base_url}metrics", "user": name}}]
-            (tmp / "targets" / f"{name}.json").write_text(json.dumps(entry))
+            prom.add_target(name, server)
         start = time.time()
         print(f"scraping {len(scraped)} servers every {args.interval} for {args.duration:.0f} s",
               file=sys.stderr)
@@ -133,18 +102,18 @@ def main() -> None:
         cpu_after = {s.port: server_cpu(s) for s in servers}
         prom_cpu = cpu_seconds(prom_proc, with_children=False) - prom_cpu_before
         rss_after = prom_proc.memory_info().rss
-        head_after = float(query(port, "prometheus_tsdb_head_series")[0]["value"][1])
+        head_after = float(prom.query("prometheus_tsdb_head_series")[0]["value"][1])
 
         job = 'job="jupyter-single-user"'
-        durations = [float(v) for r in query(port, f"scrape_duration_seconds{{{job}}}", start=start,
-                                             end=end, step=args.interval) for _t, v in r["values"]]
-        samples = [float(r["value"][1]) for r in query(port, f"scrape_samples_scraped{{{job}}}")]
-        ours = [float(r["value"][1]) for r in query(port, f"count by (instance) ({{{OUR_SERIES}, {job}}})")]
+        durations = [float(v) for r in prom.query(f"scrape_duration_seconds{{{job}}}", start=start,
+                                                  end=end, step=args.interval) for _t, v in r["values"]]
+        samples = [float(r["value"][1]) for r in prom.query(f"scrape_samples_scraped{{{job}}}")]
+        ours = [float(r["value"][1]) for r in prom.query(f"count by (instance) ({{{OUR_SERIES}, {job}}})")]
         scrapes = len(durations)
-        up = [float(r["value"][1]) for r in query(port, f"up{{{job}}}")]
+        up = [float(r["value"][1]) for r in prom.query(f"up{{{job}}}")]
         # Time the server's handler spent on /metrics (jupyter_server's own request histogram).
-        handler = [float(r["value"][1]) for r in query(
-            port, f'sum by (instance) (http_request_duration_seconds_sum{{{job}, handler=~".*PrometheusMetricsHandler"}})'
+        handler = [float(r["value"][1]) for r in prom.query(
+            f'sum by (instance) (http_request_duration_seconds_sum{{{job}, handler=~".*PrometheusMetricsHandler"}})'
                   f' / sum by (instance) (http_request_duration_seconds_count{{{job}, handler=~".*PrometheusMetricsHandler"}})')]
 
         def share(group, index):
@@ -196,8 +165,7 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
-        prom.terminate()
-        prom.wait(30)
+        prom.stop()
 
 
 if __name__ == "__main__":

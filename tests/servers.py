@@ -49,6 +49,20 @@ class ServerProcess:
             body = response.read()
             return json.loads(body) if response.headers.get_content_type() == "application/json" else body.decode()
 
+    def post(self, path: str, body: dict, timeout: float = 60.0) -> dict:
+        request = urllib.request.Request(self.url(path), data=json.dumps(body).encode(), method="POST",
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def start_notebook(self, path: str) -> str:
+        """A notebook session for ``path`` with a python3 kernel, as JupyterLab opens one; returns
+        the kernel's id."""
+        session = self.post("api/sessions", {"path": path, "type": "notebook", "name": path,
+                                             "kernel": {"name": "python3"}})
+        return session["kernel"]["id"]
+
     def wait_until(self, path: str, predicate, timeout: float = 30.0):
         """GET ``path`` until ``predicate(body)``; return that body."""
         deadline = time.monotonic() + timeout

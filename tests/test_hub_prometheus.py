@@ -7,17 +7,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from . import cgroups, servers
-from .test_oom import ALLOCATE_FOREVER, LIMIT, post, send_code
+from .prometheus_server import PrometheusProcess
+from .test_oom import ALLOCATE_FOREVER, LIMIT, send_code
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "hub"
 TOKEN = "hub-service-token-for-prometheus"
@@ -35,75 +33,6 @@ def prometheus_or_skip() -> str:
     pytest.skip("prometheus is not installed (`apt-get install -y prometheus`)")
 
 
-def documented_config(tmp: Path) -> str:
-    """docs/hub/prometheus.yml with its two paths pointing into ``tmp`` and 1 s intervals."""
-    text = (DOCS / "prometheus.yml").read_text()
-    for old, new in [("/etc/prometheus/jupyterhub-token", str(tmp / "token")),
-                     ("/etc/prometheus/jupyter-servers/*.json", str(tmp / "targets" / "*.json")),
-                     ("scrape_interval: 15s", "scrape_interval: 1s"),
-                     ("evaluation_interval: 15s", "evaluation_interval: 1s"),
-                     ("scrape_timeout: 10s", "scrape_timeout: 1s")]:
-        assert text.count(old) == 1, f"docs/hub/prometheus.yml no longer has {old!r} once"
-        text = text.replace(old, new)
-    return text
-
-
-class Prometheus:
-    def __init__(self, binary: str, tmp: Path):
-        self.tmp = tmp
-        (tmp / "targets").mkdir(parents=True)
-        (tmp / "token").write_text(TOKEN)
-        (tmp / "prometheus.yml").write_text(documented_config(tmp))
-        self.port = servers.free_port()
-        self.log = open(tmp / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(
-            [binary, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_until(lambda: self._get("/-/ready") is not None, "ready")
-
-    def add_target(self, name: str, server: servers.ServerProcess) -> None:
-        """One file per server, as a hub-side writer would add it."""
-        entry = [{"targets": [f"127.0.0.1:{server.port}"],
-                  "labels": {"__metrics_path__": f"{server.base_url}metrics", "user": name}}]
-        (self.tmp / "targets" / f"{name}.json").write_text(json.dumps(entry))
-
-    def _get(self, path: str):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
-                return response.read()
-        except OSError:
-            return None
-
-    def api(self, path: str, **params) -> dict:
-        body = self._get(f"/api/v1/{path}?{urllib.parse.urlencode(params, doseq=True)}")
-        assert body is not None, f"Prometheus did not answer {path} {params}: {self.output()}"
-        answer = json.loads(body)
-        assert answer["status"] == "success", answer
-        return answer["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        return self.api("query", query=expr)["result"]
-
-    def wait_until(self, predicate, what: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.5)
-        raise AssertionError(f"Prometheus: {what} not seen in {timeout} s; log: {self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        return (self.tmp / "prometheus.log").read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(15)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """Prometheus scraping two users' servers, each with a kernel; a third in a memory cgroup
@@ -111,7 +40,8 @@ def hub(tmp_path_factory):
     binary = prometheus_or_skip()
     tmp = tmp_path_factory.mktemp("hub")
     started, cgroup = {}, None
-    prometheus = Prometheus(binary, tmp / "prometheus")
+    # The documented config, scraping every second.
+    prometheus = PrometheusProcess(binary, tmp / "prometheus", TOKEN, interval="1s")
     try:
         for name in ("alice", "bob"):
             folder = tmp / name
@@ -130,8 +60,7 @@ def hub(tmp_path_factory):
         for name in ("alice", "bob"):
             server = started[name]
             server.wait_until("api/status", lambda body: True)
-            post(server, "api/sessions", {"path": f"{name}.ipynb", "type": "notebook",
-                                          "name": f"{name}.ipynb", "kernel": {"name": "python3"}})
+            server.start_notebook(f"{name}.ipynb")
         for name in ("alice", "bob"):
             started[name].wait_until("api/metrics/v1/kernels",
                                      lambda b: b["kernels"] and all(k["available"] for k in b["kernels"]),
@@ -227,9 +156,7 @@ def test_an_oom_kill_shows_up_in_the_counter(hub):
     import asyncio
 
     server.wait_until("api/status", lambda body: True)
-    session = post(server, "api/sessions", {"path": "big.ipynb", "type": "notebook",
-                                            "name": "big.ipynb", "kernel": {"name": "python3"}})
-    kernel_id = session["kernel"]["id"]
+    kernel_id = server.start_notebook("big.ipynb")
     server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)
     prometheus.wait_until(lambda: prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}'),
                           "carol's counter at 0")

@@ -54,15 +54,6 @@ async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) ->
         pass
 
 
-def post(server: servers.ServerProcess, path: str, body: dict) -> dict:
-    import urllib.request
-    request = urllib.request.Request(server.url(path), data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"token {server.token}",
-                                              "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture
 def cgroup_server(tmp_path):
     """A real jupyter server (sampling every 0.5 s) inside a new memory cgroup of LIMIT bytes."""
@@ -90,9 +81,7 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     assert body["oom"] == {"kernel_kills": 0, "kernel_deaths": 0, "last_event_id": 0,
                            "counter_source": "cgroup"}
 
-    session = post(server, "api/sessions", {"path": "work/analysis.ipynb", "type": "notebook",
-                                            "name": "analysis.ipynb", "kernel": {"name": "python3"}})
-    kernel_id = session["kernel"]["id"]
+    kernel_id = server.start_notebook("work/analysis.ipynb")
     # Sampled (so hooked to its restarter) and named after its notebook.
     row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
                             lambda k: k["available"] and k["memory"] > 20 * MiB and k["path"])

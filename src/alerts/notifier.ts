@@ -8,7 +8,7 @@ import { memoryFigure } from '../server/describe';
 import { ownerLabel } from '../server/memoryParts';
 import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
-import { formatBytes, formatPercent } from '../shared/format';
+import { baseName, formatBytes, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { fetchEvents, IOomEvent } from './events';
 import { HighWaterMark, OomEventWatch } from './watch';
@@ -129,7 +129,7 @@ export namespace MemoryAlerts {
 export function oomMessage(event: IOomEvent): string {
   const t = trans();
   const who = event.path
-    ? event.path.split('/').filter(Boolean).pop() ?? event.path
+    ? baseName(event.path)
     : t.__('A %1 kernel', event.kernel_name ?? '');
   const figures: string[] = [];
   if (event.kernel_memory !== null) {

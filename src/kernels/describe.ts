@@ -6,7 +6,14 @@
  * the Kernel usage panel so both say the same thing.
  */
 
-import { formatBytes, formatDuration, formatPercent, MISSING, PENDING } from '../shared/format';
+import {
+  baseName,
+  formatBytes,
+  formatDuration,
+  formatPercent,
+  MISSING,
+  PENDING
+} from '../shared/format';
 import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
@@ -41,7 +48,7 @@ export function kernelName(kernel: IKernelUsage): string {
  */
 export function sessionName(kernel: IKernelUsage): string | null {
   const path = kernel.path;
-  return path ? path.split('/').filter(Boolean).pop() ?? path : null;
+  return path ? baseName(path) : null;
 }
 
 /**

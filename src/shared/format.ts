@@ -76,6 +76,16 @@ export function scaleBytes(
 }
 
 /**
+ * The last part of a server path, such as `analysis.ipynb` for
+ * `work/analysis.ipynb`: how notebooks are named to users.
+ *
+ * @param path - A path relative to the server's root.
+ */
+export function baseName(path: string): string {
+  return path.split('/').filter(Boolean).pop() ?? path;
+}
+
+/**
  * Format one size, such as `1.2 GiB` or `512 MiB`.
  *
  * @param bytes - A size in bytes, or null/undefined when unknown.
