@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jupyter_resource_monitor.sampler import Sampler  # noqa: E402
+from jupyter_resource_monitor.worker.sampler import Sampler  # noqa: E402
 from tests import workloads  # noqa: E402
 
 CHECKPOINTS = (5, 10, 30)

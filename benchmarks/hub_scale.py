@@ -52,7 +52,7 @@ def server_cpu(server: ServerProcess) -> tuple[float, float]:
     worker = 0.0
     for child in proc.children():
         try:
-            if "jupyter_resource_monitor.worker" in " ".join(child.cmdline()):
+            if "jupyter_resource_monitor.worker.main" in " ".join(child.cmdline()):
                 worker += cpu_seconds(child, with_children=False)
         except psutil.Error:
             pass

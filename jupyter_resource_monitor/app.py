@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
-from . import payload
 from .config import ResourceMonitor, load_config
-from .handlers import handlers
-from .prometheus import SnapshotCollector, taken_names
-from .supervisor import WorkerSupervisor, worker_options_from
-from .tracker import Tracker
+from .routes import payload
+from .routes.handlers import handlers
+from .routes.prometheus import SnapshotCollector, taken_names
+from .tracking.supervisor import WorkerSupervisor, worker_options_from
+from .tracking.tracker import Tracker
 
 
 @dataclass(frozen=True, slots=True)

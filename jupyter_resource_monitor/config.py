@@ -15,7 +15,7 @@ from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import DeferredConfigString
 
 # jupyter-resource-usage options that mean the same here, by our trait of the same name.
-# Its callables for mem_limit/cpu_limit are honoured too (see payload.py).
+# Its callables for mem_limit/cpu_limit are honoured too (see routes/payload.py).
 RESOURCE_USE_DISPLAY_OPTIONS = (
     "mem_limit",
     "mem_warning_threshold",

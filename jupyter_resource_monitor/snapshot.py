@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from .cgroup_memory import CgroupMemory, OomCounter
-from .limits import Limit
+from .worker.cgroup_memory import CgroupMemory, OomCounter
+from .worker.limits import Limit
 
 
 @dataclass(frozen=True, slots=True)

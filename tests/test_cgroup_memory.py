@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_resource_monitor.cgroup_memory import CgroupMemory, OomCounter, read_cgroup_memory, read_oom_counter
+from jupyter_resource_monitor.worker.cgroup_memory import CgroupMemory, OomCounter, read_cgroup_memory, read_oom_counter
 
 from .test_limits import V1_CGROUP, V1_UNLIMITED, V2_CGROUP, V2_OWN, build
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jupyter_resource_monitor.history import History
+from jupyter_resource_monitor.tracking.history import History
 
 from .test_kernels import kernel_until, start_kernel  # noqa: F401 (a fixture)
 

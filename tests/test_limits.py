@@ -1,4 +1,4 @@
-"""Tests for jupyter_resource_monitor.limits against small cgroup/proc trees under tmp_path."""
+"""Tests for jupyter_resource_monitor.worker.limits against small cgroup/proc trees under tmp_path."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from jupyter_resource_monitor import limits
-from jupyter_resource_monitor.limits import (
+from jupyter_resource_monitor.worker import limits
+from jupyter_resource_monitor.worker.limits import (
     Limit,
     affinity_cpu_count,
     cgroup_cpu_limit,

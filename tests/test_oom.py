@@ -13,8 +13,8 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_resource_monitor.cgroup_memory import OomCounter
-from jupyter_resource_monitor.oom import OomDetector
+from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
+from jupyter_resource_monitor.tracking.oom import OomDetector
 
 from . import cgroups, servers
 from .test_kernels import kernel_until

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from jupyter_resource_monitor import procfs
+from jupyter_resource_monitor.worker import procfs
 
 # proc_pid_stat(5): a comm with spaces and parentheses, state S, ppid 42, utime 150, stime 50,
 # cutime 30, cstime 7, 3 threads, start time 9000 ticks, 2560 pages resident, startstack 777,

@@ -8,9 +8,9 @@ import time
 import psutil
 import pytest
 
-from jupyter_resource_monitor import procfs
-from jupyter_resource_monitor import sampler as sampler_module
-from jupyter_resource_monitor.sampler import Sampler
+from jupyter_resource_monitor.worker import procfs
+from jupyter_resource_monitor.worker import sampler as sampler_module
+from jupyter_resource_monitor.worker.sampler import Sampler
 
 from . import workloads
 

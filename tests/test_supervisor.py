@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from jupyter_resource_monitor.supervisor import WorkerSupervisor, worker_command
-from jupyter_resource_monitor.worker import WorkerOptions
+from jupyter_resource_monitor.tracking.supervisor import WorkerSupervisor, worker_command
+from jupyter_resource_monitor.worker.main import WorkerOptions
 
 # A worker that speaks the real protocol: the real sampler and snapshot encoding, with a prelude
 # (what to do first) and a pause after waking that each case chooses.
 REAL_WORKER = """
 import os, sys, time
-from jupyter_resource_monitor.worker import WorkerOptions, main
+from jupyter_resource_monitor.worker.main import WorkerOptions, main
 {prelude}
 main()
 """
@@ -130,7 +130,7 @@ async def test_a_long_pause_then_a_slow_first_sample_is_not_a_hang(tmp_path, sup
     # The real worker pauses after 0.3 s without demand; after waking, its first sample takes
     # 0.7 s here (a slow walk), well within the hang timeout counted from the wake-up.
     prelude = """
-    import jupyter_resource_monitor.worker as w
+    import jupyter_resource_monitor.worker.main as w
     real = w.take_snapshot
     state = {"paused": False}
     def take(*a, **k):

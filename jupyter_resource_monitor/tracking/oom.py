@@ -1,7 +1,7 @@
 """Telling an OOM kill from any other death of a kernel.
 
 A kernel's death is an OOM kill when the process died of SIGKILL (or the cause is unknown) and the
-OOM kill counter (:mod:`.cgroup_memory`) rose shortly before, with the rise not yet explained by
+OOM kill counter (:mod:`..worker.cgroup_memory`) rose shortly before, with the rise not yet explained by
 another death. A kernel that was shut down never reaches here (jupyter_client's restarter fires
 only for kernels that die by themselves); one that exits or is killed while the counter stands
 still is not an OOM kill.
@@ -14,7 +14,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from .cgroup_memory import OomCounter
+from ..worker.cgroup_memory import OomCounter
 
 # How long a rise of the counter waits for the death that explains it. The kernel dies when the
 # counter rises; jupyter_client's restarter notices within its time_to_dead (3 s by default).

@@ -1,7 +1,7 @@
 """The worker process: samples the server's process tree and writes one snapshot per line.
 
-Started by :mod:`.supervisor` as ``python -m jupyter_resource_monitor.worker '<options json>'``
-(a fresh interpreter: forking the multi-threaded server without exec is unsafe). Protocol:
+Started by :mod:`..tracking.supervisor` in a fresh interpreter that calls :func:`main` with the
+options as JSON (forking the multi-threaded server without exec is unsafe). Protocol:
 
 - stdin, from the server: any line means "someone is polling". With no line for
   ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line.
@@ -22,9 +22,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
+from ..snapshot import Disk, Snapshot, encode
 from . import cgroup_memory, limits
 from .sampler import Sampler, own_cpu_seconds
-from .snapshot import Disk, Snapshot, encode
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.

@@ -13,15 +13,26 @@ import logging
 import time
 from typing import Any
 
-from . import cgroup_memory, kernels
+from ..snapshot import Snapshot, Usage
+from ..worker import cgroup_memory
 from .history import History
 from .oom import MAX_EVENTS, OomDetector, OomEvent
-from .snapshot import Snapshot, Usage
 
 # Sessions (which notebook a kernel serves) are re-read at most this often.
 SESSIONS_EVERY_S = 2.0
 # The dead kernel's curve an OOM event carries: this much before death.
 CURVE_BEFORE_DEATH_S = 600.0
+
+
+def kernel_pid(kernel_manager, kernel_id: str) -> int | None:
+    """The local process of a kernel, or None (a gateway/remote kernel, or not started yet)."""
+    try:
+        kernel = kernel_manager.get_kernel(kernel_id)
+    except KeyError:
+        return None
+    provisioner = getattr(kernel, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 def memory_figure(snap: Snapshot | None, limit_source: str) -> tuple[str, int]:
@@ -67,7 +78,7 @@ class Tracker:
         kernel_ids = list(self.kernel_manager.list_kernel_ids())
         for kernel_id in kernel_ids:
             self._hook(kernel_id)
-            pid = kernels.kernel_pid(self.kernel_manager, kernel_id)
+            pid = kernel_pid(self.kernel_manager, kernel_id)
             usage = snap.subtrees.get(pid) if pid is not None else None
             if usage is None:
                 continue

@@ -16,8 +16,8 @@ import signal
 import sys
 import time
 
-from .snapshot import Snapshot, decode
-from .worker import WorkerOptions
+from ..snapshot import Snapshot, decode
+from ..worker.main import WorkerOptions
 
 # Seconds between restarts of a worker that keeps dying young: doubles from the first to the last.
 BACKOFF_FIRST_S = 1.0
@@ -44,7 +44,7 @@ DEMAND_EVERY_S = 1.0
 # otherwise replace the standard module in the worker. The package's own root is appended to
 # sys.path (after the standard library) so a source checkout finds itself as the server did.
 _BOOTSTRAP = ("import sys; sys.path.append(sys.argv.pop(1)); "
-              "from jupyter_resource_monitor.worker import main; main()")
+              "from jupyter_resource_monitor.worker.main import main; main()")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

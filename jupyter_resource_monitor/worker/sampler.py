@@ -1,7 +1,7 @@
 """The sampler: walk the server's process tree, read cheap stats for every process, and spend a
 CPU budget on exact PSS readings, estimating the rest.
 
-Runs inside the worker process (see :mod:`.worker`), never in the server. No tornado here.
+Runs inside the worker process (see :mod:`.main`), never in the server. No tornado here.
 
 Cost model (see FACTS.md): ``stat`` + ``children`` cost ~20 µs per process, so they are read for
 every sampled process on every sample; ``smaps_rollup`` costs ~0.3 ms for a small process and
@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..snapshot import Usage
 from . import procfs
-from .snapshot import Usage
 
 MIB = 1 << 20
 

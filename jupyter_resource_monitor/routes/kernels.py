@@ -10,19 +10,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from .limits import whole_cpus
-from .snapshot import Snapshot
-
-
-def kernel_pid(kernel_manager, kernel_id: str) -> int | None:
-    """The local process of a kernel, or None (a gateway/remote kernel, or not started yet)."""
-    try:
-        kernel = kernel_manager.get_kernel(kernel_id)
-    except KeyError:
-        return None
-    provisioner = getattr(kernel, "provisioner", None)
-    pid = getattr(provisioner, "pid", None)
-    return pid if isinstance(pid, int) else None
+from ..snapshot import Snapshot
+from ..tracking.tracker import kernel_pid
+from ..worker.limits import whole_cpus
 
 
 def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,

@@ -19,8 +19,9 @@ from typing import NamedTuple
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from . import __version__, kernels, payload
-from .tracker import memory_figure
+from .. import __version__
+from ..tracking.tracker import memory_figure
+from . import kernels, payload
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 

@@ -11,12 +11,12 @@ import logging
 import time
 from typing import Any
 
-from . import limits as limits_mod
-from .config import ResourceMonitor
-from .limits import Limit, whole_cpus
-from .snapshot import Snapshot, Usage
-from .supervisor import WorkerSupervisor
-from .tracker import Tracker, memory_figure
+from ..config import ResourceMonitor
+from ..snapshot import Snapshot, Usage
+from ..tracking.supervisor import WorkerSupervisor
+from ..tracking.tracker import Tracker, memory_figure
+from ..worker import limits as limits_mod
+from ..worker.limits import Limit, whole_cpus
 
 log = logging.getLogger(__name__)
 
