@@ -10,7 +10,8 @@
  * - `lab-4.2` (port 8891): JupyterLab 4.2 from a second environment, when
  *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
- *   only), where a kernel is really ended by the OOM killer.
+ *   only), where a kernel is really ended by the OOM killer;
+ * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -24,6 +25,7 @@ const MEM_LIMIT_PORT = 8889;
 const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
+const OOM_NOTEBOOK_PORT = 8893;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -106,6 +108,25 @@ function labServer(
   };
 }
 
+/**
+ * A server inside a new memory cgroup of OOM_CGROUP_MIB, made (and removed
+ * afterwards) by ../tests/cgroups.py.
+ */
+function cgroupServer(port, app) {
+  return {
+    ...labServer(
+      port,
+      { RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5' },
+      app,
+      'jupyter',
+      `${process.env.PYTHON || 'python3'} ../tests/cgroups.py --limit-mib ${OOM_CGROUP_MIB} -- `
+    ),
+    // SIGTERM (not Playwright's default SIGKILL), so cgroups.py stops the
+    // server and removes its cgroup.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+  };
+}
+
 module.exports = {
   ...baseConfig,
   testDir: './tests',
@@ -138,12 +159,12 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom)\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
       name: 'notebook7',
-      testMatch: /notebook7\.spec\.ts/,
+      testMatch: /\/notebook7\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     ...(OLDEST_LAB_JUPYTER
@@ -157,8 +178,13 @@ module.exports = {
       : []),
     {
       name: 'oom',
-      testMatch: /oom\.spec\.ts/,
+      testMatch: /\/oom\.spec\.ts/,
       use: { baseURL: `http://localhost:${OOM_PORT}` }
+    },
+    {
+      name: 'oom-notebook7',
+      testMatch: /oom-notebook7\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
     },
     {
       name: 'mem-limit',
@@ -184,18 +210,8 @@ module.exports = {
     ...(OOM_UNAVAILABLE
       ? []
       : [
-        {
-          ...labServer(
-            OOM_PORT,
-            { RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5' },
-            'lab',
-            'jupyter',
-            `${process.env.PYTHON || 'python3'} ../tests/cgroups.py --limit-mib ${OOM_CGROUP_MIB} -- `
-          ),
-          // SIGTERM (not Playwright's default SIGKILL), so cgroups.py stops
-          // the server and removes its cgroup.
-          gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
-        }
-      ])
+          cgroupServer(OOM_PORT, 'lab'),
+          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
+        ])
   ]
 };
