@@ -161,10 +161,8 @@ class SnapshotCollector(Collector):
         else:
             supervisor.demand()
         tracker = self.monitor.tracker
-        yield CounterMetricFamily("jupyter_kernel_oom_kills", FAMILIES["jupyter_kernel_oom_kills"].help,
-                                  value=tracker.oom_kills_total)
-        yield CounterMetricFamily("jupyter_kernel_deaths", FAMILIES["jupyter_kernel_deaths"].help,
-                                  value=tracker.deaths_total)
+        yield _value("jupyter_kernel_oom_kills", tracker.oom_kills_total)
+        yield _value("jupyter_kernel_deaths", tracker.deaths_total)
         snap = supervisor.snapshot
         if snap is None:
             return
@@ -177,29 +175,29 @@ class SnapshotCollector(Collector):
             "memory_limit_source": memory_limit.source, "cpu_limit_source": cpu_limit.source,
             "oom_counter": snap.oom.source if snap.oom else "none"})
 
-        yield _gauge("total_memory_usage", total.pss)
-        yield _gauge("max_memory_usage", memory_limit.value)
-        yield _gauge("jupyter_server_memory_usage_bytes", used)
-        yield _gauge("jupyter_server_memory_limit_bytes", memory_limit.value)
-        yield _gauge("jupyter_server_memory_pss_bytes", total.pss)
+        yield _value("total_memory_usage", total.pss)
+        yield _value("max_memory_usage", memory_limit.value)
+        yield _value("jupyter_server_memory_usage_bytes", used)
+        yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
+        yield _value("jupyter_server_memory_pss_bytes", total.pss)
         if snap.cgroup_memory is not None:
-            yield _gauge("jupyter_server_memory_working_set_bytes", snap.cgroup_memory.working_set)
+            yield _value("jupyter_server_memory_working_set_bytes", snap.cgroup_memory.working_set)
         if config.track_cpu_percent and total.cpu_percent is not None:
-            yield _gauge("total_cpu_usage", total.cpu_percent)
-            yield _gauge("max_cpu_usage", 100 * cpu_limit.value)
-            yield _gauge("jupyter_server_cpu_usage_cores", total.cpu_percent / 100)
-            yield _gauge("jupyter_server_cpu_limit_cores", cpu_limit.value)
+            yield _value("total_cpu_usage", total.cpu_percent)
+            yield _value("max_cpu_usage", 100 * cpu_limit.value)
+            yield _value("jupyter_server_cpu_usage_cores", total.cpu_percent / 100)
+            yield _value("jupyter_server_cpu_limit_cores", cpu_limit.value)
         if config.track_disk_usage and snap.disk:
-            yield _gauge("current_disk_usage", snap.disk.used)
-            yield _gauge("max_disk_usage", snap.disk.total)
+            yield _value("current_disk_usage", snap.disk.used)
+            yield _value("max_disk_usage", snap.disk.total)
         yield from self._kernel_families(snap, tracker)
-        yield _gauge("jupyter_resource_monitor_sample_age_seconds",
+        yield _value("jupyter_resource_monitor_sample_age_seconds",
                      max(0.0, time.monotonic() - snap.taken_monotonic))
-        yield _gauge("jupyter_resource_monitor_sample_timestamp_seconds", snap.taken_at)
-        yield _gauge("jupyter_resource_monitor_sample_cost_seconds", snap.cost_s)
-        yield _gauge("jupyter_resource_monitor_cpu_usage_cores",
+        yield _value("jupyter_resource_monitor_sample_timestamp_seconds", snap.taken_at)
+        yield _value("jupyter_resource_monitor_sample_cost_seconds", snap.cost_s)
+        yield _value("jupyter_resource_monitor_cpu_usage_cores",
                      (snap.monitor_cpu_percent or 0.0) / 100)
-        yield _gauge("jupyter_resource_monitor_processes_left_out", snap.left_out)
+        yield _value("jupyter_resource_monitor_processes_left_out", snap.left_out)
 
     def _kernel_families(self, snap, tracker):
         compat_memory = _family("kernel_memory_usage")
@@ -222,5 +220,6 @@ class SnapshotCollector(Collector):
         yield from (compat_memory, compat_cpu, memory, cpu, processes)
 
 
-def _gauge(name: str, value: float) -> GaugeMetricFamily:
+def _value(name: str, value: float):
+    """One unlabelled series of family ``name`` (a gauge or a counter, as FAMILIES says)."""
     return _family(name, value=value)

@@ -8,21 +8,11 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { SCREENSHOTS } from './utils';
+import { ALLOCATE_FOREVER, OOM_UNAVAILABLE, SCREENSHOTS } from './utils';
 
-const UNAVAILABLE = process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE;
 const NOTEBOOK = 'nb7-oom.ipynb';
 
-/** Touch 10 MiB every 50 ms, for ever: a few seconds of growth to the limit. */
-const ALLOCATE_FOREVER = [
-  'import time',
-  'hog = []',
-  'while True:',
-  "    hog.append(b'x' * (10 << 20))",
-  '    time.sleep(0.05)'
-];
-
-test.skip(!!UNAVAILABLE, `no real OOM kill here: ${UNAVAILABLE}`);
+test.skip(!!OOM_UNAVAILABLE, `no real OOM kill here: ${OOM_UNAVAILABLE}`);
 
 test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
   page,
@@ -40,7 +30,7 @@ test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
             id: 'hog',
             metadata: {},
             outputs: [],
-            source: ALLOCATE_FOREVER.join('\n')
+            source: ALLOCATE_FOREVER
           }
         ],
         metadata: {

@@ -5,23 +5,20 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { ITEM, readyMetrics, SCREENSHOTS, setSetting } from './utils';
+import {
+  ALLOCATE_FOREVER,
+  ITEM,
+  OOM_UNAVAILABLE,
+  readyMetrics,
+  SCREENSHOTS,
+  setSetting
+} from './utils';
 
-const UNAVAILABLE = process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE;
 
 /** The Kernel usage panel's id, also its right-sidebar tab's `data-id`. */
 const PANEL_ID = 'jp-ResourceMonitor-kernels';
 
-/** Touch 10 MiB every 50 ms, for ever: a few seconds of growth to the limit. */
-const ALLOCATE_FOREVER = [
-  'import time',
-  'hog = []',
-  'while True:',
-  "    hog.append(b'x' * (10 << 20))",
-  '    time.sleep(0.05)'
-].join('\n');
-
-test.skip(!!UNAVAILABLE, `no real OOM kill here: ${UNAVAILABLE}`);
+test.skip(!!OOM_UNAVAILABLE, `no real OOM kill here: ${OOM_UNAVAILABLE}`);
 
 test('a kernel ended by the OOM killer is named in a notification', async ({
   page

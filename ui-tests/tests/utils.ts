@@ -108,3 +108,21 @@ export function countMetricsRequests(page: Page): (ms: number) => Promise<number
     return count - start;
   };
 }
+
+/**
+ * Why the OOM projects cannot run here (playwright.config.js sets it), or
+ * empty when a memory cgroup can be created.
+ */
+export const OOM_UNAVAILABLE = process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE;
+
+/**
+ * Python that touches 10 MiB every 50 ms, for ever: a few seconds of growth
+ * until the kernel's OOM killer ends it.
+ */
+export const ALLOCATE_FOREVER = [
+  'import time',
+  'hog = []',
+  'while True:',
+  "    hog.append(b'x' * (10 << 20))",
+  '    time.sleep(0.05)'
+].join('\n');
