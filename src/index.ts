@@ -97,6 +97,7 @@ export namespace CommandIDs {
 /**
  * The command palette category of the commands.
  */
+// The palette writes it as a literal through trans.__ (for the extractor).
 export const PALETTE_CATEGORY = 'Resource Monitor';
 
 /**
@@ -330,8 +331,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.openDetails, {
-      label: trans().__('Resource Usage Details'),
-      caption: trans().__(
+      label: trans.__('Resource Usage Details'),
+      caption: trans.__(
         'Memory, CPU and disk use of the server and what it started'
       ),
       isEnabled: () => model.isAvailable && item.isAttached && item.isVisible,
@@ -340,14 +341,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     refreshers.push(() => model.refresh());
     app.commands.addCommand(CommandIDs.refresh, {
-      label: trans().__('Refresh Resource Usage'),
-      caption: trans().__('Ask the server for new numbers now'),
+      label: trans.__('Refresh Resource Usage'),
+      caption: trans.__('Ask the server for new numbers now'),
       execute: async () => {
         await Promise.all(refreshers.map(refresh => refresh()));
       }
     });
     for (const command of [CommandIDs.openDetails, CommandIDs.refresh]) {
-      palette?.addItem({ command, category: trans().__(PALETTE_CATEGORY) });
+      palette?.addItem({ command, category: trans.__('Resource Monitor') });
     }
 
     placeItem(
@@ -446,13 +447,13 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, KERNELS_PANEL_ID);
     }
     app.commands.addCommand(CommandIDs.openKernelUsage, {
-      label: trans().__('Kernel Usage'),
-      caption: trans().__("Each running kernel's memory and CPU"),
+      label: trans.__('Kernel Usage'),
+      caption: trans.__("Each running kernel's memory and CPU"),
       execute: () => app.shell.activateById(KERNELS_PANEL_ID)
     });
     palette?.addItem({
       command: CommandIDs.openKernelUsage,
-      category: trans().__(PALETTE_CATEGORY)
+      category: trans.__('Resource Monitor')
     });
     refreshers.push(() => model.refresh());
 

@@ -88,7 +88,7 @@ export class MemoryAlerts {
   private _actions(): Notification.IAction[] {
     const show = this._showKernels;
     return show
-      ? [{ label: trans().__('Show kernel usage'), callback: () => show() }]
+      ? [{ label: trans.__('Show kernel usage'), callback: () => show() }]
       : [];
   }
 
@@ -127,24 +127,23 @@ export namespace MemoryAlerts {
  * @param event - The event.
  */
 export function oomMessage(event: IOomEvent): string {
-  const t = trans();
   const who = event.path
     ? baseName(event.path)
-    : t.__('A %1 kernel', event.kernel_name ?? '');
+    : trans.__('A %1 kernel', event.kernel_name ?? '');
   const figures: string[] = [];
   if (event.kernel_memory !== null) {
-    figures.push(t.__('it used %1', formatBytes(event.kernel_memory)));
+    figures.push(trans.__('it used %1', formatBytes(event.kernel_memory)));
   }
   if (event.limit > 0) {
-    figures.push(t.__('this server may use %1', formatBytes(event.limit)));
+    figures.push(trans.__('this server may use %1', formatBytes(event.limit)));
   }
   return figures.length
-    ? t.__(
+    ? trans.__(
         '%1: the kernel was stopped because it ran out of memory (%2).',
         who,
         figures.join('; ')
       )
-    : t.__('%1: the kernel was stopped because it ran out of memory.', who);
+    : trans.__('%1: the kernel was stopped because it ran out of memory.', who);
 }
 
 /**
@@ -154,7 +153,6 @@ export function oomMessage(event: IOomEvent): string {
  * @param metrics - The payload that crossed it.
  */
 export function highWaterMessage(metrics: IMetrics): string {
-  const t = trans();
   const figure = memoryFigure(metrics);
   const limit = figure.limit ?? 0;
   const top = (metrics.by_owner ?? [])
@@ -162,12 +160,12 @@ export function highWaterMessage(metrics: IMetrics): string {
     .map(owner => `${ownerLabel(owner)} ${formatBytes(owner.memory)}`);
   const share = formatPercent((100 * figure.used) / limit);
   const head = figure.quota
-    ? t.__(
+    ? trans.__(
         'Memory is at %1 of the limit (%2 of %3).',
         share,
         formatBytes(figure.used),
         formatBytes(limit)
       )
-    : t.__("This server's processes use %1 of the host's memory.", share);
-  return top.length ? `${head} ${t.__('Most: %1.', top.join(', '))}` : head;
+    : trans.__("This server's processes use %1 of the host's memory.", share);
+  return top.length ? `${head} ${trans.__('Most: %1.', top.join(', '))}` : head;
 }

@@ -55,7 +55,7 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
     super(options, {
       path: METRICS_PATH,
       name: 'jupyter-resource-monitor:metrics',
-      label: trans().__('metrics'),
+      label: trans.__('metrics'),
       validate: assertMetrics
     });
   }
