@@ -16,6 +16,9 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
 import { MemoryAlerts } from './alerts/notifier';
+import { SlownessAlerts } from './alerts/slowness';
+import { diagnosisContext } from './diagnosis/context';
+import { thresholdSettings } from './diagnosis/thresholds';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
@@ -44,6 +47,10 @@ export * from './kernels/types';
 export * from './alerts/events';
 export * from './alerts/notifier';
 export * from './alerts/watch';
+// Why is it slow: the verdict, its thresholds, and its notifications.
+export * from './diagnosis';
+export * from './alerts/slowness';
+export * from './alerts/slownessWatch';
 // Shared parts: polling, formatting, charts, the popup.
 export * from './shared/format';
 export * from './shared/i18n';
@@ -205,7 +212,8 @@ export function connectionOptions(app: JupyterFrontEnd): PollingModel.IOptions {
  *
  * @param what - Which part of the extension this is, for the log.
  *
- * @param apply - Applies the composite settings (schema defaults included).
+ * @param apply - Applies the composite settings (schema defaults included);
+ *   its second argument holds only what the user set.
  *
  * @param start - Starts polling, after the first `apply`.
  *
@@ -217,7 +225,10 @@ export async function startWithSettings(
   app: JupyterFrontEnd,
   registry: ISettingRegistry | null,
   what: string,
-  apply: (settings: Partial<IResourceMonitorSettings>) => void,
+  apply: (
+    settings: Partial<IResourceMonitorSettings>,
+    user: Readonly<Record<string, unknown>>
+  ) => void,
   start: () => Promise<void>
 ): Promise<void> {
   try {
@@ -227,7 +238,10 @@ export async function startWithSettings(
     ]);
     if (settings) {
       const update = (): void =>
-        apply(settings.composite as Partial<IResourceMonitorSettings>);
+        apply(
+          settings.composite as Partial<IResourceMonitorSettings>,
+          settings.user as Readonly<Record<string, unknown>>
+        );
       update();
       settings.changed.connect(update);
     }
@@ -330,6 +344,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    diagnosisContext.metricsSource = () => model.metrics;
+    diagnosisContext.changed.connect(() => item.update());
+    // Lives as long as the page, following the model.
+    new SlownessAlerts({
+      model,
+      context: diagnosisContext,
+      showDetails: () => {
+        if (!isDetailOpen(item)) {
+          void app.commands.execute(CommandIDs.openDetails);
+        }
+      }
+    });
+
     app.commands.addCommand(CommandIDs.openDetails, {
       label: trans.__('Resource Usage Details'),
       caption: trans.__(
@@ -367,7 +394,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app,
       settingRegistry,
       'status bar',
-      settings => applySettings(settings, model, item, alerts),
+      (settings, user) => {
+        applySettings(settings, model, item, alerts);
+        diagnosisContext.settings = thresholdSettings(user);
+      },
       () => model.start()
     );
   }
@@ -431,6 +461,10 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       ...connectionOptions(app),
       onlyWhenShown: true
     });
+
+    // Kernel rows feed the verdict and the notifications while they are fresh.
+    diagnosisContext.kernelSource = () =>
+      model.status === 'ok' ? model.kernels : [];
 
     const current = new CurrentKernelTracker({
       shell: labShell,

@@ -212,5 +212,26 @@ export function describeKernel(
         : formatPercent(kernel.cpu_percent)
     )
   );
+  const waiting = waitText(kernel);
+  if (waiting !== null) {
+    lines.push(waiting);
+  }
   return lines;
+}
+
+/**
+ * A kernel's waiting for a CPU in one sentence, or null when the server does
+ * not measure it.
+ *
+ * @param kernel - The kernel's usage.
+ */
+export function waitText(kernel: IKernelUsage): string | null {
+  const wait = kernel.cpu_wait_percent;
+  if (wait === undefined) {
+    return null;
+  }
+  return trans.__(
+    'Waiting for a CPU: %1 (ready to run but not running; 100%% is one process waiting all the time).',
+    wait === null ? trans.__('not measured yet') : formatPercent(wait)
+  );
 }

@@ -6,13 +6,16 @@ import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { formatBytes, formatPercent } from '../shared/format';
+import { diagnosisContext } from '../diagnosis/context';
+import { reaches } from '../diagnosis/thresholds';
 import {
   describeKernelsStatus,
   kernelName,
   oomText,
   sessionName,
   shortKernelId,
-  unavailableText
+  unavailableText,
+  waitText
 } from './describe';
 import { IKernelHistoryPoint, KernelUsageModel } from './model';
 import { IKernelSampleInfo, IKernelUsage } from './types';
@@ -63,6 +66,7 @@ export function KernelRowComponent(
   props: KernelRowComponent.IProps
 ): JSX.Element {
   const { kernel, history, historyMinutes, isCurrent } = props;
+  const waitWarn = reaches(kernel.cpu_wait_percent, props.waitThreshold ?? 0);
   const name = kernelName(kernel);
   const shortId = shortKernelId(kernel.id);
   const why = unavailableText(kernel);
@@ -126,6 +130,20 @@ export function KernelRowComponent(
                 {formatPercent(kernel.cpu_percent)}
               </dd>
             </div>
+            {kernel.cpu_wait_percent !== undefined && (
+              <div title={waitText(kernel) ?? undefined}>
+                <dt>{trans.__('Waiting')}</dt>
+                <dd
+                  className={
+                    waitWarn
+                      ? 'jp-ResourceMonitor-kernelWait jp-mod-warn'
+                      : 'jp-ResourceMonitor-kernelWait'
+                  }
+                >
+                  {formatPercent(kernel.cpu_wait_percent)}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>{trans.__('PID')}</dt>
               <dd>{kernel.pid ?? '–'}</dd>
@@ -174,6 +192,11 @@ export namespace KernelRowComponent {
      * Whether this is the current notebook's or console's kernel.
      */
     readonly isCurrent: boolean;
+    /**
+     * Waiting for a CPU at or above this (percent of one CPU) is marked as a
+     * warning; 0 or absent: never.
+     */
+    readonly waitThreshold?: number;
   }
 }
 
@@ -289,6 +312,7 @@ export function KernelListComponent(
               history={history(kernel.id)}
               historyMinutes={historyMinutes}
               isCurrent={kernel.id === currentKernelId}
+              waitThreshold={props.waitThreshold}
             />
           ))}
         </ul>
@@ -340,6 +364,10 @@ export namespace KernelListComponent {
      * Why the last request failed, or null.
      */
     readonly error: string | null;
+    /**
+     * Waiting for a CPU at or above this (percent of one CPU) is marked.
+     */
+    readonly waitThreshold?: number;
   }
 }
 
@@ -416,6 +444,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         status={model.status}
         sample={model.sample}
         error={model.error}
+        waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
       />
     );
   }

@@ -2,6 +2,10 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertSampleInfo, ISampleInfo } from '../server/types';
+import {
+  assertKernelDiagnosisFields,
+  IKernelDiagnosisFields
+} from '../diagnosis/types';
 import { Guards } from '../shared/validate';
 
 /**
@@ -26,9 +30,10 @@ export type KernelUnavailableReason =
   | 'left out by the process cap';
 
 /**
- * One kernel's usage, as the server reports it.
+ * One kernel's usage, as the server reports it (its CPU waiting is declared
+ * in diagnosis/types.ts).
  */
-export interface IKernelUsage {
+export interface IKernelUsage extends IKernelDiagnosisFields {
   /**
    * The kernel id.
    */
@@ -183,6 +188,7 @@ export function assertKernelUsage(
   check.nullableNumber(kernel.pss, at('pss'));
   check.nullableNumber(kernel.cpu_percent, at('cpu_percent'));
   check.nullableNumber(kernel.processes, at('processes'));
+  assertKernelDiagnosisFields(kernel, at, check);
   if (kernel.reason !== undefined) {
     check.string(kernel.reason, at('reason'));
   }

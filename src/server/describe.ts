@@ -55,6 +55,11 @@ export interface IDescribeOptions {
    * The time to measure ages against, in ms since the epoch.
    */
   readonly now: number;
+  /**
+   * Why the CPU is held back (throttling or waiting over its threshold, see
+   * diagnosis/verdict.ts `cpuHeldBack`), or null/absent when it is not.
+   */
+  readonly cpuHeldBack?: string | null;
 }
 
 /**
@@ -246,6 +251,9 @@ export function describeMetrics(
     }
     if (limits?.cpu?.warn) {
       cpuText += ' ' + trans.__('Close to the limit.');
+    }
+    if (options.cpuHeldBack) {
+      cpuText += ' ' + trans.__('Held back: %1', options.cpuHeldBack);
     }
     lines.push({ label: trans.__('CPU'), text: cpuText });
   }

@@ -13,6 +13,9 @@ import { AnchoredPopup } from '../shared/popup';
 import { OwnersTable, WorkingSetBreakdown } from './memoryParts';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
+import { diagnosisContext } from '../diagnosis/context';
+import { DiagnosisSection } from '../diagnosis/section';
+import { cpuHeldBack } from '../diagnosis/verdict';
 
 /**
  * CSS class of the detail popup's content.
@@ -113,6 +116,12 @@ export function ResourceMonitorDetailComponent(
           {trans.__('Collecting history for the charts…')}
         </p>
       )}
+      <DiagnosisSection
+        metrics={metrics}
+        kernels={diagnosisContext.kernels()}
+        thresholds={diagnosisContext.thresholds(metrics)}
+        now={snapshot.now}
+      />
       {metrics && <WorkingSetBreakdown metrics={metrics} />}
       {metrics && <OwnersTable metrics={metrics} />}
       <dl className="jp-ResourceMonitor-explanations">
@@ -183,7 +192,11 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
           metrics: model.metrics,
           lastUpdate: model.lastUpdate,
           error: model.error,
-          now: Date.now()
+          now: Date.now(),
+          cpuHeldBack: cpuHeldBack(
+            model.metrics,
+            diagnosisContext.thresholds(model.metrics)
+          )
         }}
         history={model.history}
         historyMinutes={model.historyMinutes}

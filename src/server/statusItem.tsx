@@ -4,6 +4,9 @@
 import { VDomRenderer } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { diagnosisContext } from '../diagnosis/context';
+import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
+import { cpuHeldBack } from '../diagnosis/verdict';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
@@ -86,6 +89,9 @@ export interface IMetricText {
  *
  * @param display - Which metrics to show.
  *
+ * @param heldBack - Why the CPU is held back (throttling or waiting over its
+ *   threshold), or null: the CPU item warns then too.
+ *
  * #### Notes
  * Memory shows a placeholder until the first payload; CPU and disk appear only
  * once the server says it tracks them.
@@ -93,7 +99,8 @@ export interface IMetricText {
 export function metricTexts(
   status: MonitorStatus,
   metrics: IMetrics | null,
-  display: IDisplayOptions
+  display: IDisplayOptions,
+  heldBack: string | null = null
 ): IMetricText[] {
   const texts: IMetricText[] = [];
   // Before the server's first sample its figures are zeros kept for the
@@ -132,7 +139,7 @@ export function metricTexts(
           ? PENDING
           : formatPercent(metrics.cpu_percent)
       ),
-      warn: limits?.cpu?.warn === true
+      warn: limits?.cpu?.warn === true || heldBack !== null
     });
   }
   if (
@@ -179,14 +186,15 @@ export function ResourceMonitorComponent(
   if (status === 'unavailable') {
     return null;
   }
-  const texts = metricTexts(status, metrics, display);
+  const heldBack = cpuHeldBack(metrics, props.thresholds ?? DEFAULT_THRESHOLDS);
+  const texts = metricTexts(status, metrics, display, heldBack);
   const muted = status === 'stale' || status === 'unreachable';
   const warn = status === 'ok' && texts.some(text => text.warn);
   const className = [ROOT_CLASS, warn ? WARN_CLASS : '', muted ? STALE_CLASS : '']
     .filter(Boolean)
     .join(' ');
 
-  const snapshot = { status, metrics, lastUpdate, error, now };
+  const snapshot = { status, metrics, lastUpdate, error, now, cpuHeldBack: heldBack };
   const title = describeAsTitle(snapshot);
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
@@ -281,6 +289,11 @@ export namespace ResourceMonitorComponent {
      * Called on click, Enter or Space.
      */
     readonly onActivate: () => void;
+    /**
+     * When throttling or CPU waiting holds the server back (defaults apply
+     * when absent).
+     */
+    readonly thresholds?: IThresholds;
   }
 }
 
@@ -355,6 +368,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
         now={Date.now()}
         display={this._display}
         onActivate={this._onActivate}
+        thresholds={diagnosisContext.thresholds(model.metrics)}
       />
     );
   }
@@ -365,7 +379,8 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   private _widest(
     model: ResourceMonitorModel
   ): Partial<Record<IMetricText['key'], number>> {
-    for (const text of metricTexts(model.status, model.metrics, this._display)) {
+    const heldBack = cpuHeldBack(model.metrics, diagnosisContext.thresholds(model.metrics));
+    for (const text of metricTexts(model.status, model.metrics, this._display, heldBack)) {
       this._widths[text.key] = Math.max(
         this._widths[text.key] ?? 0,
         text.text.length

@@ -1,6 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import { assertDiagnosisFields, IDiagnosisFields } from '../diagnosis/types';
 import { Guards } from '../shared/validate';
 
 /**
@@ -305,9 +306,10 @@ export interface IOomSummary {
 }
 
 /**
- * The payload of `GET /api/metrics/v1`.
+ * The payload of `GET /api/metrics/v1` (the "why is it slow?" fields are
+ * declared in diagnosis/types.ts).
  */
-export interface IMetrics {
+export interface IMetrics extends IDiagnosisFields {
   /**
    * RSS summed over the server and its descendants, in bytes.
    */
@@ -459,6 +461,7 @@ export function assertMetrics(value: unknown): asserts value is IMetrics {
     check.number(oom.last_event_id, 'oom.last_event_id');
     check.nullableString(oom.counter_source, 'oom.counter_source');
   }
+  assertDiagnosisFields(root, check);
 }
 
 /**

@@ -1,0 +1,229 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+import { Notification } from '@jupyterlab/apputils';
+
+import { DiagnosisContext } from '../diagnosis/context';
+import { IThresholds, reaches } from '../diagnosis/thresholds';
+import type { ILoopBlock } from '../diagnosis/types';
+import {
+  blockCulprit,
+  describeCulprit,
+  formatClock,
+  hasDiagnosis,
+  throttleLine,
+  waitingCause
+} from '../diagnosis/verdict';
+import type { IKernelUsage } from '../kernels/types';
+import type { ResourceMonitorModel } from '../server/model';
+import type { IMetrics } from '../server/types';
+import { baseName, formatDuration, formatPercent } from '../shared/format';
+import { trans } from '../shared/i18n';
+import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
+
+/**
+ * Notifications about slowness through JupyterLab's notification system
+ * (JupyterLab and Notebook 7): the server's event loop blocked past the
+ * threshold (naming the culprit), and a kernel held back most of a minute.
+ * One per episode. Fed by the shared server model and the diagnosis context;
+ * fetches nothing.
+ */
+export class SlownessAlerts {
+  constructor(options: SlownessAlerts.IOptions) {
+    this._model = options.model;
+    this._context = options.context;
+    this._showDetails = options.showDetails;
+    this._model.stateChanged.connect(this._onChange, this);
+  }
+
+  /**
+   * Stop following the model.
+   */
+  dispose(): void {
+    this._model.stateChanged.disconnect(this._onChange, this);
+  }
+
+  private _onChange(): void {
+    const metrics = this._model.metrics;
+    if (!metrics || metrics === this._last || !hasDiagnosis(metrics)) {
+      return;
+    }
+    this._last = metrics;
+    const now = Date.now();
+    const thresholds = this._context.thresholds(metrics);
+    this._onBlocks(metrics, thresholds, now);
+    const kernels = this._context.kernels();
+    const held = heldBackKernels(kernels, thresholds);
+    const heldBack =
+      held.length > 0 ||
+      throttleLine(metrics, thresholds) !== null ||
+      reaches(metrics.cpu_wait_percent, thresholds.cpuWaitPercent);
+    if (this._heldBack.update(now, heldBack) && thresholds.notifyHeldBack) {
+      Notification.warning(heldBackMessage(metrics, kernels, thresholds), {
+        autoClose: false,
+        actions: this._actions()
+      });
+    }
+  }
+
+  private _onBlocks(metrics: IMetrics, thresholds: IThresholds, now: number): void {
+    const news = this._blocks.update(
+      metrics.event_loop?.blocks ?? [],
+      thresholds.blockedLoopMs,
+      now
+    );
+    if (news === null) {
+      return;
+    }
+    const message = blockedMessage(news.episode);
+    if (news.newEpisode || this._blockNotice === null) {
+      this._blockNotice = Notification.warning(message, {
+        autoClose: false,
+        actions: this._actions()
+      });
+    } else {
+      // Dismissed by the user: the episode stays told.
+      Notification.update({
+        id: this._blockNotice,
+        message,
+        type: 'warning',
+        autoClose: false,
+        actions: this._actions()
+      });
+    }
+  }
+
+  private _actions(): Notification.IAction[] {
+    const show = this._showDetails;
+    return show ? [{ label: trans.__('Show details'), callback: () => show() }] : [];
+  }
+
+  private _blockNotice: string | null = null;
+  private _blocks = new LoopBlockWatch();
+  private _context: DiagnosisContext;
+  private _heldBack = new HeldBackWatch();
+  private _last: IMetrics | null = null;
+  private _model: ResourceMonitorModel;
+  private _showDetails: (() => void) | undefined;
+}
+
+/**
+ * A namespace for {@link SlownessAlerts} statics.
+ */
+export namespace SlownessAlerts {
+  export interface IOptions {
+    /**
+     * The shared server model.
+     */
+    readonly model: ResourceMonitorModel;
+    /**
+     * The thresholds and the kernel rows.
+     */
+    readonly context: DiagnosisContext;
+    /**
+     * Opens the detail view, offered as the notifications' action.
+     */
+    readonly showDetails?: () => void;
+  }
+}
+
+/**
+ * The kernels waiting for a CPU at or above the threshold, most first.
+ *
+ * @param kernels - Fresh kernel rows.
+ *
+ * @param thresholds - The thresholds in force.
+ */
+export function heldBackKernels(
+  kernels: ReadonlyArray<IKernelUsage>,
+  thresholds: IThresholds
+): IKernelUsage[] {
+  return kernels
+    .filter(kernel => reaches(kernel.cpu_wait_percent, thresholds.cpuWaitPercent))
+    .sort((a, b) => (b.cpu_wait_percent ?? 0) - (a.cpu_wait_percent ?? 0));
+}
+
+/**
+ * The notification for an episode of blocks of the server's event loop.
+ *
+ * @param episode - The episode's blocks, oldest first (at least one).
+ */
+export function blockedMessage(episode: ReadonlyArray<ILoopBlock>): string {
+  const newest = episode[episode.length - 1];
+  const where = describeCulprit(blockCulprit(newest));
+  if (episode.length === 1) {
+    return trans.__(
+      'The server was unresponsive for %1 at %2, in %3: every tab of this server waited meanwhile.',
+      formatDuration(newest.duration_ms),
+      formatClock(newest.time),
+      where
+    );
+  }
+  return trans.__(
+    'The server was unresponsive %1 times since %2, up to %3; the last at %4, in %5.',
+    episode.length,
+    formatClock(episode[0].time),
+    formatDuration(Math.max(...episode.map(block => block.duration_ms))),
+    formatClock(newest.time),
+    where
+  );
+}
+
+/**
+ * The notification for being held back most of a minute, naming the kernels
+ * that waited and the quota's throttling.
+ *
+ * @param metrics - The payload that started the episode.
+ *
+ * @param kernels - Fresh kernel rows (may be none).
+ *
+ * @param thresholds - The thresholds in force.
+ */
+export function heldBackMessage(
+  metrics: IMetrics,
+  kernels: ReadonlyArray<IKernelUsage>,
+  thresholds: IThresholds
+): string {
+  const held = heldBackKernels(kernels, thresholds).slice(0, 2);
+  const throttle = metrics.cpu_throttle;
+  const throttled = throttleLine(metrics, thresholds) !== null && throttle;
+  const limit = throttled
+    ? trans.__(
+        'the %1-CPU limit throttled this server in %2 of the quota periods in which it had work',
+        String(Math.round(throttle.quota_cpus * 100) / 100),
+        formatPercent(throttle.throttled_percent)
+      )
+    : null;
+  const advice = throttled
+    ? trans.__(
+        'Use fewer threads or processes at once (e.g. OMP_NUM_THREADS=%1), or ask for a larger server.',
+        Math.max(1, Math.floor(throttle.quota_cpus))
+      )
+    : waitingCause(metrics, false);
+  if (held.length > 0) {
+    const who = held
+      .map(kernel =>
+        trans.__(
+          '%1 (waited for a CPU %2 of the time)',
+          kernel.path ? baseName(kernel.path) : kernel.name ?? kernel.id.slice(0, 8),
+          formatPercent(kernel.cpu_wait_percent)
+        )
+      )
+      .join(', ');
+    return limit
+      ? trans.__('Held back most of the last minute: %1; %2. %3', who, limit, advice)
+      : trans.__('Held back most of the last minute: %1; %2', who, advice);
+  }
+  if (limit) {
+    return trans.__(
+      'This server was held back most of the last minute: %1. %2',
+      limit,
+      advice
+    );
+  }
+  return trans.__(
+    "This server's processes were held back most of the last minute: they waited for a CPU %1 of the time; %2",
+    formatPercent(metrics.cpu_wait_percent),
+    advice
+  );
+}
