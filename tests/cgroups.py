@@ -114,10 +114,15 @@ class MemoryCgroup:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit-mib", type=int, required=True)
+    parser.add_argument("--limit-mib", type=int)
+    parser.add_argument("--cpus", type=float, help="a cpu cgroup with this CPU quota instead (UI tests)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.cpus is not None:
+        return run_in_cpu_quota(args.cpus, command)
+    if args.limit_mib is None:
+        parser.error("--limit-mib or --cpus is required")
     cgroup = MemoryCgroup(args.limit_mib << 20)
     try:
         cgroup.add(os.getpid())  # the command is started from inside: it and its children
@@ -131,6 +136,57 @@ def main() -> int:
         with open(os.path.join(parent, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
         cgroup.remove()
+
+
+def _v1_cpu_parent() -> str | None:
+    for name in ("cpu", "cpu,cpuacct"):
+        path = os.path.join(ROOT, name)
+        if os.path.isdir(path) and not os.path.exists(os.path.join(ROOT, "cgroup.controllers")):
+            return path
+    return None
+
+
+def run_in_cpu_quota(cpus: float, command: list[str]) -> int:
+    """Run ``command`` inside a new cpu cgroup whose processes share ``cpus`` CPUs of quota per
+    100 ms period (v1 ``cpu.cfs_quota_us``, else v2 ``cpu.max``), then remove the cgroup: the UI
+    tests start their throttled server this way (``--cpus 1 -- jupyter lab ...``).
+
+    Its weight is raised (v1 ``cpu.shares``, v2 ``cpu.weight``) so that on a machine busy with
+    other work its processes still get CPU until the quota stops them: what holds them back is
+    the quota, as in a container, and the quota bounds what they take from the others."""
+    v1 = _v1_cpu_parent()
+    if os.geteuid() != 0 or (v1 is None and not _v2("cpu")):
+        raise SystemExit("a cpu cgroup needs root and a writable cpu controller")
+    path = os.path.join(v1 or ROOT, f"jrm-ui-cpu-{secrets.token_hex(4)}")
+    os.mkdir(path)
+    quota = str(round(cpus * 100_000))
+    files = ([("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", quota), ("cpu.shares", "262144")]
+             if v1 else [("cpu.max", f"{quota} 100000"), ("cpu.weight", "10000")])
+    for name, value in files + [("cgroup.procs", str(os.getpid()))]:
+        with open(os.path.join(path, name), "w") as f:
+            f.write(value)
+    try:
+        child = subprocess.Popen(command)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
+        return child.wait()
+    finally:
+        with open(os.path.join(os.path.dirname(path), "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        deadline = time.monotonic() + 10
+        while os.path.isdir(path):
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            try:
+                os.rmdir(path)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ Environment knobs, so one file serves every Playwright project:
   (unset: no configured limit, so the cgroup or host limit applies).
 - ``RESOURCE_MONITOR_UI_SAMPLE_INTERVAL``: seconds for
   ``ResourceMonitor.sample_interval``.
+- ``RESOURCE_MONITOR_UI_BLOCKER``: set to enable the test-only extension
+  ``blocker/ui_test_blocker.py`` (its folder must be on ``PYTHONPATH``), whose
+  route blocks the server's event loop.
 """
 
 import json
@@ -30,6 +33,8 @@ c.ServerApp.allow_root = True  # noqa: F821
 # etc/jupyter/jupyter_server_config.d; enable it here too so the tests also run
 # against a development install that skipped that step.
 c.ServerApp.jpserver_extensions = {"jupyter_resource_monitor": True}  # noqa: F821
+if os.environ.get("RESOURCE_MONITOR_UI_BLOCKER"):
+    c.ServerApp.jpserver_extensions["ui_test_blocker"] = True  # noqa: F821
 
 # Playwright prints the servers' stderr: keep it to errors (galata's per-test
 # folders cause harmless 404 warnings).

@@ -12,6 +12,10 @@
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
  * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `slow` (port 8896): JupyterLab inside a new 1-CPU quota cpu cgroup (root
+ *   only), with a test-only route that blocks its event loop ("Why is it
+ *   slow?": throttling and a blocked server named with its culprit);
+ * - `slow-notebook7` (port 8897): the same with Jupyter Notebook 7.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -29,6 +33,10 @@ const OOM_NOTEBOOK_PORT = 8893;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
+const SLOW_PORT = 8896;
+const SLOW_NOTEBOOK_PORT = 8897;
+// The `slow` projects' servers run under this CPU quota (in CPUs).
+const SLOW_QUOTA_CPUS = 1;
 
 /**
  * Why a memory cgroup cannot be created here (the `oom` spec then skips with
@@ -63,6 +71,35 @@ function cgroupUnavailable() {
   return 'no memory controller to create a cgroup in';
 }
 const OOM_UNAVAILABLE = cgroupUnavailable();
+
+/**
+ * Why a cpu cgroup with a quota cannot be created here (the `slow` specs then
+ * skip with this reason), or null. The same rule as tests/cgroups.py.
+ */
+function cpuCgroupUnavailable() {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    return 'creating a cpu cgroup needs root';
+  }
+  if (fs.existsSync('/sys/fs/cgroup/cpu') && !fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    try {
+      fs.accessSync('/sys/fs/cgroup/cpu', fs.constants.W_OK);
+      return null;
+    } catch {
+      return 'the v1 cpu controller is read-only';
+    }
+  }
+  let v2 = '';
+  try {
+    v2 = fs.readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8');
+  } catch {
+    // no cgroup v2 either
+  }
+  return v2.split(/\s+/).includes('cpu') ? null : 'no cpu controller to create a cgroup in';
+}
+const SLOW_UNAVAILABLE = cpuCgroupUnavailable();
+// Read by the slow specs in the workers, which inherit this environment.
+process.env.RESOURCE_MONITOR_SLOW_UNAVAILABLE = SLOW_UNAVAILABLE || '';
+process.env.RESOURCE_MONITOR_SLOW_QUOTA_CPUS = String(SLOW_QUOTA_CPUS);
 // Read by oom.spec.ts in the workers, which inherit this environment.
 process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE = OOM_UNAVAILABLE || '';
 
@@ -127,6 +164,41 @@ function cgroupServer(port, app) {
   };
 }
 
+/**
+ * A server inside a new cpu cgroup with a SLOW_QUOTA_CPUS quota, made (and
+ * removed afterwards) by ../tests/cgroups.py, with the test-only extension
+ * ./blocker/ui_test_blocker.py whose route blocks the event loop.
+ */
+function slowServer(port, app) {
+  const blocker = require('path').join(__dirname, 'blocker');
+  return {
+    ...labServer(
+      port,
+      {
+        RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5',
+        RESOURCE_MONITOR_UI_BLOCKER: '1',
+        PYTHONPATH: [blocker, process.env.PYTHONPATH].filter(Boolean).join(':')
+      },
+      app,
+      'jupyter',
+      `${process.env.PYTHON || 'python3'} ../tests/cgroups.py --cpus ${SLOW_QUOTA_CPUS} -- `
+    ),
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+  };
+}
+
+/**
+ * The servers to start: all of them, or with RESOURCE_MONITOR_UI_PORTS (e.g.
+ * `8896,8897`, for `--project slow --project slow-notebook7`) only those, as
+ * Playwright starts every server whatever projects run.
+ */
+function onlyPorts(servers) {
+  const ports = (process.env.RESOURCE_MONITOR_UI_PORTS || '').split(',').filter(Boolean);
+  return ports.length
+    ? servers.filter(server => ports.includes(server.env.RESOURCE_MONITOR_UI_PORT))
+    : servers;
+}
+
 module.exports = {
   ...baseConfig,
   testDir: './tests',
@@ -159,7 +231,7 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|slow|slow-notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -187,12 +259,22 @@ module.exports = {
       use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
     },
     {
+      name: 'slow',
+      testMatch: /\/slow\.spec\.ts/,
+      use: { baseURL: `http://localhost:${SLOW_PORT}` }
+    },
+    {
+      name: 'slow-notebook7',
+      testMatch: /slow-notebook7\.spec\.ts/,
+      use: { baseURL: `http://localhost:${SLOW_NOTEBOOK_PORT}` }
+    },
+    {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
     }
   ],
-  webServer: [
+  webServer: onlyPorts([
     labServer(DEFAULT_PORT),
     labServer(MEM_LIMIT_PORT, {
       RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES)
@@ -212,6 +294,9 @@ module.exports = {
       : [
           cgroupServer(OOM_PORT, 'lab'),
           cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
-        ])
-  ]
+        ]),
+    ...(SLOW_UNAVAILABLE
+      ? []
+      : [slowServer(SLOW_PORT, 'lab'), slowServer(SLOW_NOTEBOOK_PORT, 'notebook')])
+  ])
 };

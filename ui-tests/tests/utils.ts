@@ -126,3 +126,35 @@ export const ALLOCATE_FOREVER = [
   "    hog.append(b'x' * (10 << 20))",
   '    time.sleep(0.05)'
 ].join('\n');
+
+/**
+ * Why the `slow` projects cannot run here (playwright.config.js sets it), or
+ * empty when a cpu cgroup with a quota can be created.
+ */
+export const SLOW_UNAVAILABLE = process.env.RESOURCE_MONITOR_SLOW_UNAVAILABLE;
+
+/**
+ * Python that starts 2 processes spinning for ever (twice the `slow`
+ * servers' 1-CPU quota), kept in `busy` so a later cell can stop them.
+ */
+export const START_TWO_BUSY = [
+  'import subprocess, sys',
+  "busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(2)]"
+].join('\n');
+
+/**
+ * Block the server's event loop for `seconds` through the test-only route of
+ * ui-tests/blocker/ui_test_blocker.py, in the function `hold_the_loop`.
+ */
+export async function blockTheLoop(
+  request: { get: (url: string) => Promise<{ ok: () => boolean }> },
+  seconds: number
+): Promise<void> {
+  const response = await request.get(`/ui-test/block-the-loop?seconds=${seconds}`);
+  expect(response.ok()).toBe(true);
+}
+
+/**
+ * The text a blocked-loop notification names the culprit with.
+ */
+export const CULPRIT = /in hold_the_loop \(…\/ui-tests\/blocker\/ui_test_blocker\.py:\d+\)/;
