@@ -248,7 +248,9 @@ export function throttleLine(
  */
 export function waitingCause(metrics: IMetrics, throttled: boolean): string {
   const throttle = metrics.cpu_throttle;
-  if (throttled || (throttle && (throttle.throttled_percent ?? 0) > 0)) {
+  // Throttled time shows up as waiting too: from a quarter of the periods
+  // (where Kubernetes' alert fires) the limit accounts for much of it.
+  if (throttled || (throttle && (throttle.throttled_percent ?? 0) >= 25)) {
     return trans.__(
       'much of it is the %1-CPU limit throttling the server, not other users.',
       Private.cpus(throttle?.quota_cpus ?? 0)

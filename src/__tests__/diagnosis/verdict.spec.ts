@@ -129,6 +129,9 @@ describe('diagnose', () => {
     expect(verdict(outside)[0][1]).toMatch(
       /: the CPUs are busy with work outside this server \(other users or containers on the machine\)\.$/
     );
+    // A quota that barely throttles does not explain the waiting.
+    const barely: IMetrics = { ...calmPayload(), cpu_wait_percent: 80 };
+    expect(verdict(barely)[0][1]).toMatch(/: the CPUs are busy with work outside this server/);
     const inside: IMetrics = { ...outside, cpu_percent: 195, cpu_count: 2 };
     expect(verdict(inside)[0][1]).toMatch(
       /: this server's own processes keep its 2 CPUs busy: run fewer things at once\.$/
