@@ -155,7 +155,12 @@ def run_in_cpu_quota(cpus: float, command: list[str]) -> int:
     other work its processes still get CPU until the quota stops them: what holds them back is
     the quota, as in a container, and the quota bounds what they take from the others."""
     v1 = _v1_cpu_parent()
-    if os.geteuid() != 0 or (v1 is None and not _v2("cpu")):
+    try:
+        with open(os.path.join(ROOT, "cgroup.subtree_control")) as f:
+            v2 = "cpu" in f.read().split()
+    except OSError:
+        v2 = False
+    if os.geteuid() != 0 or (v1 is None and not v2):
         raise SystemExit("a cpu cgroup needs root and a writable cpu controller")
     path = os.path.join(v1 or ROOT, f"jrm-ui-cpu-{secrets.token_hex(4)}")
     os.mkdir(path)
