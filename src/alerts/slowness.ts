@@ -11,8 +11,7 @@ import {
   describeCulprit,
   formatClock,
   hasDiagnosis,
-  throttleLine,
-  waitingCause
+  throttleLine
 } from '../diagnosis/verdict';
 import type { IKernelUsage } from '../kernels/types';
 import type { ResourceMonitorModel } from '../server/model';
@@ -147,83 +146,82 @@ export function heldBackKernels(
  * The notification for an episode of blocks of the server's event loop.
  *
  * @param episode - The episode's blocks, oldest first (at least one).
+ *
+ * #### Notes
+ * Notifications show about 140 characters: the words stay short, and the
+ * detail view (the "Show details" action) has the rest.
  */
 export function blockedMessage(episode: ReadonlyArray<ILoopBlock>): string {
   const newest = episode[episode.length - 1];
   const where = describeCulprit(blockCulprit(newest));
   if (episode.length === 1) {
     return trans.__(
-      'The server was unresponsive for %1 at %2, in %3: every tab of this server waited meanwhile.',
+      'The server was unresponsive for %1 at %2, in %3.',
       formatDuration(newest.duration_ms),
       formatClock(newest.time),
       where
     );
   }
   return trans.__(
-    'The server was unresponsive %1 times since %2, up to %3; the last at %4, in %5.',
+    'The server was unresponsive %1 times since %2, up to %3; last in %4.',
     episode.length,
     formatClock(episode[0].time),
     formatDuration(Math.max(...episode.map(block => block.duration_ms))),
-    formatClock(newest.time),
     where
   );
 }
 
 /**
- * The notification for being held back most of a minute, naming the kernels
- * that waited and the quota's throttling.
+ * The notification for being held back most of a minute, naming the kernel
+ * that waited most and the quota's throttling.
  *
  * @param metrics - The payload that started the episode.
  *
  * @param kernels - Fresh kernel rows (may be none).
  *
  * @param thresholds - The thresholds in force.
+ *
+ * #### Notes
+ * Short, as {@link blockedMessage}: what to do is in the detail view.
  */
 export function heldBackMessage(
   metrics: IMetrics,
   kernels: ReadonlyArray<IKernelUsage>,
   thresholds: IThresholds
 ): string {
-  const held = heldBackKernels(kernels, thresholds).slice(0, 2);
-  const throttle = metrics.cpu_throttle;
-  const throttled = throttleLine(metrics, thresholds) !== null && throttle;
-  const limit = throttled
-    ? trans.__(
-        'the %1-CPU limit throttled this server in %2 of the quota periods in which it had work',
-        String(Math.round(throttle.quota_cpus * 100) / 100),
-        formatPercent(throttle.throttled_percent)
-      )
-    : null;
-  const advice = throttled
-    ? trans.__(
-        'Use fewer threads or processes at once (e.g. OMP_NUM_THREADS=%1), or ask for a larger server.',
-        Math.max(1, Math.floor(throttle.quota_cpus))
-      )
-    : waitingCause(metrics, false);
+  const held = heldBackKernels(kernels, thresholds);
+  const throttle = throttleLine(metrics, thresholds) !== null ? metrics.cpu_throttle : null;
+  const cpus = throttle ? String(Math.round(throttle.quota_cpus * 100) / 100) : '';
   if (held.length > 0) {
-    const who = held
-      .map(kernel =>
-        trans.__(
-          '%1 (waited for a CPU %2 of the time)',
-          kernel.path ? baseName(kernel.path) : kernel.name ?? kernel.id.slice(0, 8),
-          formatPercent(kernel.cpu_wait_percent)
+    const top = held[0];
+    const name = top.path ? baseName(top.path) : top.name ?? top.id.slice(0, 8);
+    const who =
+      held.length > 1
+        ? trans._n('%2 (and %1 other kernel)', '%2 (and %1 other kernels)', held.length - 1, name)
+        : name;
+    return throttle
+      ? trans.__(
+          '%1 was held back most of the last minute: the %2-CPU limit throttled %3 of periods, and it waited for a CPU %4 of the time.',
+          who,
+          cpus,
+          formatPercent(throttle.throttled_percent),
+          formatPercent(top.cpu_wait_percent)
         )
-      )
-      .join(', ');
-    return limit
-      ? trans.__('Held back most of the last minute: %1; %2. %3', who, limit, advice)
-      : trans.__('Held back most of the last minute: %1; %2', who, advice);
+      : trans.__(
+          '%1 was held back most of the last minute: it waited for a CPU %2 of the time.',
+          who,
+          formatPercent(top.cpu_wait_percent)
+        );
   }
-  if (limit) {
+  if (throttle) {
     return trans.__(
-      'This server was held back most of the last minute: %1. %2',
-      limit,
-      advice
+      'This server was held back most of the last minute: the %1-CPU limit throttled %2 of the quota periods in which it had work.',
+      cpus,
+      formatPercent(throttle.throttled_percent)
     );
   }
   return trans.__(
-    "This server's processes were held back most of the last minute: they waited for a CPU %1 of the time; %2",
-    formatPercent(metrics.cpu_wait_percent),
-    advice
+    "This server's processes were held back most of the last minute: they waited for a CPU %1 of the time.",
+    formatPercent(metrics.cpu_wait_percent)
   );
 }

@@ -68,7 +68,9 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
   const item = banner.locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
   const cpu = item.locator('[data-metric="cpu"]');
   await expect(cpu).toHaveClass(/jp-mod-warn/, { timeout: 90_000 });
-  await expect(item).toHaveAttribute('title', /Held back: The 1-CPU limit held this server back/);
+  await expect(item).toHaveAttribute('title', /Held back: The 1-CPU limit held this server back/, {
+    timeout: 90_000
+  });
 
   await item.click();
   const verdict = page.locator('.jp-ResourceMonitor-detail .jp-ResourceMonitor-diagnosis');

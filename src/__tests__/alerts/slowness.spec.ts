@@ -3,7 +3,8 @@
 
 import { Notification } from '@jupyterlab/apputils';
 
-import { SlownessAlerts } from '../../alerts/slowness';
+import { blockedMessage, heldBackMessage, SlownessAlerts } from '../../alerts/slowness';
+import { DEFAULT_THRESHOLDS } from '../../diagnosis/thresholds';
 import { HeldBackWatch, LoopBlockWatch } from '../../alerts/slownessWatch';
 import { DiagnosisContext } from '../../diagnosis/context';
 import { formatClock } from '../../diagnosis/verdict';
@@ -136,7 +137,7 @@ describe('SlownessAlerts', () => {
     expect(shown()).toEqual([
       [
         'warning',
-        `The server was unresponsive for 3.2 s at ${formatClock(first.time)}, in export_notebook (nbconvert/exporters/templateexporter.py:412): every tab of this server waited meanwhile.`
+        `The server was unresponsive for 3.2 s at ${formatClock(first.time)}, in export_notebook (nbconvert/exporters/templateexporter.py:412).`
       ]
     ]);
     await model.refresh();
@@ -145,7 +146,7 @@ describe('SlownessAlerts', () => {
     expect(shown()).toEqual([
       [
         'warning',
-        `The server was unresponsive 2 times since ${formatClock(first.time)}, up to 3.2 s; the last at ${formatClock(second.time)}, in export_notebook (nbconvert/exporters/templateexporter.py:412).`
+        `The server was unresponsive 2 times since ${formatClock(first.time)}, up to 3.2 s; last in export_notebook (nbconvert/exporters/templateexporter.py:412).`
       ]
     ]);
   });
@@ -166,9 +167,35 @@ describe('SlownessAlerts', () => {
     expect(shown()).toEqual([
       [
         'warning',
-        'Held back most of the last minute: analysis.ipynb (waited for a CPU 96% of the time); the 1-CPU limit throttled this server in 88% of the quota periods in which it had work. Use fewer threads or processes at once (e.g. OMP_NUM_THREADS=1), or ask for a larger server.'
+        'analysis.ipynb was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of the time.'
       ]
     ]);
+  });
+
+  it('keeps every message short enough for a notification', () => {
+    const kernels = [kernelRow('k1', 'work/analysis-of-2026.ipynb', 96), kernelRow('k2', null, 80)];
+    const waiting = { ...calmPayload(), cpu_throttle: null, cpu_wait_percent: 99 };
+    const messages = [
+      heldBackMessage(throttledPayload(), kernels, DEFAULT_THRESHOLDS),
+      heldBackMessage(waiting, kernels, DEFAULT_THRESHOLDS),
+      heldBackMessage(throttledPayload(), [], DEFAULT_THRESHOLDS),
+      heldBackMessage(waiting, [], DEFAULT_THRESHOLDS),
+      blockedMessage([block(1000, 3200)]),
+      blockedMessage([block(9000, 1200), block(1000, 3200)])
+    ];
+    expect(messages[0]).toBe(
+      'analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of the time.'
+    );
+    // The longest form may pass 140 with a long notebook name: its head still says what.
+    expect(messages[1]).toBe(
+      'analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: it waited for a CPU 96% of the time.'
+    );
+    expect(messages[3]).toBe(
+      "This server's processes were held back most of the last minute: they waited for a CPU 99% of the time."
+    );
+    for (const message of messages.slice(1)) {
+      expect(message.length).toBeLessThanOrEqual(140);
+    }
   });
 
   it('names the server when no kernel rows are polled, and follows notifyHeldBack', async () => {
@@ -180,7 +207,7 @@ describe('SlownessAlerts', () => {
     expect(shown()).toEqual([
       [
         'warning',
-        'This server was held back most of the last minute: the 1-CPU limit throttled this server in 88% of the quota periods in which it had work. Use fewer threads or processes at once (e.g. OMP_NUM_THREADS=1), or ask for a larger server.'
+        'This server was held back most of the last minute: the 1-CPU limit throttled 88% of the quota periods in which it had work.'
       ]
     ]);
     alerts.dispose();
