@@ -201,14 +201,14 @@ export function heldBackMessage(
         : name;
     return throttle
       ? trans.__(
-          '%1 was held back most of the last minute: the %2-CPU limit throttled %3 of periods, and it waited for a CPU %4 of the time.',
+          "%1 was held back most of the last minute: the %2-CPU limit throttled %3 of periods, and it waited for a CPU %4 of one CPU's time.",
           who,
           cpus,
           formatPercent(throttle.throttled_percent),
           formatPercent(top.cpu_wait_percent)
         )
       : trans.__(
-          '%1 was held back most of the last minute: it waited for a CPU %2 of the time.',
+          "%1 was held back most of the last minute: it waited for a CPU %2 of one CPU's time.",
           who,
           formatPercent(top.cpu_wait_percent)
         );
@@ -221,7 +221,7 @@ export function heldBackMessage(
     );
   }
   return trans.__(
-    "This server's processes were held back most of the last minute: they waited for a CPU %1 of the time.",
+    "This server's processes were held back most of the last minute: they waited for a CPU %1 of one CPU's time.",
     formatPercent(metrics.cpu_wait_percent)
   );
 }

@@ -137,7 +137,7 @@ export function diagnose(input: IVerdictInput): IVerdictLine[] {
       key: `kernel-waiting:${kernel.id}`,
       heldBack: true,
       text: trans.__(
-        '%1 waited for a CPU %2 of the time over %3 (100%% = one process ready to run all the time but not running): %4',
+        "%1 waited for a CPU %2 of one CPU's time over %3 (100%% = one process ready to run all the time but not running): %4",
         Private.kernelLabel(kernel),
         formatPercent(kernel.cpu_wait_percent),
         sampleText,
@@ -151,7 +151,7 @@ export function diagnose(input: IVerdictInput): IVerdictLine[] {
       key: 'waiting',
       heldBack: true,
       text: trans.__(
-        "This server's processes waited for a CPU %1 of the time over %2 (100%% = one process ready to run all the time but not running): %3",
+        "This server's processes waited for a CPU %1 of one CPU's time over %2 (100%% = one process ready to run all the time but not running): %3",
         formatPercent(metrics.cpu_wait_percent),
         sampleText,
         why
@@ -159,8 +159,11 @@ export function diagnose(input: IVerdictInput): IVerdictLine[] {
     });
   }
 
-  lines.push(...pressureLines(metrics, thresholds));
+  const pressure = pressureLines(metrics, thresholds);
+  lines.push(...pressure.filter(line => line.kind !== 'host'));
   lines.push(...blockLines(metrics, now));
+  // The host's pressure is context, not a cause: last.
+  lines.push(...pressure.filter(line => line.kind === 'host'));
 
   if (!lines.some(line => line.heldBack)) {
     lines.unshift({
@@ -194,7 +197,7 @@ export function cpuHeldBack(
   }
   if (reaches(metrics.cpu_wait_percent, thresholds.cpuWaitPercent)) {
     return trans.__(
-      "This server's processes waited for a CPU %1 of the time over %2 (100%% = one process ready to run all the time but not running): %3",
+      "This server's processes waited for a CPU %1 of one CPU's time over %2 (100%% = one process ready to run all the time but not running): %3",
       formatPercent(metrics.cpu_wait_percent),
       Private.sampleSpan(metrics),
       waitingCause(metrics, false)
@@ -338,7 +341,7 @@ export function pressureLines(
       key: 'host',
       heldBack: false,
       text: trans.__(
-        "The host, shared with other users and containers, had tasks stalled over the last minute on %1 of the time. These are the host's figures, not this server's: they may not slow it.",
+        "The host (shared with other users and containers) had tasks waiting for %1 of the last minute. These are the host's figures, not this server's: they may not slow it.",
         parts.join(', ')
       )
     }
@@ -438,7 +441,7 @@ export function shortFile(file: string): string {
  */
 export function formatClock(seconds: number): string {
   return new Date(seconds * 1000).toLocaleTimeString([], {
-    hour: '2-digit',
+    hour: 'numeric',
     minute: '2-digit',
     second: '2-digit'
   });
@@ -502,7 +505,7 @@ namespace Private {
     if (typeof metrics.cpu_wait_percent === 'number') {
       checked.push(
         trans.__(
-          'its processes waited for a CPU %1 of the time over %2',
+          "its processes waited for a CPU %1 of one CPU's time over %2",
           formatPercent(metrics.cpu_wait_percent),
           sampleSpan(metrics)
         )

@@ -167,7 +167,7 @@ describe('SlownessAlerts', () => {
     expect(shown()).toEqual([
       [
         'warning',
-        'analysis.ipynb was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of the time.'
+        "analysis.ipynb was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of one CPU's time."
       ]
     ]);
   });
@@ -184,14 +184,14 @@ describe('SlownessAlerts', () => {
       blockedMessage([block(9000, 1200), block(1000, 3200)])
     ];
     expect(messages[0]).toBe(
-      'analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of the time.'
+      "analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: the 1-CPU limit throttled 88% of periods, and it waited for a CPU 96% of one CPU's time."
     );
     // The longest form may pass 140 with a long notebook name: its head still says what.
     expect(messages[1]).toBe(
-      'analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: it waited for a CPU 96% of the time.'
+      "analysis-of-2026.ipynb (and 1 other kernel) was held back most of the last minute: it waited for a CPU 96% of one CPU's time."
     );
     expect(messages[3]).toBe(
-      "This server's processes were held back most of the last minute: they waited for a CPU 99% of the time."
+      "This server's processes were held back most of the last minute: they waited for a CPU 99% of one CPU's time."
     );
     for (const message of messages.slice(1)) {
       expect(message.length).toBeLessThanOrEqual(140);

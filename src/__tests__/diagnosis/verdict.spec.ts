@@ -49,7 +49,7 @@ describe('diagnose', () => {
     expect(verdict(calmPayload())).toEqual([
       [
         'clear',
-        'Nothing is holding this server back: the 2-CPU limit throttled 3.0% of the quota periods over the last minute; its processes waited for a CPU 2.5% of the time over the last 1.0 s; its event loop was delayed at most 3 ms 99% of the time over the last minute.'
+        "Nothing is holding this server back: the 2-CPU limit throttled 3.0% of the quota periods over the last minute; its processes waited for a CPU 2.5% of one CPU's time over the last 1.0 s; its event loop was delayed at most 3 ms 99% of the time over the last minute."
       ]
     ]);
   });
@@ -85,7 +85,7 @@ describe('diagnose', () => {
       ],
       [
         'waiting',
-        "This server's processes waited for a CPU 97% of the time over the last 1.0 s (100% = one process ready to run all the time but not running): much of it is the 1-CPU limit throttling the server, not other users."
+        "This server's processes waited for a CPU 97% of one CPU's time over the last 1.0 s (100% = one process ready to run all the time but not running): much of it is the 1-CPU limit throttling the server, not other users."
       ]
     ]);
   });
@@ -119,9 +119,9 @@ describe('diagnose', () => {
       'kernel-waiting'
     ]);
     expect(lines[1][1]).toBe(
-      'The python3 kernel k3 waited for a CPU 75% of the time over the last 1.0 s (100% = one process ready to run all the time but not running): much of it is the 1-CPU limit throttling the server, not other users.'
+      "The python3 kernel k3 waited for a CPU 75% of one CPU's time over the last 1.0 s (100% = one process ready to run all the time but not running): much of it is the 1-CPU limit throttling the server, not other users."
     );
-    expect(lines[2][1]).toMatch(/^analysis\.ipynb waited for a CPU 60% of the time/);
+    expect(lines[2][1]).toMatch(/^analysis\.ipynb waited for a CPU 60% of one CPU's time/);
   });
 
   it('tells waiting without a quota as competition, from inside or outside the server', () => {
@@ -159,7 +159,7 @@ describe('diagnose', () => {
       ['clear', expect.stringMatching(/^Nothing is holding this server back: /)],
       [
         'host',
-        "The host, shared with other users and containers, had tasks stalled over the last minute on memory 23%, I/O 11% of the time. These are the host's figures, not this server's: they may not slow it."
+        "The host (shared with other users and containers) had tasks waiting for memory 23%, I/O 11% of the last minute. These are the host's figures, not this server's: they may not slow it."
       ]
     ]);
   });

@@ -118,7 +118,7 @@ describe('the detail view', () => {
       ['throttled', true],
       ['kernel-waiting', true]
     ]);
-    expect(lines[1].textContent).toMatch(/^analysis\.ipynb waited for a CPU 60% of the time/);
+    expect(lines[1].textContent).toMatch(/^analysis\.ipynb waited for a CPU 60% of one CPU's time/);
   });
 
   it('says when nothing holds the server back, and names a blocking culprit', async () => {
