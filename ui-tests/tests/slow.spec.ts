@@ -110,6 +110,7 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
   const wait = page.locator(`#${PANEL_ID} .jp-ResourceMonitor-kernelWait`).first();
   await expect(wait).toHaveText(/^\d+(\.\d)?%$/, { timeout: 30_000 });
   await expect(wait).toHaveClass(/jp-mod-warn/, { timeout: 30_000 });
+  await page.locator(`#${PANEL_ID}`).screenshot({ path: `${SCREENSHOTS}/diagnosis-kernel-waiting.png` });
 
   // Held back most of a minute: one notification naming the notebook.
   const toast = page.locator('.Toastify__toast', { hasText: 'held back most of the last minute' });
