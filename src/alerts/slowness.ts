@@ -201,11 +201,10 @@ export function heldBackMessage(
         : name;
     return throttle
       ? trans.__(
-          "%1 was held back most of the last minute: the %2-CPU limit throttled %3 of periods, and it waited for a CPU %4 of one CPU's time.",
+          '%1 was held back most of the last minute: the %2-CPU limit throttled %3 of the quota periods.',
           who,
           cpus,
-          formatPercent(throttle.throttled_percent),
-          formatPercent(top.cpu_wait_percent)
+          formatPercent(throttle.throttled_percent)
         )
       : trans.__(
           "%1 was held back most of the last minute: it waited for a CPU %2 of one CPU's time.",
