@@ -129,21 +129,20 @@ export function KernelRowComponent(
               <dd className="jp-ResourceMonitor-kernelCpu">
                 {formatPercent(kernel.cpu_percent)}
               </dd>
-            </div>
-            {kernel.cpu_wait_percent !== undefined && (
-              <div title={waitText(kernel) ?? undefined}>
-                <dt>{trans.__('Waiting')}</dt>
+              {/* Beside the CPU it used, the CPU it waited for. */}
+              {kernel.cpu_wait_percent !== undefined && (
                 <dd
                   className={
                     waitWarn
                       ? 'jp-ResourceMonitor-kernelWait jp-mod-warn'
                       : 'jp-ResourceMonitor-kernelWait'
                   }
+                  title={waitText(kernel) ?? undefined}
                 >
-                  {formatPercent(kernel.cpu_wait_percent)}
+                  {trans.__('waiting %1', formatPercent(kernel.cpu_wait_percent))}
                 </dd>
-              </div>
-            )}
+              )}
+            </div>
             <div>
               <dt>{trans.__('PID')}</dt>
               <dd>{kernel.pid ?? '–'}</dd>

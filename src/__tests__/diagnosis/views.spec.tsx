@@ -160,13 +160,17 @@ describe('the Kernel usage panel', () => {
     const panel = new KernelUsagePanel(model);
     Widget.attach(panel, document.body);
     const node = await render(panel);
-    const figures = [...node.querySelectorAll('.jp-ResourceMonitor-kernelFigures')].map(dl =>
-      [...dl.querySelectorAll('dt')].map(dt => `${dt.textContent}=${dt.nextElementSibling!.textContent}`)
+    // In the CPU figure's own cell: its term, what it used, what it waited for.
+    const cpuCells = [...node.querySelectorAll('.jp-ResourceMonitor-kernelCpu')].map(dd =>
+      [...dd.parentElement!.children].map(child => `${child.tagName}:${child.textContent}`)
     );
-    expect(figures[0].slice(0, 3)).toEqual(['Memory=312 MiB', 'CPU=12%', 'Waiting=62%']);
-    expect(figures[1].slice(0, 3)).toEqual(['Memory=96 MiB', 'CPU=0%', 'Waiting=1.5%']);
+    expect(cpuCells).toEqual([
+      ['DT:CPU', 'DD:12%', 'DD:waiting 62%'],
+      ['DT:CPU', 'DD:0%', 'DD:waiting 1.5%']
+    ]);
     const waits = [...node.querySelectorAll('.jp-ResourceMonitor-kernelWait')];
     expect(waits.map(dd => dd.classList.contains('jp-mod-warn'))).toEqual([true, false]);
+    expect(waits[0].getAttribute('title')).toMatch(/^Waiting for a CPU: 62%/);
     expect(describeKernel(model.kernels[0], model.kernels[0].id)).toContain(
       'Waiting for a CPU: 62% (ready to run but not running; 100% is one process waiting all the time).'
     );
