@@ -12,6 +12,8 @@
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
  * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
+ *   minute: the OOM notification must come through the server's event bus.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -26,6 +28,7 @@ const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
+const OOM_BUS_PORT = 8895;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -159,7 +162,8 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)\.spec\.ts/,
+      testIgnore:
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -187,6 +191,11 @@ module.exports = {
       use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
     },
     {
+      name: 'oom-bus',
+      testMatch: /oom-bus\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_BUS_PORT}` }
+    },
+    {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
@@ -211,7 +220,8 @@ module.exports = {
       ? []
       : [
           cgroupServer(OOM_PORT, 'lab'),
-          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
+          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook'),
+          cgroupServer(OOM_BUS_PORT, 'lab')
         ])
   ]
 };
