@@ -17,7 +17,6 @@ from jupyter_resource_monitor import events
 from jupyter_resource_monitor.tracking.oom import OomEvent
 
 
-
 @pytest.fixture
 def event_log(tmp_path):
     return tmp_path / "events.log"

@@ -11,7 +11,8 @@ import asyncio
 import collections
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..snapshot import Snapshot, Usage
 from ..worker import cgroup_memory

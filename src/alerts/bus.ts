@@ -116,7 +116,9 @@ export function oomEventOf(emission: Event.Emission): IOomEvent {
  * alerts' `announceLive`, which shares its memory of seen events with the
  * poll).
  */
-export function oomKillHandler(announce: (event: IOomEvent) => void): BusHandler {
+export function oomKillHandler(
+  announce: (event: IOomEvent) => void
+): BusHandler {
   return emission => announce(oomEventOf(emission));
 }
 

@@ -105,7 +105,10 @@ export class OomEventWatch {
    * @param event - The event.
    */
   takeLive(event: IOomEvent): boolean {
-    if ((this._seen !== null && event.id <= this._seen) || this._live.has(event.id)) {
+    if (
+      (this._seen !== null && event.id <= this._seen) ||
+      this._live.has(event.id)
+    ) {
       return false;
     }
     this._live.add(event.id);
@@ -126,7 +129,10 @@ export class OomEventWatch {
         ? events.filter(event => now - event.time * 1000 <= this.recentMs)
         : events.filter(event => event.id > seen)
     ).filter(event => !this._live.has(event.id));
-    const newSeen = events.reduce((max, event) => Math.max(max, event.id), seen ?? 0);
+    const newSeen = events.reduce(
+      (max, event) => Math.max(max, event.id),
+      seen ?? 0
+    );
     this._seen = newSeen;
     this._live.forEach(id => id <= newSeen && this._live.delete(id));
     return fresh;

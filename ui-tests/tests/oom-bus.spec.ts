@@ -95,7 +95,8 @@ test('an OOM kill is announced through the event bus within 5 s, with the poll a
         const response = await page.request.get(
           `/api/metrics/v1/kernels/${session.kernelId}`
         );
-        pid = response.status() === 200 ? (await response.json()).pid ?? 0 : 0;
+        pid =
+          response.status() === 200 ? ((await response.json()).pid ?? 0) : 0;
         return pid;
       },
       { timeout: 30_000 }
@@ -144,9 +145,13 @@ test('an OOM kill is announced through the event bus within 5 s, with the poll a
     hasText: 'ran out of memory'
   });
   await expect(toast).toBeVisible({ timeout: WITHIN_MS + 1_000 });
-  const toastAt: number = await page.evaluate(() => (window as any).__oomToastAt);
+  const toastAt: number = await page.evaluate(
+    () => (window as any).__oomToastAt
+  );
   const delay = toastAt - killedAt;
-  console.log(`OOM kill to notification: ${delay} ms (poll every ${POLL_MS} ms)`);
+  console.log(
+    `OOM kill to notification: ${delay} ms (poll every ${POLL_MS} ms)`
+  );
   expect(delay).toBeGreaterThan(0);
   expect(delay).toBeLessThanOrEqual(WITHIN_MS);
   await expect(toast).toContainText(

@@ -96,7 +96,9 @@ describe('EventBusListener', () => {
     const stream = new Stream<unknown, Event.Emission>({});
     const bus = new EventBusListener(stream as unknown as Event.Stream);
     const heard: string[] = [];
-    const remove = bus.handle(OOM_KILL_SCHEMA_ID, e => heard.push(String(e.id)));
+    const remove = bus.handle(OOM_KILL_SCHEMA_ID, e =>
+      heard.push(String(e.id))
+    );
     stream.emit({
       schema_id: 'https://events.jupyter.org/jupyter_server/kernel_actions/v1',
       action: 'restart'
@@ -112,7 +114,9 @@ describe('EventBusListener', () => {
   it("survives a handler's error and stops listening when disposed", () => {
     const stream = new Stream<unknown, Event.Emission>({});
     const bus = new EventBusListener(stream as unknown as Event.Stream);
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warn = jest
+      .spyOn(console, 'warn')
+      .mockImplementation(() => undefined);
     const heard: number[] = [];
     bus.handle(OOM_KILL_SCHEMA_ID, e => {
       if (e.id === 1) {
@@ -234,7 +238,9 @@ describe('OOM kills heard on the bus and by the poll', () => {
   });
 
   it('ignores a malformed emission', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warn = jest
+      .spyOn(console, 'warn')
+      .mockImplementation(() => undefined);
     const { kernel_id, ...broken } = emission(oomEvent(1));
     expect(kernel_id).toBe('k1');
     stream.emit(broken as Event.Emission);
@@ -267,14 +273,9 @@ describe('blocked-loop episodes on the bus', () => {
     };
     stream.emit(block);
     stream.emit(block);
-    expect(Notification.manager.notifications.map(n => [n.type, n.message])).toEqual(
-      [
-        [
-          'warning',
-          loopBlockMessage(block)
-        ]
-      ]
-    );
+    expect(
+      Notification.manager.notifications.map(n => [n.type, n.message])
+    ).toEqual([['warning', loopBlockMessage(block)]]);
     expect(loopBlockMessage(block)).toMatch(
       /^The server was unresponsive for 3\.2 s at \d\d:02( [AP]M)?, in export_notebook \(base\.py:42\)\.$/
     );
