@@ -50,8 +50,7 @@ class ResourceMonitorApp(ExtensionApp):
         supervisor.listeners.append(tracker.on_snapshot)
         # OOM kills on jupyter_server's event bus too (JupyterLab hears them at once).
         event_logger = getattr(serverapp, "event_logger", None)
-        if event_logger is not None:
-            events.register_schemas(event_logger)
+        if event_logger is not None and events.register_schemas(event_logger):
             tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
         self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker)
         self.settings["resource_monitor"] = self.monitor

@@ -146,3 +146,18 @@ async def test_a_block_object_with_to_json_and_no_culprit_is_emitted(jp_serverap
         jp_serverapp.event_logger.remove_listener(schema_id=events.LOOP_BLOCK_SCHEMA_ID,
                                                   listener=listener)
     assert [d["stack_depth"] for d in seen] == [2]
+
+
+def test_registration_is_idempotent_and_a_refused_schema_leaves_the_bus_out(monkeypatch, tmp_path):
+    from jupyter_events import EventLogger
+
+    logger = EventLogger()
+    assert events.register_schemas(logger) and events.register_schemas(logger)
+    assert set(logger.schemas.schema_ids) == set(events.SCHEMA_IDS)
+    # A schema the installed jupyter_events refuses (as one older than 0.6 refuses fields without
+    # redactionPolicies): registration says so instead of failing the server's start.
+    refused = tmp_path / "refused.yaml"
+    refused.write_text(events.schema_path(events.OOM_KILL_SCHEMA_ID).read_text()
+                       .replace("  id:\n", "  __id:\n", 1))
+    monkeypatch.setattr(events, "schema_path", lambda _schema_id: refused)
+    assert not events.register_schemas(EventLogger())

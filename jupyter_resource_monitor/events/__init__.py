@@ -39,11 +39,19 @@ def schema_path(schema_id: str) -> Path:
     return Path(__file__).parent / (schema_id[len(EVENTS_URI) + 1:] + ".yaml")
 
 
-def register_schemas(event_logger) -> None:
-    """Register our schemas with the server's event logger (``serverapp.event_logger``)."""
-    for schema_id in SCHEMA_IDS:
-        if schema_id not in event_logger.schemas:  # a second extension app in the same server
-            event_logger.register_event_schema(schema_path(schema_id))
+def register_schemas(event_logger) -> bool:
+    """Register our schemas with the server's event logger (``serverapp.event_logger``); False
+    when it refuses them (a jupyter_events older than 0.6 wanted ``redactionPolicies`` on every
+    field): then nothing is emitted and clients keep the REST routes."""
+    try:
+        for schema_id in SCHEMA_IDS:
+            if schema_id not in event_logger.schemas:  # a second extension app in the same server
+                event_logger.register_event_schema(schema_path(schema_id))
+    except Exception as exc:  # noqa: BLE001 - the bus is a nicety over the REST routes
+        log.warning("Resource monitor: no events on the server's bus (%s): %s",
+                    type(exc).__name__, exc)
+        return False
+    return True
 
 
 def oom_kill_record(event: Any) -> dict[str, Any]:
