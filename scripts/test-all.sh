@@ -14,7 +14,8 @@
 # when that Python is externally managed (PEP 668) -- so the tests exercise the
 # wheel's labextension and jupyter-config files, not the source tree.
 #
-# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium).
+# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium), DIST_DIR
+# (where the sdist and wheel go; default a temporary folder).
 # Exits non-zero if an install step fails, a suite fails, or a suite ran no tests.
 set -euo pipefail
 
@@ -76,7 +77,10 @@ step "Build the sdist (builds the labextension), then the wheel from that sdist;
 # `python -m build` builds the sdist from the tree, unpacks it and builds the wheel from it, as a
 # release does: a file the sdist lacks cannot slip into the wheel from the work tree.
 "$PYTHON" -m pip install build
-DIST="$REPORTS/dist"
+# DIST_DIR (optional) keeps the distributions, e.g. for CI to upload them.
+DIST="${DIST_DIR:-$REPORTS/dist}"
+mkdir -p "$DIST"
+rm -f "$DIST"/jupyter_resource_monitor-*
 "$PYTHON" -m build --outdir "$DIST" .
 SDIST="$(ls "$DIST"/jupyter_resource_monitor-*.tar.gz)"
 WHEEL="$(ls "$DIST"/jupyter_resource_monitor-*.whl)"
