@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
+from . import events
 from .config import ResourceMonitor, load_config
 from .routes import payload
 from .routes.handlers import handlers
@@ -47,6 +48,10 @@ class ResourceMonitorApp(ExtensionApp):
             log=self.log,
         )
         supervisor.listeners.append(tracker.on_snapshot)
+        # OOM kills on jupyter_server's event bus too (JupyterLab hears them at once).
+        event_logger = getattr(serverapp, "event_logger", None)
+        if event_logger is not None and events.register_schemas(event_logger):
+            tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
         self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker)
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):

@@ -12,6 +12,8 @@
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
  * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
+ *   minute: the OOM notification must come through the server's event bus.
  * - `slow` (port 8896): JupyterLab inside a new 1-CPU quota cpu cgroup (root
  *   only), with a test-only route that blocks its event loop ("Why is it
  *   slow?": throttling and a blocked server named with its culprit);
@@ -30,6 +32,7 @@ const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
+const OOM_BUS_PORT = 8895;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -231,7 +234,8 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|slow|slow-notebook7)\.spec\.ts/,
+      testIgnore:
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|slow|slow-notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -257,6 +261,11 @@ module.exports = {
       name: 'oom-notebook7',
       testMatch: /oom-notebook7\.spec\.ts/,
       use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
+    },
+    {
+      name: 'oom-bus',
+      testMatch: /oom-bus\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_BUS_PORT}` }
     },
     {
       name: 'slow',
@@ -293,7 +302,8 @@ module.exports = {
       ? []
       : [
           cgroupServer(OOM_PORT, 'lab'),
-          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
+          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook'),
+          cgroupServer(OOM_BUS_PORT, 'lab')
         ]),
     ...(SLOW_UNAVAILABLE
       ? []
