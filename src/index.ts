@@ -18,12 +18,11 @@ import { ITranslator } from '@jupyterlab/translation';
 import {
   EventBusListener,
   LOOP_BLOCK_SCHEMA_ID,
-  loopBlockHandler,
   OOM_KILL_SCHEMA_ID,
   oomKillHandler
 } from './alerts/bus';
 import { MemoryAlerts } from './alerts/notifier';
-import { SlownessAlerts } from './alerts/slowness';
+import { loopBlockOf, SlownessAlerts } from './alerts/slowness';
 import { diagnosisContext } from './diagnosis/context';
 import { thresholdSettings } from './diagnosis/thresholds';
 import { CurrentKernelTracker } from './kernels/currentKernel';
@@ -358,12 +357,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       OOM_KILL_SCHEMA_ID,
       oomKillHandler(event => alerts.announceLive(event))
     );
-    bus.handle(LOOP_BLOCK_SCHEMA_ID, loopBlockHandler());
 
     diagnosisContext.metricsSource = () => model.metrics;
     diagnosisContext.changed.connect(() => item.update());
-    // Lives as long as the page, following the model.
-    new SlownessAlerts({
+    const slowness = new SlownessAlerts({
       model,
       context: diagnosisContext,
       showDetails: () => {
@@ -372,6 +369,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    // Blocks from the bus at once, sharing what was told with the poll.
+    bus.handle(LOOP_BLOCK_SCHEMA_ID, emission =>
+      slowness.announceLive(loopBlockOf(emission))
+    );
 
     app.commands.addCommand(CommandIDs.openDetails, {
       label: trans.__('Resource Usage Details'),

@@ -5,7 +5,7 @@ import { Notification } from '@jupyterlab/apputils';
 
 import { DiagnosisContext } from '../diagnosis/context';
 import { IThresholds, reaches } from '../diagnosis/thresholds';
-import type { ILoopBlock } from '../diagnosis/types';
+import { assertLoopBlock, IEventLoopBlock } from '../diagnosis/types';
 import {
   blockCulprit,
   describeCulprit,
@@ -18,6 +18,7 @@ import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
 import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
+import { Guards } from '../shared/validate';
 import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
 
 /**
@@ -36,6 +37,17 @@ export class SlownessAlerts {
   }
 
   /**
+   * Tell a block the server's event bus announced at once, sharing the poll's
+   * memory of the blocks told (the next payload will not repeat it).
+   *
+   * @param block - The bus record (the REST block's fields).
+   */
+  announceLive(block: IEventLoopBlock): void {
+    const metrics = this._model.metrics;
+    this._onBlocks([block], this._context.thresholds(metrics), Date.now());
+  }
+
+  /**
    * Stop following the model.
    */
   dispose(): void {
@@ -50,7 +62,7 @@ export class SlownessAlerts {
     this._last = metrics;
     const now = Date.now();
     const thresholds = this._context.thresholds(metrics);
-    this._onBlocks(metrics, thresholds, now);
+    this._onBlocks(metrics.event_loop?.blocks ?? [], thresholds, now);
     const kernels = this._context.kernels();
     const held = heldBackKernels(kernels, thresholds);
     const heldBack =
@@ -65,12 +77,12 @@ export class SlownessAlerts {
     }
   }
 
-  private _onBlocks(metrics: IMetrics, thresholds: IThresholds, now: number): void {
-    const news = this._blocks.update(
-      metrics.event_loop?.blocks ?? [],
-      thresholds.blockedLoopMs,
-      now
-    );
+  private _onBlocks(
+    blocks: ReadonlyArray<IEventLoopBlock>,
+    thresholds: IThresholds,
+    now: number
+  ): void {
+    const news = this._blocks.update(blocks, thresholds.blockedLoopMs, now);
     if (news === null) {
       return;
     }
@@ -127,6 +139,18 @@ export namespace SlownessAlerts {
 }
 
 /**
+ * The block a blocked-loop emission of the server's event bus carries.
+ *
+ * @param emission - The emission (`loop_block/v1`).
+ *
+ * @throws naming the first malformed field.
+ */
+export function loopBlockOf(emission: unknown): IEventLoopBlock {
+  assertLoopBlock(emission, '(loop_block)', Private.check);
+  return emission;
+}
+
+/**
  * The kernels waiting for a CPU at or above the threshold, most first.
  *
  * @param kernels - Fresh kernel rows.
@@ -151,7 +175,7 @@ export function heldBackKernels(
  * Notifications show about 140 characters: the words stay short, and the
  * detail view (the "Show details" action) has the rest.
  */
-export function blockedMessage(episode: ReadonlyArray<ILoopBlock>): string {
+export function blockedMessage(episode: ReadonlyArray<IEventLoopBlock>): string {
   const newest = episode[episode.length - 1];
   const where = describeCulprit(blockCulprit(newest));
   if (episode.length === 1) {
@@ -222,5 +246,17 @@ export function heldBackMessage(
   return trans.__(
     "This server's processes were held back most of the last minute: they waited for a CPU %1 of one CPU's time.",
     formatPercent(metrics.cpu_wait_percent)
+  );
+}
+
+/**
+ * Module-private state.
+ */
+namespace Private {
+  /**
+   * The guards of {@link loopBlockOf}.
+   */
+  export const check = new Guards(
+    (path, expected) => new Error(`Invalid loop_block event: '${path}' must be ${expected}`)
   );
 }

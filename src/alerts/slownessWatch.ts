@@ -6,7 +6,7 @@
  * time, one notification per episode (as watch.ts does for memory).
  */
 
-import type { ILoopBlock } from '../diagnosis/types';
+import type { IEventLoopBlock } from '../diagnosis/types';
 
 /**
  * Blocks of the server's event loop this close together (in ms) are one
@@ -22,7 +22,7 @@ export interface IBlockNews {
   /**
    * The new blocks, oldest first.
    */
-  readonly blocks: ReadonlyArray<ILoopBlock>;
+  readonly blocks: ReadonlyArray<IEventLoopBlock>;
   /**
    * True when the first of them starts an episode (notify); false when they
    * continue the last one (update its notification).
@@ -31,7 +31,7 @@ export interface IBlockNews {
   /**
    * Every block of the episode so far, oldest first.
    */
-  readonly episode: ReadonlyArray<ILoopBlock>;
+  readonly episode: ReadonlyArray<IEventLoopBlock>;
 }
 
 /**
@@ -66,7 +66,7 @@ export class LoopBlockWatch {
    * @returns The news, or null when there is none.
    */
   update(
-    blocks: ReadonlyArray<ILoopBlock>,
+    blocks: ReadonlyArray<IEventLoopBlock>,
     thresholdMs: number,
     now: number
   ): IBlockNews | null {
@@ -95,7 +95,7 @@ export class LoopBlockWatch {
     return { blocks: fresh, newEpisode, episode: this._episode };
   }
 
-  private _episode: ILoopBlock[] = [];
+  private _episode: IEventLoopBlock[] = [];
   private _seen: number | null = null;
 }
 

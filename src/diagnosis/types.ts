@@ -98,7 +98,7 @@ export interface IFrame {
 /**
  * One time the server's event loop was blocked past the threshold.
  */
-export interface ILoopBlock {
+export interface IEventLoopBlock {
   /**
    * 1, 2, … in the server's life, when the server numbers them.
    */
@@ -138,7 +138,7 @@ export interface IEventLoop {
   /**
    * Blocks longer than `threshold_ms`, newest last, bounded.
    */
-  readonly blocks: ReadonlyArray<ILoopBlock>;
+  readonly blocks: ReadonlyArray<IEventLoopBlock>;
   /**
    * The server's threshold for recording a block, in ms.
    */
@@ -252,27 +252,44 @@ export function assertDiagnosisFields(
     if (!Array.isArray(loop.blocks)) {
       throw check.fail('event_loop.blocks', 'an array');
     }
-    loop.blocks.forEach((value: unknown, i: number) => {
-      const at = `event_loop.blocks.${i}`;
-      const block = check.object(value, at);
-      check.optionalNumber(block.id, `${at}.id`);
-      check.number(block.time, `${at}.time`);
-      check.number(block.duration_ms, `${at}.duration_ms`);
-      if (!Array.isArray(block.stack)) {
-        throw check.fail(`${at}.stack`, 'an array');
-      }
-      block.stack.forEach((frame: unknown, j: number) =>
-        Private.assertFrame(frame, `${at}.stack.${j}`, check)
-      );
-      if (block.culprit !== undefined && block.culprit !== null) {
-        Private.assertFrame(block.culprit, `${at}.culprit`, check);
-      }
-    });
+    loop.blocks.forEach((value: unknown, i: number) =>
+      assertLoopBlock(value, `event_loop.blocks.${i}`, check)
+    );
   }
   if (root.thresholds !== undefined && root.thresholds !== null) {
     const thresholds = check.object(root.thresholds, 'thresholds');
     check.optionalNumber(thresholds.throttled_percent, 'thresholds.throttled_percent');
     check.optionalNumber(thresholds.cpu_wait_percent, 'thresholds.cpu_wait_percent');
+  }
+}
+
+/**
+ * Check one block of the server's event loop: an item of `event_loop.blocks`,
+ * or the record the server's event bus carries (the same fields).
+ *
+ * @param value - The block.
+ *
+ * @param at - Its path, for messages.
+ *
+ * @param check - The calling validator's guards.
+ */
+export function assertLoopBlock(
+  value: unknown,
+  at: string,
+  check: Guards
+): asserts value is IEventLoopBlock {
+  const block = check.object(value, at);
+  check.optionalNumber(block.id, `${at}.id`);
+  check.number(block.time, `${at}.time`);
+  check.number(block.duration_ms, `${at}.duration_ms`);
+  if (!Array.isArray(block.stack)) {
+    throw check.fail(`${at}.stack`, 'an array');
+  }
+  block.stack.forEach((frame: unknown, j: number) =>
+    Private.assertFrame(frame, `${at}.stack.${j}`, check)
+  );
+  if (block.culprit !== undefined && block.culprit !== null) {
+    Private.assertFrame(block.culprit, `${at}.culprit`, check);
   }
 }
 

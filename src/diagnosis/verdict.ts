@@ -12,7 +12,7 @@ import type { IMetrics } from '../server/types';
 import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { IThresholds, reaches } from './thresholds';
-import type { IFrame, ILoopBlock, IPressure } from './types';
+import type { IFrame, IEventLoopBlock, IPressure } from './types';
 
 /**
  * What a verdict line is about.
@@ -360,7 +360,7 @@ export function blockLines(metrics: IMetrics, now: number): IVerdictLine[] {
   const blocks = (metrics.event_loop?.blocks ?? []).filter(
     block => block.time * 1000 >= now - RECENT_BLOCKS_MS
   );
-  const groups = new Map<string, ILoopBlock[]>();
+  const groups = new Map<string, IEventLoopBlock[]>();
   for (const block of blocks) {
     const where = blockCulprit(block);
     const key = where ? `${where.file}:${where.function}` : '';
@@ -401,7 +401,7 @@ export function blockLines(metrics: IMetrics, now: number): IVerdictLine[] {
  *
  * @param block - The block.
  */
-export function blockCulprit(block: ILoopBlock): IFrame | null {
+export function blockCulprit(block: IEventLoopBlock): IFrame | null {
   return block.culprit ?? block.stack[0] ?? null;
 }
 

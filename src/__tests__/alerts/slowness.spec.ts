@@ -3,7 +3,12 @@
 
 import { Notification } from '@jupyterlab/apputils';
 
-import { blockedMessage, heldBackMessage, SlownessAlerts } from '../../alerts/slowness';
+import {
+  blockedMessage,
+  heldBackMessage,
+  loopBlockOf,
+  SlownessAlerts
+} from '../../alerts/slowness';
 import { DEFAULT_THRESHOLDS } from '../../diagnosis/thresholds';
 import { HeldBackWatch, LoopBlockWatch } from '../../alerts/slownessWatch';
 import { DiagnosisContext } from '../../diagnosis/context';
@@ -149,6 +154,25 @@ describe('SlownessAlerts', () => {
         `The server was unresponsive 2 times since ${formatClock(first.time)}, up to 3.2 s; last in export_notebook (nbconvert/exporters/templateexporter.py:412).`
       ]
     ]);
+  });
+
+  it('tells a block from the event bus at once, and the poll does not repeat it', async () => {
+    const live = block(5_000, 2400, undefined, 1);
+    start(calmPayload(), blockedPayload(live));
+    await model.refresh();
+    // The bus record: the REST block's fields, its stack cut, and its depth.
+    alerts.announceLive(loopBlockOf({ ...live, stack_depth: live.stack.length }));
+    expect(shown()).toEqual([
+      [
+        'warning',
+        `The server was unresponsive for 2.4 s at ${formatClock(live.time)}, in export_notebook (nbconvert/exporters/templateexporter.py:412).`
+      ]
+    ]);
+    await model.refresh();
+    expect(shown()).toHaveLength(1);
+    expect(() => loopBlockOf({ id: 2, time: 1, duration_ms: 'long', stack: [] })).toThrow(
+      "Invalid loop_block event: '(loop_block).duration_ms' must be a non-negative number"
+    );
   });
 
   it('notifies a kernel held back most of a minute once, naming it and the limit', async () => {

@@ -7,7 +7,7 @@
  */
 
 import { DEFAULT_THRESHOLDS, IThresholds } from '../../diagnosis/thresholds';
-import type { IFrame, ILoopBlock } from '../../diagnosis/types';
+import type { IFrame, IEventLoopBlock } from '../../diagnosis/types';
 import type { IKernelUsage } from '../../kernels/types';
 import type { IMetrics } from '../../server/types';
 import { GiB, normalPayload } from '../fixtures';
@@ -98,7 +98,7 @@ export function block(
   durationMs: number,
   culprit: IFrame | null = EXPORT_FRAME,
   id?: number
-): ILoopBlock {
+): IEventLoopBlock {
   const stack = [
     { function: 'match', file: '/usr/lib/python3.11/re/__init__.py', line: 166 },
     ...(culprit ? [culprit] : []),
@@ -116,7 +116,7 @@ export function block(
 /**
  * A calm payload whose loop was blocked by the given blocks.
  */
-export function blockedPayload(...blocks: ILoopBlock[]): IMetrics {
+export function blockedPayload(...blocks: IEventLoopBlock[]): IMetrics {
   const payload = calmPayload();
   return {
     ...payload,
