@@ -13,6 +13,7 @@ import {
   CULPRIT,
   ITEM,
   readyMetrics,
+  removeSetting,
   SCREENSHOTS,
   setSetting,
   SLOW_UNAVAILABLE,
@@ -22,8 +23,23 @@ import {
 /** The Kernel usage panel's id, also its right-sidebar tab's `data-id`. */
 const PANEL_ID = 'jp-ResourceMonitor-kernels';
 
+/** The threshold settings of "Why is it slow?". */
+const THRESHOLDS = [
+  'throttleWarningPercent',
+  'cpuWaitWarningPercent',
+  'pressureWarningPercent',
+  'blockedLoopNotifySeconds',
+  'notifyHeldBack'
+];
+
 test.skip(!!SLOW_UNAVAILABLE, `no CPU quota here: ${SLOW_UNAVAILABLE}`);
 test.describe.configure({ mode: 'serial' });
+
+test.afterEach(async ({ page }) => {
+  for (const key of ['refreshRate', ...THRESHOLDS]) {
+    await removeSetting(page, key);
+  }
+});
 
 test('a blocked server is named in a notification with the code that blocked it', async ({
   page
@@ -54,6 +70,17 @@ test('a blocked server is named in a notification with the code that blocked it'
   const blocked = page.locator('.jp-ResourceMonitor-diagnosis li[data-kind="blocked"]');
   await expect(blocked).toContainText(CULPRIT);
   await page.keyboard.press('Escape');
+
+  // The thresholds are in the Settings editor, with their defaults.
+  await page.menu.clickMenuItem('Settings>Settings Editor');
+  await page.locator('.jp-PluginList').getByText('Resource Monitor').click();
+  const field = (key: string) =>
+    page.locator(`[id="jp-SettingsEditor-jupyter-resource-monitor:plugin_${key}"]`);
+  for (const key of THRESHOLDS) {
+    await expect(field(key)).toBeVisible();
+  }
+  await expect(field('throttleWarningPercent')).toHaveValue('50');
+  await expect(field('blockedLoopNotifySeconds')).toHaveValue('1');
 });
 
 test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warning, the waiting', async ({
@@ -125,6 +152,11 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
       `^${fileName.replace('.', '\\.')} was held back most of the last minute: the 1-CPU limit throttled \\d+% of the quota periods\\.`
     )
   );
+
+  // A threshold set by the user applies at once: at 0 (never), no "held back".
+  await setSetting(page, 'throttleWarningPercent', 0);
+  await setSetting(page, 'cpuWaitWarningPercent', 0);
+  await expect(page.locator(ITEM)).not.toHaveAttribute('title', /Held back/, { timeout: 10_000 });
 
   // Stop the busy processes.
   await page.notebook.setCell(0, 'code', 'for p in busy: p.kill()');

@@ -158,3 +158,19 @@ export async function blockTheLoop(
  * The text a blocked-loop notification names the culprit with.
  */
 export const CULPRIT = /in hold_the_loop \(…\/ui-tests\/blocker\/ui_test_blocker\.py:\d+\)/;
+
+/**
+ * Remove one setting of our plugin (back to its default), as the Settings
+ * editor's "Restore to Defaults" would.
+ */
+export async function removeSetting(page: Page, key: string): Promise<void> {
+  await page.evaluate(
+    async ({ id, key }) => {
+      const registry = await (window as any).galata.getPlugin(
+        '@jupyterlab/apputils-extension:settings'
+      );
+      await registry.remove(id, key);
+    },
+    { id: PLUGIN_ID, key }
+  );
+}
