@@ -176,7 +176,7 @@ class LoopWatch:
                 stack = stacks.parse_dump(dump).get(self._loop_thread, [])
         self.blocks_total += 1
         block = Block(id=self.blocks_total, time=time.time() - (now - sent_at),
-                      duration_ms=round(1000 * lag, 1), stack=stack, culprit=stacks.culprit(stack))
+                      duration_ms=_ms(lag), stack=stack, culprit=stacks.culprit(stack))
         self.blocks.append(block)
         self._blocks_json = [b.to_json() for b in self.blocks]  # once per block, not per request
         where = (f" in {block.culprit.function} ({block.culprit.file}:{block.culprit.line})"

@@ -114,10 +114,20 @@ def is_machinery(file: str) -> bool:
     return file.startswith(STDLIB)
 
 
+def is_idle_loop(stack: list[Frame]) -> bool:
+    """Whether the stack is the event loop waiting for I/O: the signal arrived after the block
+    ended (or the block was elsewhere), so this stack does not show it."""
+    return bool(stack) and stack[0].function in ("select", "poll") and \
+        os.path.basename(stack[0].file) == "selectors.py"
+
+
 def culprit(stack: list[Frame]) -> Frame | None:
     """The innermost frame outside the standard library and the event-loop machinery, as a
-    person reading py-spy's output would name it; None when every frame is machinery (the loop
-    was idle in ``select`` when the stack was taken, so the stack does not show the block)."""
+    person reading py-spy's output would name it; None when every frame is machinery, or when
+    the loop was idle in ``select`` when the stack was taken (the server's start-up code, outer
+    to every stack, is not to blame)."""
+    if is_idle_loop(stack):
+        return None
     for frame in stack:
         if not is_machinery(frame.file):
             return frame
