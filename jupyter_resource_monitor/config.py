@@ -135,7 +135,8 @@ class ResourceMonitor(LoggingConfigurable):
     @validate("loop_block_threshold")
     def _check_block_threshold(self, proposal):
         if not 0.5 <= proposal["value"] <= 600:
-            raise TraitError(f"loop_block_threshold must be between 0.5 and 600 seconds, not {proposal['value']!r}")
+            raise TraitError("loop_block_threshold must be between 0.5 and 600 seconds, "
+                             f"not {proposal['value']!r}")
         return proposal["value"]
 
     @validate("sample_interval")
