@@ -94,6 +94,7 @@ class ResourceMonitorApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp):
         if self.monitor.loop_watch is not None:
+            self.monitor.loop_watch.watch_this_thread()
             self.monitor.supervisor.start()  # the loop is watched before anyone polls
 
     async def stop_extension(self):

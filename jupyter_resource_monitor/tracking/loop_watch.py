@@ -137,6 +137,11 @@ class LoopWatch:
                 pass
             self._page_path = None
 
+    def watch_this_thread(self) -> None:
+        """Take the calling thread as the loop's (call from the running loop): its stack is the
+        one a block's record shows."""
+        self._loop_thread = threading.get_ident()
+
     @property
     def signal(self) -> int | None:
         """The signal faulthandler is registered for, while it is."""

@@ -1,5 +1,7 @@
 """Server side of the worker: start it on demand, keep its latest snapshot, restart it when it
-dies or hangs.
+dies or hangs. With the event-loop watch on, it starts with the server instead (``keep_alive``,
+:meth:`WorkerSupervisor.start`), sampling only once demanded, and passes probe lines to
+``on_probe``.
 
 Everything here runs on the server's event loop and does O(1) work per request: a request only
 reads :attr:`WorkerSupervisor.snapshot` and calls :meth:`WorkerSupervisor.demand`. The loop's only
