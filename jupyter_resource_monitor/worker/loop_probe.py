@@ -47,7 +47,7 @@ class ProbeOptions:
 
     answer_path: str  # the shared page holding the last answered sequence number
     server_pid: int
-    signal: int  # faulthandler's signal in the server
+    signal: int  # faulthandler's signal in the server; 0: none
     threshold_s: float = 1.0
     interval_s: float = INTERVAL_S
 
@@ -143,8 +143,9 @@ class Prober:
                     next_at = time.monotonic() + options.interval_s
 
     def _signal(self) -> None:
-        # Only our own parent: a server that died and whose pid was reused gets nothing.
-        if os.getppid() != self.options.server_pid:
+        # Only our own parent (a server that died and whose pid was reused gets nothing), and only
+        # with a signal (0: the server found none free, so blocks are recorded without a stack).
+        if not self.options.signal or os.getppid() != self.options.server_pid:
             return
         try:
             os.kill(self.options.server_pid, self.options.signal)
