@@ -6,7 +6,7 @@ Python, in ``time.sleep`` or inside one long C call holding the GIL (a catastrop
 expression). The worker sends the signal when a probe is late (see :mod:`.loop_watch`); this
 module registers the handler, reads what it wrote, and names the culprit.
 
-The dump's format (CPython 3.9 to 3.13)::
+The dump as CPython 3.11 writes it (the parser also accepts more text after the thread id)::
 
     Thread 0x00007f5b2ebcc6c0 (most recent call first):
       File "/path/mod.py", line 5 in worker
