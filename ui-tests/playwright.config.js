@@ -83,7 +83,10 @@ function cpuCgroupUnavailable() {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     return 'creating a cpu cgroup needs root';
   }
-  if (fs.existsSync('/sys/fs/cgroup/cpu') && !fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+  if (
+    fs.existsSync('/sys/fs/cgroup/cpu') &&
+    !fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
+  ) {
     try {
       fs.accessSync('/sys/fs/cgroup/cpu', fs.constants.W_OK);
       return null;
@@ -97,7 +100,9 @@ function cpuCgroupUnavailable() {
   } catch {
     // no cgroup v2 either
   }
-  return v2.split(/\s+/).includes('cpu') ? null : 'no cpu controller to create a cgroup in';
+  return v2.split(/\s+/).includes('cpu')
+    ? null
+    : 'no cpu controller to create a cgroup in';
 }
 const SLOW_UNAVAILABLE = cpuCgroupUnavailable();
 // Read by the slow specs in the workers, which inherit this environment.
@@ -196,9 +201,13 @@ function slowServer(port, app) {
  * Playwright starts every server whatever projects run.
  */
 function onlyPorts(servers) {
-  const ports = (process.env.RESOURCE_MONITOR_UI_PORTS || '').split(',').filter(Boolean);
+  const ports = (process.env.RESOURCE_MONITOR_UI_PORTS || '')
+    .split(',')
+    .filter(Boolean);
   return ports.length
-    ? servers.filter(server => ports.includes(server.env.RESOURCE_MONITOR_UI_PORT))
+    ? servers.filter(server =>
+        ports.includes(server.env.RESOURCE_MONITOR_UI_PORT)
+      )
     : servers;
 }
 
@@ -307,6 +316,9 @@ module.exports = {
         ]),
     ...(SLOW_UNAVAILABLE
       ? []
-      : [slowServer(SLOW_PORT, 'lab'), slowServer(SLOW_NOTEBOOK_PORT, 'notebook')])
+      : [
+          slowServer(SLOW_PORT, 'lab'),
+          slowServer(SLOW_NOTEBOOK_PORT, 'notebook')
+        ])
   ])
 };

@@ -106,7 +106,9 @@ export class SlownessAlerts {
 
   private _actions(): Notification.IAction[] {
     const show = this._showDetails;
-    return show ? [{ label: trans.__('Show details'), callback: () => show() }] : [];
+    return show
+      ? [{ label: trans.__('Show details'), callback: () => show() }]
+      : [];
   }
 
   private _blockNotice: string | null = null;
@@ -162,7 +164,9 @@ export function heldBackKernels(
   thresholds: IThresholds
 ): IKernelUsage[] {
   return kernels
-    .filter(kernel => reaches(kernel.cpu_wait_percent, thresholds.cpuWaitPercent))
+    .filter(kernel =>
+      reaches(kernel.cpu_wait_percent, thresholds.cpuWaitPercent)
+    )
     .sort((a, b) => (b.cpu_wait_percent ?? 0) - (a.cpu_wait_percent ?? 0));
 }
 
@@ -175,7 +179,9 @@ export function heldBackKernels(
  * Notifications show about 140 characters: the words stay short, and the
  * detail view (the "Show details" action) has the rest.
  */
-export function blockedMessage(episode: ReadonlyArray<IEventLoopBlock>): string {
+export function blockedMessage(
+  episode: ReadonlyArray<IEventLoopBlock>
+): string {
   const newest = episode[episode.length - 1];
   const where = describeCulprit(blockCulprit(newest));
   if (episode.length === 1) {
@@ -214,14 +220,24 @@ export function heldBackMessage(
   thresholds: IThresholds
 ): string {
   const held = heldBackKernels(kernels, thresholds);
-  const throttle = throttleLine(metrics, thresholds) !== null ? metrics.cpu_throttle : null;
-  const cpus = throttle ? String(Math.round(throttle.quota_cpus * 100) / 100) : '';
+  const throttle =
+    throttleLine(metrics, thresholds) !== null ? metrics.cpu_throttle : null;
+  const cpus = throttle
+    ? String(Math.round(throttle.quota_cpus * 100) / 100)
+    : '';
   if (held.length > 0) {
     const top = held[0];
-    const name = top.path ? baseName(top.path) : top.name ?? top.id.slice(0, 8);
+    const name = top.path
+      ? baseName(top.path)
+      : (top.name ?? top.id.slice(0, 8));
     const who =
       held.length > 1
-        ? trans._n('%2 (and %1 other kernel)', '%2 (and %1 other kernels)', held.length - 1, name)
+        ? trans._n(
+            '%2 (and %1 other kernel)',
+            '%2 (and %1 other kernels)',
+            held.length - 1,
+            name
+          )
         : name;
     return throttle
       ? trans.__(
@@ -257,6 +273,7 @@ namespace Private {
    * The guards of {@link loopBlockOf}.
    */
   export const check = new Guards(
-    (path, expected) => new Error(`Invalid loop_block event: '${path}' must be ${expected}`)
+    (path, expected) =>
+      new Error(`Invalid loop_block event: '${path}' must be ${expected}`)
   );
 }

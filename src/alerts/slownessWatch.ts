@@ -90,7 +90,8 @@ export class LoopBlockWatch {
     }
     const last = this._episode[this._episode.length - 1];
     const newEpisode =
-      last === undefined || (fresh[0].time - last.time) * 1000 - last.duration_ms > this.gapMs;
+      last === undefined ||
+      (fresh[0].time - last.time) * 1000 - last.duration_ms > this.gapMs;
     this._episode = newEpisode ? [...fresh] : [...this._episode, ...fresh];
     return { blocks: fresh, newEpisode, episode: this._episode };
   }
@@ -136,7 +137,10 @@ export class HeldBackWatch {
     }
     const step = previous ? Math.min(time - previous.time, this.maxStepMs) : 0;
     this._points.push({ time, heldBack, step });
-    while (this._points.length && this._points[0].time <= time - this.windowMs) {
+    while (
+      this._points.length &&
+      this._points[0].time <= time - this.windowMs
+    ) {
       this._points.shift();
     }
     const heldMs = this._points
@@ -160,5 +164,6 @@ export class HeldBackWatch {
   }
 
   private _armed = true;
-  private _points: Array<{ time: number; heldBack: boolean; step: number }> = [];
+  private _points: Array<{ time: number; heldBack: boolean; step: number }> =
+    [];
 }

@@ -5,7 +5,11 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IKernelUsage } from '../kernels/types';
 import type { IMetrics } from '../server/types';
-import { effectiveThresholds, IThresholds, IThresholdSettings } from './thresholds';
+import {
+  effectiveThresholds,
+  IThresholds,
+  IThresholdSettings
+} from './thresholds';
 
 /**
  * What the views of a tab share to judge "why is it slow?": the thresholds

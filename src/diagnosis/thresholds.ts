@@ -127,7 +127,9 @@ namespace Private {
   /**
    * The first finite, non-negative number.
    */
-  export function first(...values: Array<number | undefined>): number | undefined {
+  export function first(
+    ...values: Array<number | undefined>
+  ): number | undefined {
     return values.find(
       value => typeof value === 'number' && Number.isFinite(value) && value >= 0
     );

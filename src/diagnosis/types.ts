@@ -217,8 +217,14 @@ export function assertDiagnosisFields(
   check.optionalNumber(root.cpu_wait_percent, 'cpu_wait_percent', true);
   if (root.cpu_throttle !== undefined && root.cpu_throttle !== null) {
     const throttle = check.object(root.cpu_throttle, 'cpu_throttle');
-    check.nullableNumber(throttle.throttled_percent, 'cpu_throttle.throttled_percent');
-    check.nullableNumber(throttle.throttled_seconds, 'cpu_throttle.throttled_seconds');
+    check.nullableNumber(
+      throttle.throttled_percent,
+      'cpu_throttle.throttled_percent'
+    );
+    check.nullableNumber(
+      throttle.throttled_seconds,
+      'cpu_throttle.throttled_seconds'
+    );
     check.number(throttle.window_s, 'cpu_throttle.window_s');
     check.number(throttle.quota_cpus, 'cpu_throttle.quota_cpus');
   }
@@ -258,8 +264,14 @@ export function assertDiagnosisFields(
   }
   if (root.thresholds !== undefined && root.thresholds !== null) {
     const thresholds = check.object(root.thresholds, 'thresholds');
-    check.optionalNumber(thresholds.throttled_percent, 'thresholds.throttled_percent');
-    check.optionalNumber(thresholds.cpu_wait_percent, 'thresholds.cpu_wait_percent');
+    check.optionalNumber(
+      thresholds.throttled_percent,
+      'thresholds.throttled_percent'
+    );
+    check.optionalNumber(
+      thresholds.cpu_wait_percent,
+      'thresholds.cpu_wait_percent'
+    );
   }
 }
 
@@ -317,12 +329,20 @@ namespace Private {
   /**
    * The resources of a PSI block.
    */
-  export const RESOURCES: ReadonlyArray<PressureResource> = ['cpu', 'memory', 'io'];
+  export const RESOURCES: ReadonlyArray<PressureResource> = [
+    'cpu',
+    'memory',
+    'io'
+  ];
 
   /**
    * Check one stack frame.
    */
-  export function assertFrame(value: unknown, path: string, check: Guards): void {
+  export function assertFrame(
+    value: unknown,
+    path: string,
+    check: Guards
+  ): void {
     const frame = check.object(value, path);
     check.string(frame.function, `${path}.function`);
     check.string(frame.file, `${path}.file`);

@@ -129,7 +129,11 @@ export function diagnose(input: IVerdictInput): IVerdictLine[] {
   const why = waitingCause(metrics, throttled !== null);
   const sampleText = Private.sampleSpan(metrics);
   const waiting = kernels
-    .filter(kernel => kernel.available && reaches(kernel.cpu_wait_percent, thresholds.cpuWaitPercent))
+    .filter(
+      kernel =>
+        kernel.available &&
+        reaches(kernel.cpu_wait_percent, thresholds.cpuWaitPercent)
+    )
     .sort((a, b) => (b.cpu_wait_percent ?? 0) - (a.cpu_wait_percent ?? 0));
   for (const kernel of waiting) {
     lines.push({
@@ -145,7 +149,10 @@ export function diagnose(input: IVerdictInput): IVerdictLine[] {
       )
     });
   }
-  if (waiting.length === 0 && reaches(metrics.cpu_wait_percent, thresholds.cpuWaitPercent)) {
+  if (
+    waiting.length === 0 &&
+    reaches(metrics.cpu_wait_percent, thresholds.cpuWaitPercent)
+  ) {
     lines.push({
       kind: 'waiting',
       key: 'waiting',
@@ -218,14 +225,21 @@ export function throttleLine(
   thresholds: IThresholds
 ): IVerdictLine | null {
   const throttle = metrics.cpu_throttle;
-  if (!throttle || !reaches(throttle.throttled_percent, thresholds.throttledPercent)) {
+  if (
+    !throttle ||
+    !reaches(throttle.throttled_percent, thresholds.throttledPercent)
+  ) {
     return null;
   }
   const cpus = Private.cpus(throttle.quota_cpus);
   const threads = Math.max(1, Math.floor(throttle.quota_cpus));
   const seconds =
     typeof throttle.throttled_seconds === 'number'
-      ? ' ' + trans.__('(%1 throttled in all, summed over CPUs)', formatDuration(throttle.throttled_seconds * 1000))
+      ? ' ' +
+        trans.__(
+          '(%1 throttled in all, summed over CPUs)',
+          formatDuration(throttle.throttled_seconds * 1000)
+        )
       : '';
   return {
     kind: 'throttled',
@@ -388,7 +402,12 @@ export function blockLines(metrics: IMetrics, now: number): IVerdictLine[] {
               where
             );
       return {
-        line: { kind: 'blocked' as const, key: `blocked:${key}`, heldBack: true, text },
+        line: {
+          kind: 'blocked' as const,
+          key: `blocked:${key}`,
+          heldBack: true,
+          text
+        },
         time: newest.time
       };
     })

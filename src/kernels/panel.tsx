@@ -139,7 +139,10 @@ export function KernelRowComponent(
                   }
                   title={waitText(kernel) ?? undefined}
                 >
-                  {trans.__('waiting %1', formatPercent(kernel.cpu_wait_percent))}
+                  {trans.__(
+                    'waiting %1',
+                    formatPercent(kernel.cpu_wait_percent)
+                  )}
                 </dd>
               )}
             </div>

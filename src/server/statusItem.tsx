@@ -194,7 +194,14 @@ export function ResourceMonitorComponent(
     .filter(Boolean)
     .join(' ');
 
-  const snapshot = { status, metrics, lastUpdate, error, now, cpuHeldBack: heldBack };
+  const snapshot = {
+    status,
+    metrics,
+    lastUpdate,
+    error,
+    now,
+    cpuHeldBack: heldBack
+  };
   const title = describeAsTitle(snapshot);
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
@@ -379,8 +386,16 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   private _widest(
     model: ResourceMonitorModel
   ): Partial<Record<IMetricText['key'], number>> {
-    const heldBack = cpuHeldBack(model.metrics, diagnosisContext.thresholds(model.metrics));
-    for (const text of metricTexts(model.status, model.metrics, this._display, heldBack)) {
+    const heldBack = cpuHeldBack(
+      model.metrics,
+      diagnosisContext.thresholds(model.metrics)
+    );
+    for (const text of metricTexts(
+      model.status,
+      model.metrics,
+      this._display,
+      heldBack
+    )) {
       this._widths[text.key] = Math.max(
         this._widths[text.key] ?? 0,
         text.text.length

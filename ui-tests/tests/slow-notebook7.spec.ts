@@ -40,7 +40,11 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
           }
         ],
         metadata: {
-          kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3',
+            language: 'python'
+          }
         },
         nbformat: 4,
         nbformat_minor: 5
@@ -51,13 +55,14 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
 
   await page.goto(`/notebooks/${NOTEBOOK}`);
   const banner = page.getByRole('banner');
-  await expect(banner.locator('#jp-ResourceMonitor-kernelStatus')).toContainText(
-    /Kernel: [1-9][\d.]* (KiB|MiB|GiB)/,
-    { timeout: 60_000 }
-  );
+  await expect(
+    banner.locator('#jp-ResourceMonitor-kernelStatus')
+  ).toContainText(/Kernel: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 60_000 });
 
   await blockTheLoop(request, 2);
-  const toast = page.locator('.Toastify__toast', { hasText: 'The server was unresponsive' });
+  const toast = page.locator('.Toastify__toast', {
+    hasText: 'The server was unresponsive'
+  });
   await expect(toast).toBeVisible({ timeout: 30_000 });
   await expect(toast).toContainText(CULPRIT);
 
@@ -68,15 +73,23 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
   const item = banner.locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
   const cpu = item.locator('[data-metric="cpu"]');
   await expect(cpu).toHaveClass(/jp-mod-warn/, { timeout: 90_000 });
-  await expect(item).toHaveAttribute('title', /Held back: The 1-CPU limit held this server back/, {
-    timeout: 90_000
-  });
+  await expect(item).toHaveAttribute(
+    'title',
+    /Held back: The 1-CPU limit held this server back/,
+    {
+      timeout: 90_000
+    }
+  );
 
   await item.click();
-  const verdict = page.locator('.jp-ResourceMonitor-detail .jp-ResourceMonitor-diagnosis');
+  const verdict = page.locator(
+    '.jp-ResourceMonitor-detail .jp-ResourceMonitor-diagnosis'
+  );
   await expect(verdict.locator('li[data-kind="throttled"]')).toContainText(
     /^The 1-CPU limit held this server back in \d+% of the quota periods in which it had work/
   );
-  await expect(verdict.locator('li[data-kind="blocked"]')).toContainText(CULPRIT);
+  await expect(verdict.locator('li[data-kind="blocked"]')).toContainText(
+    CULPRIT
+  );
   await page.screenshot({ path: `${SCREENSHOTS}/diagnosis-notebook7.png` });
 });

@@ -53,21 +53,29 @@ test('a blocked server is named in a notification with the code that blocked it'
   await blockTheLoop(page.request, 2);
 
   // The server recorded it, with the test's function as the culprit.
-  const metrics = (await (await page.request.get('/api/metrics/v1')).json()) as any;
+  const metrics = (await (
+    await page.request.get('/api/metrics/v1')
+  ).json()) as any;
   const block = metrics.event_loop.blocks[metrics.event_loop.blocks.length - 1];
   expect(block.duration_ms).toBeGreaterThanOrEqual(1500);
   expect(block.culprit.function).toBe('hold_the_loop');
 
-  const toast = page.locator('.Toastify__toast', { hasText: 'The server was unresponsive' });
+  const toast = page.locator('.Toastify__toast', {
+    hasText: 'The server was unresponsive'
+  });
   await expect(toast).toBeVisible({ timeout: 30_000 });
-  await expect(toast).toContainText(/^The server was unresponsive for [\d.]+ s at /);
+  await expect(toast).toContainText(
+    /^The server was unresponsive for [\d.]+ s at /
+  );
   await expect(toast).toContainText(CULPRIT);
   await expect(toast).not.toHaveClass(/Toastify--animate/);
   await page.screenshot({ path: `${SCREENSHOTS}/diagnosis-blocked.png` });
 
   // The detail view tells it too.
   await page.locator(ITEM).click();
-  const blocked = page.locator('.jp-ResourceMonitor-diagnosis li[data-kind="blocked"]');
+  const blocked = page.locator(
+    '.jp-ResourceMonitor-diagnosis li[data-kind="blocked"]'
+  );
   await expect(blocked).toContainText(CULPRIT);
   await page.keyboard.press('Escape');
 
@@ -75,7 +83,9 @@ test('a blocked server is named in a notification with the code that blocked it'
   await page.menu.clickMenuItem('Settings>Settings Editor');
   await page.locator('.jp-PluginList').getByText('Resource Monitor').click();
   const field = (key: string) =>
-    page.locator(`[id="jp-SettingsEditor-jupyter-resource-monitor:plugin_${key}"]`);
+    page.locator(
+      `[id="jp-SettingsEditor-jupyter-resource-monitor:plugin_${key}"]`
+    );
   for (const key of THRESHOLDS) {
     await expect(field(key)).toBeVisible();
   }
@@ -98,7 +108,8 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
   const sessionPath: string = await (
     await page.waitForFunction(
       () => {
-        const session = (window as any).jupyterapp.shell.currentWidget?.sessionContext?.session;
+        const session = (window as any).jupyterapp.shell.currentWidget
+          ?.sessionContext?.session;
         return session?.kernel?.status === 'idle' ? session.path : null;
       },
       undefined,
@@ -123,29 +134,42 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
   // The detail view's verdict names the limit, its figure, and what to do.
   await page.locator(ITEM).click();
   const detail = page.locator('.jp-ResourceMonitor-detail');
-  const throttled = detail.locator('.jp-ResourceMonitor-diagnosis li[data-kind="throttled"]');
+  const throttled = detail.locator(
+    '.jp-ResourceMonitor-diagnosis li[data-kind="throttled"]'
+  );
   await expect(throttled).toContainText(
     /^The 1-CPU limit held this server back in \d+% of the quota periods in which it had work, over the last [^:]+: use fewer threads or processes at once, e\.g\. OMP_NUM_THREADS=1, or ask for a larger server\.$/
   );
-  const shown = Number(/in (\d+)% of the quota/.exec((await throttled.textContent())!)![1]);
+  const shown = Number(
+    /in (\d+)% of the quota/.exec((await throttled.textContent())!)![1]
+  );
   expect(shown).toBeGreaterThanOrEqual(50);
   await page.screenshot({ path: `${SCREENSHOTS}/diagnosis-throttled.png` });
   await page.keyboard.press('Escape');
 
   // The Kernel usage panel shows the kernel's waiting beside its CPU.
   await page.sidebar.openTab(PANEL_ID);
-  const wait = page.locator(`#${PANEL_ID} .jp-ResourceMonitor-kernelWait`).first();
+  const wait = page
+    .locator(`#${PANEL_ID} .jp-ResourceMonitor-kernelWait`)
+    .first();
   await expect(wait).toHaveText(/^waiting \d+(\.\d)?%$/, { timeout: 30_000 });
   await expect(wait).toHaveClass(/jp-mod-warn/, { timeout: 30_000 });
   // The panel's top, where the row is (a notification may cover its bottom).
   const box = (await page.locator(`#${PANEL_ID}`).boundingBox())!;
   await page.screenshot({
     path: `${SCREENSHOTS}/diagnosis-kernel-waiting.png`,
-    clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 260) }
+    clip: {
+      x: box.x,
+      y: box.y,
+      width: box.width,
+      height: Math.min(box.height, 260)
+    }
   });
 
   // Held back most of a minute: one notification naming the notebook.
-  const toast = page.locator('.Toastify__toast', { hasText: 'held back most of the last minute' });
+  const toast = page.locator('.Toastify__toast', {
+    hasText: 'held back most of the last minute'
+  });
   await expect(toast).toBeVisible({ timeout: 120_000 });
   await expect(toast).toContainText(
     new RegExp(
@@ -156,7 +180,9 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
   // A threshold set by the user applies at once: at 0 (never), no "held back".
   await setSetting(page, 'throttleWarningPercent', 0);
   await setSetting(page, 'cpuWaitWarningPercent', 0);
-  await expect(page.locator(ITEM)).not.toHaveAttribute('title', /Held back/, { timeout: 10_000 });
+  await expect(page.locator(ITEM)).not.toHaveAttribute('title', /Held back/, {
+    timeout: 10_000
+  });
 
   // Stop the busy processes.
   await page.notebook.setCell(0, 'code', 'for p in busy: p.kill()');

@@ -150,14 +150,17 @@ export async function blockTheLoop(
   request: { get: (url: string) => Promise<{ ok: () => boolean }> },
   seconds: number
 ): Promise<void> {
-  const response = await request.get(`/ui-test/block-the-loop?seconds=${seconds}`);
+  const response = await request.get(
+    `/ui-test/block-the-loop?seconds=${seconds}`
+  );
   expect(response.ok()).toBe(true);
 }
 
 /**
  * The text a blocked-loop notification names the culprit with.
  */
-export const CULPRIT = /in hold_the_loop \(…\/ui-tests\/blocker\/ui_test_blocker\.py:\d+\)/;
+export const CULPRIT =
+  /in hold_the_loop \(…\/ui-tests\/blocker\/ui_test_blocker\.py:\d+\)/;
 
 /**
  * Remove one setting of our plugin (back to its default), as the Settings

@@ -33,7 +33,11 @@ describe('LoopBlockWatch', () => {
     const short = block(10_000, 600, undefined, 3);
     const late = block(-200_000, 3000, undefined, 4); // 3 min after a
     expect(watch.update([], 1000, NOW)).toBeNull();
-    expect(watch.update([a], 1000, NOW)).toEqual({ blocks: [a], newEpisode: true, episode: [a] });
+    expect(watch.update([a], 1000, NOW)).toEqual({
+      blocks: [a],
+      newEpisode: true,
+      episode: [a]
+    });
     expect(watch.update([a], 1000, NOW)).toBeNull();
     expect(watch.update([a, b, short], 1000, NOW)).toEqual({
       blocks: [b],
@@ -50,7 +54,9 @@ describe('LoopBlockWatch', () => {
   it('does not repeat old news to a tab opened later, and 0 turns it off', () => {
     const old = block(10 * 60_000, 4000);
     const fresh = block(30_000, 2500);
-    expect(new LoopBlockWatch().update([old, fresh], 1000, NOW)!.blocks).toEqual([fresh]);
+    expect(
+      new LoopBlockWatch().update([old, fresh], 1000, NOW)!.blocks
+    ).toEqual([fresh]);
     expect(new LoopBlockWatch().update([old], 1000, NOW)).toBeNull();
     expect(new LoopBlockWatch().update([fresh], 0, NOW)).toBeNull();
     expect(new LoopBlockWatch().update([fresh], 3000, NOW)).toBeNull();
@@ -135,7 +141,12 @@ describe('SlownessAlerts', () => {
   it('notifies a blocked server once per episode, naming the culprit', async () => {
     const first = block(40_000, 3200, undefined, 1);
     const second = block(10_000, 1800, undefined, 2);
-    start(calmPayload(), blockedPayload(first), blockedPayload(first), blockedPayload(first, second));
+    start(
+      calmPayload(),
+      blockedPayload(first),
+      blockedPayload(first),
+      blockedPayload(first, second)
+    );
     await model.refresh();
     expect(shown()).toEqual([]);
     await model.refresh();
@@ -161,7 +172,9 @@ describe('SlownessAlerts', () => {
     start(calmPayload(), blockedPayload(live));
     await model.refresh();
     // The bus record: the REST block's fields, its stack cut, and its depth.
-    alerts.announceLive(loopBlockOf({ ...live, stack_depth: live.stack.length }));
+    alerts.announceLive(
+      loopBlockOf({ ...live, stack_depth: live.stack.length })
+    );
     expect(shown()).toEqual([
       [
         'warning',
@@ -170,7 +183,9 @@ describe('SlownessAlerts', () => {
     ]);
     await model.refresh();
     expect(shown()).toHaveLength(1);
-    expect(() => loopBlockOf({ id: 2, time: 1, duration_ms: 'long', stack: [] })).toThrow(
+    expect(() =>
+      loopBlockOf({ id: 2, time: 1, duration_ms: 'long', stack: [] })
+    ).toThrow(
       "Invalid loop_block event: '(loop_block).duration_ms' must be a non-negative number"
     );
   });
@@ -197,8 +212,15 @@ describe('SlownessAlerts', () => {
   });
 
   it('keeps every message short enough for a notification', () => {
-    const kernels = [kernelRow('k1', 'work/analysis-2026.ipynb', 96), kernelRow('k2', null, 80)];
-    const waiting = { ...calmPayload(), cpu_throttle: null, cpu_wait_percent: 99 };
+    const kernels = [
+      kernelRow('k1', 'work/analysis-2026.ipynb', 96),
+      kernelRow('k2', null, 80)
+    ];
+    const waiting = {
+      ...calmPayload(),
+      cpu_throttle: null,
+      cpu_wait_percent: 99
+    };
     const messages = [
       heldBackMessage(throttledPayload(), kernels, DEFAULT_THRESHOLDS),
       heldBackMessage(waiting, kernels, DEFAULT_THRESHOLDS),

@@ -70,7 +70,10 @@ export function throttledPayload(): IMetrics {
     ...payload,
     cpu_percent: 99,
     cpu_count: 1,
-    limits: { ...payload.limits, cpu: { cpu: 1, warn: false, source: 'cgroup' } },
+    limits: {
+      ...payload.limits,
+      cpu: { cpu: 1, warn: false, source: 'cgroup' }
+    },
     cpu_wait_percent: 97,
     cpu_throttle: {
       throttled_percent: 88,
@@ -100,9 +103,17 @@ export function block(
   id?: number
 ): IEventLoopBlock {
   const stack = [
-    { function: 'match', file: '/usr/lib/python3.11/re/__init__.py', line: 166 },
+    {
+      function: 'match',
+      file: '/usr/lib/python3.11/re/__init__.py',
+      line: 166
+    },
     ...(culprit ? [culprit] : []),
-    { function: '_run', file: '/usr/lib/python3.11/asyncio/events.py', line: 84 }
+    {
+      function: '_run',
+      file: '/usr/lib/python3.11/asyncio/events.py',
+      line: 84
+    }
   ];
   return {
     ...(id === undefined ? {} : { id }),

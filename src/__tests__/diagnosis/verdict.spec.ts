@@ -41,7 +41,10 @@ describe('diagnose', () => {
     expect(verdict(null)).toEqual([]);
     expect(verdict(normalPayload())).toEqual([]);
     expect(hasDiagnosis(normalPayload())).toBe(false);
-    const notReady = { ...calmPayload(), sample: { ...calmPayload().sample!, ready: false } };
+    const notReady = {
+      ...calmPayload(),
+      sample: { ...calmPayload().sample!, ready: false }
+    };
     expect(verdict(notReady)).toEqual([]);
   });
 
@@ -62,7 +65,9 @@ describe('diagnose', () => {
       psi: null,
       event_loop: null
     };
-    expect(verdict(bare)).toEqual([['clear', 'Nothing is holding this server back.']]);
+    expect(verdict(bare)).toEqual([
+      ['clear', 'Nothing is holding this server back.']
+    ]);
     const partial: IMetrics = {
       ...normalPayload(),
       cpu_throttle: {
@@ -74,7 +79,9 @@ describe('diagnose', () => {
       psi: { source: 'cgroup', cpu: null },
       event_loop: { lag_ms: { p50: null, p99: null, max: null }, blocks: [] }
     };
-    expect(verdict(partial)).toEqual([['clear', 'Nothing is holding this server back.']]);
+    expect(verdict(partial)).toEqual([
+      ['clear', 'Nothing is holding this server back.']
+    ]);
   });
 
   it('names the CPU limit when the quota throttled most periods, with what to do', () => {
@@ -95,14 +102,20 @@ describe('diagnose', () => {
     const payload: IMetrics = {
       ...mild,
       cpu_wait_percent: 10,
-      cpu_throttle: { ...mild.cpu_throttle!, throttled_percent: 30, window_s: 35 }
+      cpu_throttle: {
+        ...mild.cpu_throttle!,
+        throttled_percent: 30,
+        window_s: 35
+      }
     };
     expect(verdict(payload).map(([kind]) => kind)).toEqual(['clear']);
     const stricter = { ...THRESHOLDS, throttledPercent: 25 };
     expect(verdict(payload, [], stricter)[0][1]).toMatch(
       /^The 1-CPU limit held this server back in 30% of the quota periods in which it had work, over the last 35 s /
     );
-    expect(verdict(payload, [], { ...THRESHOLDS, throttledPercent: 0 })[0][0]).toBe('clear');
+    expect(
+      verdict(payload, [], { ...THRESHOLDS, throttledPercent: 0 })[0][0]
+    ).toBe('clear');
   });
 
   it('names each kernel that waited, most first, instead of the server total', () => {
@@ -121,17 +134,25 @@ describe('diagnose', () => {
     expect(lines[1][1]).toBe(
       "The python3 kernel k3 waited for a CPU 75% of one CPU's time over the last 1.0 s (100% = one process ready to run all the time but not running): much of it is the 1-CPU limit throttling the server, not other users."
     );
-    expect(lines[2][1]).toMatch(/^analysis\.ipynb waited for a CPU 60% of one CPU's time/);
+    expect(lines[2][1]).toMatch(
+      /^analysis\.ipynb waited for a CPU 60% of one CPU's time/
+    );
   });
 
   it('tells waiting without a quota as competition, from inside or outside the server', () => {
-    const outside: IMetrics = { ...calmPayload(), cpu_throttle: null, cpu_wait_percent: 80 };
+    const outside: IMetrics = {
+      ...calmPayload(),
+      cpu_throttle: null,
+      cpu_wait_percent: 80
+    };
     expect(verdict(outside)[0][1]).toMatch(
       /: the CPUs are busy with work outside this server \(other users or containers on the machine\)\.$/
     );
     // A quota that barely throttles does not explain the waiting.
     const barely: IMetrics = { ...calmPayload(), cpu_wait_percent: 80 };
-    expect(verdict(barely)[0][1]).toMatch(/: the CPUs are busy with work outside this server/);
+    expect(verdict(barely)[0][1]).toMatch(
+      /: the CPUs are busy with work outside this server/
+    );
     const inside: IMetrics = { ...outside, cpu_percent: 195, cpu_count: 2 };
     expect(verdict(inside)[0][1]).toMatch(
       /: this server's own processes keep its 2 CPUs busy: run fewer things at once\.$/
@@ -140,10 +161,16 @@ describe('diagnose', () => {
 
   it("blames memory and I/O stalls only when the pressure is the server's own cgroup's", () => {
     const stalls = {
-      memory: { some: { avg10: 30, avg60: 22.5, total_s: 90 }, full: { avg10: 10, avg60: 8, total_s: 30 } },
+      memory: {
+        some: { avg10: 30, avg60: 22.5, total_s: 90 },
+        full: { avg10: 10, avg60: 8, total_s: 30 }
+      },
       io: { some: { avg10: 12, avg60: 11, total_s: 50 } }
     };
-    const own: IMetrics = { ...calmPayload(), psi: { source: 'cgroup', ...stalls } };
+    const own: IMetrics = {
+      ...calmPayload(),
+      psi: { source: 'cgroup', ...stalls }
+    };
     expect(verdict(own)).toEqual([
       [
         'pressure',
@@ -154,9 +181,15 @@ describe('diagnose', () => {
         "This server's processes stalled waiting for disk or network storage 11% of the last minute: read and write less at once, or use faster storage."
       ]
     ]);
-    const host: IMetrics = { ...calmPayload(), psi: { source: 'host', ...stalls } };
+    const host: IMetrics = {
+      ...calmPayload(),
+      psi: { source: 'host', ...stalls }
+    };
     expect(verdict(host)).toEqual([
-      ['clear', expect.stringMatching(/^Nothing is holding this server back: /)],
+      [
+        'clear',
+        expect.stringMatching(/^Nothing is holding this server back: /)
+      ],
       [
         'host',
         "The host (shared with other users and containers) had tasks waiting for memory 23%, I/O 11% of the last minute. These are the host's figures, not this server's: they may not slow it."
@@ -165,7 +198,11 @@ describe('diagnose', () => {
   });
 
   it('names the code that blocked the server, one line per culprit, newest first', () => {
-    const other = { function: 'list_dir', file: '/srv/app/contents.py', line: 7 };
+    const other = {
+      function: 'list_dir',
+      file: '/srv/app/contents.py',
+      line: 7
+    };
     const payload = blockedPayload(
       block(20 * 60_000, 5000), // too old to tell
       block(5 * 60_000, 1500, other),
@@ -191,7 +228,9 @@ describe('diagnose', () => {
 
   it('falls back to the innermost frame, or says the code was not identified', () => {
     const bare = { ...block(10_000, 2000, null), stack: [] };
-    expect(verdict(blockedPayload(bare))[0][1]).toMatch(/, in code the server could not identify\./);
+    expect(verdict(blockedPayload(bare))[0][1]).toMatch(
+      /, in code the server could not identify\./
+    );
     expect(verdict(blockedPayload(block(10_000, 2000, null)))[0][1]).toMatch(
       /, in match \(…\/python3\.11\/re\/__init__\.py:166\)\./
     );
@@ -200,10 +239,16 @@ describe('diagnose', () => {
 
 describe('describeCulprit', () => {
   it('shortens a file to its package path and keeps the line', () => {
-    expect(shortFile('/x/lib/python3.11/site-packages/pkg/mod.py')).toBe('pkg/mod.py');
-    expect(shortFile('/x/lib/python3.11/dist-packages/pkg/mod.py')).toBe('pkg/mod.py');
+    expect(shortFile('/x/lib/python3.11/site-packages/pkg/mod.py')).toBe(
+      'pkg/mod.py'
+    );
+    expect(shortFile('/x/lib/python3.11/dist-packages/pkg/mod.py')).toBe(
+      'pkg/mod.py'
+    );
     expect(shortFile('app.py')).toBe('app.py');
-    expect(describeCulprit({ function: 'f', file: '/a/b.py', line: null })).toBe('f (/a/b.py)');
+    expect(
+      describeCulprit({ function: 'f', file: '/a/b.py', line: null })
+    ).toBe('f (/a/b.py)');
   });
 });
 
@@ -212,10 +257,20 @@ describe('cpuHeldBack', () => {
     expect(cpuHeldBack(calmPayload(), THRESHOLDS)).toBeNull();
     expect(cpuHeldBack(normalPayload(), THRESHOLDS)).toBeNull();
     expect(cpuHeldBack(null, THRESHOLDS)).toBeNull();
-    expect(cpuHeldBack(throttledPayload(), THRESHOLDS)).toMatch(/^The 1-CPU limit held this server back in 88%/);
-    const waiting: IMetrics = { ...calmPayload(), cpu_throttle: null, cpu_wait_percent: 55 };
-    expect(cpuHeldBack(waiting, THRESHOLDS)).toMatch(/^This server's processes waited for a CPU 55%/);
-    expect(cpuHeldBack(waiting, { ...THRESHOLDS, cpuWaitPercent: 60 })).toBeNull();
+    expect(cpuHeldBack(throttledPayload(), THRESHOLDS)).toMatch(
+      /^The 1-CPU limit held this server back in 88%/
+    );
+    const waiting: IMetrics = {
+      ...calmPayload(),
+      cpu_throttle: null,
+      cpu_wait_percent: 55
+    };
+    expect(cpuHeldBack(waiting, THRESHOLDS)).toMatch(
+      /^This server's processes waited for a CPU 55%/
+    );
+    expect(
+      cpuHeldBack(waiting, { ...THRESHOLDS, cpuWaitPercent: 60 })
+    ).toBeNull();
   });
 });
 
@@ -224,7 +279,11 @@ describe('effectiveThresholds', () => {
     const server: IMetrics = {
       ...calmPayload(),
       thresholds: { throttled_percent: 80, cpu_wait_percent: 150 },
-      event_loop: { lag_ms: { p50: 1, p99: 2, max: 3 }, blocks: [], threshold_ms: 2500 }
+      event_loop: {
+        lag_ms: { p50: 1, p99: 2, max: 3 },
+        blocks: [],
+        threshold_ms: 2500
+      }
     };
     expect(effectiveThresholds({}, null)).toEqual(THRESHOLDS);
     expect(effectiveThresholds({}, server)).toEqual({
@@ -251,6 +310,8 @@ describe('effectiveThresholds', () => {
       blockedLoopMs: 0,
       notifyHeldBack: false
     });
-    expect(effectiveThresholds({ cpuWaitWarningPercent: NaN }, null).cpuWaitPercent).toBe(50);
+    expect(
+      effectiveThresholds({ cpuWaitWarningPercent: NaN }, null).cpuWaitPercent
+    ).toBe(50);
   });
 });

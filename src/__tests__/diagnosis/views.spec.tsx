@@ -18,7 +18,12 @@ import { ResourceMonitorStatus, WARN_CLASS } from '../../server/statusItem';
 import { assertMetrics, IMetrics } from '../../server/types';
 import { normalPayload, stubServer } from '../fixtures';
 import { kernelList, pythonKernel, rKernel } from '../kernels/fixtures';
-import { blockedPayload, block, calmPayload, throttledPayload } from './fixtures';
+import {
+  blockedPayload,
+  block,
+  calmPayload,
+  throttledPayload
+} from './fixtures';
 
 async function render(view: VDomRenderer<any>): Promise<HTMLElement> {
   MessageLoop.sendMessage(view, Widget.Msg.UpdateRequest);
@@ -57,7 +62,9 @@ describe('the CPU status item', () => {
     model = await serverModel(payload);
     item = new ResourceMonitorStatus({ model });
     Widget.attach(item, document.body);
-    const node = (await render(item)).querySelector('.jp-ResourceMonitor') as HTMLElement;
+    const node = (await render(item)).querySelector(
+      '.jp-ResourceMonitor'
+    ) as HTMLElement;
     return [node, node.querySelector('[data-metric="cpu"]') as HTMLElement];
   }
 
@@ -68,11 +75,17 @@ describe('the CPU status item', () => {
     expect(root.title).toContain(
       'CPU: 99%, where 100% is one CPU busy. This server may use 1 CPU (from cgroup), so the most it can reach is 100%. Held back: The 1-CPU limit held this server back in 88% of the quota periods'
     );
-    expect(root.querySelector('[data-metric="memory"]')!.classList).not.toContain('jp-mod-warn');
+    expect(
+      root.querySelector('[data-metric="memory"]')!.classList
+    ).not.toContain('jp-mod-warn');
   });
 
   it('warns while its processes wait for a CPU, and not when calm', async () => {
-    const waiting = { ...calmPayload(), cpu_throttle: null, cpu_wait_percent: 70 };
+    const waiting = {
+      ...calmPayload(),
+      cpu_throttle: null,
+      cpu_wait_percent: 70
+    };
     const [, cpu] = await cpuOf(waiting);
     expect(cpu.classList).toContain('jp-mod-warn');
     item.dispose();
@@ -86,7 +99,10 @@ describe('the CPU status item', () => {
   it("follows the user's threshold over the server's", async () => {
     const [, cpu] = await cpuOf(throttledPayload());
     expect(cpu.classList).toContain('jp-mod-warn');
-    diagnosisContext.settings = { throttleWarningPercent: 95, cpuWaitWarningPercent: 0 };
+    diagnosisContext.settings = {
+      throttleWarningPercent: 95,
+      cpuWaitWarningPercent: 0
+    };
     const after = (await render(item)).querySelector('[data-metric="cpu"]')!;
     expect(after.classList).not.toContain('jp-mod-warn');
   });
@@ -104,7 +120,9 @@ describe('the detail view', () => {
     model = await serverModel(payload);
     detail = new ResourceMonitorDetail(model);
     Widget.attach(detail, document.body);
-    return (await render(detail)).querySelector<HTMLElement>(`.${DIAGNOSIS_CLASS}`);
+    return (await render(detail)).querySelector<HTMLElement>(
+      `.${DIAGNOSIS_CLASS}`
+    );
   }
 
   it('has a "Why is it slow?" section, one line per cause, warnings marked', async () => {
@@ -114,17 +132,25 @@ describe('the detail view', () => {
     const section = await sectionOf(throttledPayload());
     expect(section!.querySelector('h4')!.textContent).toBe('Why is it slow?');
     const lines = [...section!.querySelectorAll('li')];
-    expect(lines.map(li => [li.dataset.kind, li.classList.contains('jp-mod-warn')])).toEqual([
+    expect(
+      lines.map(li => [li.dataset.kind, li.classList.contains('jp-mod-warn')])
+    ).toEqual([
       ['throttled', true],
       ['kernel-waiting', true]
     ]);
-    expect(lines[1].textContent).toMatch(/^analysis\.ipynb waited for a CPU 60% of one CPU's time/);
+    expect(lines[1].textContent).toMatch(
+      /^analysis\.ipynb waited for a CPU 60% of one CPU's time/
+    );
   });
 
   it('says when nothing holds the server back, and names a blocking culprit', async () => {
     let section = await sectionOf(calmPayload());
-    expect(section!.querySelector('li')!.textContent).toMatch(/^Nothing is holding this server back: /);
-    expect(section!.querySelector('li')!.classList).not.toContain('jp-mod-warn');
+    expect(section!.querySelector('li')!.textContent).toMatch(
+      /^Nothing is holding this server back: /
+    );
+    expect(section!.querySelector('li')!.classList).not.toContain(
+      'jp-mod-warn'
+    );
     detail.dispose();
     model.dispose();
     jest.restoreAllMocks();
@@ -141,7 +167,9 @@ describe('the detail view', () => {
 
   it('renders no section for a server without the slowness fields', async () => {
     expect(await sectionOf(normalPayload())).toBeNull();
-    expect(detail.node.querySelector('.jp-ResourceMonitor-explanations')).not.toBeNull();
+    expect(
+      detail.node.querySelector('.jp-ResourceMonitor-explanations')
+    ).not.toBeNull();
   });
 });
 
@@ -149,7 +177,10 @@ describe('the Kernel usage panel', () => {
   it("shows each kernel's waiting beside its CPU, marked over the threshold", async () => {
     stubServer({
       status: 200,
-      body: kernelList([pythonKernel({ cpu_wait_percent: 62 }), rKernel({ cpu_wait_percent: 1.5 })])
+      body: kernelList([
+        pythonKernel({ cpu_wait_percent: 62 }),
+        rKernel({ cpu_wait_percent: 1.5 })
+      ])
     });
     const model = new KernelUsageModel({
       serverSettings: ServerConnection.makeSettings(),
@@ -161,15 +192,22 @@ describe('the Kernel usage panel', () => {
     Widget.attach(panel, document.body);
     const node = await render(panel);
     // In the CPU figure's own cell: its term, what it used, what it waited for.
-    const cpuCells = [...node.querySelectorAll('.jp-ResourceMonitor-kernelCpu')].map(dd =>
-      [...dd.parentElement!.children].map(child => `${child.tagName}:${child.textContent}`)
+    const cpuCells = [
+      ...node.querySelectorAll('.jp-ResourceMonitor-kernelCpu')
+    ].map(dd =>
+      [...dd.parentElement!.children].map(
+        child => `${child.tagName}:${child.textContent}`
+      )
     );
     expect(cpuCells).toEqual([
       ['DT:CPU', 'DD:12%', 'DD:waiting 62%'],
       ['DT:CPU', 'DD:0%', 'DD:waiting 1.5%']
     ]);
     const waits = [...node.querySelectorAll('.jp-ResourceMonitor-kernelWait')];
-    expect(waits.map(dd => dd.classList.contains('jp-mod-warn'))).toEqual([true, false]);
+    expect(waits.map(dd => dd.classList.contains('jp-mod-warn'))).toEqual([
+      true,
+      false
+    ]);
     expect(waits[0].getAttribute('title')).toMatch(/^Waiting for a CPU: 62%/);
     expect(describeKernel(model.kernels[0], model.kernels[0].id)).toContain(
       'Waiting for a CPU: 62% (ready to run but not running; 100% is one process waiting all the time).'
@@ -179,7 +217,9 @@ describe('the Kernel usage panel', () => {
   });
 
   it('shows no waiting for a server that does not measure it', () => {
-    expect(describeKernel(pythonKernel(), 'x').join('\n')).not.toContain('Waiting');
+    expect(describeKernel(pythonKernel(), 'x').join('\n')).not.toContain(
+      'Waiting'
+    );
   });
 });
 
@@ -187,30 +227,50 @@ describe('validation of the slowness fields', () => {
   it('accepts them null or absent, and the shapes the server sends', () => {
     expect(() => assertMetrics(normalPayload())).not.toThrow();
     expect(() =>
-      assertMetrics({ ...normalPayload(), cpu_wait_percent: null, cpu_throttle: null, psi: null })
+      assertMetrics({
+        ...normalPayload(),
+        cpu_wait_percent: null,
+        cpu_throttle: null,
+        psi: null
+      })
     ).not.toThrow();
     expect(() => assertMetrics(throttledPayload())).not.toThrow();
-    expect(() => assertMetrics(blockedPayload(block(1000, 2000, null)))).not.toThrow();
-    const line = { ...block(1000, 2000), culprit: { function: 'f', file: 'x.py', line: null } };
+    expect(() =>
+      assertMetrics(blockedPayload(block(1000, 2000, null)))
+    ).not.toThrow();
+    const line = {
+      ...block(1000, 2000),
+      culprit: { function: 'f', file: 'x.py', line: null }
+    };
     expect(() => assertMetrics(blockedPayload(line))).not.toThrow();
   });
 
   it('rejects a malformed field, naming it', () => {
-    const bad = (value: object) => () => assertMetrics({ ...calmPayload(), ...value });
-    expect(bad({ cpu_throttle: { ...throttledPayload().cpu_throttle, window_s: '60' } })).toThrow(
-      "'cpu_throttle.window_s' must be a non-negative number"
-    );
-    expect(bad({ psi: { source: 'cgroup', io: { some: { avg10: 1 } } } })).toThrow(
-      "'psi.io.some.avg60' must be a non-negative number"
-    );
-    expect(bad({ event_loop: { lag_ms: { p50: 1, p99: 2, max: 3 }, blocks: {} } })).toThrow(
-      "'event_loop.blocks' must be an array"
-    );
+    const bad = (value: object) => () =>
+      assertMetrics({ ...calmPayload(), ...value });
     expect(
-      bad({ event_loop: { lag_ms: {}, blocks: [{ ...block(0, 1), stack: [{ function: 1 }] }] } })
+      bad({
+        cpu_throttle: { ...throttledPayload().cpu_throttle, window_s: '60' }
+      })
+    ).toThrow("'cpu_throttle.window_s' must be a non-negative number");
+    expect(
+      bad({ psi: { source: 'cgroup', io: { some: { avg10: 1 } } } })
+    ).toThrow("'psi.io.some.avg60' must be a non-negative number");
+    expect(
+      bad({ event_loop: { lag_ms: { p50: 1, p99: 2, max: 3 }, blocks: {} } })
+    ).toThrow("'event_loop.blocks' must be an array");
+    expect(
+      bad({
+        event_loop: {
+          lag_ms: {},
+          blocks: [{ ...block(0, 1), stack: [{ function: 1 }] }]
+        }
+      })
     ).toThrow("'event_loop.blocks.0.stack.0.function' must be a string");
     expect(() =>
-      assertKernelList(kernelList([pythonKernel({ cpu_wait_percent: 'x' as any })]))
+      assertKernelList(
+        kernelList([pythonKernel({ cpu_wait_percent: 'x' as any })])
+      )
     ).toThrow("'kernels[0].cpu_wait_percent' must be a non-negative number");
   });
 });
