@@ -17,6 +17,7 @@ from ..tracking.supervisor import WorkerSupervisor
 from ..tracking.tracker import Tracker, memory_figure
 from ..worker import limits as limits_mod
 from ..worker.limits import Limit, whole_cpus
+from . import slowness
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     if tracker is not None:
         out["by_owner"] = tracker.owners
         out["oom"] = oom_block(snap, tracker)
+    out.update(slowness.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
     out["sample"] = sample_block(snap, worker, now)
     return out
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ..snapshot import Disk, Snapshot, encode
 from . import cgroup_memory, limits
+from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 from .sampler import Sampler, own_cpu_seconds
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
@@ -89,6 +90,8 @@ def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, c
         subtrees=tree.subtrees,
         cgroup_memory=cgroup_memory.read_cgroup_memory(),
         oom=cgroup_memory.read_oom_counter(),
+        cpu_throttle=cpu_quota.read_cpu_throttle(),
+        psi=pressure.read_psi(),
     )
 
 
