@@ -48,6 +48,7 @@ class CpuThrottle:
     window_s: float
     throttled_percent: float | None
     throttled_seconds: float | None
+    read_at: float = 0.0  # time.time() of the reading: the window is [read_at - window_s, read_at]
 
 
 def quota_cgroup(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
@@ -132,6 +133,7 @@ def read_cpu_throttle(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid:
         return None
     version, directory, quota = found
     stat = read_cpu_stat(directory, version)
+    read_at = time.time()
     if stat is None:
         return None
     window = _WINDOW if window is None else window
@@ -146,4 +148,5 @@ def read_cpu_throttle(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid:
         seconds = round(stat.throttled_s - old.throttled_s, 6)
     return CpuThrottle(version=version, quota_cpus=round(quota, 4), periods=stat.periods,
                        throttled_periods=stat.throttled_periods, throttled_s=stat.throttled_s,
-                       window_s=round(elapsed, 3), throttled_percent=percent, throttled_seconds=seconds)
+                       window_s=round(elapsed, 3), throttled_percent=percent, throttled_seconds=seconds,
+                       read_at=read_at)
