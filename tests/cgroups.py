@@ -149,11 +149,14 @@ def _v1_cpu_mount() -> str | None:
 
 class CpuCgroup(MemoryCgroup):
     """A new cpu cgroup whose processes (and their children) share ``cpus`` CPUs of quota per
-    100 ms period; its ``cpu.stat`` counts periods, throttled periods and throttled time."""
+    100 ms period (None: no quota); its ``cpu.stat`` counts periods, throttled periods and
+    throttled time. ``favoured``: the largest weight, so the cgroup's processes get their CPUs
+    before anything else on the machine (whose own groups, autogroups included, would otherwise
+    take an equal share whatever the processes' nice values)."""
 
     PERIOD_US = 100_000
 
-    def __init__(self, cpus: float):
+    def __init__(self, cpus: float | None, favoured: bool = False):
         reason = cpu_unavailable()
         if reason:
             raise RuntimeError(reason)
@@ -168,6 +171,11 @@ class CpuCgroup(MemoryCgroup):
                     pass
         self.path = os.path.join(parent, f"{self.PREFIX}cpu-{secrets.token_hex(4)}")
         os.mkdir(self.path)
+        if favoured:
+            self._write("cpu.shares" if self.version == 1 else "cpu.weight",
+                        "262144" if self.version == 1 else "10000")
+        if cpus is None:
+            return
         quota = str(round(cpus * self.PERIOD_US))
         if self.version == 1:
             self._write("cpu.cfs_period_us", str(self.PERIOD_US))
