@@ -79,6 +79,7 @@ class CpuWait:
         self._prev_boot: float | None = None
         self.total_ns = 0
         self.subtree_ns: dict[int, int] = {}
+        self.last_reads = 0  # processes read by the last update (the cost bound's measure)
 
     def update(self, stats: list[procfs.Stat], top: dict[int, int], now_boot: float) -> WaitSample:
         """Account the waiting since the previous call. ``stats`` are this walk's processes,
@@ -117,6 +118,7 @@ class CpuWait:
                     self.subtree_ns[anchor] = self.subtree_ns.get(anchor, 0) + delta
         self._procs = procs
         self._prev_boot = now_boot
+        self.last_reads = reads
         # Counters of subtrees whose root is gone are dropped (a restarted kernel has a new pid).
         anchors = set(top.values())
         self.subtree_ns = {pid: ns for pid, ns in self.subtree_ns.items() if pid in anchors}
