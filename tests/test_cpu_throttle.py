@@ -52,7 +52,8 @@ class StatReader:
 def quota_server(tmp_path):
     """A real jupyter server (sampling every 0.5 s) inside a new cpu cgroup of QUOTA CPUs."""
     cgroups.skip_unless_possible(cgroups.cpu_unavailable(), "no CPU quota here")
-    cgroup = cgroups.CpuCgroup(QUOTA)
+    # Favoured: the quota, not the machine's other work, must be what holds the processes back.
+    cgroup = cgroups.CpuCgroup(QUOTA, favoured=True)
     reader = StatReader(cgroup)
     folder = tmp_path / "work"
     folder.mkdir()
