@@ -125,8 +125,13 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
     assert got[("kernel_memory_usage", kernel["id"])] == kernel["memory"]
     assert got[("jupyter_kernel_processes", kernel["id"])] == kernel["processes"]
     assert got[("jupyter_kernel_cpu_usage_cores", kernel["id"])] == pytest.approx(kernel["cpu_percent"] / 100)
-    # Series per server stay few: ours, for a server with one kernel.
-    assert len(got) <= 30
+    if api["psi"] is not None and api["psi"]["cpu"] is not None:  # pressure, as the API read it
+        assert got[("jupyter_server_pressure_cpu_waiting_seconds_total", None)] == \
+            pytest.approx(api["psi"]["cpu"]["some"]["total_s"])
+    assert ("jupyter_kernel_cpu_wait_seconds_total", kernel["id"]) in got
+    # Series per server stay few: ours, for a server with one kernel (8 of them CPU waiting and
+    # pressure).
+    assert len(got) <= 40
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
