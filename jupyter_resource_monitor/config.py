@@ -181,7 +181,8 @@ class ResourceMonitor(LoggingConfigurable):
     @validate("cpu_wait_warning_threshold")
     def _check_cpu_wait_warn(self, proposal):
         if proposal["value"] < 0:
-            raise TraitError(f"cpu_wait_warning_threshold must be 0 (never) or more CPUs, not {proposal['value']!r}")
+            raise TraitError("cpu_wait_warning_threshold must be 0 (never) or more CPUs, "
+                             f"not {proposal['value']!r}")
         return proposal["value"]
 
     @validate("disk_warning_threshold")

@@ -142,7 +142,8 @@ def cpu_unavailable() -> str | None:
 
 def _v1_cpu_mount() -> str | None:
     for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
-        if os.path.isdir(os.path.join(ROOT, name)) and not os.path.exists(os.path.join(ROOT, "cgroup.controllers")):
+        v2_only = os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
+        if os.path.isdir(os.path.join(ROOT, name)) and not v2_only:
             return os.path.join(ROOT, name)
     return None
 

@@ -172,7 +172,8 @@ def test_bad_thresholds_are_logged_and_the_default_kept(caplog, name, value):
     caplog.set_level(logging.WARNING)
     monitor = load_config(Config({"ResourceMonitor": {name: value}}), logging.getLogger("test"))
     assert getattr(monitor, name) == 0.5
-    assert [r for r in caplog.records if r.levelno >= logging.ERROR and f"c.ResourceMonitor.{name}" in r.getMessage()]
+    assert [r for r in caplog.records
+            if r.levelno >= logging.ERROR and f"c.ResourceMonitor.{name}" in r.getMessage()]
 
 
 def test_thresholds_are_configurable_and_a_cpu_wait_above_one_cpu_is_fine(caplog):

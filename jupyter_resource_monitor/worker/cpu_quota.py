@@ -19,7 +19,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .limits import PROC_ROOT, SYS_ROOT, _cgroup_paths, _is_v2, _levels, _parse_quota, _v1_cpu_mount, read_text
+from .limits import (PROC_ROOT, SYS_ROOT, _cgroup_paths, _is_v2, _levels, _parse_quota, _v1_cpu_mount,
+                     read_text)
 
 WINDOW_S = 60.0
 

@@ -60,7 +60,8 @@ def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
     return directory
 
 
-def read_psi(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> dict[str, Any] | None:
+def read_psi(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
+             pid: str = "self") -> dict[str, Any] | None:
     """``{"source": "cgroup" | "host", "cpu": ..., "memory": ..., "io": ...}`` (a resource
     whose file is missing or unreadable is ``None``), or ``None`` where the kernel has no PSI."""
     directory = pressure_directory(sys_root, proc_root, pid)
