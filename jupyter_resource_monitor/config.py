@@ -103,20 +103,6 @@ class ResourceMonitor(LoggingConfigurable):
         0.1, help="Warn when CPU use is within this fraction of the CPU limit; 0: never."
     ).tag(config=True)
 
-    disk_warning_threshold = Float(
-        0.1, help="Warn when disk use is within this fraction of the disk's size; 0: never."
-    ).tag(config=True)
-
-    enable_prometheus_metrics = Bool(
-        True, help="Add resource series to the server's /metrics (Prometheus) endpoint."
-    ).tag(config=True)
-
-    prometheus_kernel_path = Bool(
-        False, help="""Add a `path` label (the kernel's notebook or console, relative to the
-        server's root) to the jupyter_kernel_* series on /metrics. Off by default: it reveals
-        file names to whoever reads the metrics, and a renamed notebook starts new series."""
-    ).tag(config=True)
-
     throttle_warning_threshold = Float(
         0.5,
         help="""Warn when the CPU quota throttled more than this fraction of the quota periods
@@ -130,6 +116,20 @@ class ResourceMonitor(LoggingConfigurable):
         help="""Warn when the server's or a kernel's processes waited for a CPU more than this
         many CPUs' worth over the last sample (cpu_wait_percent / 100; 0.5: half a CPU). 0 or
         more; 0 turns the warning off.""",
+    ).tag(config=True)
+
+    disk_warning_threshold = Float(
+        0.1, help="Warn when disk use is within this fraction of the disk's size; 0: never."
+    ).tag(config=True)
+
+    enable_prometheus_metrics = Bool(
+        True, help="Add resource series to the server's /metrics (Prometheus) endpoint."
+    ).tag(config=True)
+
+    prometheus_kernel_path = Bool(
+        False, help="""Add a `path` label (the kernel's notebook or console, relative to the
+        server's root) to the jupyter_kernel_* series on /metrics. Off by default: it reveals
+        file names to whoever reads the metrics, and a renamed notebook starts new series."""
     ).tag(config=True)
 
     @validate("sample_interval")

@@ -92,10 +92,10 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
             "disk": snap.disk.total,
             "warn": _near(snap.disk.used, snap.disk.total, config.disk_warning_threshold),
         }
+    out.update(slowness.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
     if tracker is not None:
         out["by_owner"] = tracker.owners
         out["oom"] = oom_block(snap, tracker)
-    out.update(slowness.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
     out["sample"] = sample_block(snap, worker, now)
     return out
 

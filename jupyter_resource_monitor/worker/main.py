@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 
 from ..snapshot import Disk, Snapshot, encode
 from . import cgroup_memory, limits
-from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 from .sampler import Sampler, own_cpu_seconds
+from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.
