@@ -11,7 +11,6 @@ As a script it runs a command inside a new cgroup and removes the cgroup when th
 (the UI tests start their OOM server this way)::
 
     python tests/cgroups.py --limit-mib 600 -- jupyter lab ...
-    python tests/cgroups.py --cpus 1 -- jupyter lab ...
 """
 
 from __future__ import annotations
@@ -200,32 +199,23 @@ class CpuCgroup(MemoryCgroup):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit-mib", type=int, help="a memory cgroup with this limit")
-    parser.add_argument("--cpus", type=float, help="a cpu cgroup with this quota, in CPUs")
+    parser.add_argument("--limit-mib", type=int, required=True)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    if args.limit_mib is None and args.cpus is None:
-        parser.error("give --limit-mib, --cpus or both")
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    made = []
+    cgroup = MemoryCgroup(args.limit_mib << 20)
     try:
-        if args.limit_mib is not None:
-            made.append(MemoryCgroup(args.limit_mib << 20))
-        if args.cpus is not None:
-            made.append(CpuCgroup(args.cpus))
-        for cgroup in made:
-            cgroup.add(os.getpid())  # the command is started from inside: it and its children
+        cgroup.add(os.getpid())  # the command is started from inside: it and its children
         child = subprocess.Popen(command)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
         return child.wait()
     finally:
-        for cgroup in made:
-            # Leave the cgroup before removing it (a cgroup with a member cannot be removed).
-            parent = os.path.dirname(cgroup.path)
-            with open(os.path.join(parent, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-            cgroup.remove()
+        # Leave the cgroup before removing it (a cgroup with a member cannot be removed).
+        parent = os.path.dirname(cgroup.path)
+        with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+        cgroup.remove()
 
 
 if __name__ == "__main__":
