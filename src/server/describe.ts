@@ -179,7 +179,9 @@ export function describeMetrics(
           )
         : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
-  let memoryText = trans.__('%1 %2, %3.', used, memory.kind, limitText);
+  const kind =
+    memory.kind === 'working set' ? trans.__('working set') : memory.kind;
+  let memoryText = trans.__('%1 %2, %3.', used, kind, limitText);
   const cgroup = metrics.memory?.cgroup;
   if (memory.kind === 'working set' && cgroup) {
     memoryText +=
@@ -240,7 +242,7 @@ export function describeMetrics(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
-          cpuSource ? ` (from ${cpuSource})` : '',
+          cpuSource ? trans.__(' (from %1)', cpuSource) : '',
           formatPercent(cpus * 100)
         );
     }
