@@ -16,6 +16,7 @@ import {
 import type { MonitorStatus } from './model';
 import type { IMetrics } from './types';
 import { trans } from '../shared/i18n';
+import { limitSourceText, workerStateText } from '../shared/terms';
 
 /**
  * One explained fact: a short label and a sentence or two.
@@ -175,7 +176,8 @@ export function describeMetrics(
         ? trans.__(
             'limit %1 (from %2)',
             formatBytes(memory.limit),
-            limits?.memory?.source ?? trans.__('the server')
+            limitSourceText(limits?.memory?.source ?? '') ||
+              trans.__('the server')
           )
         : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
@@ -242,7 +244,7 @@ export function describeMetrics(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
-          cpuSource ? trans.__(' (from %1)', cpuSource) : '',
+          cpuSource ? trans.__(' (from %1)', limitSourceText(cpuSource)) : '',
           formatPercent(cpus * 100)
         );
     }
@@ -328,7 +330,7 @@ export function describeMetrics(
             '%2, restarted %1 time',
             '%2, restarted %1 times',
             worker.restarts,
-            worker.state
+            workerStateText(worker.state)
           ) +
           (worker.error ? trans.__('; last error: %1', worker.error) : '') +
           '.'
