@@ -138,7 +138,9 @@ test('every text of ours shows in the pseudo-locale', async ({ page }) => {
   );
   // Settled (not sliding in) for the screenshot.
   await expect(toast).not.toHaveClass(/Toastify--animate/);
-  await page.screenshot({ path: `${SCREENSHOTS}/pseudo-locale-notification.png` });
+  await page.screenshot({
+    path: `${SCREENSHOTS}/pseudo-locale-notification.png`
+  });
   // Out of the way of the status bar.
   await toast.getByRole('button', { name: 'Hide notification' }).click();
   await expect(toast).toBeHidden();
@@ -155,17 +157,22 @@ test('every text of ours shows in the pseudo-locale', async ({ page }) => {
 
   // The kernel status item and the Kernel usage panel, with a real kernel.
   await openNotebookKernel(page);
-  const kernelItem = page.locator('#jp-main-statusbar .jp-ResourceMonitor-kernel');
-  await expect(kernelItem).toContainText(/\d (KiB|MiB|GiB)/, { timeout: 30_000 });
+  const kernelItem = page.locator(
+    '#jp-main-statusbar .jp-ResourceMonitor-kernel'
+  );
+  await expect(kernelItem).toContainText(/\d (KiB|MiB|GiB)/, {
+    timeout: 30_000
+  });
   await page.sidebar.openTab('jp-ResourceMonitor-kernels');
   const panel = page.locator('#jp-ResourceMonitor-kernels');
-  await expect(panel.locator('.jp-ResourceMonitor-kernelMemory').first()).toHaveText(
-    /^[\d.]+ (KiB|MiB|GiB)$/,
-    { timeout: 30_000 }
-  );
+  await expect(
+    panel.locator('.jp-ResourceMonitor-kernelMemory').first()
+  ).toHaveText(/^[\d.]+ (KiB|MiB|GiB)$/, { timeout: 30_000 });
   expectAllTransformed('kernel usage panel', await textsOf(panel));
   expectAllTransformed('kernel status item', await textsOf(kernelItem));
-  const tab = page.locator('.lm-TabBar-tab[data-id="jp-ResourceMonitor-kernels"]');
+  const tab = page.locator(
+    '.lm-TabBar-tab[data-id="jp-ResourceMonitor-kernels"]'
+  );
   expectAllTransformed('kernel panel tab', await textsOf(tab));
   await page.screenshot({ path: `${SCREENSHOTS}/pseudo-locale-kernels.png` });
 
@@ -202,7 +209,9 @@ test('every text of ours shows in the pseudo-locale', async ({ page }) => {
     }
     return texts;
   });
-  expect(entries.filter(text => text.includes('⟦')).length).toBeGreaterThanOrEqual(3);
+  expect(
+    entries.filter(text => text.includes('⟦')).length
+  ).toBeGreaterThanOrEqual(3);
   expectAllTransformed('command palette', entries);
   for (const label of ['Resource Usage Details', 'Refresh Resource Usage']) {
     await expect(
@@ -213,7 +222,11 @@ test('every text of ours shows in the pseudo-locale', async ({ page }) => {
   await page.keyboard.press('Escape');
 
   // The settings schema, translated by the server from the pack's .mo file.
-  const settings = await (await page.request.get(`/lab/api/settings/${PLUGIN_ID}`)).json();
+  const settings = await (
+    await page.request.get(`/lab/api/settings/${PLUGIN_ID}`)
+  ).json();
   expect(settings.schema.title).toBe(pseudo('Resource Monitor'));
-  expect(settings.schema.properties.refreshRate.title).toBe(pseudo('Refresh rate (ms)'));
+  expect(settings.schema.properties.refreshRate.title).toBe(
+    pseudo('Refresh rate (ms)')
+  );
 });
