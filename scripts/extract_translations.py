@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -65,15 +66,20 @@ def _copy_sources(dest: Path) -> None:
 
 def extract(output: Path) -> int:
     """Extract the catalog into ``output``; returns the number of entries."""
-    # pybabel and gettext-extract are console scripts next to this interpreter.
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    # jupyterlab-translate, and the pybabel and gettext-extract it runs, are console scripts
+    # of this interpreter's environment, which may not be on PATH.
+    dirs = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    path = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path}
+    translate = shutil.which("jupyterlab-translate", path=path)
+    if translate is None:
+        raise RuntimeError("jupyterlab-translate is not installed (pip install '.[test]')")
     with tempfile.TemporaryDirectory(prefix="rm-extract-") as tmp:
         repo = Path(tmp) / "repo"
         repo.mkdir()
         _copy_sources(repo)
         done = subprocess.run(
-            [str(Path(bin_dir) / "jupyterlab-translate"), "extract", ".", DOMAIN],
+            [translate, "extract", ".", DOMAIN],
             cwd=repo,
             env=env,
             capture_output=True,
