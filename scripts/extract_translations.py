@@ -98,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: update, check, or write the catalog elsewhere."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, help="write the catalog here instead")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the shipped catalog is out of date"
-    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if the shipped catalog is out of date")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rm-catalog-") as tmp:
         fresh = Path(tmp) / f"{DOMAIN}.pot"

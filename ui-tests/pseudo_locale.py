@@ -51,6 +51,7 @@ ACCENTED = dict(
     zip(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
         "ȧƀƈḓḗƒɠħīĵķŀḿƞǿƥɋřşŧŭṽẇẋẏẑȦƁƇḒḖƑƓĦĪĴĶĿḾȠǾƤɊŘŞŦŬṼẆẊẎẐ",
+        strict=True,
     )
 )
 # What must reach the page unchanged: gettext placeholders and the escaped percent sign.
@@ -116,8 +117,7 @@ def build_wheel(pot: Path, out_dir: Path) -> Path:
                 "Summary: Pseudo-locale for the jupyter-resource-monitor UI tests\n"
             ).encode(),
             f"{dist}.dist-info/WHEEL": (
-                b"Wheel-Version: 1.0\nGenerator: pseudo_locale.py\nRoot-Is-Purelib: true\n"
-                b"Tag: py3-none-any\n"
+                b"Wheel-Version: 1.0\nGenerator: pseudo_locale.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
             ),
             f"{dist}.dist-info/entry_points.txt": (
                 f"[jupyterlab.languagepack]\n{LOCALE} = {module}\n"
