@@ -11,9 +11,12 @@
  *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
- * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
  * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
- *   minute: the OOM notification must come through the server's event bus.
+ *   minute: the OOM notification must come through the server's event bus;
+ * - `pseudo-locale` (port 8894): JupyterLab with a pseudo-locale language pack
+ *   built from the shipped catalog and selected (pseudo_locale.py),
+ *   and the 50 MB limit, so the notification shows too.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -29,6 +32,7 @@ const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
 const OOM_BUS_PORT = 8895;
+const PSEUDO_LOCALE_PORT = 8894;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -163,7 +167,7 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus)\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -199,6 +203,11 @@ module.exports = {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
+    },
+    {
+      name: 'pseudo-locale',
+      testMatch: /pseudo-locale\.spec\.ts/,
+      use: { baseURL: `http://localhost:${PSEUDO_LOCALE_PORT}` }
     }
   ],
   webServer: [
@@ -216,6 +225,17 @@ module.exports = {
     ...(OLDEST_LAB_JUPYTER
       ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
       : []),
+    {
+      // SIGTERM, so pseudo_locale.py stops the server and removes the pack.
+      ...labServer(
+        PSEUDO_LOCALE_PORT,
+        { RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES) },
+        'lab',
+        'jupyter',
+        `${process.env.PYTHON || 'python3'} pseudo_locale.py -- `
+      ),
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+    },
     ...(OOM_UNAVAILABLE
       ? []
       : [
