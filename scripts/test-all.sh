@@ -47,6 +47,8 @@ fi
 prometheus --version 2>&1 | sed -n 1p
 # The hub tests fail (rather than skip) without Prometheus here.
 export RESOURCE_MONITOR_REQUIRE_PROMETHEUS=1
+# The cgroup tests (memory limit, CPU quota) fail (rather than skip) where cgroups cannot be made.
+export RESOURCE_MONITOR_REQUIRE_CGROUPS=1
 
 # --- 2. Python environment --------------------------------------------------
 step "Python environment"

@@ -151,20 +151,6 @@ class EchoTerminal:
                                       headers={"Authorization": f"token {self.server.token}"})
 
 
-def calibrated_sum_n(target_s: float = 2.0) -> int:
-    """How long ``sum(range(n))`` runs for ``target_s`` here (the fastest of three trials, so
-    the real call runs at least that long on a busy machine)."""
-    n = 5_000_000
-    fastest = min(_timed_sum(n) for _ in range(3))
-    return int(n * target_s / fastest)
-
-
-def _timed_sum(n: int) -> float:
-    started = time.perf_counter()
-    sum(range(n))
-    return time.perf_counter() - started
-
-
 async def blocked(server: servers.ServerProcess, how: str, query: str) -> dict:
     response = await AsyncHTTPClient().fetch(
         server.url(f"loop-blocker/{how}?{query}"), headers={"Authorization": f"token {server.token}"},
@@ -174,7 +160,7 @@ async def blocked(server: servers.ServerProcess, how: str, query: str) -> dict:
 
 @pytest.mark.parametrize("how", ["sleep", "spin", "ccall"])
 async def test_a_blocked_loop_is_recorded_with_its_culprit_and_felt_in_the_terminal(server, how):
-    query = f"n={calibrated_sum_n()}" if how == "ccall" else "seconds=2"
+    query = "seconds=2"
     before = server.get("api/metrics/v1")["event_loop"]
     terminal = EchoTerminal(server)
     await terminal.open()

@@ -56,7 +56,8 @@ async def test_types_hold_after_the_first_sample_and_cpu_readiness_is_said(metri
 
 async def test_payload_is_a_superset_of_jupyter_resource_usage(metrics_until):
     body = await metrics_until(ready)
-    assert set(body) == JRU_KEYS | {"sample", "memory", "by_owner", "oom", "event_loop"}
+    assert set(body) == JRU_KEYS | {"sample", "memory", "by_owner", "oom", "event_loop",
+                                    "cpu_wait_percent", "cpu_throttle", "psi", "thresholds"}
     assert set(body["limits"]) == {"memory", "cpu"}
     assert set(body["limits"]["memory"]) == {"rss", "pss", "warn", "source"}
     assert set(body["limits"]["cpu"]) == {"cpu", "warn", "source"}

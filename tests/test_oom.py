@@ -59,9 +59,7 @@ async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) ->
 @pytest.fixture
 def cgroup_server(tmp_path):
     """A real jupyter server (sampling every 0.5 s) inside a new memory cgroup of LIMIT bytes."""
-    reason = cgroups.unavailable()
-    if reason:
-        pytest.skip(f"no real OOM kill here: {reason}")
+    cgroups.skip_unless_possible(cgroups.unavailable(), "no real OOM kill here")
     cgroup = cgroups.MemoryCgroup(LIMIT)
     folder = tmp_path / "work"
     folder.mkdir()

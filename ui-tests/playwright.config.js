@@ -11,9 +11,12 @@
  *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
- * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
  * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
- *   minute: the OOM notification must come through the server's event bus.
+ *   minute: the OOM notification must come through the server's event bus;
+ * - `pseudo-locale` (port 8894): JupyterLab with a pseudo-locale language pack
+ *   built from the shipped catalog and selected (pseudo_locale.py),
+ *   and the 50 MB limit, so the notification shows too;
  * - `slow` (port 8896): JupyterLab inside a new 1-CPU quota cpu cgroup (root
  *   only), with a test-only route that blocks its event loop ("Why is it
  *   slow?": throttling and a blocked server named with its culprit);
@@ -33,6 +36,7 @@ const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
 const OOM_BUS_PORT = 8895;
+const PSEUDO_LOCALE_PORT = 8894;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -244,7 +248,7 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|slow|slow-notebook7)\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|slow|slow-notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -290,6 +294,11 @@ module.exports = {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
+    },
+    {
+      name: 'pseudo-locale',
+      testMatch: /pseudo-locale\.spec\.ts/,
+      use: { baseURL: `http://localhost:${PSEUDO_LOCALE_PORT}` }
     }
   ],
   webServer: onlyPorts([
@@ -307,6 +316,17 @@ module.exports = {
     ...(OLDEST_LAB_JUPYTER
       ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
       : []),
+    {
+      // SIGTERM, so pseudo_locale.py stops the server and removes the pack.
+      ...labServer(
+        PSEUDO_LOCALE_PORT,
+        { RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES) },
+        'lab',
+        'jupyter',
+        `${process.env.PYTHON || 'python3'} pseudo_locale.py -- `
+      ),
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+    },
     ...(OOM_UNAVAILABLE
       ? []
       : [

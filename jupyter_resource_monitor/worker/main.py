@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from ..snapshot import Disk, Snapshot, encode
 from . import cgroup_memory, limits, loop_probe
 from .sampler import Sampler, own_cpu_seconds
+from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.
@@ -92,6 +93,8 @@ def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, c
         subtrees=tree.subtrees,
         cgroup_memory=cgroup_memory.read_cgroup_memory(),
         oom=cgroup_memory.read_oom_counter(),
+        cpu_throttle=cpu_quota.read_cpu_throttle(),
+        psi=pressure.read_psi(),
     )
 
 

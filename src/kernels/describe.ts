@@ -17,6 +17,7 @@ import {
 import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
+import { kernelReasonText } from '../shared/terms';
 
 /**
  * How many characters of a kernel id are shown.
@@ -114,7 +115,8 @@ export function unavailableText(kernel: IKernelUsage): string | null {
   }
   return trans.__(
     'not available: %1',
-    kernel.reason || trans.__('no figures from the server')
+    (kernel.reason && kernelReasonText(kernel.reason)) ||
+      trans.__('no figures from the server')
   );
 }
 

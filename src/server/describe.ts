@@ -16,6 +16,7 @@ import {
 import type { MonitorStatus } from './model';
 import type { IMetrics } from './types';
 import { trans } from '../shared/i18n';
+import { limitSourceText, workerStateText } from '../shared/terms';
 
 /**
  * One explained fact: a short label and a sentence or two.
@@ -180,11 +181,14 @@ export function describeMetrics(
         ? trans.__(
             'limit %1 (from %2)',
             formatBytes(memory.limit),
-            limits?.memory?.source ?? trans.__('the server')
+            limitSourceText(limits?.memory?.source ?? '') ||
+              trans.__('the server')
           )
         : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
-  let memoryText = trans.__('%1 %2, %3.', used, memory.kind, limitText);
+  const kind =
+    memory.kind === 'working set' ? trans.__('working set') : memory.kind;
+  let memoryText = trans.__('%1 %2, %3.', used, kind, limitText);
   const cgroup = metrics.memory?.cgroup;
   if (memory.kind === 'working set' && cgroup) {
     memoryText +=
@@ -245,7 +249,7 @@ export function describeMetrics(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
-          cpuSource ? ` (from ${cpuSource})` : '',
+          cpuSource ? trans.__(' (from %1)', limitSourceText(cpuSource)) : '',
           formatPercent(cpus * 100)
         );
     }
@@ -334,7 +338,7 @@ export function describeMetrics(
             '%2, restarted %1 time',
             '%2, restarted %1 times',
             worker.restarts,
-            worker.state
+            workerStateText(worker.state)
           ) +
           (worker.error ? trans.__('; last error: %1', worker.error) : '') +
           '.'
