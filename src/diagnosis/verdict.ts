@@ -457,10 +457,15 @@ export function shortFile(file: string): string {
  * A wall-clock time of the day, such as `14:02:07`.
  *
  * @param seconds - Seconds since the epoch.
+ *
+ * #### Notes
+ * In the browser's locale, on a 24-hour clock: no AM/PM word that a
+ * translation could not reach.
  */
 export function formatClock(seconds: number): string {
   return new Date(seconds * 1000).toLocaleTimeString([], {
-    hour: 'numeric',
+    hourCycle: 'h23',
+    hour: '2-digit',
     minute: '2-digit',
     second: '2-digit'
   });
