@@ -8,9 +8,10 @@ test then, or fails it when ``RESOURCE_MONITOR_REQUIRE_CGROUPS`` is set (scripts
 it, so a machine where cgroup tests cannot run fails loudly instead of passing quietly).
 
 As a script it runs a command inside a new cgroup and removes the cgroup when the command ends
-(the UI tests start their OOM server this way)::
+(the UI tests start their OOM servers, and their servers under a CPU quota, this way)::
 
     python tests/cgroups.py --limit-mib 600 -- jupyter lab ...
+    python tests/cgroups.py --cpus 1 -- jupyter lab ...
 """
 
 from __future__ import annotations
@@ -208,9 +209,29 @@ def main() -> int:
         return run_in_cpu_quota(args.cpus, command)
     if args.limit_mib is None:
         parser.error("--limit-mib or --cpus is required")
-    cgroup = MemoryCgroup(args.limit_mib << 20)
+    return _run_inside(MemoryCgroup(args.limit_mib << 20), command)
+
+
+def run_in_cpu_quota(cpus: float, command: list[str]) -> int:
+    """Run ``command`` inside a new :class:`CpuCgroup` of ``cpus`` CPUs, then remove the cgroup:
+    the UI tests start their throttled servers this way (``--cpus 1 -- jupyter lab ...``).
+
+    Its weight is raised (v1 ``cpu.shares``, v2 ``cpu.weight``) so that on a machine busy with
+    other work its processes still get CPU until the quota stops them: what holds them back is
+    the quota, as in a container, and the quota bounds what they take from the others."""
+    cgroup = CpuCgroup(cpus)
+    if cgroup.version == 1:
+        cgroup._write("cpu.shares", "262144")
+    else:
+        cgroup._write("cpu.weight", "10000")
+    return _run_inside(cgroup, command)
+
+
+def _run_inside(cgroup: MemoryCgroup, command: list[str]) -> int:
+    """Start ``command`` from inside ``cgroup`` (it and its children), pass SIGTERM and SIGINT on,
+    and remove the cgroup when it ends."""
     try:
-        cgroup.add(os.getpid())  # the command is started from inside: it and its children
+        cgroup.add(os.getpid())
         child = subprocess.Popen(command)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
@@ -221,62 +242,6 @@ def main() -> int:
         with open(os.path.join(parent, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
         cgroup.remove()
-
-
-def _v1_cpu_parent() -> str | None:
-    for name in ("cpu", "cpu,cpuacct"):
-        path = os.path.join(ROOT, name)
-        if os.path.isdir(path) and not os.path.exists(os.path.join(ROOT, "cgroup.controllers")):
-            return path
-    return None
-
-
-def run_in_cpu_quota(cpus: float, command: list[str]) -> int:
-    """Run ``command`` inside a new cpu cgroup whose processes share ``cpus`` CPUs of quota per
-    100 ms period (v1 ``cpu.cfs_quota_us``, else v2 ``cpu.max``), then remove the cgroup: the UI
-    tests start their throttled server this way (``--cpus 1 -- jupyter lab ...``).
-
-    Its weight is raised (v1 ``cpu.shares``, v2 ``cpu.weight``) so that on a machine busy with
-    other work its processes still get CPU until the quota stops them: what holds them back is
-    the quota, as in a container, and the quota bounds what they take from the others."""
-    v1 = _v1_cpu_parent()
-    try:
-        with open(os.path.join(ROOT, "cgroup.subtree_control")) as f:
-            v2 = "cpu" in f.read().split()
-    except OSError:
-        v2 = False
-    if os.geteuid() != 0 or (v1 is None and not v2):
-        raise SystemExit("a cpu cgroup needs root and a writable cpu controller")
-    path = os.path.join(v1 or ROOT, f"jrm-ui-cpu-{secrets.token_hex(4)}")
-    os.mkdir(path)
-    quota = str(round(cpus * 100_000))
-    files = ([("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", quota), ("cpu.shares", "262144")]
-             if v1 else [("cpu.max", f"{quota} 100000"), ("cpu.weight", "10000")])
-    for name, value in files + [("cgroup.procs", str(os.getpid()))]:
-        with open(os.path.join(path, name), "w") as f:
-            f.write(value)
-    try:
-        child = subprocess.Popen(command)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
-        return child.wait()
-    finally:
-        with open(os.path.join(os.path.dirname(path), "cgroup.procs"), "w") as f:
-            f.write(str(os.getpid()))
-        deadline = time.monotonic() + 10
-        while os.path.isdir(path):
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                for pid in f.read().split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            try:
-                os.rmdir(path)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
 
 
 if __name__ == "__main__":
