@@ -11,7 +11,10 @@
  *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
- * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
+ * - `jupyter-resource-usage` (port 8894): jupyter-resource-usage 1.3.0's own
+ *   frontend against our server, from a third environment, when
+ *   RESOURCE_MONITOR_JRU_JUPYTER names its `jupyter`.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -26,6 +29,7 @@ const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
+const JRU_PORT = 8894;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -69,6 +73,10 @@ process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE = OOM_UNAVAILABLE || '';
 // The `jupyter` of an environment with the oldest supported JupyterLab (4.2),
 // which scripts/test-all.sh builds; without it that project is left out.
 const OLDEST_LAB_JUPYTER = process.env.RESOURCE_MONITOR_OLDEST_LAB_JUPYTER;
+// The `jupyter` of an environment with jupyter-resource-usage 1.3.0 and our
+// wheel (its server extension and our labextension disabled), which
+// scripts/test-all.sh builds; without it that project is left out.
+const JRU_JUPYTER = process.env.RESOURCE_MONITOR_JRU_JUPYTER;
 const MEM_LIMIT_BYTES = 50 * 1024 * 1024;
 
 const chromiumArgs = [
@@ -159,7 +167,8 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)\.spec\.ts/,
+      testIgnore:
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|jupyter-resource-usage)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -173,6 +182,15 @@ module.exports = {
             name: 'lab-4.2',
             testMatch: /lab-oldest\.spec\.ts/,
             use: { baseURL: `http://localhost:${OLDEST_LAB_PORT}` }
+          }
+        ]
+      : []),
+    ...(JRU_JUPYTER
+      ? [
+          {
+            name: 'jupyter-resource-usage',
+            testMatch: /jupyter-resource-usage\.spec\.ts/,
+            use: { baseURL: `http://localhost:${JRU_PORT}` }
           }
         ]
       : []),
@@ -207,6 +225,7 @@ module.exports = {
     ...(OLDEST_LAB_JUPYTER
       ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
       : []),
+    ...(JRU_JUPYTER ? [labServer(JRU_PORT, {}, 'lab', JRU_JUPYTER)] : []),
     ...(OOM_UNAVAILABLE
       ? []
       : [
