@@ -46,7 +46,10 @@ def hub(tmp_path_factory):
         for name in ("alice", "bob"):
             folder = tmp / name
             folder.mkdir()
-            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, token=TOKEN,
+            # alice has no limit (no limit series, her host's memory instead); bob a configured
+            # one, so the dashboard's share-of-limit panels have data without cgroups too.
+            limit = ["--ResourceMonitor.mem_limit=4294967296"] if name == "bob" else []
+            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, *limit, token=TOKEN,
                                                            base_url=f"/user/{name}/")
             prometheus.add_target(name, server)
         if not cgroups.unavailable():
