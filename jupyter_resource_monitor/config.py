@@ -117,6 +117,28 @@ class ResourceMonitor(LoggingConfigurable):
         file names to whoever reads the metrics, and a renamed notebook starts new series."""
     ).tag(config=True)
 
+    track_event_loop = Bool(
+        True, help="""Watch the server's event loop: its delay (p50/p99/max over the last minute,
+        event_loop in /api/metrics/v1, a histogram on /metrics) and every block longer than
+        loop_block_threshold, with the Python stack that held it. The worker process probes the
+        loop 4 times a second (it then runs from the server's start, sampling only while someone
+        polls); faulthandler takes the stack on a real-time signal. False: no probe, no signal
+        handler."""
+    ).tag(config=True)
+
+    loop_block_threshold = Float(
+        1.0, help="""Seconds a probe of the event loop may wait before the loop counts as blocked
+        and its stack is taken. Between 0.5 and 600. A second is when a user notices a frozen
+        page; shorter blocks still show in the delay percentiles."""
+    ).tag(config=True)
+
+    @validate("loop_block_threshold")
+    def _check_block_threshold(self, proposal):
+        if not 0.5 <= proposal["value"] <= 600:
+            raise TraitError("loop_block_threshold must be between 0.5 and 600 seconds, "
+                             f"not {proposal['value']!r}")
+        return proposal["value"]
+
     @validate("sample_interval")
     def _check_interval(self, proposal):
         if not 0.2 <= proposal["value"] <= 3600:

@@ -3,7 +3,7 @@
 its very first answer before any sample included) and from one in a 640 MiB memory cgroup whose
 notebook kernel the OOM killer ends. Rerun (as root) after a payload change:
 
-    python scripts/capture_payloads.py
+    python scripts/capture_payloads.py && npx prettier --write src/__tests__/contract/payloads
 """
 
 from __future__ import annotations
@@ -41,17 +41,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "home"
         folder.mkdir()
-        server = servers.ServerProcess(folder, "--ResourceMonitor.sample_interval=0.25",
-                                       "--ResourceMonitor.track_disk_usage=True",
-                                       f"--ResourceMonitor.disk_path={folder}")
+        server = servers.ServerProcess(
+            folder,
+            "--ResourceMonitor.sample_interval=0.25",
+            "--ResourceMonitor.track_disk_usage=True",
+            f"--ResourceMonitor.disk_path={folder}",
+        )
         try:
-            save("nolimit-first-metrics",
-                 server.wait_until("api/metrics/v1", lambda b: not b["sample"]["ready"]))
+            save(
+                "nolimit-first-metrics",
+                server.wait_until("api/metrics/v1", lambda b: not b["sample"]["ready"]),
+            )
             kernel_id = server.start_notebook("analysis.ipynb")
-            server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
-                              lambda k: k["available"] and k["cpu_percent"] is not None)
-            server.wait_until("api/metrics/v1/history",
-                              lambda b: len(b["kernels"]["points"].get(kernel_id, [])) >= 2)
+            server.wait_until(
+                f"api/metrics/v1/kernels/{kernel_id}",
+                lambda k: k["available"] and k["cpu_percent"] is not None,
+            )
+            server.wait_until(
+                "api/metrics/v1/history", lambda b: len(b["kernels"]["points"].get(kernel_id, [])) >= 2
+            )
             routes(server, kernel_id, "nolimit")
         finally:
             server.stop()
@@ -70,8 +78,11 @@ def main() -> None:
             server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)
             asyncio.run(send_code(server, kernel_id, ALLOCATE_FOREVER))
             server.wait_until("api/metrics/v1/events", lambda b: b["events"], timeout=60)
-            server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
-                              lambda k: k["available"] and k["oom_events"], timeout=60)
+            server.wait_until(
+                f"api/metrics/v1/kernels/{kernel_id}",
+                lambda k: k["available"] and k["oom_events"],
+                timeout=60,
+            )
             routes(server, kernel_id, "cgroup-oom")
         finally:
             server.stop()

@@ -3,6 +3,9 @@
 #   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers:
 #   JupyterLab, JupyterLab 4.2 from a second environment, Jupyter Notebook 7).
 #
+# Also builds the sdist and the wheel from it and checks both (twine, check-wheel-contents,
+# scripts/check-dist.py), and runs the lint and format checks and the GitHub-workflow schema check.
+#
 # Usage: bash scripts/test-all.sh
 #
 # Needs Python >= 3.10 with pip, Node.js 20 with npm, and Debian's chromium and
@@ -11,7 +14,8 @@
 # when that Python is externally managed (PEP 668) -- so the tests exercise the
 # wheel's labextension and jupyter-config files, not the source tree.
 #
-# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium).
+# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium), DIST_DIR
+# (where the sdist and wheel go; default a temporary folder).
 # Exits non-zero if an install step fails, a suite fails, or a suite ran no tests.
 set -euo pipefail
 
@@ -69,10 +73,17 @@ npm ci
 # npm ci just made, then npm run build:prod), so the hook itself is exercised.
 npm run clean
 
-step "Build the wheel once (builds the labextension), install it with .[test]"
-WHEELS="$REPORTS/wheels"
-"$PYTHON" -m pip wheel --no-deps -w "$WHEELS" .
-WHEEL="$(ls "$WHEELS"/jupyter_resource_monitor-*.whl)"
+step "Build the sdist (builds the labextension), then the wheel from that sdist; install it with [test]"
+# `python -m build` builds the sdist from the tree, unpacks it and builds the wheel from it, as a
+# release does: a file the sdist lacks cannot slip into the wheel from the work tree.
+"$PYTHON" -m pip install build
+# DIST_DIR (optional) keeps the distributions, e.g. for CI to upload them.
+DIST="${DIST_DIR:-$REPORTS/dist}"
+mkdir -p "$DIST"
+rm -f "$DIST"/jupyter_resource_monitor-*
+"$PYTHON" -m build --outdir "$DIST" .
+SDIST="$(ls "$DIST"/jupyter_resource_monitor-*.tar.gz)"
+WHEEL="$(ls "$DIST"/jupyter_resource_monitor-*.whl)"
 "$PYTHON" -m pip install "$WHEEL[test]"
 
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
@@ -80,6 +91,11 @@ if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
   git -C "$ROOT" diff --exit-code -- package-lock.json \
     || die "the build changed package-lock.json: commit an up-to-date lockfile"
 fi
+
+step "Check the sdist and the wheel (metadata, layout, our contents)"
+"$PYTHON" -m twine check --strict "$SDIST" "$WHEEL"
+"$PYTHON" -m check_wheel_contents "$WHEEL"
+"$PYTHON" scripts/check-dist.py "$DIST"
 
 step "Installed extension"
 # The installed copy must be the one under test, not ./jupyter_resource_monitor.
@@ -151,6 +167,22 @@ record() {  # record <suite> <exit status> <counts text> <number of tests run>
   COUNTS[$suite]="$counts"
 }
 
+step "Lint and format (ruff; eslint, prettier, stylelint), GitHub workflows"
+# Fix locally with: ruff check --fix . && ruff format . && npm run lint
+lint_ran=0; lint_failed=0
+lint_check() {  # lint_check <command...>: run one check, count it, go on when it fails
+  printf '$ %s\n' "$*"
+  lint_ran=$((lint_ran + 1))
+  "$@" || { lint_failed=$((lint_failed + 1)); echo "FAILED: $*"; }
+}
+lint_check "$PYTHON" -m ruff check .
+lint_check "$PYTHON" -m ruff format --check .
+lint_check npm run --silent stylelint:check
+lint_check npm run --silent prettier:check
+lint_check npm run --silent eslint:check
+lint_check "$PYTHON" -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+record lint "$lint_failed" "$((lint_ran - lint_failed)) passed, $lint_failed failed" "$lint_ran"
+
 step "Jest (frontend unit tests)"
 set +e
 npm test -- --ci --json --outputFile="$REPORTS/jest.json"
@@ -205,7 +237,7 @@ record playwright "$rc" "$counts" "$ran"
 
 # --- 5. Summary -------------------------------------------------------------
 step "Summary"
-for suite in jest pytest playwright; do
+for suite in lint jest pytest playwright; do
   printf '  %-11s %-22s %s\n' "$suite" "${STATUS[$suite]}" "${COUNTS[$suite]}"
 done
 if [ "$FAILED" -ne 0 ]; then

@@ -15,6 +15,13 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
+import {
+  EventBusListener,
+  LOOP_BLOCK_SCHEMA_ID,
+  loopBlockHandler,
+  OOM_KILL_SCHEMA_ID,
+  oomKillHandler
+} from './alerts/bus';
 import { MemoryAlerts } from './alerts/notifier';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
@@ -41,6 +48,7 @@ export * from './kernels/panel';
 export * from './kernels/statusItem';
 export * from './kernels/types';
 // Notifications: OOM kills and the high-water mark.
+export * from './alerts/bus';
 export * from './alerts/events';
 export * from './alerts/notifier';
 export * from './alerts/watch';
@@ -329,6 +337,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    // The server's event bus: OOM kills (and blocked-loop episodes) at once;
+    // the poll still catches what happened before this tab opened.
+    const bus = new EventBusListener(app.serviceManager.events.stream);
+    bus.handle(
+      OOM_KILL_SCHEMA_ID,
+      oomKillHandler(event => alerts.announceLive(event))
+    );
+    bus.handle(LOOP_BLOCK_SCHEMA_ID, loopBlockHandler());
 
     app.commands.addCommand(CommandIDs.openDetails, {
       label: trans.__('Resource Usage Details'),

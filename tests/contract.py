@@ -12,7 +12,8 @@ import jsonschema
 
 # Loaded from the installed package, as a client of the wheel would find it.
 SCHEMA: dict = json.loads(
-    resources.files("jupyter_resource_monitor").joinpath("schemas/api.schema.json").read_text())
+    resources.files("jupyter_resource_monitor").joinpath("schemas/api.schema.json").read_text()
+)
 
 
 def route_template(pattern: str) -> str:
@@ -39,4 +40,5 @@ def assert_valid(definition: str, body) -> None:
     """Fail with every violation (path and message) when ``body`` breaks the contract."""
     errors = sorted(validator(definition).iter_errors(body), key=lambda e: list(e.absolute_path))
     assert not errors, f"{definition}: " + "; ".join(
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors)
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors
+    )

@@ -96,9 +96,11 @@ def test_without_a_token_each_route_is_refused(open_server, route):
 @pytest.fixture(scope="module", params=PERMISSIONS, ids=lambda p: f"{p[0]}:{p[1]}")
 def denying_server(request, tmp_path_factory):
     resource, action = request.param
-    server, kernel_id = start(tmp_path_factory,
-                              "--ServerApp.authorizer_class=tests.authorizers.DenyingAuthorizer",
-                              f"--DenyingAuthorizer.denied={resource}:{action}")
+    server, kernel_id = start(
+        tmp_path_factory,
+        "--ServerApp.authorizer_class=tests.authorizers.DenyingAuthorizer",
+        f"--DenyingAuthorizer.denied={resource}:{action}",
+    )
     yield server, kernel_id, request.param
     server.stop()
 

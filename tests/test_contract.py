@@ -25,8 +25,7 @@ PATHS = {
     "/api/metrics/v1/kernels": "api/metrics/v1/kernels",
     "/api/metrics/v1/kernels/<kernel_id>": "api/metrics/v1/kernels/{kernel_id}",
     "/api/metrics/v1/kernels/<kernel_id>/executions": "api/metrics/v1/kernels/{kernel_id}/executions",
-    "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>":
-        "api/metrics/v1/kernel_usage/get_usage/{kernel_id}",
+    "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": "api/metrics/v1/kernel_usage/get_usage/{kernel_id}",
     "/api/metrics/v1/events": "api/metrics/v1/events",
     "/api/metrics/v1/history": "api/metrics/v1/history",
 }
@@ -74,19 +73,26 @@ def test_every_object_is_closed_and_requires_only_what_it_describes():
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract") / "home"
     folder.mkdir()
-    server = servers.ServerProcess(folder, "--ResourceMonitor.sample_interval=0.25",
-                                   "--ResourceMonitor.track_disk_usage=True",
-                                   f"--ResourceMonitor.disk_path={folder}")
+    server = servers.ServerProcess(
+        folder,
+        "--ResourceMonitor.sample_interval=0.25",
+        "--ResourceMonitor.track_disk_usage=True",
+        f"--ResourceMonitor.disk_path={folder}",
+    )
     try:
         server.wait_until("api/status", lambda b: True)
         kernel_id = server.start_notebook("contract.ipynb")
-        server.wait_until("api/metrics/v1/kernels", lambda b: any(
-            k["id"] == kernel_id and k["available"] and k["cpu_percent"] is not None
-            for k in b["kernels"]))
+        server.wait_until(
+            "api/metrics/v1/kernels",
+            lambda b: any(
+                k["id"] == kernel_id and k["available"] and k["cpu_percent"] is not None for k in b["kernels"]
+            ),
+        )
         # A few history buckets with the CPU measured.
-        server.wait_until("api/metrics/v1/history",
-                          lambda b: b["kernels"]["points"].get(kernel_id)
-                          and b["totals"]["points"][-1][-1] is not None)
+        server.wait_until(
+            "api/metrics/v1/history",
+            lambda b: b["kernels"]["points"].get(kernel_id) and b["totals"]["points"][-1][-1] is not None,
+        )
         yield server, kernel_id
     finally:
         server.stop()
@@ -136,6 +142,7 @@ def test_the_schema_rejects_drift_both_ways(server):
 
 
 # --- docs/api.md says what the schema says ------------------------------------------------------
+
 
 def schema_fields() -> set[str]:
     """Every property name the schema defines (JSON keys of the payloads)."""

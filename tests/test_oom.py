@@ -13,11 +13,13 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from jupyter_resource_monitor import events as bus
 from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 from jupyter_resource_monitor.tracking.oom import OomDetector
 
 from . import cgroups, servers
 from .contract import assert_valid
+from .test_events import next_of
 from .test_kernels import kernel_until
 
 MiB = 1 << 20
@@ -95,8 +97,17 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     first_pid = row["pid"]
     kills_before = cgroup.oom_kills()
 
-    await send_code(server, kernel_id, ALLOCATE_FOREVER)
-    answer = server.wait_until("api/metrics/v1/events", lambda b: b["events"], timeout=60)
+    # Subscribed to the server's event bus as JupyterLab is: the kill arrives there by itself.
+    url = "ws" + server.url("api/events/subscribe")[len("http"):]
+    subscription = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
+    try:
+        await send_code(server, kernel_id, ALLOCATE_FOREVER)
+        on_bus = await next_of(subscription, bus.OOM_KILL_SCHEMA_ID, timeout=60)
+        heard_at = time.time()
+    finally:
+        subscription.close()
+    answer = server.get("api/metrics/v1/events")
     assert_valid("events", answer)
     events = answer["events"]
 
@@ -114,6 +125,10 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     assert event["kernel_memory"] <= event["server_memory"] <= LIMIT
     assert abs(time.time() - event["time"]) < 60 and event["sample_time"] <= event["time"]
     assert max(m for _t, m in event["memory_before"]) >= event["kernel_memory"]
+    # The bus carried the same record, without the curve, as the death was noticed.
+    assert on_bus == {"schema_id": bus.OOM_KILL_SCHEMA_ID,
+                      **{k: v for k, v in event.items() if k != "memory_before"}}
+    assert 0 <= heard_at - event["time"] < 1.0
 
     # jupyter_server restarts the kernel under the same id; its row keeps the event.
     row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",

@@ -12,6 +12,8 @@
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
  * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
+ * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
+ *   minute: the OOM notification must come through the server's event bus;
  * - `jupyter-resource-usage` (port 8894): jupyter-resource-usage 1.3.0's own
  *   frontend against our server, from a third environment, when
  *   RESOURCE_MONITOR_JRU_JUPYTER names its `jupyter`.
@@ -30,6 +32,7 @@ const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
 const JRU_PORT = 8894;
+const OOM_BUS_PORT = 8895;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -168,7 +171,7 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|jupyter-resource-usage)\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|jupyter-resource-usage)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -205,6 +208,11 @@ module.exports = {
       use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
     },
     {
+      name: 'oom-bus',
+      testMatch: /oom-bus\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_BUS_PORT}` }
+    },
+    {
       name: 'mem-limit',
       testMatch: /mem-limit\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
@@ -230,7 +238,8 @@ module.exports = {
       ? []
       : [
           cgroupServer(OOM_PORT, 'lab'),
-          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
+          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook'),
+          cgroupServer(OOM_BUS_PORT, 'lab')
         ])
   ]
 };

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..config import ResourceMonitor
 from ..snapshot import Snapshot, Usage
+from ..tracking.loop_watch import LoopWatch
 from ..tracking.supervisor import WorkerSupervisor
 from ..tracking.tracker import Tracker, memory_figure
 from ..worker import limits as limits_mod
@@ -58,7 +59,8 @@ def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Li
 
 
 def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
-            now: float | None = None, tracker: Tracker | None = None) -> dict[str, Any]:
+            now: float | None = None, tracker: Tracker | None = None,
+            loop_watch: LoopWatch | None = None) -> dict[str, Any]:
     """The payload for one request. jupyter-resource-usage's fields keep their JSON types at
     every moment (numbers, never null); whether they are measured yet is said in ``sample``."""
     now = time.monotonic() if now is None else now
@@ -97,6 +99,8 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
     if tracker is not None:
         out["by_owner"] = tracker.owners
         out["oom"] = oom_block(snap, tracker)
+    if loop_watch is not None:
+        out["event_loop"] = loop_watch.payload(now)
     out["sample"] = sample_block(snap, worker, now)
     return out
 

@@ -16,7 +16,8 @@ import asyncio
 import time
 from typing import NamedTuple
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
+                                   InfoMetricFamily)
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
@@ -80,6 +81,12 @@ FAMILIES: dict[str, Family] = {
                                        "kernel's OOM killer"),
     "jupyter_kernel_deaths": Family(CounterMetricFamily, "Kernels of this server that died by "
                                     "themselves (any cause, OOM kills included)"),
+    # The server's event loop (c.ResourceMonitor.track_event_loop), see tracking/loop_watch.py.
+    "jupyter_server_event_loop_lag_seconds": Family(
+        HistogramMetricFamily, "How late the event loop answered the monitor's probes (4 a "
+        "second): the time a request or a keystroke would have waited"),
+    "jupyter_server_event_loop_blocks": Family(CounterMetricFamily, "Times the event loop was "
+                                               "blocked longer than the block threshold"),
     # The monitor itself.
     "jupyter_resource_monitor": Family(InfoMetricFamily, "The resource monitor: version, which "
                                        "memory figure the limit is compared with, and where "
@@ -167,6 +174,12 @@ class SnapshotCollector(Collector):
         else:
             supervisor.demand()
         tracker = self.monitor.tracker
+        loop_watch = getattr(self.monitor, "loop_watch", None)
+        if loop_watch is not None:
+            histogram = loop_watch.histogram
+            yield _family("jupyter_server_event_loop_lag_seconds", buckets=histogram.cumulative(),
+                          sum_value=histogram.sum)
+            yield _value("jupyter_server_event_loop_blocks", loop_watch.blocks_total)
         yield _value("jupyter_kernel_oom_kills", tracker.oom_kills_total)
         yield _value("jupyter_kernel_deaths", tracker.deaths_total)
         snap = supervisor.snapshot

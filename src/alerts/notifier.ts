@@ -73,16 +73,30 @@ export class MemoryAlerts {
     try {
       const events = await fetchEvents(this._settings);
       for (const event of this._events.take(events, Date.now())) {
-        Notification.error(oomMessage(event), {
-          autoClose: false,
-          actions: this._actions()
-        });
+        this._notifyOom(event);
       }
     } catch (reason) {
       console.warn('jupyter-resource-monitor: could not read OOM events', reason);
     } finally {
       this._fetching = false;
     }
+  }
+
+  /**
+   * Announce an OOM event heard on the server's event bus (see `bus.ts`), at
+   * once and only if the poll has not announced it (nor will).
+   */
+  announceLive(event: IOomEvent): void {
+    if (this._events.takeLive(event)) {
+      this._notifyOom(event);
+    }
+  }
+
+  private _notifyOom(event: IOomEvent): void {
+    Notification.error(oomMessage(event), {
+      autoClose: false,
+      actions: this._actions()
+    });
   }
 
   private _actions(): Notification.IAction[] {

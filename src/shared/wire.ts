@@ -241,7 +241,7 @@ export interface PsiLine {
   total_s: number;
 }
 /**
- * The server's event-loop delay over the last minute and its long blocks (issue 16).
+ * The server's event-loop delay over the last window and its long blocks (present while track_event_loop is on).
  *
  * This interface was referenced by `WireAnswers`'s JSON-Schema
  * via the `definition` "event_loop".
@@ -252,18 +252,250 @@ export interface EventLoop {
     p99: number | null;
     max: number | null;
   };
-  threshold_ms?: number;
-  blocks: LoopBlock[];
+  window_s: number;
+  threshold_ms: number;
+  /**
+   * @maxItems 20
+   */
+  blocks:
+    | []
+    | [LoopBlock]
+    | [LoopBlock, LoopBlock]
+    | [LoopBlock, LoopBlock, LoopBlock]
+    | [LoopBlock, LoopBlock, LoopBlock, LoopBlock]
+    | [LoopBlock, LoopBlock, LoopBlock, LoopBlock, LoopBlock]
+    | [LoopBlock, LoopBlock, LoopBlock, LoopBlock, LoopBlock, LoopBlock]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ]
+    | [
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock,
+        LoopBlock
+      ];
+  blocks_total: Count;
+  last_block_id: Count;
+  stacks: boolean;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
  * via the `definition` "loop_block".
  */
 export interface LoopBlock {
+  id: number;
   time: SecondsSinceEpoch;
   duration_ms: number;
   stack: Frame[];
-  culprit?: Frame | null;
+  culprit: Frame | null;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema

@@ -18,7 +18,9 @@ test("jupyter-resource-usage's status item reads our payload as it reads its own
   expect(metrics.sample).toBeDefined();
   await page.goto('/lab');
   // Only its item: ours is disabled in this environment.
-  await expect(page.locator('#jp-main-statusbar .jp-ResourceMonitor')).toHaveCount(0);
+  await expect(
+    page.locator('#jp-main-statusbar .jp-ResourceMonitor')
+  ).toHaveCount(0);
 
   // Its visible status item ("CPU: 0.00 % | Mem: 77.42 MB"); its older
   // memory-only item stays hidden in the DOM.
@@ -26,9 +28,12 @@ test("jupyter-resource-usage's status item reads our payload as it reads its own
     .locator('#jp-main-statusbar .jp-StatusBar-Item')
     .filter({ visible: true, hasText: 'Mem:' });
   await expect(item).toHaveCount(1, { timeout: 60_000 });
-  await expect(item).toContainText(/Mem:\s+[1-9][\d.]*\s*(\/\s*[\d.]+\s*)?(KB|MB|GB)/, {
-    timeout: 60_000
-  });
+  await expect(item).toContainText(
+    /Mem:\s+[1-9][\d.]*\s*(\/\s*[\d.]+\s*)?(KB|MB|GB)/,
+    {
+      timeout: 60_000
+    }
+  );
   const text = ((await item.textContent()) ?? '').replace(/\s+/g, ' ');
   const limit = metrics.limits.memory;
   if (limit.source === 'host') {
@@ -42,6 +47,11 @@ test("jupyter-resource-usage's status item reads our payload as it reads its own
   }
   await page.screenshot({
     path: `${SCREENSHOTS}/jupyter-resource-usage-frontend.png`,
-    clip: { x: 0, y: (page.viewportSize()?.height ?? 720) - 40, width: 1280, height: 40 }
+    clip: {
+      x: 0,
+      y: (page.viewportSize()?.height ?? 720) - 40,
+      width: 1280,
+      height: 40
+    }
   });
 });

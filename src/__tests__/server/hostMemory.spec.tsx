@@ -27,7 +27,13 @@ import { formatBytes } from '../../shared/format';
 function unlimited(): IMetrics {
   const body: unknown = JSON.parse(
     fs.readFileSync(
-      path.join(__dirname, '..', 'contract', 'payloads', 'nolimit-metrics.json'),
+      path.join(
+        __dirname,
+        '..',
+        'contract',
+        'payloads',
+        'nolimit-metrics.json'
+      ),
       'utf8'
     )
   );
@@ -46,7 +52,7 @@ describe("the host's memory without a limit", () => {
     expect(figure.limit).toBeGreaterThan(0);
   });
 
-  it('is said to be the host\'s in the tooltip', () => {
+  it("is said to be the host's in the tooltip", () => {
     const metrics = unlimited();
     const title = describeAsTitle({
       status: 'ok',
