@@ -165,6 +165,8 @@ def documented_fields() -> set[str]:
     """The JSON keys docs/api.md shows: in its jsonc blocks and `code` spans that look like keys
     (``"name":`` or a bare snake_case word followed by a colon)."""
     text = (ROOT / "docs" / "api.md").read_text()
+    # Events on the server's bus have schemas of their own (jupyter_resource_monitor/events).
+    text = re.sub(r"\n## Events on the server's bus\n.*?(?=\n## |\Z)", "\n", text, flags=re.S)
     names: set[str] = set()
     for block in re.findall(r"```jsonc\n(.*?)```", text, re.S):
         code = "\n".join(line.split("//", 1)[0] for line in block.splitlines())
