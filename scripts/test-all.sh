@@ -133,6 +133,25 @@ echo "$OLDEST_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
   || die "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
 export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 
+# --- 3c. jupyter-resource-usage's own frontend against our server -----------
+# A third environment: JupyterLab, jupyter-resource-usage 1.3.0 and our wheel,
+# with its server extension and our labextension disabled (in that environment
+# only), so its status item reads our /api/metrics/v1. Its UI test runs below.
+JRU_VERSION="1.3.0"
+step "jupyter-resource-usage $JRU_VERSION's frontend on our server (.venv-jru)"
+JRU_ENV="$ROOT/.venv-jru"
+"$PYTHON" -m venv --clear "$JRU_ENV"
+"$JRU_ENV/bin/python" -m pip install "jupyterlab>=4.6,<5" "jupyter-resource-usage==$JRU_VERSION" "$WHEEL"
+"$JRU_ENV/bin/jupyter" server extension disable --sys-prefix jupyter_resource_usage
+"$JRU_ENV/bin/jupyter" labextension disable --level=sys_prefix jupyter-resource-monitor
+JRU_SERVER_LIST="$("$JRU_ENV/bin/jupyter" server extension list 2>&1 | strip_ansi)"
+echo "$JRU_SERVER_LIST" | grep -E 'jupyter_resource_(usage|monitor)'
+echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_usage[[:space:]]+disabled' \
+  || die "jupyter-resource-usage's server extension is not disabled in $JRU_ENV"
+echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[[:space:]]+enabled' \
+  || die "our server extension is not enabled in $JRU_ENV"
+export RESOURCE_MONITOR_JRU_JUPYTER="$JRU_ENV/bin/jupyter"
+
 # --- 4. Test suites ---------------------------------------------------------
 # Each suite runs even if an earlier one failed; the summary says which did.
 declare -A STATUS COUNTS

@@ -49,7 +49,10 @@ def hub(tmp_path_factory):
         for name in ("alice", "bob"):
             folder = tmp / name
             folder.mkdir()
-            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, token=TOKEN,
+            # alice has no limit (no limit series, her host's memory instead); bob a configured
+            # one, so the dashboard's share-of-limit panels have data without cgroups too.
+            limit = ["--ResourceMonitor.mem_limit=4294967296"] if name == "bob" else []
+            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, *limit, token=TOKEN,
                                                            base_url=f"/user/{name}/")
             prometheus.add_target(name, server)
         if not cgroups.unavailable():
@@ -116,8 +119,9 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
     assert got[("total_memory_usage", None)] == api["pss"]
     assert got[("jupyter_server_memory_pss_bytes", None)] == api["pss"]
     assert got[("jupyter_server_memory_usage_bytes", None)] == api["memory"]["used"]
-    assert got[("jupyter_server_memory_limit_bytes", None)] == api["memory"]["limit"]
-    assert got[("max_memory_usage", None)] == api["limits"]["memory"]["rss"]
+    assert got.get(("jupyter_server_memory_limit_bytes", None)) == (api["memory"]["limit"] or None)
+    assert got[("jupyter_host_memory_bytes", None)] == api["memory"]["host_total"]
+    assert got[("max_memory_usage", None)] == (api["limits"]["memory"]["rss"] or api["memory"]["host_total"])
     assert got[("jupyter_server_cpu_usage_cores", None)] == pytest.approx(api["cpu_percent"] / 100)
     assert got[("jupyter_kernel_oom_kills_total", None)] == 0
     (kernel,) = kernels

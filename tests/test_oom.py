@@ -18,6 +18,7 @@ from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 from jupyter_resource_monitor.tracking.oom import OomDetector
 
 from . import cgroups, servers
+from .contract import assert_valid
 from .test_events import next_of
 from .test_kernels import kernel_until
 
@@ -75,6 +76,7 @@ def cgroup_server(tmp_path):
 async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server):
     server, cgroup = cgroup_server
     body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"])
+    assert_valid("metrics", body)  # the cgroup's memory block included
     assert body["memory"]["figure"] == "working_set"
     assert body["memory"]["limit"] == LIMIT and body["memory"]["limit_source"] == "cgroup"
     assert body["memory"]["cgroup"]["working_set"] == body["memory"]["used"]
@@ -103,7 +105,9 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
         heard_at = time.time()
     finally:
         subscription.close()
-    events = server.get("api/metrics/v1/events")["events"]
+    answer = server.get("api/metrics/v1/events")
+    assert_valid("events", answer)
+    events = answer["events"]
 
     assert cgroup.oom_kills() > kills_before  # the kernel's OOM killer really did it
     assert len(events) == 1
@@ -127,6 +131,7 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     # jupyter_server restarts the kernel under the same id; its row keeps the event.
     row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
                             lambda k: k["available"] and k["pid"] != first_pid, timeout=60)
+    assert_valid("kernel", row)
     assert [e["id"] for e in row["oom_events"]] == [1]
     body = server.get("api/metrics/v1")
     assert body["oom"]["kernel_kills"] == 1 and body["oom"]["last_event_id"] == 1

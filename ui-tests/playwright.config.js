@@ -20,7 +20,10 @@
  * - `slow` (port 8896): JupyterLab inside a new 1-CPU quota cpu cgroup (root
  *   only), with a test-only route that blocks its event loop ("Why is it
  *   slow?": throttling and a blocked server named with its culprit);
- * - `slow-notebook7` (port 8897): the same with Jupyter Notebook 7.
+ * - `slow-notebook7` (port 8897): the same with Jupyter Notebook 7;
+ * - `jupyter-resource-usage` (port 8898): jupyter-resource-usage 1.3.0's own
+ *   frontend against our server, from a third environment, when
+ *   RESOURCE_MONITOR_JRU_JUPYTER names its `jupyter`.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -35,6 +38,7 @@ const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
+const JRU_PORT = 8898;
 const OOM_BUS_PORT = 8895;
 const PSEUDO_LOCALE_PORT = 8894;
 // The `oom` project's server runs in a memory cgroup of this size, created by
@@ -118,6 +122,10 @@ process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE = OOM_UNAVAILABLE || '';
 // The `jupyter` of an environment with the oldest supported JupyterLab (4.2),
 // which scripts/test-all.sh builds; without it that project is left out.
 const OLDEST_LAB_JUPYTER = process.env.RESOURCE_MONITOR_OLDEST_LAB_JUPYTER;
+// The `jupyter` of an environment with jupyter-resource-usage 1.3.0 and our
+// wheel (its server extension and our labextension disabled), which
+// scripts/test-all.sh builds; without it that project is left out.
+const JRU_JUPYTER = process.env.RESOURCE_MONITOR_JRU_JUPYTER;
 const MEM_LIMIT_BYTES = 50 * 1024 * 1024;
 
 const chromiumArgs = [
@@ -248,7 +256,7 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|slow|slow-notebook7)\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -262,6 +270,15 @@ module.exports = {
             name: 'lab-4.2',
             testMatch: /lab-oldest\.spec\.ts/,
             use: { baseURL: `http://localhost:${OLDEST_LAB_PORT}` }
+          }
+        ]
+      : []),
+    ...(JRU_JUPYTER
+      ? [
+          {
+            name: 'jupyter-resource-usage',
+            testMatch: /jupyter-resource-usage\.spec\.ts/,
+            use: { baseURL: `http://localhost:${JRU_PORT}` }
           }
         ]
       : []),
@@ -327,6 +344,7 @@ module.exports = {
       ),
       gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
     },
+    ...(JRU_JUPYTER ? [labServer(JRU_PORT, {}, 'lab', JRU_JUPYTER)] : []),
     ...(OOM_UNAVAILABLE
       ? []
       : [

@@ -41,8 +41,9 @@ FAMILIES: dict[str, Family] = {
     # jupyter-resource-usage's names and units (percent), for existing dashboards.
     "total_memory_usage": Family(GaugeMetricFamily, "Memory used by the server and its "
                                  "descendants, bytes (PSS: shared pages counted once)"),
+    # As jupyter-resource-usage: the limit, or the host's total memory without one.
     "max_memory_usage": Family(GaugeMetricFamily, "Memory limit, bytes (cgroup, configured, or "
-                               "the host's)"),
+                               "the host's total without a limit)"),
     "total_cpu_usage": Family(GaugeMetricFamily, "CPU used by the server and its descendants, "
                               "percent (100 = one CPU)"),
     "max_cpu_usage": Family(GaugeMetricFamily, "CPU limit, percent (100 per CPU)"),
@@ -56,7 +57,12 @@ FAMILIES: dict[str, Family] = {
     "jupyter_server_memory_usage_bytes": Family(
         GaugeMetricFamily, "The memory compared with the limit: the cgroup's working set under a "
         "cgroup limit, else the PSS of the server's processes (see jupyter_resource_monitor_info)"),
-    "jupyter_server_memory_limit_bytes": Family(GaugeMetricFamily, "The memory limit"),
+    # Absent without a limit (as cAdvisor's limit is 0 for an unlimited container, a ratio to it
+    # is then no series rather than a share of the host's memory).
+    "jupyter_server_memory_limit_bytes": Family(GaugeMetricFamily, "The memory limit (absent "
+                                                "without one: see jupyter_host_memory_bytes)"),
+    "jupyter_host_memory_bytes": Family(GaugeMetricFamily, "The host's total memory (MemTotal), "
+                                        "where a server without a limit runs out"),
     "jupyter_server_memory_pss_bytes": Family(GaugeMetricFamily, "PSS of the server and its "
                                               "descendants (shared pages counted once)"),
     "jupyter_server_memory_working_set_bytes": Family(
@@ -191,9 +197,13 @@ class SnapshotCollector(Collector):
             "oom_counter": snap.oom.source if snap.oom else "none"})
 
         yield _value("total_memory_usage", total.pss)
-        yield _value("max_memory_usage", memory_limit.value)
+        host_total = payload.host_total(snap)
+        limited = memory_limit.source != "host"
+        yield _value("max_memory_usage", memory_limit.value if limited else host_total)
         yield _value("jupyter_server_memory_usage_bytes", used)
-        yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
+        if limited:
+            yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
+        yield _value("jupyter_host_memory_bytes", host_total)
         yield _value("jupyter_server_memory_pss_bytes", total.pss)
         if snap.cgroup_memory is not None:
             yield _value("jupyter_server_memory_working_set_bytes", snap.cgroup_memory.working_set)

@@ -297,7 +297,9 @@ class Sampler:
             if e.exact_pss is not None:
                 # Pages gained since the reading are taken as private, pages lost as shared-less.
                 e.pss = max(0, min(e.stat.rss, e.exact_pss + e.stat.rss - e.exact_rss))
-                e.estimated = abs(e.pss - e.exact_pss)  # only the change since the reading
+                # Only the change since the reading, and never more than the figure itself (a
+                # process that shrank by more than it now holds).
+                e.estimated = min(e.pss, abs(e.pss - e.exact_pss))
                 sums = ratios.setdefault((e.group, e.exact_rss.bit_length()), [0, 0])
                 sums[0] += e.exact_pss
                 sums[1] += e.exact_rss

@@ -13,10 +13,13 @@ import {
   formatPercent,
   formatUsage
 } from '../shared/format';
-import type { MonitorStatus } from './model';
+import type { MonitorStatus } from '../shared/polling';
+import { memoryFigure } from './memoryFigure';
 import type { IMetrics } from './types';
 import { trans } from '../shared/i18n';
 import { limitSourceText, workerStateText } from '../shared/terms';
+
+export { memoryFigure };
 
 /**
  * One explained fact: a short label and a sentence or two.
@@ -61,51 +64,6 @@ export interface IDescribeOptions {
    * diagnosis/verdict.ts `cpuHeldBack`), or null/absent when it is not.
    */
   readonly cpuHeldBack?: string | null;
-}
-
-/**
- * The memory figure shown: PSS when the server sends it, else RSS.
- *
- * @param metrics - The payload.
- *
- * @returns The bytes used, which of the two it is, and the matching limit
- * (null when there is none).
- */
-export function memoryFigure(metrics: IMetrics): {
-  readonly used: number;
-  readonly kind: 'PSS' | 'RSS' | 'working set';
-  readonly limit: number | null;
-  readonly quota: boolean;
-} {
-  const memory = metrics.limits?.memory;
-  const positive = (value: number | undefined): number | null =>
-    typeof value === 'number' && value > 0 ? value : null;
-  // The host's memory is where the server runs out, not a quota set for it:
-  // shown as such, never as "used / limit".
-  const quota = memory?.source !== 'host';
-  if (metrics.memory?.figure === 'working_set') {
-    // Under a cgroup limit the OOM killer counts the cgroup's working set.
-    return {
-      used: metrics.memory.used,
-      kind: 'working set',
-      limit: positive(metrics.memory.limit),
-      quota
-    };
-  }
-  if (typeof metrics.pss === 'number') {
-    return {
-      used: metrics.pss,
-      kind: 'PSS',
-      limit: positive(memory?.pss) ?? positive(memory?.rss),
-      quota
-    };
-  }
-  return {
-    used: metrics.rss,
-    kind: 'RSS',
-    limit: positive(memory?.rss),
-    quota
-  };
 }
 
 /**
