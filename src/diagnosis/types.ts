@@ -142,7 +142,7 @@ export interface IEventLoop {
   /**
    * The server's threshold for recording a block, in ms.
    */
-  readonly threshold_ms?: number;
+  readonly threshold_ms: number;
 }
 
 /**
@@ -252,9 +252,9 @@ export function assertDiagnosisFields(
     const loop = check.object(root.event_loop, 'event_loop');
     const lag = check.object(loop.lag_ms, 'event_loop.lag_ms');
     for (const key of ['p50', 'p99', 'max']) {
-      check.optionalNumber(lag[key], `event_loop.lag_ms.${key}`, true);
+      check.nullableNumber(lag[key], `event_loop.lag_ms.${key}`);
     }
-    check.optionalNumber(loop.threshold_ms, 'event_loop.threshold_ms');
+    check.number(loop.threshold_ms, 'event_loop.threshold_ms');
     if (!Array.isArray(loop.blocks)) {
       throw check.fail('event_loop.blocks', 'an array');
     }

@@ -77,7 +77,11 @@ describe('diagnose', () => {
         quota_cpus: 0.5
       },
       psi: { source: 'cgroup', cpu: null },
-      event_loop: { lag_ms: { p50: null, p99: null, max: null }, blocks: [] }
+      event_loop: {
+        lag_ms: { p50: null, p99: null, max: null },
+        blocks: [],
+        threshold_ms: 1000
+      }
     };
     expect(verdict(partial)).toEqual([
       ['clear', 'Nothing is holding this server back.']

@@ -257,13 +257,23 @@ describe('validation of the slowness fields', () => {
       bad({ psi: { source: 'cgroup', io: { some: { avg10: 1 } } } })
     ).toThrow("'psi.io.some.avg60' must be a non-negative number");
     expect(
-      bad({ event_loop: { lag_ms: { p50: 1, p99: 2, max: 3 }, blocks: {} } })
+      bad({
+        event_loop: {
+          lag_ms: { p50: 1, p99: 2, max: 3 },
+          blocks: {},
+          threshold_ms: 1000
+        }
+      })
     ).toThrow("'event_loop.blocks' must be an array");
+    expect(
+      bad({ event_loop: { lag_ms: { p50: 1, p99: 2 }, blocks: [] } })
+    ).toThrow("'event_loop.lag_ms.max' must be a non-negative number");
     expect(
       bad({
         event_loop: {
-          lag_ms: {},
-          blocks: [{ ...block(0, 1), stack: [{ function: 1 }] }]
+          lag_ms: { p50: null, p99: null, max: null },
+          blocks: [{ ...block(0, 1), stack: [{ function: 1 }] }],
+          threshold_ms: 1000
         }
       })
     ).toThrow("'event_loop.blocks.0.stack.0.function' must be a string");
