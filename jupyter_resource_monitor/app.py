@@ -9,6 +9,7 @@ import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
 from .config import ResourceMonitor, load_config
+from .executions.watch import Executions
 from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
@@ -23,6 +24,7 @@ class Monitor:
     config: ResourceMonitor
     supervisor: WorkerSupervisor
     tracker: Tracker
+    executions: Executions | None = None  # None: per-cell tracking is off
 
 
 class ResourceMonitorApp(ExtensionApp):
@@ -47,7 +49,13 @@ class ResourceMonitorApp(ExtensionApp):
             log=self.log,
         )
         supervisor.listeners.append(tracker.on_snapshot)
-        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker)
+        executions = None
+        if config.track_executions:
+            executions = Executions(serverapp.kernel_manager, log=self.log)
+            # Our settings start as a copy of the web app's and are copied back after this method.
+            executions.install(self.settings)
+            supervisor.listeners.append(executions.on_snapshot)
+        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker, executions=executions)
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
             self.log.warning(

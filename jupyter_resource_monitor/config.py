@@ -117,6 +117,12 @@ class ResourceMonitor(LoggingConfigurable):
         file names to whoever reads the metrics, and a renamed notebook starts new series."""
     ).tag(config=True)
 
+    track_executions = Bool(
+        True, help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
+        exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
+        /api/metrics/v1/kernels/<id>/executions."""
+    ).tag(config=True)
+
     @validate("sample_interval")
     def _check_interval(self, proposal):
         if not 0.2 <= proposal["value"] <= 3600:

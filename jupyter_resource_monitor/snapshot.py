@@ -22,6 +22,8 @@ class Usage:
     pss_estimated: int = 0  # bytes of `pss` that are estimates rather than exact readings
     cpu_percent: float | None = None  # 100 = one CPU; None until a second sample gives a delta
     processes: int = 0
+    # bytes: PSS of the processes below a subtree's root (a kernel's children), 0 for the total
+    children_pss: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -322,7 +322,7 @@ class Sampler:
         exact_ages = [now - e.exact_at for e in entries if e.exact_pss is not None]
         return TreeSample(
             total=_usage(entries),
-            subtrees={pid: _usage(members) for pid, members in groups.items()},
+            subtrees={pid: _usage(members, root=pid) for pid, members in groups.items()},
             seen=seen,
             sampled=len(stats),
             oldest_exact_age_s=max(exact_ages) if exact_ages else None,
@@ -330,7 +330,7 @@ class Sampler:
         )
 
 
-def _usage(entries: list[_Entry]) -> Usage:
+def _usage(entries: list[_Entry], root: int | None = None) -> Usage:
     cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
     return Usage(
         rss=sum(e.stat.rss for e in entries),
@@ -338,6 +338,7 @@ def _usage(entries: list[_Entry]) -> Usage:
         pss_estimated=sum(e.estimated for e in entries),
         cpu_percent=round(sum(cpu), 1) if cpu else None,
         processes=len(entries),
+        children_pss=sum(e.pss for e in entries if e.stat.pid != root) if root is not None else 0,
     )
 
 

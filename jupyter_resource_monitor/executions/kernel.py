@@ -1,0 +1,214 @@
+"""One kernel's executions: the state between ``busy`` and ``idle``, and the bounded records.
+
+Everything here runs on the event loop, once per message the kernel publishes on iopub: a few
+microseconds for the messages that are not boundaries (see :mod:`.frames`), one :func:`.peak.read`
+(~20 µs) at each boundary of an execution.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from . import peak
+from .frames import Message, Request
+
+# Records kept per kernel (the newest). The route serves a body encoded once per change.
+MAX_RECORDS = 500
+# Requests seen on their way to the kernel and not yet started (a long Run All queue is
+# shorter); beyond this, the oldest are forgotten.
+MAX_PENDING = 2000
+# A boundary read this long after the kernel sent it may miss part of the cell's peak (the kernel
+# was already running code before the reset), so the record says its peak is not exact.
+LATE_S = 0.02
+
+STATUSES = ("ok", "error", "aborted", "interrupted", "died")
+
+
+@dataclasses.dataclass(slots=True)
+class Execution:
+    """What the route serves for one execution (times in seconds since the epoch, sizes in
+    bytes; None where unknown)."""
+
+    msg_id: str
+    cell_id: str | None
+    started: float | None
+    ended: float | None = None
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss: int | None = None
+    peak_exact: bool = False
+    children_peak_pss: int | None = None
+    rss_start: int | None = None
+    rss_end: int | None = None
+    status: str = "ok"
+
+
+@dataclasses.dataclass(slots=True)
+class _Open:
+    record: Execution
+    pid: int | None  # the kernel's process when it started this
+    start: peak.Reading | None
+    exact: bool
+    requested: bool  # the request passed through the server, non-silent
+    saw_input: bool = False  # the kernel broadcast execute_input: it ran code
+    status: str = "ok"
+
+
+def kernel_time(date: str | None, default: float) -> float:
+    """Seconds since the epoch from a message header's ``date`` (the kernel's clock, the same host's
+    for a local kernel), else ``default``."""
+    if not date:
+        return default
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return default
+
+
+class KernelExecutions:
+    """Executions of one kernel. ``pid()`` gives its local process now (None: not local)."""
+
+    def __init__(self, kernel_id: str, pid: Callable[[], int | None], max_records: int = MAX_RECORDS):
+        self.kernel_id = kernel_id
+        self.pid = pid
+        self.records: collections.deque[Execution] = collections.deque(maxlen=max_records)
+        self.peak_since_start: int | None = None  # running maximum of every VmHWM read
+        self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
+        self._open: dict[str, _Open] = {}
+        self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
+        self._body: bytes | None = None
+
+    # -- what passes through the server ---------------------------------------------------------
+
+    def request(self, request: Request) -> None:
+        """An execute_request on its way to the kernel (from a WebSocket client)."""
+        self._pending[request.msg_id] = request
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)
+
+    def on_message(self, msg: Message) -> None:
+        if msg.msg_type == "status":
+            state = (msg.content or {}).get("execution_state")
+            if state == "busy":
+                self._busy(msg)
+            elif state == "idle":
+                self._idle(msg)
+            elif state == "starting":
+                self.ended("died")  # a new kernel process: whatever ran is over
+        elif msg.msg_type == "execute_input":
+            current = self._open.get(msg.parent_id)
+            if current is not None:
+                current.saw_input = True
+        elif msg.msg_type == "error":
+            current = self._open.get(msg.parent_id)
+            if current is not None:
+                ename = (msg.content or {}).get("ename")
+                current.status = "interrupted" if ename == "KeyboardInterrupt" else "error"
+
+    def _busy(self, msg: Message) -> None:
+        started = kernel_time(msg.date, 0.0)
+        if self._last_end is not None and started and started < self._last_end[1]:
+            # The kernel started this before the previous end was read: that peak may hold some
+            # of this request's memory.
+            self._last_end[0].peak_exact = False
+            self._last_end = None
+            self._body = None
+        if msg.parent_type != "execute_request" or msg.parent_id is None:
+            return
+        request = self._pending.pop(msg.parent_id, None)
+        if request is not None and request.silent:
+            return
+        pid = self.pid()
+        reading = peak.read(pid, reset=True) if pid is not None else None
+        if reading is not None:
+            self._peak(reading.hwm)
+        started = started or (reading.at if reading else None)
+        exact = reading is not None and started is not None and reading.at - started <= LATE_S
+        record = Execution(msg_id=msg.parent_id, cell_id=request.cell_id if request else None,
+                           started=started, rss_start=reading.rss if reading else None)
+        self._open[msg.parent_id] = _Open(record, pid, reading, exact, requested=request is not None)
+
+    def _idle(self, msg: Message) -> None:
+        current = self._open.pop(msg.parent_id, None) if msg.parent_id else None
+        if current is None:
+            return
+        if not current.saw_input:
+            if not current.requested:
+                return  # silent, from a client that did not go through the server: not a cell
+            current.status = "aborted"  # seen non-silent, but the kernel ran nothing
+        end = peak.read(current.pid, reset=True) if current.pid is not None else None
+        self._close(current, end, kernel_time(msg.date, end.at if end else 0.0) or None)
+
+    def _close(self, current: _Open, end: peak.Reading | None, ended: float | None) -> None:
+        record, start = current.record, current.start
+        record.status = current.status
+        record.ended = ended
+        if record.started is not None and ended is not None:
+            record.wall_s = round(max(0.0, ended - record.started), 6)
+        if end is not None:
+            self._peak(end.hwm)
+            record.rss_end = end.rss
+            if start is not None:
+                record.cpu_s = round((end.cpu_ticks - start.cpu_ticks) / peak.CLOCK_TICKS, 3)
+                # A late start: the peak read before that reset covers the cell's first moments
+                # too (and whatever ran between cells), so it counts, and the peak is not exact.
+                record.peak_rss = end.hwm if current.exact else max(start.hwm, end.hwm)
+                record.peak_exact = current.exact
+            self._last_end = (record, end.at)
+        else:
+            self._last_end = None
+        self.records.append(record)
+        self._body = None
+
+    def _peak(self, hwm: int) -> None:
+        if self.peak_since_start is None or hwm > self.peak_since_start:
+            self.peak_since_start = hwm
+            self._body = None
+
+    # -- from elsewhere ---------------------------------------------------------------------------
+
+    def ended(self, status: str) -> None:
+        """The kernel died, restarted or shut down: close what was running with ``status`` and
+        record requests still queued as aborted."""
+        now = time.time()
+        if self._open:
+            for current in list(self._open.values()):
+                # Still the process that ran it (a restart is told before the old one is killed):
+                # its peak so far, if it is still there to read.
+                end = peak.read(current.pid, reset=False) if current.pid is not None else None
+                current.status = status
+                current.exact = False
+                self._close(current, end, now)
+            self._open.clear()
+        for request in list(self._pending.values()):
+            if not request.silent:
+                self.records.append(Execution(msg_id=request.msg_id, cell_id=request.cell_id,
+                                              started=None, ended=now, status="aborted"))
+        self._pending.clear()
+        self._last_end = None
+        self._body = None
+
+    def observe_children(self, taken_at: float, children_pss: int) -> None:
+        """A sample of the kernel's descendants (not the kernel itself), taken at ``taken_at``."""
+        for current in self._open.values():
+            started = current.record.started
+            if started is not None and taken_at >= started:
+                prev = current.record.children_peak_pss
+                current.record.children_peak_pss = children_pss if prev is None else max(prev, children_pss)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._open)
+
+    def body(self) -> bytes:
+        """``{"executions": [...], "peak_since_start": ...}``, encoded at most once per change."""
+        if self._body is None:
+            executions: list[dict[str, Any]] = [dataclasses.asdict(r) for r in self.records]
+            self._body = json.dumps({"executions": executions,
+                                     "peak_since_start": self.peak_since_start}).encode()
+        return self._body
