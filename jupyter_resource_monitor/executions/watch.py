@@ -153,6 +153,7 @@ def connection_class(base: type, executions: Executions) -> type:
                 else:
                     request = frames.parse_ws_json(incoming_msg)
                 if request is not None:
+                    executions.request(self.kernel_id, request)
             except Exception:  # noqa: BLE001 - the message goes on whatever happens here
                 executions.log.exception("Per-cell figures: reading a request")
             return super().handle_incoming_message(incoming_msg)
