@@ -92,5 +92,6 @@ def kernel_cpu_s(pid: int) -> float:
     """The kernel's own CPU account: utime + stime + cutime + cstime from /proc/<pid>/stat."""
     import os
 
-    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")

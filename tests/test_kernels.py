@@ -192,7 +192,8 @@ def no_kernels_allowed(jp_server_config):
     return jp_server_config
 
 
-@pytest.mark.parametrize("path", [("kernels",), ("kernels", "any-id"), ("kernel_usage", "get_usage", "any-id")])
+@pytest.mark.parametrize("path", [("kernels",), ("kernels", "any-id"), ("kernel_usage", "get_usage", "any-id"),
+                                  ("kernels", "any-id", "executions")])
 async def test_kernel_endpoints_need_the_right_to_read_kernels(no_kernels_allowed, jp_fetch, metrics, path):
     await metrics()  # allowed: reading server metrics needs "api"
     with pytest.raises(HTTPClientError) as info:

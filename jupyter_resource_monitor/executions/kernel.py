@@ -22,8 +22,10 @@ MAX_RECORDS = 500
 # Requests seen on their way to the kernel and not yet started (a long Run All queue is
 # shorter); beyond this, the oldest are forgotten.
 MAX_PENDING = 2000
-# A boundary read this long after the kernel sent it may miss part of the cell's peak (the kernel
-# was already running code before the reset), so the record says its peak is not exact.
+# A boundary read this long after the kernel crossed it may miss part of the cell's peak (the
+# kernel was already running its code before the reset) or count some of the next cell's, so the
+# record says its peak is not exact. Reads are late when the server's loop is busy, or when the
+# kernel cannot publish its status in time (a C call holding its GIL starves its iopub thread).
 LATE_S = 0.02
 
 STATUSES = ("ok", "error", "aborted", "interrupted", "died")
@@ -46,6 +48,9 @@ class Execution:
     rss_start: int | None = None
     rss_end: int | None = None
     status: str = "ok"
+    # (ours) seconds by which the readings missed the kernel's boundaries: cpu_s and the peak
+    # may hold up to this much of the previous or next request's work
+    late_s: float | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -53,9 +58,10 @@ class _Open:
     record: Execution
     pid: int | None  # the kernel's process when it started this
     start: peak.Reading | None
-    exact: bool
+    late: float | None  # how long after the kernel's busy the start was read
     requested: bool  # the request passed through the server, non-silent
     saw_input: bool = False  # the kernel broadcast execute_input: it ran code
+    waiting: bool = False  # said busy while another ran: not started yet
     status: str = "ok"
 
 
@@ -113,36 +119,67 @@ class KernelExecutions:
     def _busy(self, msg: Message) -> None:
         started = kernel_time(msg.date, 0.0)
         if self._last_end is not None and started and started < self._last_end[1]:
-            # The kernel started this before the previous end was read: that peak may hold some
-            # of this request's memory.
-            self._last_end[0].peak_exact = False
-            self._last_end = None
-            self._body = None
+            # The kernel started this before the previous end was read: that reading may hold
+            # some of this request's work.
+            self._late_end(*self._last_end, started)
+        self._last_end = None
         if msg.parent_type != "execute_request" or msg.parent_id is None:
             return
         request = self._pending.pop(msg.parent_id, None)
         if request is not None and request.silent:
             return
         pid = self.pid()
-        reading = peak.read(pid, reset=True) if pid is not None else None
-        if reading is not None:
-            self._peak(reading.hwm)
-        started = started or (reading.at if reading else None)
-        exact = reading is not None and started is not None and reading.at - started <= LATE_S
         record = Execution(msg_id=msg.parent_id, cell_id=request.cell_id if request else None,
-                           started=started, rss_start=reading.rss if reading else None)
-        self._open[msg.parent_id] = _Open(record, pid, reading, exact, requested=request is not None)
+                           started=started or None)
+        current = _Open(record, pid, None, None, requested=request is not None)
+        if self._open:
+            # Some kernels (xeus) say busy for a request as it arrives, while another still runs:
+            # it starts when those before it end (see _idle), as the kernel runs one at a time.
+            current.waiting = True
+        else:
+            self._start(current, peak.read(pid, reset=True) if pid is not None else None)
+        self._open[msg.parent_id] = current
+
+    def _start(self, current: _Open, reading: peak.Reading | None) -> None:
+        current.start = reading
+        record = current.record
+        if reading is None:
+            return
+        self._peak(reading.hwm)
+        record.started = record.started or reading.at
+        record.rss_start = reading.rss
+        current.late = max(0.0, reading.at - record.started)
 
     def _idle(self, msg: Message) -> None:
         current = self._open.pop(msg.parent_id, None) if msg.parent_id else None
         if current is None:
             return
+        end = peak.read(current.pid, reset=True) if current.pid is not None else None
+        ended = kernel_time(msg.date, end.at if end else 0.0) or None
+        waiting = next(iter(self._open.values()), None)
+        if waiting is not None and waiting.waiting:
+            # The next request starts as this one ends: this end is its start.
+            waiting.waiting = False
+            waiting.record.started = ended
+            self._start(waiting, end)
+        if current.waiting:  # ended before those ahead of it: overlapping, its figures unknown
+            current.start = None
         if not current.saw_input:
             if not current.requested:
                 return  # silent, from a client that did not go through the server: not a cell
             current.status = "aborted"  # seen non-silent, but the kernel ran nothing
-        end = peak.read(current.pid, reset=True) if current.pid is not None else None
-        self._close(current, end, kernel_time(msg.date, end.at if end else 0.0) or None)
+        self._close(current, end, ended)
+        if waiting is not None and end is not None and ended is not None:
+            self._late_end(current.record, end.at, ended)
+            self._last_end = None
+
+    def _late_end(self, record: Execution, read_at: float, next_started: float) -> None:
+        """``record``'s end was read at ``read_at``, after the kernel started something else."""
+        if read_at <= next_started:
+            return
+        record.late_s = round(max(record.late_s or 0.0, read_at - next_started), 4)
+        record.peak_exact = record.peak_exact and record.late_s <= LATE_S
+        self._body = None
 
     def _close(self, current: _Open, end: peak.Reading | None, ended: float | None) -> None:
         record, start = current.record, current.start
@@ -155,10 +192,12 @@ class KernelExecutions:
             record.rss_end = end.rss
             if start is not None:
                 record.cpu_s = round((end.cpu_ticks - start.cpu_ticks) / peak.CLOCK_TICKS, 3)
+                exact = current.late is not None and current.late <= LATE_S
                 # A late start: the peak read before that reset covers the cell's first moments
                 # too (and whatever ran between cells), so it counts, and the peak is not exact.
-                record.peak_rss = end.hwm if current.exact else max(start.hwm, end.hwm)
-                record.peak_exact = current.exact
+                record.peak_rss = end.hwm if exact else max(start.hwm, end.hwm)
+                record.peak_exact = exact
+                record.late_s = round(current.late, 4) if current.late is not None else None
             self._last_end = (record, end.at)
         else:
             self._last_end = None
@@ -182,7 +221,7 @@ class KernelExecutions:
                 # its peak so far, if it is still there to read.
                 end = peak.read(current.pid, reset=False) if current.pid is not None else None
                 current.status = status
-                current.exact = False
+                current.late = None  # ended by force: its peak is the old process's, unsure
                 self._close(current, end, now)
             self._open.clear()
         for request in list(self._pending.values()):
