@@ -16,6 +16,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
 import { MemoryAlerts } from './alerts/notifier';
+import cellsPlugin from './cells/plugin';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
@@ -484,4 +485,4 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, kernelsPlugin];
+export default [plugin, kernelsPlugin, cellsPlugin];

@@ -35,6 +35,11 @@ export function trans(): TranslationBundle {
   return Private.bundle;
 }
 
+/**
+ * The same bundle under the name new code uses: `const trans = bundle();`.
+ */
+export const bundle = trans;
+
 namespace Private {
   export let bundle: TranslationBundle =
     nullTranslator.load(TRANSLATION_DOMAIN);
