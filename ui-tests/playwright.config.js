@@ -159,12 +159,12 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)\.spec\.ts/,
+      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
       name: 'notebook7',
-      testMatch: /\/notebook7\.spec\.ts/,
+      testMatch: /\/notebook7(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     ...(OLDEST_LAB_JUPYTER
@@ -188,7 +188,7 @@ module.exports = {
     },
     {
       name: 'mem-limit',
-      testMatch: /mem-limit\.spec\.ts/,
+      testMatch: /mem-limit(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
     }
   ],

@@ -32,7 +32,7 @@ import {
   recordedPeak,
   rightSizingNote
 } from './figures';
-import { assertExecutionList, IExecution } from './types';
+import { assertExecutionList, IExecution, IExecutionList } from './types';
 
 /**
  * The id of this plugin.
@@ -92,13 +92,20 @@ export class CellFigures {
    * One kernel's records, newest last; empty on any failure.
    */
   async executions(kernelId: string): Promise<ReadonlyArray<IExecution>> {
+    return (await this.executionList(kernelId))?.executions ?? [];
+  }
+
+  /**
+   * One kernel's answer, with `peak_since_start`; null on any failure.
+   */
+  async executionList(kernelId: string): Promise<IExecutionList | null> {
     const body = await this._get(
       `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
     );
     try {
-      return body === null ? [] : assertExecutionList(body).executions;
+      return body === null ? null : assertExecutionList(body);
     } catch {
-      return [];
+      return null;
     }
   }
 
@@ -213,8 +220,8 @@ async function latestRecord(
 }
 
 /**
- * Say so when a notebook's recorded figures show a peak near this server's
- * memory limit.
+ * Say so when a notebook's recorded figures, or this server's record of the
+ * kernel it reconnects to, show a peak near this server's memory limit.
  */
 async function checkRightSizing(
   figures: CellFigures,
@@ -224,7 +231,15 @@ async function checkRightSizing(
   const metadata = panel.content.widgets.map(cell =>
     cell.model.getMetadata(METADATA_KEY)
   );
-  const peak = recordedPeak(metadata);
+  let peak = recordedPeak(metadata);
+  await panel.sessionContext.ready;
+  const kernelId = panel.sessionContext.session?.kernel?.id;
+  const since = kernelId
+    ? (await figures.executionList(kernelId))?.peak_since_start
+    : null;
+  if (typeof since === 'number' && (peak === null || since > peak)) {
+    peak = since;
+  }
   if (peak === null) {
     return;
   }
