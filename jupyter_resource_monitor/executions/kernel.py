@@ -12,7 +12,7 @@ import dataclasses
 import json
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from . import peak
 from .frames import Message, Request
@@ -83,6 +83,8 @@ class KernelExecutions:
         self.kernel_id = kernel_id
         self.pid = pid
         self.records: collections.deque[Execution] = collections.deque(maxlen=max_records)
+        # Each record's JSON, encoded once (again only if the newest changes): a body costs a join.
+        self._encoded: collections.deque[bytes] = collections.deque(maxlen=max_records)
         self.peak_since_start: int | None = None  # running maximum of every VmHWM read
         self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
         self._open: dict[str, _Open] = {}
@@ -179,6 +181,8 @@ class KernelExecutions:
             return
         record.late_s = round(max(record.late_s or 0.0, read_at - next_started), 4)
         record.peak_exact = record.peak_exact and record.late_s <= LATE_S
+        if self.records and self.records[-1] is record:
+            self._encoded[-1] = _encode(record)
         self._body = None
 
     def _close(self, current: _Open, end: peak.Reading | None, ended: float | None) -> None:
@@ -201,7 +205,11 @@ class KernelExecutions:
             self._last_end = (record, end.at)
         else:
             self._last_end = None
+        self._append(record)
+
+    def _append(self, record: Execution) -> None:
         self.records.append(record)
+        self._encoded.append(_encode(record))
         self._body = None
 
     def _peak(self, hwm: int) -> None:
@@ -226,8 +234,8 @@ class KernelExecutions:
             self._open.clear()
         for request in list(self._pending.values()):
             if not request.silent:
-                self.records.append(Execution(msg_id=request.msg_id, cell_id=request.cell_id,
-                                              started=None, ended=now, status="aborted"))
+                self._append(Execution(msg_id=request.msg_id, cell_id=request.cell_id,
+                                       started=None, ended=now, status="aborted"))
         self._pending.clear()
         self._last_end = None
         self._body = None
@@ -245,9 +253,13 @@ class KernelExecutions:
         return bool(self._open)
 
     def body(self) -> bytes:
-        """``{"executions": [...], "peak_since_start": ...}``, encoded at most once per change."""
+        """``{"executions": [...], "peak_since_start": ...}``, built at most once per change from
+        records encoded once each."""
         if self._body is None:
-            executions: list[dict[str, Any]] = [dataclasses.asdict(r) for r in self.records]
-            self._body = json.dumps({"executions": executions,
-                                     "peak_since_start": self.peak_since_start}).encode()
+            self._body = (b'{"executions": [' + b", ".join(self._encoded) + b'], "peak_since_start": '
+                          + json.dumps(self.peak_since_start).encode() + b"}")
         return self._body
+
+
+def _encode(record: Execution) -> bytes:
+    return json.dumps(dataclasses.asdict(record)).encode()
