@@ -5,8 +5,8 @@ kernel through the server's kernel WebSocket, as JupyterLab does, and reads the 
 own CPU (utime + stime of its /proc/<pid>/stat: the kernel and the sampling worker are other
 processes) before and after each workload:
 
-- ``short cells``: 500 cells of ``x = 1``, each sent when the previous one's reply has come;
-- ``100 MB printed``: one cell writing 100 lines of 1 MiB to stdout, read until the kernel is idle.
+- ``short cells``: 300 cells of ``x = 1``, each sent when the previous one's reply has come;
+- ``100 MB printed``: one cell writing (and flushing) 100 lines of 1 MiB to stdout, read until the kernel is idle.
 
 Nobody polls the metrics, so the worker stays stopped: the figures are the server's own. Each
 workload runs 3 times per setting, alternating; the table gives the median.
@@ -30,8 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests import servers  # noqa: E402
 from tests.kernel_ws import KernelSocket, execute_request  # noqa: E402
 
-SHORT_CELLS = 500
-PRINT_100MB = "import sys\nline = 'x' * ((1 << 20) - 1) + '\\n'\nfor _ in range(100): sys.stdout.write(line)"
+SHORT_CELLS = 300
+# Flushed line by line: 100 stream messages of 1 MiB (unflushed, ipykernel would merge them into
+# messages larger than a WebSocket client's read buffer).
+PRINT_100MB = ("import sys\nline = 'x' * ((1 << 20) - 1) + '\\n'\n"
+               "for _ in range(100):\n    sys.stdout.write(line)\n    sys.stdout.flush()")
 ROUNDS = 3
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -49,8 +52,8 @@ async def until_idle(k: KernelSocket, msg_id: str) -> int:
         raw = await asyncio.wait_for(k.conn.read_message(), 300)
         assert raw is not None, "the kernel WebSocket closed"
         received += len(raw)
-        if isinstance(raw, bytes):
-            continue
+        if isinstance(raw, bytes) or len(raw) > 4096:
+            continue  # output, not a status: not decoded, so the reader keeps up with the server
         msg = json.loads(raw)
         if (msg["header"]["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
                 and msg["content"]["execution_state"] == "idle"):
@@ -74,7 +77,9 @@ async def print_100mb(k: KernelSocket) -> None:
 async def measure(tracking: bool) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp()) / "work"
     folder.mkdir()
-    server = servers.ServerProcess(folder, f"--ResourceMonitor.track_executions={tracking}")
+    # No output rate limit (1 MB/s by default): all 100 MB go through the WebSocket.
+    server = servers.ServerProcess(folder, f"--ResourceMonitor.track_executions={tracking}",
+                                   "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=0")
     try:
         server.wait_until("api/status", lambda body: True)
         kernel_id = server.post("api/kernels", {"name": "python3"})["id"]
@@ -99,6 +104,7 @@ def main() -> None:
     for _ in range(ROUNDS):
         for tracking in (False, True):
             results[tracking].append(asyncio.run(measure(tracking)))
+            print(f"tracking {'on' if tracking else 'off'}: {results[tracking][-1]}", file=sys.stderr)
 
     def med(tracking, key):
         return statistics.median(r[key] for r in results[tracking])
