@@ -261,5 +261,9 @@ class KernelExecutions:
         return self._body
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Execution))
+
+
 def _encode(record: Execution) -> bytes:
-    return json.dumps(dataclasses.asdict(record)).encode()
+    # Not dataclasses.asdict: its deep copies cost more than the rest of a cell's handling.
+    return json.dumps({name: getattr(record, name) for name in _FIELDS}).encode()

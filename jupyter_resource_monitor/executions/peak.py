@@ -45,16 +45,16 @@ def read(pid: int, reset: bool) -> Reading | None:
 
 
 def _hwm_rss(pid: int) -> tuple[int, int]:
-    hwm = rss = 0
-    for line in procfs._read(pid, f"{procfs.PROC}/{pid}/status").splitlines():
-        if line.startswith(b"VmHWM:"):
-            hwm = int(line.split()[1]) << 10  # kB
-        elif line.startswith(b"VmRSS:"):
-            rss = int(line.split()[1]) << 10
-            break  # VmRSS follows VmHWM
-    if not hwm:
-        raise ValueError("no VmHWM")  # a kernel thread, or a zombie: nothing to measure
-    return hwm, rss
+    data = procfs._read(pid, f"{procfs.PROC}/{pid}/status")
+    return _field_kb(data, b"\nVmHWM:") << 10, _field_kb(data, b"\nVmRSS:") << 10
+
+
+def _field_kb(data: bytes, name: bytes) -> int:
+    start = data.find(name)
+    if start < 0:
+        raise ValueError(name)  # a kernel thread, or a zombie: nothing to measure
+    start += len(name)
+    return int(data[start:data.index(b"kB", start)])
 
 
 def _reset(pid: int) -> None:

@@ -10,9 +10,10 @@ const NOTEBOOK = 'needs-a-gib.ipynb';
 
 test('opening a notebook that last peaked above the limit says so', async ({
   page,
-  request
+  request,
+  tmpPath
 }) => {
-  const response = await request.put(`/api/contents/${NOTEBOOK}`, {
+  const response = await request.put(`/api/contents/${tmpPath}/${NOTEBOOK}`, {
     data: {
       type: 'notebook',
       content: {
@@ -37,7 +38,7 @@ test('opening a notebook that last peaked above the limit says so', async ({
     }
   });
   expect(response.ok()).toBe(true);
-  await page.filebrowser.open(NOTEBOOK);
+  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
   const note = page.locator('.Toastify__toast', { hasText: 'its last run peaked' });
   await expect(note).toBeVisible({ timeout: 30_000 });
   await expect(note).toContainText(

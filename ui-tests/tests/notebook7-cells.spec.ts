@@ -29,12 +29,18 @@ test('the line appears under the executed cell with its peak', async ({ page, re
   await page.goto(`/notebooks/${name}`);
   const first = page.locator('.jp-Notebook .jp-CodeCell').first();
   await expect(first).toBeVisible({ timeout: 60_000 });
-  // Wait for the kernel, then run the cell.
-  await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).toHaveCount(1, {
-    timeout: 60_000
-  });
+  // Wait until the kernel runs (the kernel item shows its memory), then run the cell, again
+  // until it has run: a request sent while the kernel still connects can be lost.
+  const kernelItem = page.getByRole('banner').locator('#jp-ResourceMonitor-kernelStatus');
+  await expect(kernelItem).toContainText(/Kernel: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 60_000 });
   await first.locator('.jp-InputArea-editor').click();
-  await page.keyboard.press('Shift+Enter');
+  await expect(async () => {
+    if (!/\[\d+\]/.test((await first.locator('.jp-InputPrompt').textContent()) ?? '')) {
+      await page.getByRole('menuitem', { name: 'Run' }).click();
+      await page.getByRole('menuitem', { name: /^Run Selected Cell/ }).first().click();
+    }
+    await expect(first.locator('.jp-InputPrompt')).toHaveText(/\[\d+\]/, { timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
 
   const line = first.locator('.jp-ResourceMonitor-cellFigures');
   await expect(line).toBeVisible({ timeout: 30_000 });
