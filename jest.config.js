@@ -27,7 +27,12 @@ module.exports = {
   collectCoverageFrom: ['src/**/*.{ts,tsx}', '!src/**/*.d.ts', '!src/__tests__/**'],
   // The built labextension holds a copy of package.json; without this jest's
   // module map sees two packages with the same name.
-  modulePathIgnorePatterns: ['<rootDir>/jupyter_resource_monitor/labextension'],
+  modulePathIgnorePatterns: [
+    '<rootDir>/jupyter_resource_monitor/labextension',
+    // Test environments in the work tree (.venv-lab-oldest, .venv-jru) hold
+    // installed copies too.
+    '<rootDir>/\\.venv'
+  ],
   // The shared config also writes junit XML into the work tree; keep output
   // on the console only.
   reporters: ['default'],

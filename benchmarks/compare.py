@@ -32,6 +32,10 @@ import ui_latency
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MARGIN_S = 180  # on top of --max-run before a run counts as hung (server start, cleanup)
+# Variants that run another variant's server with a switch flipped: (base variant, its arguments).
+DERIVED_VARIANTS = {
+    "ours-loop-off": ("ours", ["--ResourceMonitor.track_event_loop=False"]),
+}
 
 
 def machine():
@@ -58,7 +62,9 @@ def machine():
 def run_variant(variant, python, pythonpath, server_args, run_options, out_dir):
     """One ``ui_latency.py`` run; its result dict, whatever happens."""
     workdir = tempfile.mkdtemp(prefix=f"jrm-bench-{variant}-")
-    cmd = [sys.executable, os.path.join(HERE, "ui_latency.py"), "--variant", variant,
+    base, switches = DERIVED_VARIANTS.get(variant, (variant, []))
+    server_args = [*switches, *server_args]
+    cmd = [sys.executable, os.path.join(HERE, "ui_latency.py"), "--variant", base,
            "--workdir", workdir, "--json", os.path.join(out_dir, f"{variant}.json"),
            *run_options]
     if python:
@@ -78,9 +84,11 @@ def run_variant(variant, python, pythonpath, server_args, run_options, out_dir):
                 "error": f"ui_latency.py still running after {limit:.0f} s; killed"}
     for line in reversed(out.strip().splitlines()):
         try:
-            return json.loads(line)
+            result = json.loads(line)
         except ValueError:
             continue
+        result["variant"] = variant
+        return result
     return {"variant": variant, "status": "failed", "workdir": workdir,
             "error": f"ui_latency.py exited with {proc.returncode} and no JSON"}
 
@@ -206,14 +214,18 @@ def report(results, host, started, settings):
     return "\n".join(lines)
 
 
+def known_variants():
+    return sorted([*ui_latency.VARIANT_ARGS, *DERIVED_VARIANTS])
+
+
 def keyed(pairs, what):
     """Turn ``VARIANT=VALUE`` options into a dict."""
     out = {}
     for pair in pairs:
         variant, sep, value = pair.partition("=")
-        if not sep or variant not in ui_latency.VARIANT_ARGS:
+        if not sep or variant not in known_variants():
             raise SystemExit(f"{what} expects VARIANT=VALUE with VARIANT one of "
-                             f"{sorted(ui_latency.VARIANT_ARGS)}, got {pair!r}")
+                             f"{known_variants()}, got {pair!r}")
         out[variant] = value
     return out
 
@@ -221,7 +233,9 @@ def keyed(pairs, what):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", default="none,jru,ours",
-                    help="comma-separated, run in this order (default: none,jru,ours)")
+                    help="comma-separated, run in this order, repeats allowed (default: "
+                         "none,jru,ours); ours-loop-off is ours with "
+                         "--ResourceMonitor.track_event_loop=False")
     ap.add_argument("--python", action="append", default=[], metavar="VARIANT=PATH",
                     help="interpreter running that variant's server (default: this one)")
     ap.add_argument("--jru-python", metavar="PATH", help="same as --python jru=PATH")
@@ -237,10 +251,9 @@ def main():
     args = ap.parse_args()
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in ui_latency.VARIANT_ARGS]
+    unknown = [v for v in variants if v not in known_variants()]
     if unknown:
-        raise SystemExit(f"unknown variants {unknown}; "
-                         f"choose from {sorted(ui_latency.VARIANT_ARGS)}")
+        raise SystemExit(f"unknown variants {unknown}; choose from {known_variants()}")
     pythons = keyed(args.python, "--python")
     if args.jru_python:
         pythons["jru"] = args.jru_python
@@ -273,8 +286,10 @@ def main():
         for i, variant in enumerate(variants):
             if i:
                 time.sleep(args.pause)
-            result = run_variant(variant, pythons.get(variant), pythonpaths.get(variant),
-                                 server_args.get(variant, []), run_options, out_dir)
+            base = DERIVED_VARIANTS.get(variant, (variant,))[0]
+            result = run_variant(variant, pythons.get(variant, pythons.get(base)),
+                                 pythonpaths.get(variant, pythonpaths.get(base)),
+                                 server_args.get(variant, server_args.get(base, [])), run_options, out_dir)
             results.append(result)
             jsonl.write(json.dumps(result, default=str) + "\n")
             jsonl.flush()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
+from . import events
 from .config import ResourceMonitor, load_config
 from .executions.watch import Executions
 from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
+from .tracking.loop_watch import LoopWatch
 from .tracking.supervisor import WorkerSupervisor, worker_options_from
 from .tracking.tracker import Tracker
 
@@ -24,6 +27,7 @@ class Monitor:
     config: ResourceMonitor
     supervisor: WorkerSupervisor
     tracker: Tracker
+    loop_watch: LoopWatch | None = None  # None: c.ResourceMonitor.track_event_loop is off
     executions: Executions | None = None  # None: per-cell tracking is off
 
 
@@ -38,7 +42,17 @@ class ResourceMonitorApp(ExtensionApp):
 
     def initialize_settings(self):
         config = load_config(self.serverapp.config, self.log)
-        supervisor = WorkerSupervisor(worker_options_from(config), log=self.log)
+        options = worker_options_from(config)
+        loop_watch = None
+        if config.track_event_loop:
+            loop_watch = LoopWatch(threshold_s=config.loop_block_threshold, log=self.log)
+            # The worker probes the loop from the start, sampling only once someone polls.
+            options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(),
+                                          start_paused=True)
+        supervisor = WorkerSupervisor(options, log=self.log)
+        if loop_watch is not None:
+            supervisor.on_probe = loop_watch.on_probe
+            supervisor.keep_alive = True
         serverapp = self.serverapp
         tracker = Tracker(
             serverapp.kernel_manager,
@@ -49,13 +63,20 @@ class ResourceMonitorApp(ExtensionApp):
             log=self.log,
         )
         supervisor.listeners.append(tracker.on_snapshot)
+        # OOM kills on jupyter_server's event bus too (JupyterLab hears them at once).
+        event_logger = getattr(serverapp, "event_logger", None)
+        if event_logger is not None and events.register_schemas(event_logger):
+            tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
+            if loop_watch is not None:  # and each blocked-loop episode, naming its culprit
+                loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
         executions = None
         if config.track_executions:
             executions = Executions(serverapp.kernel_manager, log=self.log)
             # Our settings start as a copy of the web app's and are copied back after this method.
             executions.install(self.settings)
             supervisor.listeners.append(executions.on_snapshot)
-        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker, executions=executions)
+        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker,
+                               loop_watch=loop_watch, executions=executions)
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
             self.log.warning(
@@ -86,8 +107,15 @@ class ResourceMonitorApp(ExtensionApp):
     def initialize_handlers(self):
         self.serverapp.web_app.add_handlers(".*$", handlers(self.serverapp.base_url))
 
+    async def _start_jupyter_server_extension(self, serverapp):
+        if self.monitor.loop_watch is not None:
+            self.monitor.loop_watch.watch_this_thread()
+            self.monitor.supervisor.start()  # the loop is watched before anyone polls
+
     async def stop_extension(self):
         if self._collector is not None:
             prometheus_client.REGISTRY.unregister(self._collector)
             self._collector = None
         await self.monitor.supervisor.stop()
+        if self.monitor.loop_watch is not None:
+            self.monitor.loop_watch.stop()  # after the worker: it may still send the signal

@@ -103,6 +103,21 @@ class ResourceMonitor(LoggingConfigurable):
         0.1, help="Warn when CPU use is within this fraction of the CPU limit; 0: never."
     ).tag(config=True)
 
+    throttle_warning_threshold = Float(
+        0.5,
+        help="""Warn when the CPU quota throttled more than this fraction of the quota periods
+        in which the server had work, over the last minute (cpu_throttle.throttled_percent).
+        Between 0 and 1; 0 turns the warning off. See docs/api.md for why 0.5, not the 0.25 of
+        Kubernetes' CPUThrottlingHigh alert.""",
+    ).tag(config=True)
+
+    cpu_wait_warning_threshold = Float(
+        0.5,
+        help="""Warn when the server's or a kernel's processes waited for a CPU more than this
+        many CPUs' worth over the last sample (cpu_wait_percent / 100; 0.5: half a CPU). 0 or
+        more; 0 turns the warning off.""",
+    ).tag(config=True)
+
     disk_warning_threshold = Float(
         0.1, help="Warn when disk use is within this fraction of the disk's size; 0: never."
     ).tag(config=True)
@@ -122,6 +137,28 @@ class ResourceMonitor(LoggingConfigurable):
         exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
         /api/metrics/v1/kernels/<id>/executions."""
     ).tag(config=True)
+
+    track_event_loop = Bool(
+        True, help="""Watch the server's event loop: its delay (p50/p99/max over the last minute,
+        event_loop in /api/metrics/v1, a histogram on /metrics) and every block longer than
+        loop_block_threshold, with the Python stack that held it. The worker process probes the
+        loop 4 times a second (it then runs from the server's start, sampling only while someone
+        polls); faulthandler takes the stack on a real-time signal. False: no probe, no signal
+        handler."""
+    ).tag(config=True)
+
+    loop_block_threshold = Float(
+        1.0, help="""Seconds a probe of the event loop may wait before the loop counts as blocked
+        and its stack is taken. Between 0.5 and 600. A second is when a user notices a frozen
+        page; shorter blocks still show in the delay percentiles."""
+    ).tag(config=True)
+
+    @validate("loop_block_threshold")
+    def _check_block_threshold(self, proposal):
+        if not 0.5 <= proposal["value"] <= 600:
+            raise TraitError("loop_block_threshold must be between 0.5 and 600 seconds, "
+                             f"not {proposal['value']!r}")
+        return proposal["value"]
 
     @validate("sample_interval")
     def _check_interval(self, proposal):
@@ -164,6 +201,17 @@ class ResourceMonitor(LoggingConfigurable):
     @validate("cpu_warning_threshold")
     def _check_cpu_warn(self, proposal):
         return _fraction(proposal, "cpu_warning_threshold")
+
+    @validate("throttle_warning_threshold")
+    def _check_throttle_warn(self, proposal):
+        return _fraction(proposal, "throttle_warning_threshold")
+
+    @validate("cpu_wait_warning_threshold")
+    def _check_cpu_wait_warn(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError("cpu_wait_warning_threshold must be 0 (never) or more CPUs, "
+                             f"not {proposal['value']!r}")
+        return proposal["value"]
 
     @validate("disk_warning_threshold")
     def _check_disk_warn(self, proposal):

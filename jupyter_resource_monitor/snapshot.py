@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .worker.cgroup_memory import CgroupMemory, OomCounter
+from .worker.cpu_quota import CpuThrottle
 from .worker.limits import Limit
 
 
@@ -22,6 +23,11 @@ class Usage:
     pss_estimated: int = 0  # bytes of `pss` that are estimates rather than exact readings
     cpu_percent: float | None = None  # 100 = one CPU; None until a second sample gives a delta
     processes: int = 0
+    # Run-queue waiting of the processes' threads (worker/schedstat.py): a counter of seconds that
+    # never decreases while the worker lives, and its rate (100 = one CPU's worth) over the last
+    # interval, None until a second sample.
+    cpu_wait_s: float = 0.0
+    cpu_wait_percent: float | None = None
     # bytes: PSS of the processes below a subtree's root (a kernel's children), 0 for the total
     children_pss: int = 0
 
@@ -55,6 +61,10 @@ class Snapshot:
     # The limiting cgroup's memory (None: no cgroup limit) and the OOM kill counter.
     cgroup_memory: CgroupMemory | None = None
     oom: OomCounter | None = None
+    # Throttling of the cgroup whose CPU quota binds (None: no quota), and pressure stall
+    # information as worker/pressure.py reads it (None: the kernel has none).
+    cpu_throttle: CpuThrottle | None = None
+    psi: dict | None = None
 
     @property
     def left_out(self) -> int:
@@ -80,5 +90,6 @@ def decode(line: bytes) -> Snapshot:
             "subtrees": {int(pid): Usage(**u) for pid, u in raw.get("subtrees", {}).items()},
             "cgroup_memory": CgroupMemory(**raw["cgroup_memory"]) if raw.get("cgroup_memory") else None,
             "oom": OomCounter(**raw["oom"]) if raw.get("oom") else None,
+            "cpu_throttle": CpuThrottle(**raw["cpu_throttle"]) if raw.get("cpu_throttle") else None,
         }
     )

@@ -3,6 +3,9 @@
 #   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers:
 #   JupyterLab, JupyterLab 4.2 from a second environment, Jupyter Notebook 7).
 #
+# Also builds the sdist and the wheel from it and checks both (twine, check-wheel-contents,
+# scripts/check-dist.py), and runs the lint and format checks and the GitHub-workflow schema check.
+#
 # Usage: bash scripts/test-all.sh
 #
 # Needs Python >= 3.10 with pip, Node.js 20 with npm, and Debian's chromium and
@@ -11,7 +14,8 @@
 # when that Python is externally managed (PEP 668) -- so the tests exercise the
 # wheel's labextension and jupyter-config files, not the source tree.
 #
-# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium).
+# Environment: PYTHON (default python3), CHROMIUM_PATH (default /usr/bin/chromium), DIST_DIR
+# (where the sdist and wheel go; default a temporary folder).
 # Exits non-zero if an install step fails, a suite fails, or a suite ran no tests.
 set -euo pipefail
 
@@ -43,6 +47,8 @@ fi
 prometheus --version 2>&1 | sed -n 1p
 # The hub tests fail (rather than skip) without Prometheus here.
 export RESOURCE_MONITOR_REQUIRE_PROMETHEUS=1
+# The cgroup tests (memory limit, CPU quota) fail (rather than skip) where cgroups cannot be made.
+export RESOURCE_MONITOR_REQUIRE_CGROUPS=1
 
 # --- 2. Python environment --------------------------------------------------
 step "Python environment"
@@ -69,10 +75,17 @@ npm ci
 # npm ci just made, then npm run build:prod), so the hook itself is exercised.
 npm run clean
 
-step "Build the wheel once (builds the labextension), install it with .[test]"
-WHEELS="$REPORTS/wheels"
-"$PYTHON" -m pip wheel --no-deps -w "$WHEELS" .
-WHEEL="$(ls "$WHEELS"/jupyter_resource_monitor-*.whl)"
+step "Build the sdist (builds the labextension), then the wheel from that sdist; install it with [test]"
+# `python -m build` builds the sdist from the tree, unpacks it and builds the wheel from it, as a
+# release does: a file the sdist lacks cannot slip into the wheel from the work tree.
+"$PYTHON" -m pip install build
+# DIST_DIR (optional) keeps the distributions, e.g. for CI to upload them.
+DIST="${DIST_DIR:-$REPORTS/dist}"
+mkdir -p "$DIST"
+rm -f "$DIST"/jupyter_resource_monitor-*
+"$PYTHON" -m build --outdir "$DIST" .
+SDIST="$(ls "$DIST"/jupyter_resource_monitor-*.tar.gz)"
+WHEEL="$(ls "$DIST"/jupyter_resource_monitor-*.whl)"
 "$PYTHON" -m pip install "$WHEEL[test]"
 
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
@@ -80,6 +93,11 @@ if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
   git -C "$ROOT" diff --exit-code -- package-lock.json \
     || die "the build changed package-lock.json: commit an up-to-date lockfile"
 fi
+
+step "Check the sdist and the wheel (metadata, layout, our contents)"
+"$PYTHON" -m twine check --strict "$SDIST" "$WHEEL"
+"$PYTHON" -m check_wheel_contents "$WHEEL"
+"$PYTHON" scripts/check-dist.py "$DIST"
 
 step "Installed extension"
 # The installed copy must be the one under test, not ./jupyter_resource_monitor.
@@ -115,6 +133,25 @@ echo "$OLDEST_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
   || die "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
 export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 
+# --- 3c. jupyter-resource-usage's own frontend against our server -----------
+# A third environment: JupyterLab, jupyter-resource-usage 1.3.0 and our wheel,
+# with its server extension and our labextension disabled (in that environment
+# only), so its status item reads our /api/metrics/v1. Its UI test runs below.
+JRU_VERSION="1.3.0"
+step "jupyter-resource-usage $JRU_VERSION's frontend on our server (.venv-jru)"
+JRU_ENV="$ROOT/.venv-jru"
+"$PYTHON" -m venv --clear "$JRU_ENV"
+"$JRU_ENV/bin/python" -m pip install "jupyterlab>=4.6,<5" "jupyter-resource-usage==$JRU_VERSION" "$WHEEL"
+"$JRU_ENV/bin/jupyter" server extension disable --sys-prefix jupyter_resource_usage
+"$JRU_ENV/bin/jupyter" labextension disable --level=sys_prefix jupyter-resource-monitor
+JRU_SERVER_LIST="$("$JRU_ENV/bin/jupyter" server extension list 2>&1 | strip_ansi)"
+echo "$JRU_SERVER_LIST" | grep -E 'jupyter_resource_(usage|monitor)'
+echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_usage[[:space:]]+disabled' \
+  || die "jupyter-resource-usage's server extension is not disabled in $JRU_ENV"
+echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[[:space:]]+enabled' \
+  || die "our server extension is not enabled in $JRU_ENV"
+export RESOURCE_MONITOR_JRU_JUPYTER="$JRU_ENV/bin/jupyter"
+
 # --- 4. Test suites ---------------------------------------------------------
 # Each suite runs even if an earlier one failed; the summary says which did.
 declare -A STATUS COUNTS
@@ -131,6 +168,22 @@ record() {  # record <suite> <exit status> <counts text> <number of tests run>
   fi
   COUNTS[$suite]="$counts"
 }
+
+step "Lint and format (ruff; eslint, prettier, stylelint), GitHub workflows"
+# Fix locally with: ruff check --fix . && ruff format . && npm run lint
+lint_ran=0; lint_failed=0
+lint_check() {  # lint_check <command...>: run one check, count it, go on when it fails
+  printf '$ %s\n' "$*"
+  lint_ran=$((lint_ran + 1))
+  "$@" || { lint_failed=$((lint_failed + 1)); echo "FAILED: $*"; }
+}
+lint_check "$PYTHON" -m ruff check .
+lint_check "$PYTHON" -m ruff format --check .
+lint_check npm run --silent stylelint:check
+lint_check npm run --silent prettier:check
+lint_check npm run --silent eslint:check
+lint_check "$PYTHON" -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+record lint "$lint_failed" "$((lint_ran - lint_failed)) passed, $lint_failed failed" "$lint_ran"
 
 step "Jest (frontend unit tests)"
 set +e
@@ -186,7 +239,7 @@ record playwright "$rc" "$counts" "$ran"
 
 # --- 5. Summary -------------------------------------------------------------
 step "Summary"
-for suite in jest pytest playwright; do
+for suite in lint jest pytest playwright; do
   printf '  %-11s %-22s %s\n' "$suite" "${STATUS[$suite]}" "${COUNTS[$suite]}"
 done
 if [ "$FAILED" -ne 0 ]; then

@@ -15,6 +15,13 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
+import {
+  EventBusListener,
+  LOOP_BLOCK_SCHEMA_ID,
+  loopBlockHandler,
+  OOM_KILL_SCHEMA_ID,
+  oomKillHandler
+} from './alerts/bus';
 import { MemoryAlerts } from './alerts/notifier';
 import cellsPlugin from './cells/plugin';
 import { CurrentKernelTracker } from './kernels/currentKernel';
@@ -42,6 +49,7 @@ export * from './kernels/panel';
 export * from './kernels/statusItem';
 export * from './kernels/types';
 // Notifications: OOM kills and the high-water mark.
+export * from './alerts/bus';
 export * from './alerts/events';
 export * from './alerts/notifier';
 export * from './alerts/watch';
@@ -98,6 +106,7 @@ export namespace CommandIDs {
 /**
  * The command palette category of the commands.
  */
+// The palette writes it as a literal through trans.__ (for the extractor).
 export const PALETTE_CATEGORY = 'Resource Monitor';
 
 /**
@@ -329,10 +338,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    // The server's event bus: OOM kills (and blocked-loop episodes) at once;
+    // the poll still catches what happened before this tab opened.
+    const bus = new EventBusListener(app.serviceManager.events.stream);
+    bus.handle(
+      OOM_KILL_SCHEMA_ID,
+      oomKillHandler(event => alerts.announceLive(event))
+    );
+    bus.handle(LOOP_BLOCK_SCHEMA_ID, loopBlockHandler());
 
     app.commands.addCommand(CommandIDs.openDetails, {
-      label: trans().__('Resource Usage Details'),
-      caption: trans().__(
+      label: trans.__('Resource Usage Details'),
+      caption: trans.__(
         'Memory, CPU and disk use of the server and what it started'
       ),
       isEnabled: () => model.isAvailable && item.isAttached && item.isVisible,
@@ -341,14 +358,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     refreshers.push(() => model.refresh());
     app.commands.addCommand(CommandIDs.refresh, {
-      label: trans().__('Refresh Resource Usage'),
-      caption: trans().__('Ask the server for new numbers now'),
+      label: trans.__('Refresh Resource Usage'),
+      caption: trans.__('Ask the server for new numbers now'),
       execute: async () => {
         await Promise.all(refreshers.map(refresh => refresh()));
       }
     });
     for (const command of [CommandIDs.openDetails, CommandIDs.refresh]) {
-      palette?.addItem({ command, category: trans().__(PALETTE_CATEGORY) });
+      palette?.addItem({ command, category: trans.__('Resource Monitor') });
     }
 
     placeItem(
@@ -447,13 +464,13 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, KERNELS_PANEL_ID);
     }
     app.commands.addCommand(CommandIDs.openKernelUsage, {
-      label: trans().__('Kernel Usage'),
-      caption: trans().__("Each running kernel's memory and CPU"),
+      label: trans.__('Kernel Usage'),
+      caption: trans.__("Each running kernel's memory and CPU"),
       execute: () => app.shell.activateById(KERNELS_PANEL_ID)
     });
     palette?.addItem({
       command: CommandIDs.openKernelUsage,
-      category: trans().__(PALETTE_CATEGORY)
+      category: trans.__('Resource Monitor')
     });
     refreshers.push(() => model.refresh());
 

@@ -1,7 +1,11 @@
-"""A real memory cgroup with a limit, for tests that need the kernel's OOM killer.
+"""Real cgroups for tests: a memory cgroup with a limit (the kernel's OOM killer) and a cpu cgroup
+with a quota (CFS throttling).
 
-Creating one needs root and a writable memory controller: cgroup v1 (``/sys/fs/cgroup/memory``)
-or v2 with ``memory`` in the root's ``cgroup.subtree_control``. :func:`unavailable` says why not.
+Creating one needs root and a writable controller: cgroup v1 (``/sys/fs/cgroup/memory``,
+``/sys/fs/cgroup/cpu``) or v2 with the controller in the root's ``cgroup.subtree_control``.
+:func:`unavailable` and :func:`cpu_unavailable` say why not; :func:`skip_unless_possible` skips a
+test then, or fails it when ``RESOURCE_MONITOR_REQUIRE_CGROUPS`` is set (scripts/test-all.sh sets
+it, so a machine where cgroup tests cannot run fails loudly instead of passing quietly).
 
 As a script it runs a command inside a new cgroup and removes the cgroup when the command ends
 (the UI tests start their OOM server this way)::
@@ -22,12 +26,24 @@ import time
 ROOT = "/sys/fs/cgroup"
 
 
-def _v2() -> bool:
+def _v2(controller: str = "memory") -> bool:
     try:
         with open(os.path.join(ROOT, "cgroup.subtree_control")) as f:
-            return "memory" in f.read().split()
+            return controller in f.read().split()
     except OSError:
         return False
+
+
+def skip_unless_possible(reason: str | None, what: str) -> None:
+    """Skip the calling test when ``reason`` says a cgroup cannot be made here, or fail it when
+    the test command requires cgroup tests (``RESOURCE_MONITOR_REQUIRE_CGROUPS=1``)."""
+    if not reason:
+        return
+    import pytest
+
+    if os.environ.get("RESOURCE_MONITOR_REQUIRE_CGROUPS"):
+        pytest.fail(f"{what}: {reason} (RESOURCE_MONITOR_REQUIRE_CGROUPS is set)")
+    pytest.skip(f"{what}: {reason}")
 
 
 def unavailable() -> str | None:
@@ -110,6 +126,75 @@ class MemoryCgroup:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+def cpu_unavailable() -> str | None:
+    """Why a cpu cgroup with a quota cannot be created here, or None if it can."""
+    if os.geteuid() != 0:
+        return "creating a cpu cgroup needs root"
+    mount = _v1_cpu_mount()
+    if mount:
+        return None if os.access(mount, os.W_OK) else "the v1 cpu controller is read-only"
+    if _v2("cpu"):
+        return None if os.access(ROOT, os.W_OK) else "the cgroup v2 root is read-only"
+    return "no cpu controller to create a cgroup in (neither v1 nor v2 with cpu enabled)"
+
+
+def _v1_cpu_mount() -> str | None:
+    for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        v2_only = os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
+        if os.path.isdir(os.path.join(ROOT, name)) and not v2_only:
+            return os.path.join(ROOT, name)
+    return None
+
+
+class CpuCgroup(MemoryCgroup):
+    """A new cpu cgroup whose processes (and their children) share ``cpus`` CPUs of quota per
+    100 ms period (None: no quota); its ``cpu.stat`` counts periods, throttled periods and
+    throttled time. ``favoured``: the largest weight, so the cgroup's processes get their CPUs
+    before anything else on the machine (whose own groups, autogroups included, would otherwise
+    take an equal share whatever the processes' nice values)."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, cpus: float | None, favoured: bool = False):
+        reason = cpu_unavailable()
+        if reason:
+            raise RuntimeError(reason)
+        mount = _v1_cpu_mount()
+        self.version = 1 if mount else 2
+        parent = mount or ROOT
+        for name in os.listdir(parent):
+            if name.startswith(self.PREFIX):
+                try:
+                    os.rmdir(os.path.join(parent, name))
+                except OSError:
+                    pass
+        self.path = os.path.join(parent, f"{self.PREFIX}cpu-{secrets.token_hex(4)}")
+        os.mkdir(self.path)
+        if favoured:
+            self._write("cpu.shares" if self.version == 1 else "cpu.weight",
+                        "262144" if self.version == 1 else "10000")
+        if cpus is None:
+            return
+        quota = str(round(cpus * self.PERIOD_US))
+        if self.version == 1:
+            self._write("cpu.cfs_period_us", str(self.PERIOD_US))
+            self._write("cpu.cfs_quota_us", quota)
+        else:
+            self._write("cpu.max", f"{quota} {self.PERIOD_US}")
+
+    def stat(self) -> dict[str, float]:
+        """``cpu.stat`` now: ``nr_periods``, ``nr_throttled`` and ``throttled_s`` (seconds, from
+        v1 ``throttled_time`` ns or v2 ``throttled_usec``)."""
+        with open(os.path.join(self.path, "cpu.stat")) as f:
+            values = {k: int(v) for k, v in (line.split() for line in f if len(line.split()) == 2)}
+        throttled = values["throttled_time"] / 1e9 if self.version == 1 else values["throttled_usec"] / 1e6
+        return {"nr_periods": values["nr_periods"], "nr_throttled": values["nr_throttled"],
+                "throttled_s": throttled}
+
+    def oom_kills(self) -> int:
+        raise TypeError("a cpu cgroup counts no OOM kills")
 
 
 def main() -> int:

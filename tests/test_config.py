@@ -34,6 +34,8 @@ def test_defaults(caplog):
         ("mem_warning_threshold", 1.5),
         ("cpu_limit", "two"),
         ("track_cpu_percent", "perhaps"),
+        ("loop_block_threshold", 0.1),
+        ("loop_block_threshold", 1000),
     ],
 )
 def test_bad_value_is_logged_once_and_the_default_kept(caplog, name, value):

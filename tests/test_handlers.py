@@ -2,19 +2,18 @@
 
 import asyncio
 import os
+import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from . import servers, workloads
+from .contract import assert_valid
 
 JRU_KEYS = {"rss", "pss", "limits", "cpu_percent", "cpu_count"}  # what jupyter-resource-usage sends
-SAMPLE_KEYS = {
-    "ready", "cpu_ready", "stale", "age_ms", "taken_at", "interval_ms", "cost_ms", "monitor_cpu_percent", "processes",
-    "pss_estimated_bytes", "pss_estimated_fraction", "oldest_exact_age_ms", "next_poll_ms", "worker",
-}
 
 
 def ready(body):
@@ -29,14 +28,11 @@ async def test_anonymous_requests_are_refused(jp_http_port, jp_base_url, metrics
 
 
 def assert_jupyter_resource_usage_types(body):
-    """The JSON types jupyter-resource-usage's frontend and scripts read, at every moment."""
-    assert type(body["rss"]) is int and type(body["pss"]) is int
-    assert type(body["cpu_percent"]) is float
-    assert type(body["cpu_count"]) is int and body["cpu_count"] >= 1
-    memory = body["limits"]["memory"]
-    assert type(memory["rss"]) is int and type(memory["pss"]) is int and type(memory["warn"]) is bool
-    assert type(body["limits"]["cpu"]["warn"]) is bool
-    assert isinstance(body["limits"]["cpu"]["cpu"], (int, float))
+    """The JSON types jupyter-resource-usage's frontend and scripts read, at every moment: the
+    shipped schema says them (integers stay integers, cpu_percent a float), and more."""
+    assert_valid("metrics", body)
+    assert type(body["cpu_percent"]) is float  # JSON "1.0", never "1": Python clients see a float
+    assert body["cpu_count"] >= 1
 
 
 async def test_first_request_answers_at_once_without_a_sample(metrics, monitor):
@@ -56,17 +52,28 @@ async def test_types_hold_after_the_first_sample_and_cpu_readiness_is_said(metri
 
 async def test_payload_is_a_superset_of_jupyter_resource_usage(metrics_until):
     body = await metrics_until(ready)
-    assert set(body) == JRU_KEYS | {"sample", "memory", "by_owner", "oom"}
-    assert set(body["limits"]) == {"memory", "cpu"}
-    assert set(body["limits"]["memory"]) == {"rss", "pss", "warn", "source"}
-    assert set(body["limits"]["cpu"]) == {"cpu", "warn", "source"}
-    assert set(body["sample"]) == SAMPLE_KEYS
+    assert_valid("metrics", body)  # every field of ours, and nothing else
+    assert JRU_KEYS | {"sample", "memory", "by_owner", "oom"} <= set(body)
+    assert set(body["limits"]) == {"memory", "cpu"}  # no disk: not tracked by default
     assert body["rss"] > 0 and 0 < body["pss"] <= body["rss"]
     assert 1 <= body["cpu_count"] <= len(os.sched_getaffinity(0))
-    assert body["limits"]["memory"]["rss"] > 0
+    assert_memory_limit_semantics(body)
     processes = body["sample"]["processes"]
     assert processes["seen"] >= 1 and processes["left_out"] == 0
     assert body["sample"]["worker"] == {"state": "running", "restarts": 0, "error": None}
+
+
+def assert_memory_limit_semantics(body):
+    """jupyter-resource-usage's meaning: limits.memory is the limit, 0 without one (its frontend
+    then shows no quota); the host's total is memory.host_total, whatever the limit."""
+    memory, limit = body["limits"]["memory"], body["memory"]
+    meminfo = Path("/proc/meminfo").read_text()
+    host_total = 1024 * int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1))
+    assert limit["host_total"] == host_total
+    if memory["source"] == "host":
+        assert memory["rss"] == memory["pss"] == limit["limit"] == 0
+    else:
+        assert 0 < memory["rss"] == memory["pss"] == limit["limit"] < host_total
 
 
 async def test_polling_does_not_count_as_activity(jp_serverapp, metrics):
@@ -228,7 +235,7 @@ def _broken_limit(**_):
 async def test_failing_limit_callable_keeps_the_measured_limit(metrics_until):
     body = await metrics_until(ready)
     assert body["limits"]["memory"]["source"] in {"cgroup", "env", "host"}
-    assert body["limits"]["memory"]["rss"] > 0
+    assert_memory_limit_semantics(body)
 
 
 STRAY_MODULES = ("select", "json", "time")

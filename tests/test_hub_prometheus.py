@@ -3,6 +3,7 @@ Prometheus run with the documented config (docs/hub/prometheus.yml), queried thr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import yaml
 
 from . import cgroups, servers
 from .prometheus_server import PrometheusProcess
+from .test_cpu_throttle import BUSY
 from .test_oom import ALLOCATE_FOREVER, LIMIT, send_code
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "hub"
@@ -36,17 +38,21 @@ def prometheus_or_skip() -> str:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """Prometheus scraping two users' servers, each with a kernel; a third in a memory cgroup
-    (None where cgroups cannot be created)."""
+    and a fourth, with a busy kernel, under a CPU quota (each left out where cgroups cannot be
+    created)."""
     binary = prometheus_or_skip()
     tmp = tmp_path_factory.mktemp("hub")
-    started, cgroup = {}, None
+    started, cgroup, cpu_cgroup = {}, None, None
     # The documented config, scraping every second.
     prometheus = PrometheusProcess(binary, tmp / "prometheus", TOKEN, interval="1s")
     try:
         for name in ("alice", "bob"):
             folder = tmp / name
             folder.mkdir()
-            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, token=TOKEN,
+            # alice has no limit (no limit series, her host's memory instead); bob a configured
+            # one, so the dashboard's share-of-limit panels have data without cgroups too.
+            limit = ["--ResourceMonitor.mem_limit=4294967296"] if name == "bob" else []
+            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, *limit, token=TOKEN,
                                                            base_url=f"/user/{name}/")
             prometheus.add_target(name, server)
         if not cgroups.unavailable():
@@ -57,6 +63,18 @@ def hub(tmp_path_factory):
                 folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/carol/")
             cgroup.add(server.proc.pid)
             prometheus.add_target("carol", server)
+        if not cgroups.cpu_unavailable():  # dave: a busy kernel under a 0.5-CPU quota
+            cpu_cgroup = cgroups.CpuCgroup(0.5)
+            folder = tmp / "dave"
+            folder.mkdir()
+            server = started["dave"] = servers.ServerProcess(
+                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/dave/")
+            cpu_cgroup.add(server.proc.pid)
+            prometheus.add_target("dave", server)
+            server.wait_until("api/status", lambda body: True, timeout=60)
+            kernel_id = server.start_notebook("dave.ipynb")
+            server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)
+            asyncio.run(send_code(server, kernel_id, BUSY))
         for name in ("alice", "bob"):
             server = started[name]
             server.wait_until("api/status", lambda body: True)
@@ -72,6 +90,8 @@ def hub(tmp_path_factory):
         prometheus.stop()
         if cgroup is not None:
             cgroup.remove()
+        if cpu_cgroup is not None:
+            cpu_cgroup.remove()
 
 
 def by_name(results: list[dict]) -> dict[tuple, float]:
@@ -99,8 +119,9 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
     assert got[("total_memory_usage", None)] == api["pss"]
     assert got[("jupyter_server_memory_pss_bytes", None)] == api["pss"]
     assert got[("jupyter_server_memory_usage_bytes", None)] == api["memory"]["used"]
-    assert got[("jupyter_server_memory_limit_bytes", None)] == api["memory"]["limit"]
-    assert got[("max_memory_usage", None)] == api["limits"]["memory"]["rss"]
+    assert got.get(("jupyter_server_memory_limit_bytes", None)) == (api["memory"]["limit"] or None)
+    assert got[("jupyter_host_memory_bytes", None)] == api["memory"]["host_total"]
+    assert got[("max_memory_usage", None)] == (api["limits"]["memory"]["rss"] or api["memory"]["host_total"])
     assert got[("jupyter_server_cpu_usage_cores", None)] == pytest.approx(api["cpu_percent"] / 100)
     assert got[("jupyter_kernel_oom_kills_total", None)] == 0
     (kernel,) = kernels
@@ -108,8 +129,13 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
     assert got[("kernel_memory_usage", kernel["id"])] == kernel["memory"]
     assert got[("jupyter_kernel_processes", kernel["id"])] == kernel["processes"]
     assert got[("jupyter_kernel_cpu_usage_cores", kernel["id"])] == pytest.approx(kernel["cpu_percent"] / 100)
-    # Series per server stay few: ours, for a server with one kernel.
-    assert len(got) <= 30
+    if api["psi"] is not None and api["psi"]["cpu"] is not None:  # pressure, as the API read it
+        assert got[("jupyter_server_pressure_cpu_waiting_seconds_total", None)] == \
+            pytest.approx(api["psi"]["cpu"]["some"]["total_s"])
+    assert ("jupyter_kernel_cpu_wait_seconds_total", kernel["id"]) in got
+    # Series per server stay few: ours, for a server with one kernel (8 of them CPU waiting and
+    # pressure).
+    assert len(got) <= 40
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -129,7 +155,9 @@ def as_prometheus_query(expr: str) -> str:
 
 @pytest.mark.parametrize("title,expr", dashboard_queries(), ids=[t for t, _ in dashboard_queries()])
 def test_every_dashboard_query_returns_data_for_the_running_servers(hub, title, expr):
-    prometheus, _started = hub
+    prometheus, started = hub
+    if "cpu_cfs" in expr and "dave" not in started:  # throttling needs a server under a quota
+        cgroups.skip_unless_possible(cgroups.cpu_unavailable(), "no server under a CPU quota")
     query = as_prometheus_query(expr)
     # increase() needs two samples in its window: wait for them rather than fail on a young hub.
     results = prometheus.wait_until(lambda: prometheus.query(query), f"data for {title!r}: {query}")
@@ -152,9 +180,8 @@ def test_an_oom_kill_shows_up_in_the_counter(hub):
     prometheus, started = hub
     server = started.get("carol")
     if server is None:
-        pytest.skip(f"no real OOM kill here: {cgroups.unavailable()}")
-    import asyncio
-
+        cgroups.skip_unless_possible(cgroups.unavailable() or "carol was not started",
+                                     "no real OOM kill here")
     server.wait_until("api/status", lambda body: True)
     kernel_id = server.start_notebook("big.ipynb")
     server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)

@@ -13,10 +13,13 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from jupyter_resource_monitor import events as bus
 from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 from jupyter_resource_monitor.tracking.oom import OomDetector
 
 from . import cgroups, servers
+from .contract import assert_valid
+from .test_events import next_of
 from .test_kernels import kernel_until
 
 MiB = 1 << 20
@@ -57,9 +60,7 @@ async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) ->
 @pytest.fixture
 def cgroup_server(tmp_path):
     """A real jupyter server (sampling every 0.5 s) inside a new memory cgroup of LIMIT bytes."""
-    reason = cgroups.unavailable()
-    if reason:
-        pytest.skip(f"no real OOM kill here: {reason}")
+    cgroups.skip_unless_possible(cgroups.unavailable(), "no real OOM kill here")
     cgroup = cgroups.MemoryCgroup(LIMIT)
     folder = tmp_path / "work"
     folder.mkdir()
@@ -75,6 +76,7 @@ def cgroup_server(tmp_path):
 async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server):
     server, cgroup = cgroup_server
     body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"])
+    assert_valid("metrics", body)  # the cgroup's memory block included
     assert body["memory"]["figure"] == "working_set"
     assert body["memory"]["limit"] == LIMIT and body["memory"]["limit_source"] == "cgroup"
     assert body["memory"]["cgroup"]["working_set"] == body["memory"]["used"]
@@ -93,8 +95,19 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     first_pid = row["pid"]
     kills_before = cgroup.oom_kills()
 
-    await send_code(server, kernel_id, ALLOCATE_FOREVER)
-    events = server.wait_until("api/metrics/v1/events", lambda b: b["events"], timeout=60)["events"]
+    # Subscribed to the server's event bus as JupyterLab is: the kill arrives there by itself.
+    url = "ws" + server.url("api/events/subscribe")[len("http"):]
+    subscription = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
+    try:
+        await send_code(server, kernel_id, ALLOCATE_FOREVER)
+        on_bus = await next_of(subscription, bus.OOM_KILL_SCHEMA_ID, timeout=60)
+        heard_at = time.time()
+    finally:
+        subscription.close()
+    answer = server.get("api/metrics/v1/events")
+    assert_valid("events", answer)
+    events = answer["events"]
 
     assert cgroup.oom_kills() > kills_before  # the kernel's OOM killer really did it
     assert len(events) == 1
@@ -110,10 +123,15 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     assert event["kernel_memory"] <= event["server_memory"] <= LIMIT
     assert abs(time.time() - event["time"]) < 60 and event["sample_time"] <= event["time"]
     assert max(m for _t, m in event["memory_before"]) >= event["kernel_memory"]
+    # The bus carried the same record, without the curve, as the death was noticed.
+    assert on_bus == {"schema_id": bus.OOM_KILL_SCHEMA_ID,
+                      **{k: v for k, v in event.items() if k != "memory_before"}}
+    assert 0 <= heard_at - event["time"] < 1.0
 
     # jupyter_server restarts the kernel under the same id; its row keeps the event.
     row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
                             lambda k: k["available"] and k["pid"] != first_pid, timeout=60)
+    assert_valid("kernel", row)
     assert [e["id"] for e in row["oom_events"]] == [1]
     body = server.get("api/metrics/v1")
     assert body["oom"]["kernel_kills"] == 1 and body["oom"]["last_event_id"] == 1

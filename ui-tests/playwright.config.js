@@ -11,7 +11,15 @@
  *   RESOURCE_MONITOR_OLDEST_LAB_JUPYTER names its `jupyter`;
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
- * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7.
+ * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
+ * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
+ *   minute: the OOM notification must come through the server's event bus;
+ * - `pseudo-locale` (port 8894): JupyterLab with a pseudo-locale language pack
+ *   built from the shipped catalog and selected (pseudo_locale.py),
+ *   and the 50 MB limit, so the notification shows too.
+ * - `jupyter-resource-usage` (port 8898): jupyter-resource-usage 1.3.0's own
+ *   frontend against our server, from a third environment, when
+ *   RESOURCE_MONITOR_JRU_JUPYTER names its `jupyter`.
  *
  * The browser is the machine's Chromium (Playwright's own browser download
  * is not used). Video and traces are off: they need a downloaded ffmpeg.
@@ -26,6 +34,9 @@ const NOTEBOOK_PORT = 8890;
 const OLDEST_LAB_PORT = 8891;
 const OOM_PORT = 8892;
 const OOM_NOTEBOOK_PORT = 8893;
+const JRU_PORT = 8898;
+const OOM_BUS_PORT = 8895;
+const PSEUDO_LOCALE_PORT = 8894;
 // The `oom` project's server runs in a memory cgroup of this size, created by
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
@@ -69,6 +80,10 @@ process.env.RESOURCE_MONITOR_OOM_UNAVAILABLE = OOM_UNAVAILABLE || '';
 // The `jupyter` of an environment with the oldest supported JupyterLab (4.2),
 // which scripts/test-all.sh builds; without it that project is left out.
 const OLDEST_LAB_JUPYTER = process.env.RESOURCE_MONITOR_OLDEST_LAB_JUPYTER;
+// The `jupyter` of an environment with jupyter-resource-usage 1.3.0 and our
+// wheel (its server extension and our labextension disabled), which
+// scripts/test-all.sh builds; without it that project is left out.
+const JRU_JUPYTER = process.env.RESOURCE_MONITOR_JRU_JUPYTER;
 const MEM_LIMIT_BYTES = 50 * 1024 * 1024;
 
 const chromiumArgs = [
@@ -159,7 +174,8 @@ module.exports = {
   projects: [
     {
       name: 'default',
-      testIgnore: /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7)(-cells)?\.spec\.ts/,
+      testIgnore:
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|jupyter-resource-usage)(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -176,6 +192,15 @@ module.exports = {
           }
         ]
       : []),
+    ...(JRU_JUPYTER
+      ? [
+          {
+            name: 'jupyter-resource-usage',
+            testMatch: /jupyter-resource-usage\.spec\.ts/,
+            use: { baseURL: `http://localhost:${JRU_PORT}` }
+          }
+        ]
+      : []),
     {
       name: 'oom',
       testMatch: /\/oom\.spec\.ts/,
@@ -187,9 +212,19 @@ module.exports = {
       use: { baseURL: `http://localhost:${OOM_NOTEBOOK_PORT}` }
     },
     {
+      name: 'oom-bus',
+      testMatch: /oom-bus\.spec\.ts/,
+      use: { baseURL: `http://localhost:${OOM_BUS_PORT}` }
+    },
+    {
       name: 'mem-limit',
       testMatch: /mem-limit(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
+    },
+    {
+      name: 'pseudo-locale',
+      testMatch: /pseudo-locale\.spec\.ts/,
+      use: { baseURL: `http://localhost:${PSEUDO_LOCALE_PORT}` }
     }
   ],
   webServer: [
@@ -207,11 +242,24 @@ module.exports = {
     ...(OLDEST_LAB_JUPYTER
       ? [labServer(OLDEST_LAB_PORT, {}, 'lab', OLDEST_LAB_JUPYTER)]
       : []),
+    {
+      // SIGTERM, so pseudo_locale.py stops the server and removes the pack.
+      ...labServer(
+        PSEUDO_LOCALE_PORT,
+        { RESOURCE_MONITOR_UI_MEM_LIMIT: String(MEM_LIMIT_BYTES) },
+        'lab',
+        'jupyter',
+        `${process.env.PYTHON || 'python3'} pseudo_locale.py -- `
+      ),
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
+    },
+    ...(JRU_JUPYTER ? [labServer(JRU_PORT, {}, 'lab', JRU_JUPYTER)] : []),
     ...(OOM_UNAVAILABLE
       ? []
       : [
           cgroupServer(OOM_PORT, 'lab'),
-          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook')
+          cgroupServer(OOM_NOTEBOOK_PORT, 'notebook'),
+          cgroupServer(OOM_BUS_PORT, 'lab')
         ])
   ]
 };

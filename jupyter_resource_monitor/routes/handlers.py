@@ -56,7 +56,7 @@ class MetricsHandler(_SnapshotHandler):
         """Return the latest snapshot without waiting for a new one."""
         monitor = self.settings["resource_monitor"]
         self.reply(payload.metrics(self.snapshot(), monitor.config, monitor.supervisor,
-                                   tracker=monitor.tracker))
+                                   tracker=monitor.tracker, loop_watch=monitor.loop_watch))
 
 
 class KernelsHandler(_SnapshotHandler):

@@ -30,6 +30,7 @@ def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,
         "pid": pid,
         "available": usage is not None,
         "memory": None, "rss": None, "pss": None, "cpu_percent": None, "processes": None,
+        "cpu_wait_percent": None,
     }
     if tracker is not None:
         session = tracker.session_of(kernel_id) or {}
@@ -39,7 +40,7 @@ def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,
                              for e in tracker.events_for(kernel_id)]
     if usage is not None:
         out.update(memory=usage.pss, rss=usage.rss, pss=usage.pss, cpu_percent=usage.cpu_percent,
-                   processes=usage.processes)
+                   processes=usage.processes, cpu_wait_percent=usage.cpu_wait_percent)
     elif pid is None:
         out["reason"] = "not a local process"  # e.g. a kernel behind a gateway
     elif snap is not None and snap.left_out:

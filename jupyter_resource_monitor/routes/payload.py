@@ -13,10 +13,12 @@ from typing import Any
 
 from ..config import ResourceMonitor
 from ..snapshot import Snapshot, Usage
+from ..tracking.loop_watch import LoopWatch
 from ..tracking.supervisor import WorkerSupervisor
 from ..tracking.tracker import Tracker, memory_figure
 from ..worker import limits as limits_mod
 from ..worker.limits import Limit, whole_cpus
+from . import slowness
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +60,21 @@ def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Li
 
 
 def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
-            now: float | None = None, tracker: Tracker | None = None) -> dict[str, Any]:
+            now: float | None = None, tracker: Tracker | None = None,
+            loop_watch: LoopWatch | None = None) -> dict[str, Any]:
     """The payload for one request. jupyter-resource-usage's fields keep their JSON types at
     every moment (numbers, never null); whether they are measured yet is said in ``sample``."""
     now = time.monotonic() if now is None else now
     total = snap.total if snap else Usage()
     memory_limit, cpu_limit = effective_limits(snap, config)
     figure, used = memory_figure(snap, memory_limit.source)
+    # jupyter-resource-usage answers 0 without a limit (its frontend then shows "Mem: 83 MB", not
+    # the host's memory as a quota); the host's total is in memory.host_total.
+    quota = 0 if memory_limit.source == "host" else memory_limit.value
     limits: dict[str, Any] = {
         "memory": {
-            "rss": memory_limit.value,
-            "pss": memory_limit.value,
+            "rss": quota,
+            "pss": quota,
             # Follows the figure the limit counts: the cgroup's working set under a cgroup limit.
             "warn": _near(used, memory_limit.value, config.mem_warning_threshold),
             "source": memory_limit.source,
@@ -91,9 +97,12 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
             "disk": snap.disk.total,
             "warn": _near(snap.disk.used, snap.disk.total, config.disk_warning_threshold),
         }
+    out.update(slowness.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
     if tracker is not None:
         out["by_owner"] = tracker.owners
         out["oom"] = oom_block(snap, tracker)
+    if loop_watch is not None:
+        out["event_loop"] = loop_watch.payload(now)
     out["sample"] = sample_block(snap, worker, now)
     return out
 
@@ -102,8 +111,11 @@ def memory_block(snap: Snapshot | None, figure: str, used: int, limit: Limit) ->
     """The memory the limit is compared with, and (under a cgroup limit) what it is made of."""
     cgroup = snap.cgroup_memory if snap else None
     processes = snap.total.pss if snap else 0
-    block: dict[str, Any] = {"figure": figure, "used": used, "limit": int(limit.value),
-                             "limit_source": limit.source, "processes": processes, "cgroup": None}
+    # 0 without a limit, as limits.memory; the host's total has a field of its own.
+    quota = 0 if limit.source == "host" else int(limit.value)
+    block: dict[str, Any] = {"figure": figure, "used": used, "limit": quota,
+                             "limit_source": limit.source, "host_total": host_total(snap),
+                             "processes": processes, "cgroup": None}
     if cgroup is not None:
         block["cgroup"] = {
             "version": cgroup.version, "usage": cgroup.usage, "working_set": cgroup.working_set,
@@ -126,6 +138,20 @@ def oom_block(snap: Snapshot | None, tracker: Tracker) -> dict[str, Any]:
             "kernel_deaths": tracker.deaths_total,
             "last_event_id": last.id if last else 0,
             "counter_source": counter.source if counter else None}
+
+
+def host_total(snap: Snapshot | None) -> int:
+    """The host's memory (MemTotal), bytes: the worker's reading when it found no lower limit,
+    else the figure read once at the first request (it does not change while the server runs)."""
+    if snap is not None and snap.memory_limit.source == "host":
+        return int(snap.memory_limit.value)
+    return startup_host_memory()
+
+
+@functools.cache
+def startup_host_memory() -> int:
+    """The host's MemTotal, read once (one small file), never per request."""
+    return limits_mod.host_memory_total()
 
 
 @functools.cache

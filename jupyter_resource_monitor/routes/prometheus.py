@@ -16,12 +16,14 @@ import asyncio
 import time
 from typing import NamedTuple
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
+                                   InfoMetricFamily)
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
 from ..tracking.tracker import memory_figure
 from . import kernels, payload
+from . import slowness_prometheus
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 
@@ -39,8 +41,9 @@ FAMILIES: dict[str, Family] = {
     # jupyter-resource-usage's names and units (percent), for existing dashboards.
     "total_memory_usage": Family(GaugeMetricFamily, "Memory used by the server and its "
                                  "descendants, bytes (PSS: shared pages counted once)"),
+    # As jupyter-resource-usage: the limit, or the host's total memory without one.
     "max_memory_usage": Family(GaugeMetricFamily, "Memory limit, bytes (cgroup, configured, or "
-                               "the host's)"),
+                               "the host's total without a limit)"),
     "total_cpu_usage": Family(GaugeMetricFamily, "CPU used by the server and its descendants, "
                               "percent (100 = one CPU)"),
     "max_cpu_usage": Family(GaugeMetricFamily, "CPU limit, percent (100 per CPU)"),
@@ -54,7 +57,12 @@ FAMILIES: dict[str, Family] = {
     "jupyter_server_memory_usage_bytes": Family(
         GaugeMetricFamily, "The memory compared with the limit: the cgroup's working set under a "
         "cgroup limit, else the PSS of the server's processes (see jupyter_resource_monitor_info)"),
-    "jupyter_server_memory_limit_bytes": Family(GaugeMetricFamily, "The memory limit"),
+    # Absent without a limit (as cAdvisor's limit is 0 for an unlimited container, a ratio to it
+    # is then no series rather than a share of the host's memory).
+    "jupyter_server_memory_limit_bytes": Family(GaugeMetricFamily, "The memory limit (absent "
+                                                "without one: see jupyter_host_memory_bytes)"),
+    "jupyter_host_memory_bytes": Family(GaugeMetricFamily, "The host's total memory (MemTotal), "
+                                        "where a server without a limit runs out"),
     "jupyter_server_memory_pss_bytes": Family(GaugeMetricFamily, "PSS of the server and its "
                                               "descendants (shared pages counted once)"),
     "jupyter_server_memory_working_set_bytes": Family(
@@ -74,6 +82,12 @@ FAMILIES: dict[str, Family] = {
                                        "kernel's OOM killer"),
     "jupyter_kernel_deaths": Family(CounterMetricFamily, "Kernels of this server that died by "
                                     "themselves (any cause, OOM kills included)"),
+    # The server's event loop (c.ResourceMonitor.track_event_loop), see tracking/loop_watch.py.
+    "jupyter_server_event_loop_lag_seconds": Family(
+        HistogramMetricFamily, "How late the event loop answered the monitor's probes (4 a "
+        "second): the time a request or a keystroke would have waited"),
+    "jupyter_server_event_loop_blocks": Family(CounterMetricFamily, "Times the event loop was "
+                                               "blocked longer than the block threshold"),
     # The monitor itself.
     "jupyter_resource_monitor": Family(InfoMetricFamily, "The resource monitor: version, which "
                                        "memory figure the limit is compared with, and where "
@@ -89,6 +103,7 @@ FAMILIES: dict[str, Family] = {
     "jupyter_resource_monitor_processes_left_out": Family(GaugeMetricFamily, "Descendants not "
                                                           "sampled because of the process cap"),
 }
+FAMILIES.update(slowness_prometheus.FAMILIES)  # CPU waiting, quota throttling, pressure stalls
 
 
 def taken_names(registry: CollectorRegistry) -> set[str]:
@@ -161,6 +176,12 @@ class SnapshotCollector(Collector):
         else:
             supervisor.demand()
         tracker = self.monitor.tracker
+        loop_watch = getattr(self.monitor, "loop_watch", None)
+        if loop_watch is not None:
+            histogram = loop_watch.histogram
+            yield _family("jupyter_server_event_loop_lag_seconds", buckets=histogram.cumulative(),
+                          sum_value=histogram.sum)
+            yield _value("jupyter_server_event_loop_blocks", loop_watch.blocks_total)
         yield _value("jupyter_kernel_oom_kills", tracker.oom_kills_total)
         yield _value("jupyter_kernel_deaths", tracker.deaths_total)
         snap = supervisor.snapshot
@@ -176,9 +197,13 @@ class SnapshotCollector(Collector):
             "oom_counter": snap.oom.source if snap.oom else "none"})
 
         yield _value("total_memory_usage", total.pss)
-        yield _value("max_memory_usage", memory_limit.value)
+        host_total = payload.host_total(snap)
+        limited = memory_limit.source != "host"
+        yield _value("max_memory_usage", memory_limit.value if limited else host_total)
         yield _value("jupyter_server_memory_usage_bytes", used)
-        yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
+        if limited:
+            yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
+        yield _value("jupyter_host_memory_bytes", host_total)
         yield _value("jupyter_server_memory_pss_bytes", total.pss)
         if snap.cgroup_memory is not None:
             yield _value("jupyter_server_memory_working_set_bytes", snap.cgroup_memory.working_set)
@@ -191,6 +216,7 @@ class SnapshotCollector(Collector):
             yield _value("current_disk_usage", snap.disk.used)
             yield _value("max_disk_usage", snap.disk.total)
         yield from self._kernel_families(snap, tracker)
+        yield from slowness_prometheus.series(snap, self.kernel_manager, tracker, self.kernel_labels)
         yield _value("jupyter_resource_monitor_sample_age_seconds",
                      max(0.0, time.monotonic() - snap.taken_monotonic))
         yield _value("jupyter_resource_monitor_sample_timestamp_seconds", snap.taken_at)

@@ -1,5 +1,7 @@
 """Server side of the worker: start it on demand, keep its latest snapshot, restart it when it
-dies or hangs.
+dies or hangs. With the event-loop watch on, it starts with the server instead (``keep_alive``,
+:meth:`WorkerSupervisor.start`), sampling only once demanded, and passes probe lines to
+``on_probe``.
 
 Everything here runs on the server's event loop and does O(1) work per request: a request only
 reads :attr:`WorkerSupervisor.snapshot` and calls :meth:`WorkerSupervisor.demand`. The loop's only
@@ -17,6 +19,7 @@ import sys
 import time
 
 from ..snapshot import Snapshot, decode
+from ..worker.loop_probe import PROBE_PREFIX
 from ..worker.main import WorkerOptions
 
 # Seconds between restarts of a worker that keeps dying young: doubles from the first to the last.
@@ -79,6 +82,11 @@ class WorkerSupervisor:
         self.snapshot: Snapshot | None = None
         # Called with each new snapshot, on the event loop (see tracker.Tracker.on_snapshot).
         self.listeners: list = []
+        # Called with each event-loop probe line (``p ...``), on the loop (see loop_watch.py).
+        self.on_probe = None
+        # Keep a worker running (and restart it) even when nobody wants samples: the event-loop
+        # probe lives in it. Its sampling still pauses when nobody polls.
+        self.keep_alive = False
         self.state = "stopped"
         self.restarts = 0
         self.error: str | None = None
@@ -116,6 +124,15 @@ class WorkerSupervisor:
                 self._proc.stdin.write(b"d\n")
             except (BrokenPipeError, ConnectionResetError, RuntimeError):
                 pass  # it is dying: the supervising task will notice and restart it
+
+    def start(self) -> None:
+        """Start the worker without asking for samples (for the event-loop probe): it starts
+        paused when its options say so, and samples on the first :meth:`demand`."""
+        if self._stopped or (self._task is not None and not self._task.done()):
+            return
+        self.state = "starting"
+        self._task = asyncio.get_running_loop().create_task(self._supervise())
+        self._task.add_done_callback(self._supervision_ended)
 
     def is_stale(self, now: float | None = None) -> bool:
         """Whether the snapshot is missing, from a dead worker, or older than the worker's
@@ -174,7 +191,7 @@ class WorkerSupervisor:
 
     def _wanted(self, now: float) -> bool:
         idle = self.options.idle_timeout_s
-        return idle <= 0 or now - self._last_demand <= idle
+        return self.keep_alive or idle <= 0 or now - self._last_demand <= idle
 
     async def _run_once(self) -> bool:
         """Run one worker until it exits or hangs, and set ``error`` to why; return whether it
@@ -196,6 +213,9 @@ class WorkerSupervisor:
             return False
         self.pid = proc.pid
         self._last_signal = self._woken_at = time.monotonic()
+        if self.options.start_paused and self._last_demand and \
+                self._woken_at - self._last_demand <= max(self.options.idle_timeout_s, DEMAND_EVERY_S):
+            proc.stdin.write(b"d\n")  # someone polled before it was up: sample at once
         stderr = asyncio.get_running_loop().create_task(self._keep_stderr(proc.stderr))
         last_line = time.monotonic()
         try:
@@ -210,6 +230,14 @@ class WorkerSupervisor:
                 except ValueError as exc:
                     # A line over the stream limit: asyncio dropped it and the pipe goes on.
                     self.log.warning("Resource monitor worker wrote an over-long line: %s", exc)
+                    continue
+                if self.on_probe is not None and line.startswith(PROBE_PREFIX):
+                    # A probe is not a sample. Measured at its send time (the same clock), the
+                    # silence cannot include a block of the loop that delayed our reading.
+                    sent_at = self.on_probe(line)
+                    if sent_at and self.state != "paused" and self._hung(last_line, sent_at):
+                        self.error = f"hung (no sample for {sent_at - last_line:.0f} s)"
+                        return True
                     continue
                 if not line:
                     try:
@@ -259,10 +287,11 @@ class WorkerSupervisor:
     def _stderr_tail(self) -> str:
         return f": {self._stderr[-1]}" if self._stderr else ""
 
-    def _hung(self, last_line: float) -> bool:
+    def _hung(self, last_line: float, now: float | None = None) -> bool:
         interval = self.snapshot.interval_s if self.snapshot else self.options.interval_s
         silent_since = max(last_line, self._woken_at)
-        return time.monotonic() - silent_since > max(self.hang_timeout_s, 5 * interval)
+        now = time.monotonic() if now is None else now
+        return now - silent_since > max(self.hang_timeout_s, 5 * interval)
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None

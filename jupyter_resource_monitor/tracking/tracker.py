@@ -11,6 +11,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..snapshot import Snapshot, Usage
@@ -58,6 +59,8 @@ class Tracker:
         self.history = history or History()
         self.detector = OomDetector()
         self.events: collections.deque[OomEvent] = collections.deque(maxlen=MAX_EVENTS)
+        # Called on the loop with each new OOM event (the event bus: see ..events).
+        self.oom_listeners: list[Callable[[OomEvent], None]] = []
         self.oom_kills_total = 0  # for Prometheus: never decreases, unlike the bounded list
         self.deaths_total = 0  # kernels that died by themselves, for whatever reason
         self.owners: list[dict[str, Any]] = []  # memory by notebook/console/terminal, largest first
@@ -181,6 +184,11 @@ class Tracker:
         self.log.warning("Kernel %s (%s) was killed by the OOM killer: it used %s bytes, the "
                          "server %s of %s", kernel_id, event.path or event.kernel_name,
                          event.kernel_memory, event.server_memory, event.limit)
+        for listener in self.oom_listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - the event is recorded; a listener's bug stays its own
+                self.log.exception("Resource monitor: an OOM event listener failed")
         return event
 
     def _event(self, kernel_id: str, exit_code: int | None) -> OomEvent:

@@ -7,7 +7,8 @@ options as JSON (forking the multi-threaded server without exec is unsafe). Prot
   ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line.
   End of file means the server is gone: the worker exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
-  :func:`.snapshot.encode`), or an event line.
+  :func:`.snapshot.encode`), or an event line, or (from the event-loop prober's thread, see
+  :mod:`.loop_probe`) a probe line ``p <seq> <time>``.
 
 It runs at lowered priority and never counts itself in the totals, but reports its own CPU use.
 """
@@ -23,8 +24,9 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..snapshot import Disk, Snapshot, encode
-from . import cgroup_memory, limits
+from . import cgroup_memory, limits, loop_probe
 from .sampler import Sampler, own_cpu_seconds
+from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.
@@ -46,6 +48,8 @@ class WorkerOptions:
     mem_limit_env: str | None = None  # MEM_LIMIT as the server saw it
     cpu_limit_env: str | None = None  # CPU_LIMIT as the server saw it
     disk_path: str | None = None  # None: disk use not tracked
+    loop_probe: dict | None = None  # loop_probe.ProbeOptions as a dict; None: loop not watched
+    start_paused: bool = False  # started for the loop probe alone: sample only once demanded
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -89,6 +93,8 @@ def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, c
         subtrees=tree.subtrees,
         cgroup_memory=cgroup_memory.read_cgroup_memory(),
         oom=cgroup_memory.read_oom_counter(),
+        cpu_throttle=cpu_quota.read_cpu_throttle(),
+        psi=pressure.read_psi(),
     )
 
 
@@ -113,7 +119,9 @@ def run(options: WorkerOptions) -> None:
         pss_budget=options.pss_budget,
     )
     interval = options.interval_s
-    last_demand = time.monotonic()
+    last_demand = -float("inf") if options.start_paused else time.monotonic()
+    if options.loop_probe:
+        loop_probe.start(options.loop_probe, out)  # a thread: probes go on while sampling pauses
     cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
     while True:
         if options.idle_timeout_s > 0 and time.monotonic() - last_demand > options.idle_timeout_s:

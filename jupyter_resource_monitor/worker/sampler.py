@@ -16,6 +16,7 @@ from typing import Iterable
 
 from ..snapshot import Usage
 from . import procfs
+from .schedstat import CpuWait, WaitSample
 
 MIB = 1 << 20
 
@@ -101,6 +102,7 @@ class Sampler:
         self._use_children = procfs.children_supported(proc_root)
         self._aslr = procfs.aslr_enabled(proc_root)
         self.last_pss_cost_s = 0.0  # CPU seconds the last sample spent on exact PSS readings
+        self.cpu_wait = CpuWait(proc_root)  # run-queue waiting, read only where it can have grown
 
     # -- the tree -------------------------------------------------------------------------
 
@@ -170,9 +172,10 @@ class Sampler:
                 self._set_cpu(entry, old_cache.get(entry.stat.pid), dt)
         self._cache = cache
         self._prev_boot = now_boot
+        waits = self.cpu_wait.update(stats, top, now_boot)
         reads = self._read_pss(now)
         self._estimate()
-        return self._totals(stats, top, len(stats) + len(unread), now, reads)
+        return self._totals(stats, top, len(stats) + len(unread), now, reads, waits)
 
     def _group(self, st: procfs.Stat) -> tuple:
         """Processes forked (without exec) from a common ancestor, at any depth, share pages
@@ -294,7 +297,9 @@ class Sampler:
             if e.exact_pss is not None:
                 # Pages gained since the reading are taken as private, pages lost as shared-less.
                 e.pss = max(0, min(e.stat.rss, e.exact_pss + e.stat.rss - e.exact_rss))
-                e.estimated = abs(e.pss - e.exact_pss)  # only the change since the reading
+                # Only the change since the reading, and never more than the figure itself (a
+                # process that shrank by more than it now holds).
+                e.estimated = min(e.pss, abs(e.pss - e.exact_pss))
                 sums = ratios.setdefault((e.group, e.exact_rss.bit_length()), [0, 0])
                 sums[0] += e.exact_pss
                 sums[1] += e.exact_rss
@@ -312,7 +317,7 @@ class Sampler:
             e.pss = round(e.stat.rss * pss / rss) if rss else e.stat.rss
             e.estimated = e.pss
 
-    def _totals(self, stats, top, seen, now, reads) -> TreeSample:
+    def _totals(self, stats, top, seen, now, reads, waits: WaitSample) -> TreeSample:
         groups: dict[int, list[_Entry]] = {}
         entries = [self._cache[st.pid] for st in stats]
         for e in entries:
@@ -321,8 +326,10 @@ class Sampler:
                 groups.setdefault(anchor, []).append(e)
         exact_ages = [now - e.exact_at for e in entries if e.exact_pss is not None]
         return TreeSample(
-            total=_usage(entries),
-            subtrees={pid: _usage(members, root=pid) for pid, members in groups.items()},
+            total=_usage(entries, waits.total_s, waits.total_percent),
+            subtrees={pid: _usage(members, waits.subtrees_s.get(pid, 0.0), waits.subtrees_percent.get(pid),
+                                  root=pid)
+                      for pid, members in groups.items()},
             seen=seen,
             sampled=len(stats),
             oldest_exact_age_s=max(exact_ages) if exact_ages else None,
@@ -330,7 +337,8 @@ class Sampler:
         )
 
 
-def _usage(entries: list[_Entry], root: int | None = None) -> Usage:
+def _usage(entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None,
+           root: int | None = None) -> Usage:
     cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
     return Usage(
         rss=sum(e.stat.rss for e in entries),
@@ -338,6 +346,8 @@ def _usage(entries: list[_Entry], root: int | None = None) -> Usage:
         pss_estimated=sum(e.estimated for e in entries),
         cpu_percent=round(sum(cpu), 1) if cpu else None,
         processes=len(entries),
+        cpu_wait_s=round(wait_s, 6),
+        cpu_wait_percent=wait_percent,
         children_pss=sum(e.pss for e in entries if e.stat.pid != root) if root is not None else 0,
     )
 

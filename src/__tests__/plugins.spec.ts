@@ -2,17 +2,19 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 import { MessageLoop } from '@lumino/messaging';
-import { Signal } from '@lumino/signaling';
+import { Signal, Stream } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import plugins, {
   CommandIDs,
   DEFAULT_DISPLAY,
   metricTexts,
+  OOM_KILL_SCHEMA_ID,
   PALETTE_CATEGORY,
   setTranslator,
   TOP_AREA_CLASS,
@@ -47,7 +49,8 @@ function notebookLikeApp(): {
     },
     serviceManager: {
       serverSettings: ServerConnection.makeSettings(),
-      connectionFailure: new Signal<object, Error>({})
+      connectionFailure: new Signal<object, Error>({}),
+      events: { stream: new Stream<object, unknown>({}) }
     },
     restored: Promise.resolve()
   } as unknown as JupyterFrontEnd;
@@ -135,6 +138,32 @@ describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
     expect(document.querySelector('.jp-ResourceMonitor-popup')).toBeNull();
     expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
   });
+
+  it("announce an OOM kill heard on the server's event bus", () => {
+    stubServer({ status: 200, body: normalPayload() });
+    const { app } = notebookLikeApp();
+    Notification.dismiss();
+    plugins[0].activate(app, null, null, null);
+    const stream = app.serviceManager.events.stream as unknown as Stream<
+      object,
+      unknown
+    >;
+    stream.emit({
+      schema_id: OOM_KILL_SCHEMA_ID,
+      id: 1,
+      type: 'oom_kill',
+      time: Date.now() / 1000,
+      kernel_id: 'k1',
+      kernel_name: 'python3',
+      path: 'work/analysis.ipynb',
+      kernel_memory: null,
+      server_memory: null,
+      limit: 0
+    });
+    expect(Notification.manager.notifications.map(n => n.message)).toEqual([
+      'analysis.ipynb: the kernel was stopped because it ran out of memory.'
+    ]);
+  });
 });
 
 describe('translation', () => {
@@ -169,7 +198,7 @@ describe('translation', () => {
     expect(app.commands.label(CommandIDs.openDetails)).toBe('«Resource Usage Details»');
     const texts = metricTexts('ok', normalPayload() as any, DEFAULT_DISPLAY);
     expect(texts.map(text => text.text)).toEqual(['«Mem: 1.2 / 8.0 GiB»', '«CPU: 35%»']);
-    expect(trans()._n('%1 process', '%1 processes', 2)).toBe('«2 processes»');
+    expect(trans._n('%1 process', '%1 processes', 2)).toBe('«2 processes»');
     expect(added.length).toBeGreaterThan(0);
   });
 });

@@ -73,10 +73,7 @@ export class MemoryAlerts {
     try {
       const events = await fetchEvents(this._settings);
       for (const event of this._events.take(events, Date.now())) {
-        Notification.error(oomMessage(event), {
-          autoClose: false,
-          actions: this._actions()
-        });
+        this._notifyOom(event);
       }
     } catch (reason) {
       console.warn('jupyter-resource-monitor: could not read OOM events', reason);
@@ -85,10 +82,27 @@ export class MemoryAlerts {
     }
   }
 
+  /**
+   * Announce an OOM event heard on the server's event bus (see `bus.ts`), at
+   * once and only if the poll has not announced it (nor will).
+   */
+  announceLive(event: IOomEvent): void {
+    if (this._events.takeLive(event)) {
+      this._notifyOom(event);
+    }
+  }
+
+  private _notifyOom(event: IOomEvent): void {
+    Notification.error(oomMessage(event), {
+      autoClose: false,
+      actions: this._actions()
+    });
+  }
+
   private _actions(): Notification.IAction[] {
     const show = this._showKernels;
     return show
-      ? [{ label: trans().__('Show kernel usage'), callback: () => show() }]
+      ? [{ label: trans.__('Show kernel usage'), callback: () => show() }]
       : [];
   }
 
@@ -127,24 +141,23 @@ export namespace MemoryAlerts {
  * @param event - The event.
  */
 export function oomMessage(event: IOomEvent): string {
-  const t = trans();
   const who = event.path
     ? baseName(event.path)
-    : t.__('A %1 kernel', event.kernel_name ?? '');
+    : trans.__('A %1 kernel', event.kernel_name ?? '');
   const figures: string[] = [];
   if (event.kernel_memory !== null) {
-    figures.push(t.__('it used %1', formatBytes(event.kernel_memory)));
+    figures.push(trans.__('it used %1', formatBytes(event.kernel_memory)));
   }
   if (event.limit > 0) {
-    figures.push(t.__('this server may use %1', formatBytes(event.limit)));
+    figures.push(trans.__('this server may use %1', formatBytes(event.limit)));
   }
   return figures.length
-    ? t.__(
+    ? trans.__(
         '%1: the kernel was stopped because it ran out of memory (%2).',
         who,
         figures.join('; ')
       )
-    : t.__('%1: the kernel was stopped because it ran out of memory.', who);
+    : trans.__('%1: the kernel was stopped because it ran out of memory.', who);
 }
 
 /**
@@ -154,7 +167,6 @@ export function oomMessage(event: IOomEvent): string {
  * @param metrics - The payload that crossed it.
  */
 export function highWaterMessage(metrics: IMetrics): string {
-  const t = trans();
   const figure = memoryFigure(metrics);
   const limit = figure.limit ?? 0;
   const top = (metrics.by_owner ?? [])
@@ -162,12 +174,12 @@ export function highWaterMessage(metrics: IMetrics): string {
     .map(owner => `${ownerLabel(owner)} ${formatBytes(owner.memory)}`);
   const share = formatPercent((100 * figure.used) / limit);
   const head = figure.quota
-    ? t.__(
+    ? trans.__(
         'Memory is at %1 of the limit (%2 of %3).',
         share,
         formatBytes(figure.used),
         formatBytes(limit)
       )
-    : t.__("This server's processes use %1 of the host's memory.", share);
-  return top.length ? `${head} ${t.__('Most: %1.', top.join(', '))}` : head;
+    : trans.__("This server's processes use %1 of the host's memory.", share);
+  return top.length ? `${head} ${trans.__('Most: %1.', top.join(', '))}` : head;
 }

@@ -91,7 +91,28 @@ export class OomEventWatch {
     if (this._seen === null && lastEventId <= 0) {
       this._seen = 0; // nothing happened before: every later event is news
     }
+    // Events already heard on the event bus need no fetch.
+    while (this._seen !== null && this._live.delete(this._seen + 1)) {
+      this._seen += 1;
+    }
     return this._seen === null || lastEventId > this._seen;
+  }
+
+  /**
+   * Whether one event heard at once (on the server's event bus) is new to
+   * this tab; remember it, so neither path announces it again.
+   *
+   * @param event - The event.
+   */
+  takeLive(event: IOomEvent): boolean {
+    if (
+      (this._seen !== null && event.id <= this._seen) ||
+      this._live.has(event.id)
+    ) {
+      return false;
+    }
+    this._live.add(event.id);
+    return true;
   }
 
   /**
@@ -103,13 +124,20 @@ export class OomEventWatch {
    */
   take(events: ReadonlyArray<IOomEvent>, now: number): IOomEvent[] {
     const seen = this._seen;
-    const fresh =
+    const fresh = (
       seen === null
         ? events.filter(event => now - event.time * 1000 <= this.recentMs)
-        : events.filter(event => event.id > seen);
-    this._seen = events.reduce((max, event) => Math.max(max, event.id), seen ?? 0);
+        : events.filter(event => event.id > seen)
+    ).filter(event => !this._live.has(event.id));
+    const newSeen = events.reduce(
+      (max, event) => Math.max(max, event.id),
+      seen ?? 0
+    );
+    this._seen = newSeen;
+    this._live.forEach(id => id <= newSeen && this._live.delete(id));
     return fresh;
   }
 
+  private _live = new Set<number>(); // heard on the bus, above _seen
   private _seen: number | null = null;
 }

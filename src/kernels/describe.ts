@@ -17,6 +17,7 @@ import {
 import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
+import { kernelReasonText } from '../shared/terms';
 
 /**
  * How many characters of a kernel id are shown.
@@ -38,7 +39,7 @@ export function shortKernelId(id: string): string {
  * @param kernel - The kernel's usage.
  */
 export function kernelName(kernel: IKernelUsage): string {
-  return kernel.name || trans().__('kernel');
+  return kernel.name || trans.__('kernel');
 }
 
 /**
@@ -57,17 +58,16 @@ export function sessionName(kernel: IKernelUsage): string | null {
  * @param event - The event, from the kernel's row.
  */
 export function oomText(event: IKernelOomEvent): string {
-  const t = trans();
   const at = new Date(event.time * 1000).toLocaleTimeString();
   const used =
     event.kernel_memory === null
-      ? t.__('its memory was not sampled')
-      : t.__('it used %1', formatBytes(event.kernel_memory));
+      ? trans.__('its memory was not sampled')
+      : trans.__('it used %1', formatBytes(event.kernel_memory));
   const server =
     event.server_memory !== null && event.limit > 0
-      ? t.__('; the server %1 of %2', formatBytes(event.server_memory), formatBytes(event.limit))
+      ? trans.__('; the server %1 of %2', formatBytes(event.server_memory), formatBytes(event.limit))
       : '';
-  return t.__('Ran out of memory at %1 and was restarted (%2%3).', at, used, server);
+  return trans.__('Ran out of memory at %1 and was restarted (%2%3).', at, used, server);
 }
 
 /**
@@ -77,9 +77,9 @@ export function oomText(event: IKernelOomEvent): string {
  */
 export function formatProcesses(count: number | null): string {
   if (count === null) {
-    return trans().__('%1 processes', MISSING);
+    return trans.__('%1 processes', MISSING);
   }
-  return trans()._n('%1 process', '%1 processes', count);
+  return trans._n('%1 process', '%1 processes', count);
 }
 
 /**
@@ -113,9 +113,10 @@ export function unavailableText(kernel: IKernelUsage): string | null {
   if (kernel.available) {
     return null;
   }
-  return trans().__(
+  return trans.__(
     'not available: %1',
-    kernel.reason || trans().__('no figures from the server')
+    (kernel.reason && kernelReasonText(kernel.reason)) ||
+      trans.__('no figures from the server')
   );
 }
 
@@ -133,30 +134,29 @@ export function describeKernelsStatus(
   sample: IKernelSampleInfo | null,
   error: string | null
 ): string | null {
-  const t = trans();
   switch (status) {
     case 'loading':
-      return t.__('Waiting for the first answer from the server.');
+      return trans.__('Waiting for the first answer from the server.');
     case 'unreachable':
-      return t.__(
+      return trans.__(
         'Server unreachable (%1); retrying with backoff. The figures shown may be old.',
-        error ?? t.__('request failed')
+        error ?? trans.__('request failed')
       );
     case 'unavailable':
-      return t.__(
+      return trans.__(
         'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.'
       );
     case 'stale':
       if (sample && !sample.ready) {
-        return t.__('The server has not taken its first sample yet.');
+        return trans.__('The server has not taken its first sample yet.');
       }
       if (sample?.stale) {
-        return t.__(
+        return trans.__(
           "The server's sample is stale (taken %1 ago).",
           formatDuration(sample.age_ms)
         );
       }
-      return t.__('No fresh figures for a while (polling paused or delayed).');
+      return trans.__('No fresh figures for a while (polling paused or delayed).');
     case 'ok':
       return null;
   }
@@ -176,29 +176,28 @@ export function describeKernel(
   kernel: IKernelUsage | null,
   id: string
 ): string[] {
-  const t = trans();
   if (kernel === null) {
     return [
-      t.__('Kernel %1', shortKernelId(id)),
-      t.__('Not listed by the server yet (it may have just started).')
+      trans.__('Kernel %1', shortKernelId(id)),
+      trans.__('Not listed by the server yet (it may have just started).')
     ];
   }
   const session = sessionName(kernel);
   const lines = [
     session
-      ? t.__('Kernel: %1 of %2 (%3)', kernelName(kernel), session, kernel.id)
-      : t.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)
+      ? trans.__('Kernel: %1 of %2 (%3)', kernelName(kernel), session, kernel.id)
+      : trans.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)
   ];
   const pid =
-    kernel.pid === null ? t.__('none (not a local process)') : String(kernel.pid);
+    kernel.pid === null ? trans.__('none (not a local process)') : String(kernel.pid);
   if (!kernel.available) {
-    lines.push(t.__('PID: %1', pid));
-    lines.push(t.__('Figures %1', unavailableText(kernel) ?? ''));
+    lines.push(trans.__('PID: %1', pid));
+    lines.push(trans.__('Figures %1', unavailableText(kernel) ?? ''));
     return lines;
   }
-  lines.push(t.__('PID: %1, %2', pid, formatProcesses(kernel.processes)));
+  lines.push(trans.__('PID: %1, %2', pid, formatProcesses(kernel.processes)));
   lines.push(
-    t.__(
+    trans.__(
       'Memory: %1 PSS of the kernel and its child processes (shared pages counted once); RSS %2.',
       formatBytes(kernel.memory),
       formatBytes(kernel.rss)
@@ -208,10 +207,10 @@ export function describeKernel(
     lines.push(oomText(event));
   }
   lines.push(
-    t.__(
+    trans.__(
       'CPU: %1, where 100%% is one CPU busy.',
       kernel.cpu_percent === null
-        ? t.__('not measured yet (needs two samples)')
+        ? trans.__('not measured yet (needs two samples)')
         : formatPercent(kernel.cpu_percent)
     )
   );

@@ -59,7 +59,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     super(options, {
       path: KERNELS_PATH,
       name: 'jupyter-resource-monitor:kernels',
-      label: trans().__('kernel usage'),
+      label: trans.__('kernel usage'),
       validate: assertKernelList
     });
     this._onlyWhenShown = options.onlyWhenShown ?? false;

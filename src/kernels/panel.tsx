@@ -70,16 +70,15 @@ export function KernelRowComponent(
     ? `${KERNEL_ROW_CLASS} ${CURRENT_CLASS}`
     : KERNEL_ROW_CLASS;
   const session = sessionName(kernel);
-  const t = trans();
   const summary = kernel.available
-    ? t.__('%1 memory, %2 CPU', formatBytes(kernel.memory), formatPercent(kernel.cpu_percent))
+    ? trans.__('%1 memory, %2 CPU', formatBytes(kernel.memory), formatPercent(kernel.cpu_percent))
     : why;
-  const label = t.__(
+  const label = trans.__(
     '%1 kernel %2%3%4: %5',
     name,
     shortId,
-    session ? t.__(' of %1', session) : '',
-    isCurrent ? t.__(' (current)') : '',
+    session ? trans.__(' of %1', session) : '',
+    isCurrent ? trans.__(' (current)') : '',
     summary
   );
   const ooms = kernel.oom_events ?? [];
@@ -101,7 +100,7 @@ export function KernelRowComponent(
         </code>
         {isCurrent && (
           <span className="jp-ResourceMonitor-kernelBadge">
-            {trans().__('current')}
+            {trans.__('current')}
           </span>
         )}
       </div>
@@ -109,30 +108,30 @@ export function KernelRowComponent(
         <p className="jp-ResourceMonitor-kernelOom" role="note">
           {oomText(ooms[ooms.length - 1])}
           {ooms.length > 1 &&
-            ' ' + t._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
+            ' ' + trans._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
         </p>
       )}
       {kernel.available ? (
         <>
           <dl className="jp-ResourceMonitor-kernelFigures">
             <div>
-              <dt>{trans().__('Memory')}</dt>
+              <dt>{trans.__('Memory')}</dt>
               <dd className="jp-ResourceMonitor-kernelMemory">
                 {formatBytes(kernel.memory)}
               </dd>
             </div>
             <div>
-              <dt>{trans().__('CPU')}</dt>
+              <dt>{trans.__('CPU')}</dt>
               <dd className="jp-ResourceMonitor-kernelCpu">
                 {formatPercent(kernel.cpu_percent)}
               </dd>
             </div>
             <div>
-              <dt>{trans().__('PID')}</dt>
+              <dt>{trans.__('PID')}</dt>
               <dd>{kernel.pid ?? '–'}</dd>
             </div>
             <div>
-              <dt>{trans().__('Processes')}</dt>
+              <dt>{trans.__('Processes')}</dt>
               <dd>{kernel.processes ?? '–'}</dd>
             </div>
           </dl>
@@ -143,7 +142,7 @@ export function KernelRowComponent(
         </>
       ) : (
         <p className="jp-ResourceMonitor-kernelReason">
-          {kernel.pid !== null && trans().__('PID %1 · ', kernel.pid)}
+          {kernel.pid !== null && trans.__('PID %1 · ', kernel.pid)}
           {why}
         </p>
       )}
@@ -200,7 +199,7 @@ export function KernelChartsComponent(props: {
     return null;
   }
   const windowMs = historyMinutes * 60_000;
-  const span = trans()._n(
+  const span = trans._n(
     'the last minute',
     'the last %1 minutes',
     historyMinutes
@@ -220,14 +219,14 @@ export function KernelChartsComponent(props: {
     <div className="jp-ResourceMonitor-kernelCharts">
       <ChartFigure
         className="jp-ResourceMonitor-kernelChart"
-        caption={trans().__('Memory')}
+        caption={trans.__('Memory')}
         history={history}
         value={point => point.memory}
         max={memoryMax}
         windowMs={windowMs}
         width={120}
         height={24}
-        label={trans().__(
+        label={trans.__(
           'Memory (PSS) over %1, up to %2',
           span,
           formatBytes(memoryPeak)
@@ -235,17 +234,17 @@ export function KernelChartsComponent(props: {
       />
       <ChartFigure
         className="jp-ResourceMonitor-kernelChart"
-        caption={trans().__('CPU')}
+        caption={trans.__('CPU')}
         history={history}
         value={point => point.cpu_percent}
         max={cpuScaleMax(cpuValues)}
         windowMs={windowMs}
         width={120}
         height={24}
-        label={trans().__(
+        label={trans.__(
           'CPU over %1, up to %2',
           span,
-          cpuPeak === null ? trans().__('unknown') : formatPercent(cpuPeak)
+          cpuPeak === null ? trans.__('unknown') : formatPercent(cpuPeak)
         )}
       />
     </div>
@@ -265,10 +264,10 @@ export function KernelListComponent(
   return (
     <div className="jp-ResourceMonitor-kernelsBody">
       <h2 className="jp-ResourceMonitor-kernelsTitle" id={Private.TITLE_ID}>
-        {trans().__('Kernel usage')}
+        {trans.__('Kernel usage')}
       </h2>
       <p className="jp-ResourceMonitor-kernelsNote">
-        {trans().__(
+        {trans.__(
           'Memory is the PSS of each kernel and its child processes (shared pages counted once); 100%% CPU is one CPU busy.'
         )}
       </p>
@@ -297,7 +296,7 @@ export function KernelListComponent(
         props.status !== 'loading' &&
         props.status !== 'unavailable' && (
           <p className="jp-ResourceMonitor-kernelsEmpty">
-            {trans().__('No running kernels.')}
+            {trans.__('No running kernels.')}
           </p>
         )
       )}
@@ -363,9 +362,9 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
-    this.title.caption = trans().__('Kernel usage');
+    this.title.caption = trans.__('Kernel usage');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', trans().__('Kernel usage'));
+    this.node.setAttribute('aria-label', trans.__('Kernel usage'));
   }
 
   /**

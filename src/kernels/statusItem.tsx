@@ -28,7 +28,7 @@ export const KERNEL_STATUS_CLASS = 'jp-ResourceMonitor-kernel';
  * @param kernel - The current kernel's usage, or null when not listed yet.
  */
 export function kernelStatusText(kernel: IKernelUsage | null): string {
-  return trans().__('Kernel: %1', kernelFigures(kernel));
+  return trans.__('Kernel: %1', kernelFigures(kernel));
 }
 
 /**
@@ -43,14 +43,14 @@ export function kernelStatusTitle(options: {
   readonly sample: IKernelSampleInfo | null;
   readonly error: string | null;
 }): string {
-  const lines = [trans().__('Current kernel usage')];
+  const lines = [trans.__('Current kernel usage')];
   const note = describeKernelsStatus(
     options.status,
     options.sample,
     options.error
   );
   if (note !== null) {
-    lines.push(trans().__('Status: %1', note));
+    lines.push(trans.__('Status: %1', note));
   }
   lines.push(...describeKernel(options.kernel, options.kernelId));
   return lines.join('\n');
@@ -81,7 +81,7 @@ export function KernelStatusComponent(
   const text = kernelStatusText(kernel);
   const title = kernelStatusTitle({ kernelId, kernel, status, sample, error });
   const why = kernel ? unavailableText(kernel) : null;
-  const ariaLabel = trans().__(
+  const ariaLabel = trans.__(
     'Current kernel usage: %1%2. Press Enter to open the Kernel usage panel.',
     kernelFigures(kernel),
     why ? `, ${why}` : ''

@@ -13,9 +13,13 @@ import {
   formatPercent,
   formatUsage
 } from '../shared/format';
-import type { MonitorStatus } from './model';
+import type { MonitorStatus } from '../shared/polling';
+import { memoryFigure } from './memoryFigure';
 import type { IMetrics } from './types';
 import { trans } from '../shared/i18n';
+import { limitSourceText, workerStateText } from '../shared/terms';
+
+export { memoryFigure };
 
 /**
  * One explained fact: a short label and a sentence or two.
@@ -58,89 +62,43 @@ export interface IDescribeOptions {
 }
 
 /**
- * The memory figure shown: PSS when the server sends it, else RSS.
- *
- * @param metrics - The payload.
- *
- * @returns The bytes used, which of the two it is, and the matching limit
- * (null when there is none).
- */
-export function memoryFigure(metrics: IMetrics): {
-  readonly used: number;
-  readonly kind: 'PSS' | 'RSS' | 'working set';
-  readonly limit: number | null;
-  readonly quota: boolean;
-} {
-  const memory = metrics.limits?.memory;
-  const positive = (value: number | undefined): number | null =>
-    typeof value === 'number' && value > 0 ? value : null;
-  // The host's memory is where the server runs out, not a quota set for it:
-  // shown as such, never as "used / limit".
-  const quota = memory?.source !== 'host';
-  if (metrics.memory?.figure === 'working_set') {
-    // Under a cgroup limit the OOM killer counts the cgroup's working set.
-    return {
-      used: metrics.memory.used,
-      kind: 'working set',
-      limit: positive(metrics.memory.limit),
-      quota
-    };
-  }
-  if (typeof metrics.pss === 'number') {
-    return {
-      used: metrics.pss,
-      kind: 'PSS',
-      limit: positive(memory?.pss) ?? positive(memory?.rss),
-      quota
-    };
-  }
-  return {
-    used: metrics.rss,
-    kind: 'RSS',
-    limit: positive(memory?.rss),
-    quota
-  };
-}
-
-/**
  * A sentence about the model's status, or null when all is well.
  *
  * @param options - The model snapshot.
  */
 export function describeStatus(options: IDescribeOptions): string | null {
   const { status, metrics, lastUpdate, error, now } = options;
-  const t = trans();
   const since =
     lastUpdate === null
-      ? t.__('No values received yet.')
-      : t.__('Showing values received %1 ago.', formatDuration(now - lastUpdate));
+      ? trans.__('No values received yet.')
+      : trans.__('Showing values received %1 ago.', formatDuration(now - lastUpdate));
   switch (status) {
     case 'loading':
-      return t.__('Waiting for the first sample from the server.');
+      return trans.__('Waiting for the first sample from the server.');
     case 'unreachable':
-      return t.__(
+      return trans.__(
         'Server unreachable (%1); retrying with backoff. %2',
-        error ?? t.__('request failed'),
+        error ?? trans.__('request failed'),
         since
       );
     case 'unavailable':
-      return t.__(
+      return trans.__(
         'The server has no /api/metrics/v1 endpoint: the jupyter-resource-monitor server extension is not installed or not enabled.'
       );
     case 'stale': {
       const sample = metrics?.sample;
       if (sample && !sample.ready) {
-        return t.__(
+        return trans.__(
           'The server has not taken its first sample yet: the numbers are placeholders.'
         );
       }
       if (sample?.stale) {
-        return t.__(
+        return trans.__(
           "The server's sample is stale (taken %1 ago): its monitor worker may be stuck or restarting.",
           formatDuration(sample.age_ms)
         );
       }
-      return t.__('No fresh values for a while (polling paused or delayed). %1', since);
+      return trans.__('No fresh values for a while (polling paused or delayed). %1', since);
     }
     case 'ok':
       return null;
@@ -157,11 +115,10 @@ export function describeStatus(options: IDescribeOptions): string | null {
 export function describeMetrics(
   options: IDescribeOptions
 ): ReadonlyArray<IExplanation> {
-  const t = trans();
   const lines: IExplanation[] = [];
   const status = describeStatus(options);
   if (status !== null) {
-    lines.push({ label: t.__('Status'), text: status });
+    lines.push({ label: trans.__('Status'), text: status });
   }
   const metrics = options.metrics;
   if (metrics === null) {
@@ -172,21 +129,24 @@ export function describeMetrics(
   const limits = metrics.limits;
   const limitText =
     memory.limit === null
-      ? t.__('no memory limit known')
+      ? trans.__('no memory limit known')
       : memory.quota
-        ? t.__(
+        ? trans.__(
             'limit %1 (from %2)',
             formatBytes(memory.limit),
-            limits?.memory?.source ?? t.__('the server')
+            limitSourceText(limits?.memory?.source ?? '') ||
+              trans.__('the server')
           )
-        : t.__('no limit set; the host has %1', formatBytes(memory.limit));
+        : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
-  let memoryText = t.__('%1 %2, %3.', used, memory.kind, limitText);
+  const kind =
+    memory.kind === 'working set' ? trans.__('working set') : memory.kind;
+  let memoryText = trans.__('%1 %2, %3.', used, kind, limitText);
   const cgroup = metrics.memory?.cgroup;
   if (memory.kind === 'working set' && cgroup) {
     memoryText +=
       ' ' +
-      t.__(
+      trans.__(
         "The working set is the memory cgroup's usage less the file cache it can drop: what its OOM killer counts. Of it, the processes use %1 (PSS); %2 is not in any process: page cache %3, shared-memory files (tmpfs, /dev/shm) %4, kernel memory %5.",
         formatBytes(metrics.memory?.processes),
         formatBytes(cgroup.outside_processes),
@@ -199,7 +159,7 @@ export function describeMetrics(
     const estimated =
       typeof fraction === 'number' && fraction > 0
         ? ' ' +
-          t.__(
+          trans.__(
             '%1 (%2) of it is estimated rather than read exactly.',
             formatFraction(fraction),
             formatBytes(metrics.sample?.pss_estimated_bytes)
@@ -207,7 +167,7 @@ export function describeMetrics(
         : '';
     memoryText +=
       ' ' +
-      t.__(
+      trans.__(
         'PSS counts pages shared between processes once, so it is the real footprint.%1 RSS counts shared pages in every process: %2.',
         estimated,
         formatBytes(metrics.rss)
@@ -215,22 +175,22 @@ export function describeMetrics(
   } else {
     memoryText +=
       ' ' +
-      t.__(
+      trans.__(
         'RSS counts shared pages once per process, so it over-counts forked workers.'
       );
   }
   if (limits?.memory?.warn) {
-    memoryText += ' ' + t.__('Close to the limit.');
+    memoryText += ' ' + trans.__('Close to the limit.');
   }
-  lines.push({ label: t.__('Memory'), text: memoryText });
+  lines.push({ label: trans.__('Memory'), text: memoryText });
 
   if (metrics.cpu_percent !== undefined) {
     const cpus = metrics.cpu_count ?? limits?.cpu?.cpu;
     const cpuSource = limits?.cpu?.source;
     let cpuText =
       metrics.cpu_percent === null
-        ? t.__('Not measured yet (needs two samples).')
-        : t.__(
+        ? trans.__('Not measured yet (needs two samples).')
+        : trans.__(
             '%1, where 100%% is one CPU busy.',
             formatPercent(metrics.cpu_percent)
           );
@@ -238,32 +198,32 @@ export function describeMetrics(
     if (typeof cpus === 'number' && cpus > 0) {
       cpuText +=
         ' ' +
-        t._n(
+        trans._n(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
-          cpuSource ? ` (from ${cpuSource})` : '',
+          cpuSource ? trans.__(' (from %1)', limitSourceText(cpuSource)) : '',
           formatPercent(cpus * 100)
         );
     }
     if (limits?.cpu?.warn) {
-      cpuText += ' ' + t.__('Close to the limit.');
+      cpuText += ' ' + trans.__('Close to the limit.');
     }
-    lines.push({ label: t.__('CPU'), text: cpuText });
+    lines.push({ label: trans.__('CPU'), text: cpuText });
   }
 
   if (
     typeof metrics.disk_used === 'number' &&
     typeof metrics.disk_total === 'number'
   ) {
-    let diskText = t.__(
+    let diskText = trans.__(
       '%1 used.',
       formatUsage(metrics.disk_used, metrics.disk_total)
     );
     if (limits?.disk?.warn) {
-      diskText += ' ' + t.__('Close to full.');
+      diskText += ' ' + trans.__('Close to full.');
     }
-    lines.push({ label: t.__('Disk'), text: diskText });
+    lines.push({ label: trans.__('Disk'), text: diskText });
   }
 
   const sample = metrics.sample;
@@ -271,16 +231,16 @@ export function describeMetrics(
     const processes = sample.processes;
     if (processes) {
       lines.push({
-        label: t.__('Processes'),
+        label: trans.__('Processes'),
         text:
           processes.left_out > 0
-            ? t.__(
+            ? trans.__(
                 '%1 seen, %2 sampled, %3 left out (gone, not readable, or over the sampling budget).',
                 processes.seen,
                 processes.sampled,
                 processes.left_out
               )
-            : t.__(
+            : trans.__(
                 '%1 seen, %2 sampled, %3 left out.',
                 processes.seen,
                 processes.sampled,
@@ -293,14 +253,14 @@ export function describeMetrics(
         ? 0
         : Math.max(0, options.now - options.lastUpdate);
     lines.push({
-      label: t.__('Sample'),
+      label: trans.__('Sample'),
       text:
         sample.age_ms === null
-          ? t.__(
+          ? trans.__(
               'None yet; the server samples every %1.',
               formatDuration(sample.interval_ms)
             )
-          : t.__(
+          : trans.__(
               'Taken %1 ago; the server samples every %2.',
               formatDuration(sample.age_ms + sinceReceived),
               formatDuration(sample.interval_ms)
@@ -311,8 +271,8 @@ export function describeMetrics(
       typeof sample.monitor_cpu_percent === 'number'
     ) {
       lines.push({
-        label: t.__('Monitor cost'),
-        text: t.__(
+        label: trans.__('Monitor cost'),
+        text: trans.__(
           '%1 of CPU per sample, %2 CPU overall (not included above).',
           formatDuration(sample.cost_ms),
           formatPercent(sample.monitor_cpu_percent)
@@ -322,15 +282,15 @@ export function describeMetrics(
     const worker = sample.worker;
     if (worker && (worker.state !== 'running' || worker.restarts > 0)) {
       lines.push({
-        label: t.__('Worker'),
+        label: trans.__('Worker'),
         text:
-          t._n(
+          trans._n(
             '%2, restarted %1 time',
             '%2, restarted %1 times',
             worker.restarts,
-            worker.state
+            workerStateText(worker.state)
           ) +
-          (worker.error ? t.__('; last error: %1', worker.error) : '') +
+          (worker.error ? trans.__('; last error: %1', worker.error) : '') +
           '.'
       });
     }
@@ -347,5 +307,5 @@ export function describeAsTitle(options: IDescribeOptions): string {
   const lines = describeMetrics(options).map(
     line => `${line.label}: ${line.text}`
   );
-  return [trans().__('Resource monitor'), ...lines].join('\n');
+  return [trans.__('Resource monitor'), ...lines].join('\n');
 }

@@ -31,7 +31,7 @@ export function ResourceMonitorDetailComponent(
   const explanations = describeMetrics(snapshot);
   const metrics = snapshot.metrics;
   const windowMs = historyMinutes * 60_000;
-  const span = trans()._n(
+  const span = trans._n(
     'the last minute',
     'the last %1 minutes',
     historyMinutes
@@ -44,19 +44,18 @@ export function ResourceMonitorDetailComponent(
   // host limit would otherwise be a flat line on the bottom edge.
   const memoryMax = dataScaleMax(memoryValues);
   const memoryPeak = Math.max(...memoryValues);
-  const t = trans();
   const limitText =
     memoryLimit === null
       ? ''
       : memoryFigures?.quota
-        ? t.__('; limit %1', formatBytes(memoryLimit))
-        : t.__('; host memory %1', formatBytes(memoryLimit));
+        ? trans.__('; limit %1', formatBytes(memoryLimit))
+        : trans.__('; host memory %1', formatBytes(memoryLimit));
   const memoryKind =
     memoryFigures?.kind === 'working set'
-      ? t.__('working set')
+      ? trans.__('working set')
       : metrics && typeof metrics.pss === 'number'
         ? 'PSS'
-        : t.__('memory');
+        : trans.__('memory');
 
   const cpuValues = history
     .map(point => point.cpu_percent)
@@ -67,13 +66,13 @@ export function ResourceMonitorDetailComponent(
   return (
     <div className="jp-ResourceMonitor-detailBody">
       <h3 className="jp-ResourceMonitor-detailTitle">
-        {t.__('Resource monitor')}
+        {trans.__('Resource monitor')}
       </h3>
       {history.length > 1 ? (
         <div className="jp-ResourceMonitor-charts">
           <ChartFigure
             className="jp-ResourceMonitor-chart"
-            caption={t.__(
+            caption={trans.__(
               'Memory (%1), scale 0 – %2%3',
               memoryKind,
               formatBytes(memoryMax),
@@ -83,7 +82,7 @@ export function ResourceMonitorDetailComponent(
             value={point => point.memory}
             max={memoryMax}
             windowMs={windowMs}
-            label={t.__(
+            label={trans.__(
               'Memory (%1) over %2, up to %3%4',
               memoryKind,
               span,
@@ -94,24 +93,24 @@ export function ResourceMonitorDetailComponent(
           {showCpu && (
             <ChartFigure
               className="jp-ResourceMonitor-chart"
-              caption={t.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
+              caption={trans.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
               history={history}
               value={point => point.cpu_percent}
               max={cpuMax}
               windowMs={windowMs}
-              label={t.__(
+              label={trans.__(
                 'CPU over %1, up to %2',
                 span,
                 cpuValues.length
                   ? formatPercent(Math.max(...cpuValues))
-                  : t.__('unknown')
+                  : trans.__('unknown')
               )}
             />
           )}
         </div>
       ) : (
         <p className="jp-ResourceMonitor-detailNote">
-          {t.__('Collecting history for the charts…')}
+          {trans.__('Collecting history for the charts…')}
         </p>
       )}
       {metrics && <WorkingSetBreakdown metrics={metrics} />}
@@ -166,7 +165,7 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
     // Focusable, so Escape reaches the popup after keyboard activation.
     this.node.tabIndex = -1;
     this.node.setAttribute('role', 'dialog');
-    this.node.setAttribute('aria-label', trans().__('Resource monitor details'));
+    this.node.setAttribute('aria-label', trans.__('Resource monitor details'));
   }
 
   /**

@@ -38,20 +38,19 @@ export function workingSetParts(metrics: IMetrics): ReadonlyArray<IPart> {
   if (!memory || !cgroup || memory.figure !== 'working_set') {
     return [];
   }
-  const t = trans();
   const outside = cgroup.outside_processes;
   // Share the outside part among its causes in proportion to the cgroup's
   // figures for them (they may overlap what processes map).
   const causes = [
-    { key: 'page-cache', label: t.__('Page cache'), bytes: cgroup.page_cache },
-    { key: 'shmem', label: t.__('Shared-memory files'), bytes: cgroup.shmem },
-    { key: 'kernel', label: t.__('Kernel memory'), bytes: cgroup.kernel }
+    { key: 'page-cache', label: trans.__('Page cache'), bytes: cgroup.page_cache },
+    { key: 'shmem', label: trans.__('Shared-memory files'), bytes: cgroup.shmem },
+    { key: 'kernel', label: trans.__('Kernel memory'), bytes: cgroup.kernel }
   ];
   const causeTotal = causes.reduce((sum, part) => sum + part.bytes, 0);
   return [
     {
       key: 'processes',
-      label: t.__('Processes (PSS)'),
+      label: trans.__('Processes (PSS)'),
       bytes: Math.min(memory.processes, memory.used)
     },
     ...causes.map(part => ({
@@ -72,16 +71,15 @@ export function WorkingSetBreakdown(props: {
   if (!parts.length || !memory) {
     return null;
   }
-  const t = trans();
   const scale = Math.max(memory.limit, memory.used, 1);
   const cgroup = memory.cgroup!;
   return (
     <section
       className="jp-ResourceMonitor-breakdown"
-      aria-label={t.__('What the memory limit counts')}
+      aria-label={trans.__('What the memory limit counts')}
     >
       <h4 className="jp-ResourceMonitor-sectionTitle">
-        {t.__(
+        {trans.__(
           'What the limit counts: working set %1 of %2',
           formatBytes(memory.used),
           formatBytes(memory.limit)
@@ -100,11 +98,11 @@ export function WorkingSetBreakdown(props: {
       <ul className="jp-ResourceMonitor-legend">
         <li key="processes">
           <span className="jp-ResourceMonitor-swatch jp-ResourceMonitor-bar-processes" />
-          {t.__('Processes (PSS): %1', formatBytes(parts[0].bytes))}
+          {trans.__('Processes (PSS): %1', formatBytes(parts[0].bytes))}
         </li>
         <li key="outside">
           <span className="jp-ResourceMonitor-swatch jp-ResourceMonitor-bar-outside" />
-          {t.__(
+          {trans.__(
             'Not in any process: %1 (page cache %2, shared-memory files %3, kernel %4)',
             formatBytes(cgroup.outside_processes),
             formatBytes(cgroup.page_cache),
@@ -124,23 +122,22 @@ export function WorkingSetBreakdown(props: {
  */
 export function ownerLabel(owner: IOwner): string {
   const name = owner.name ?? owner.kernel_id ?? '';
-  return owner.type === 'terminal' ? trans().__('terminal %1', name) : name;
+  return owner.type === 'terminal' ? trans.__('terminal %1', name) : name;
 }
 
 /**
  * How an owner is named in the list.
  */
 function ownerKind(owner: IOwner): string {
-  const t = trans();
   switch (owner.type) {
     case 'notebook':
-      return t.__('notebook');
+      return trans.__('notebook');
     case 'console':
-      return t.__('console');
+      return trans.__('console');
     case 'terminal':
-      return t.__('terminal');
+      return trans.__('terminal');
     case 'kernel':
-      return t.__('kernel without a session');
+      return trans.__('kernel without a session');
     default:
       return owner.type;
   }
@@ -157,16 +154,15 @@ export function OwnersTable(props: {
   if (!owners.length) {
     return null;
   }
-  const t = trans();
   const total = props.metrics.pss ?? props.metrics.rss;
   const named = owners.reduce((sum, owner) => sum + owner.memory, 0);
   return (
     <section
       className="jp-ResourceMonitor-owners"
-      aria-label={t.__('Memory by notebook, console and terminal')}
+      aria-label={trans.__('Memory by notebook, console and terminal')}
     >
       <h4 className="jp-ResourceMonitor-sectionTitle">
-        {t.__('Memory by notebook, console and terminal')}
+        {trans.__('Memory by notebook, console and terminal')}
       </h4>
       <table>
         <tbody>
@@ -186,7 +182,7 @@ export function OwnersTable(props: {
           ))}
           <tr key="rest">
             <td className="jp-ResourceMonitor-ownerName">
-              {t.__('The server and other processes')}
+              {trans.__('The server and other processes')}
             </td>
             <td className="jp-ResourceMonitor-ownerKind" />
             <td className="jp-ResourceMonitor-ownerBytes">

@@ -6,7 +6,7 @@ import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 import { fetchServerHistory, prependSeed } from '../shared/history';
 import { PollingModel } from '../shared/polling';
 import { trans } from '../shared/i18n';
-import { memoryFigure } from './describe';
+import { memoryFigure } from './memoryFigure';
 import { assertMetrics, IMetrics } from './types';
 
 export { MetricsRequestError } from '../shared/polling';
@@ -55,7 +55,7 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
     super(options, {
       path: METRICS_PATH,
       name: 'jupyter-resource-monitor:metrics',
-      label: trans().__('metrics'),
+      label: trans.__('metrics'),
       validate: assertMetrics
     });
   }

@@ -105,7 +105,7 @@ export function metricTexts(
         status === 'loading' || notSampled ? PENDING : MISSING;
       texts.push({
         key: 'memory',
-        text: trans().__('Mem: %1', placeholder),
+        text: trans.__('Mem: %1', placeholder),
         warn: false
       });
     }
@@ -116,7 +116,7 @@ export function metricTexts(
     const memory = memoryFigure(metrics);
     texts.push({
       key: 'memory',
-      text: trans().__(
+      text: trans.__(
         'Mem: %1',
         formatUsage(memory.used, memory.quota ? memory.limit : null)
       ),
@@ -126,7 +126,7 @@ export function metricTexts(
   if (display.showCpu && metrics.cpu_percent !== undefined) {
     texts.push({
       key: 'cpu',
-      text: trans().__(
+      text: trans.__(
         'CPU: %1',
         metrics.cpu_percent === null
           ? PENDING
@@ -142,7 +142,7 @@ export function metricTexts(
   ) {
     texts.push({
       key: 'disk',
-      text: trans().__(
+      text: trans.__(
         'Disk: %1',
         formatUsage(metrics.disk_used, metrics.disk_total)
       ),
@@ -191,8 +191,8 @@ export function ResourceMonitorComponent(
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
     ? texts.map(text => text.text).join(', ')
-    : trans().__('Resource usage');
-  const ariaLabel = trans().__(
+    : trans.__('Resource usage');
+  const ariaLabel = trans.__(
     'Resource monitor: %1.%2 Press Enter for details.',
     summary,
     statusNote ? ` ${statusNote}` : ''
@@ -230,7 +230,7 @@ export function ResourceMonitorComponent(
           </React.Fragment>
         ))
       ) : (
-        <span className={METRIC_CLASS}>{trans().__('Resources')}</span>
+        <span className={METRIC_CLASS}>{trans.__('Resources')}</span>
       )}
     </div>
   );

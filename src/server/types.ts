@@ -251,6 +251,14 @@ export interface IMemoryFigure {
    */
   readonly limit: number;
   /**
+   * Where the limit comes from (`host`: no limit, `limit` is the host's total).
+   */
+  readonly limit_source?: MemoryLimitSource | string;
+  /**
+   * The host's total memory, in bytes (where an unlimited server runs out).
+   */
+  readonly host_total?: number;
+  /**
    * PSS of the server's processes, in bytes.
    */
   readonly processes: number;
@@ -424,6 +432,8 @@ export function assertMetrics(value: unknown): asserts value is IMetrics {
     check.string(memory.figure, 'memory.figure');
     check.number(memory.used, 'memory.used');
     check.number(memory.limit, 'memory.limit');
+    check.optionalString(memory.limit_source, 'memory.limit_source');
+    check.optionalNumber(memory.host_total, 'memory.host_total');
     check.number(memory.processes, 'memory.processes');
     if (memory.cgroup !== null) {
       const cgroup = check.object(memory.cgroup, 'memory.cgroup');

@@ -176,16 +176,16 @@ export function formatDuration(ms: number | null | undefined): string {
     return MISSING;
   }
   if (ms < 1000) {
-    return trans().__('%1 ms', Math.round(ms));
+    return trans.__('%1 ms', Math.round(ms));
   }
   if (ms < 60_000) {
     const seconds = ms / 1000;
-    return trans().__('%1 s', seconds.toFixed(seconds < 10 ? 1 : 0));
+    return trans.__('%1 s', seconds.toFixed(seconds < 10 ? 1 : 0));
   }
   if (ms < 3_600_000) {
-    return trans().__('%1 min', Math.round(ms / 60_000));
+    return trans.__('%1 min', Math.round(ms / 60_000));
   }
-  return trans().__('%1 h', (ms / 3_600_000).toFixed(1));
+  return trans.__('%1 h', (ms / 3_600_000).toFixed(1));
 }
 
 /**

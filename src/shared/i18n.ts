@@ -28,11 +28,36 @@ export function setTranslator(translator: ITranslator | null): void {
 }
 
 /**
- * The bundle to translate with: `trans().__('Mem: %1', used)`, and
- * `trans()._n('%1 minute', '%1 minutes', n)` for plurals.
+ * The bundle every text goes through: `trans.__('Mem: %1', used)`, and
+ * `trans._n('%1 minute', '%1 minutes', n)` for plurals.
+ *
+ * #### Notes
+ * It forwards to the bundle {@link setTranslator} loaded, so modules can
+ * import it once. The name and the call form (`trans.__` with a string
+ * literal first) are what `jupyterlab-translate extract`, which language
+ * packs run, recognises: other spellings are not collected.
  */
-export function trans(): TranslationBundle {
-  return Private.bundle;
+export const trans: TranslationBundle = {
+  __: (msgid, ...args) => Private.bundle.__(msgid, ...args),
+  _n: (msgid, plural, n, ...args) => Private.bundle._n(msgid, plural, n, ...args),
+  _p: (ctx, msgid, ...args) => Private.bundle._p(ctx, msgid, ...args),
+  _np: (ctx, msgid, plural, n, ...args) =>
+    Private.bundle._np(ctx, msgid, plural, n, ...args),
+  gettext: (msgid, ...args) => Private.bundle.gettext(msgid, ...args),
+  ngettext: (msgid, plural, n, ...args) =>
+    Private.bundle.ngettext(msgid, plural, n, ...args),
+  pgettext: (ctx, msgid, ...args) => Private.bundle.pgettext(ctx, msgid, ...args),
+  npgettext: (ctx, msgid, plural, n, ...args) =>
+    Private.bundle.npgettext(ctx, msgid, plural, n, ...args),
+  dcnpgettext: (domain, ctx, msgid, plural, n, ...args) =>
+    Private.bundle.dcnpgettext(domain, ctx, msgid, plural, n, ...args)
+};
+
+/**
+ * The same bundle, for code written as `const trans = bundle();`.
+ */
+export function bundle(): TranslationBundle {
+  return trans;
 }
 
 /**

@@ -439,7 +439,7 @@ export abstract class PollingModel<
       if (response.status === 404) {
         // No handler: the server extension is missing, disabled or too old.
         // Retrying cannot help, so stop and let the views hide.
-        this._error = trans().__(
+        this._error = trans.__(
           'HTTP 404: the %1 endpoint is missing',
           this._endpoint.label
         );

@@ -67,4 +67,18 @@ describe('OomEventWatch', () => {
     expect(watch.hasNews(1)).toBe(true);
     expect(watch.take([event(1, 0)], now).map(e => e.id)).toEqual([1]);
   });
+
+  it('tells each event heard on the bus once, whichever path sees it first', () => {
+    const watch = new OomEventWatch();
+    expect(watch.hasNews(0)).toBe(false);
+    expect(watch.takeLive(event(1, now / 1000))).toBe(true);
+    expect(watch.takeLive(event(1, now / 1000))).toBe(false);
+    expect(watch.hasNews(1)).toBe(false); // heard already: no fetch
+    expect(watch.takeLive(event(3, now / 1000))).toBe(true); // 2 was missed
+    expect(watch.hasNews(3)).toBe(true);
+    const all = [1, 2, 3].map(id => event(id, now / 1000));
+    expect(watch.take(all, now).map(e => e.id)).toEqual([2]);
+    expect(watch.takeLive(event(2, now / 1000))).toBe(false); // the poll had it
+    expect(watch.hasNews(3)).toBe(false);
+  });
 });

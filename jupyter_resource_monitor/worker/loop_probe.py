@@ -1,0 +1,159 @@
+"""The worker's half of watching the server's event loop: a thread that sends the server a probe
+every 250 ms and signals it when one goes unanswered past the threshold.
+
+Why here and not in the server: a Python thread in the server wakes often and competes with the
+loop for the GIL (each wake-up can make the loop wait up to the switch interval, 5 ms), and a
+coroutine cannot see a block while it is happening. The worker is another process: it keeps its
+schedule whatever the server does, and while sampling is paused (its main thread then waits in
+``select``), since this is a thread of its own.
+
+Protocol (see :mod:`..tracking.loop_watch` for the server's half):
+
+- each probe is one line on the worker's stdout, ``p <seq> <CLOCK_MONOTONIC seconds>\\n``, written
+  on a fixed schedule whether or not the last one was answered. ``time.monotonic`` is one clock
+  for every process on Linux, so the server measures the lag against the worker's send time and
+  the worker's own scheduling delays (it runs at nice 10) never count as the loop's.
+- the server answers by storing the sequence number it handled in a shared 8-byte page (a file
+  both map): no system call on the loop, and no reader needed in the worker.
+- when the oldest unanswered probe is ``threshold_s`` old, the worker sends ``signal`` to the
+  server once; faulthandler, registered for it, writes the stacks (see ``tracking/stacks.py``).
+  The age is taken before the page is read, so a signalled probe is always answered at least
+  ``threshold_s`` late: every dump belongs to a block the server records.
+
+Writes share ``sys.stdout.buffer`` with the main thread's snapshot lines: a ``BufferedWriter``
+serialises each ``write`` call under its own lock (documented thread safety of the io module), and
+every call writes whole lines, so lines never interleave.
+"""
+
+from __future__ import annotations
+
+import collections
+import mmap
+import os
+import struct
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import BinaryIO
+
+PROBE_PREFIX = b"p "
+INTERVAL_S = 0.25
+_SEQ = struct.Struct("<Q")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    """What the prober needs, part of the worker's options (as a dict in JSON)."""
+
+    answer_path: str  # the shared page holding the last answered sequence number
+    server_pid: int
+    signal: int  # faulthandler's signal in the server; 0: none
+    threshold_s: float = 1.0
+    interval_s: float = INTERVAL_S
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def probe_line(seq: int, sent_at: float) -> bytes:
+    return b"p %d %.6f\n" % (seq, sent_at)
+
+
+def parse_probe(line: bytes) -> tuple[int, float]:
+    """(sequence number, send time) of a probe line; ValueError if it is not one."""
+    _, seq, sent_at = line.split()
+    return int(seq), float(sent_at)
+
+
+class AnswerPage:
+    """The shared page: the server writes the last sequence number it answered, the worker reads
+    it. One aligned 8-byte store, so a reader never sees half of it."""
+
+    SIZE = _SEQ.size
+
+    def __init__(self, path: str, writable: bool = False):
+        flags = os.O_RDWR if writable else os.O_RDONLY
+        fd = os.open(path, flags)
+        try:
+            if writable and os.fstat(fd).st_size < self.SIZE:
+                os.ftruncate(fd, self.SIZE)
+            access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+            self._map = mmap.mmap(fd, self.SIZE, access=access)
+        finally:
+            os.close(fd)
+
+    def read(self) -> int:
+        return _SEQ.unpack_from(self._map, 0)[0]
+
+    def write(self, seq: int) -> None:
+        _SEQ.pack_into(self._map, 0, seq)
+
+    def close(self) -> None:
+        self._map.close()
+
+
+class Prober:
+    """Sends probes on a fixed schedule and signals the server when one is late."""
+
+    def __init__(self, options: ProbeOptions, out: BinaryIO):
+        self.options = options
+        self.out = out
+        self.page = AnswerPage(options.answer_path)
+        self.signals_sent = 0
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run_quietly, name="loop-prober", daemon=True)
+        thread.start()
+        return thread
+
+    def _run_quietly(self) -> None:
+        try:
+            self.run()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the server is gone (or stdout closed as the worker exits)
+
+    def run(self) -> None:
+        options = self.options
+        seq = self.page.read()  # a restarted worker numbers on from the last answer
+        pending: collections.deque[tuple[int, float]] = collections.deque()  # unanswered, oldest first
+        signalled = seq
+        next_at = time.monotonic()
+        while True:
+            wake_at = next_at
+            if pending and pending[0][0] > signalled:
+                wake_at = min(wake_at, pending[0][1] + options.threshold_s)
+            delay = wake_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            now = time.monotonic()  # before reading the page: see the module's docstring
+            answered = self.page.read()
+            while pending and pending[0][0] <= answered:
+                pending.popleft()
+            if pending and pending[0][0] > signalled and now - pending[0][1] >= options.threshold_s:
+                signalled = pending[0][0]
+                self._signal()
+            if time.monotonic() >= next_at:
+                seq += 1
+                sent_at = time.monotonic()
+                self.out.write(probe_line(seq, sent_at))
+                self.out.flush()
+                pending.append((seq, sent_at))
+                next_at += options.interval_s
+                if next_at <= time.monotonic():  # this process was held back: keep the rhythm
+                    next_at = time.monotonic() + options.interval_s
+
+    def _signal(self) -> None:
+        # Only our own parent (a server that died and whose pid was reused gets nothing), and only
+        # with a signal (0: the server found none free, so blocks are recorded without a stack).
+        if not self.options.signal or os.getppid() != self.options.server_pid:
+            return
+        try:
+            os.kill(self.options.server_pid, self.options.signal)
+            self.signals_sent += 1
+        except OSError:
+            pass
+
+
+def start(options: dict, out: BinaryIO) -> threading.Thread:
+    """Start the prober thread from the worker's options (``WorkerOptions.loop_probe``)."""
+    return Prober(ProbeOptions(**options), out).start()

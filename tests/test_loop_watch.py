@@ -1,0 +1,78 @@
+"""The server's half of the loop watch in this process: answering probes through the shared page,
+one block per stall however many probes it delayed, and faulthandler registered only between
+start and stop."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from jupyter_resource_monitor.tracking import stacks
+from jupyter_resource_monitor.tracking.loop_watch import LoopWatch
+from jupyter_resource_monitor.worker.loop_probe import AnswerPage, probe_line
+
+
+def caught(sig: int) -> bool:
+    with open("/proc/self/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    return bool(mask >> (sig - 1) & 1)
+
+
+def test_probes_delayed_by_one_stall_make_one_block_and_weight_the_percentiles():
+    watch = LoopWatch(threshold_s=1.0)
+    options = watch.start()
+    try:
+        page = AnswerPage(options.answer_path)
+        now = time.monotonic()
+        for seq in range(1, 41):  # 10 s of prompt answers
+            watch.on_probe(probe_line(seq, now - 0.0005))
+        # A 2 s stall: the 8 probes sent meanwhile are all answered when it ends.
+        now = time.monotonic()
+        for i, seq in enumerate(range(41, 49)):
+            watch.on_probe(probe_line(seq, now - 2.0 + 0.25 * i))
+        assert page.read() == 48  # the worker sees every answer
+        assert watch.blocks_total == 1 and len(watch.blocks) == 1
+        block = watch.blocks[0]
+        assert 1990 <= block.duration_ms <= 2100
+        assert abs(block.time - (time.time() - 2.0)) < 0.1
+        lag = watch.lag_ms()
+        assert lag["p50"] < 5 and 1990 <= lag["max"] <= 2100
+        assert lag["p99"] == lag["max"]  # 8 of 48 probes were late: the block weighs its length
+        body = watch.payload()
+        assert body["last_block_id"] == 1 and body["blocks"][0]["duration_ms"] == block.duration_ms
+        # The histogram counted every probe, the 8 late ones in (0.25 s, 2.5 s].
+        cumulative = dict(watch.histogram.cumulative())
+        assert cumulative["+Inf"] == 48 and cumulative["2.5"] - cumulative["0.25"] == 8
+        page.close()
+    finally:
+        watch.stop()
+
+
+def test_listeners_get_each_block_and_a_failing_one_does_not_stop_the_others():
+    watch = LoopWatch(threshold_s=1.0)
+    seen = []
+    watch.listeners += [lambda block: 1 / 0, seen.append]
+    watch.start()
+    try:
+        watch.on_probe(probe_line(1, time.monotonic() - 1.5))
+        after_first = time.monotonic()
+        watch.on_probe(probe_line(2, after_first - 1.2))  # sent during the first block: part of it
+        time.sleep(1.1)
+        watch.on_probe(probe_line(3, after_first))  # sent after it ended, 1.1 s late: a new one
+        assert [b.id for b in seen] == [1, 2]
+    finally:
+        watch.stop()
+
+
+def test_faulthandler_is_registered_between_start_and_stop_only():
+    watch = LoopWatch()
+    options = watch.start()
+    sig = watch.signal
+    assert sig is not None and options.signal == sig and caught(sig)
+    assert options.server_pid == os.getpid()
+    paths = [options.answer_path, watch._dumper.path]
+    assert all(os.path.exists(p) for p in paths)
+    watch.stop()
+    assert not caught(sig)
+    assert not any(os.path.exists(p) for p in paths)
+    assert stacks.pick_signal() == sig  # free again
