@@ -60,11 +60,6 @@ export function bundle(): TranslationBundle {
   return trans;
 }
 
-/**
- * The same bundle under the name new code uses: `const trans = bundle();`.
- */
-export const bundle = trans;
-
 namespace Private {
   export let bundle: TranslationBundle =
     nullTranslator.load(TRANSLATION_DOMAIN);
