@@ -6,7 +6,8 @@ own CPU (utime + stime of its /proc/<pid>/stat: the kernel and the sampling work
 processes) before and after each workload:
 
 - ``short cells``: 300 cells of ``x = 1``, each sent when the previous one's reply has come;
-- ``100 MB printed``: one cell writing (and flushing) 100 lines of 1 MiB to stdout, read until the kernel is idle.
+- ``100 MB printed``: one cell writing (and flushing) 100 lines of 1 MiB to stdout, read until
+  the kernel is idle.
 
 Nobody polls the metrics, so the worker stays stopped: the figures are the server's own. Each
 workload runs 3 times per setting, alternating; the table gives the median.
@@ -33,8 +34,10 @@ from tests.kernel_ws import KernelSocket, execute_request  # noqa: E402
 SHORT_CELLS = 300
 # Flushed line by line: 100 stream messages of 1 MiB (unflushed, ipykernel would merge them into
 # messages larger than a WebSocket client's read buffer).
-PRINT_100MB = ("import sys\nline = 'x' * ((1 << 20) - 1) + '\\n'\n"
-               "for _ in range(100):\n    sys.stdout.write(line)\n    sys.stdout.flush()")
+PRINT_100MB = (
+    "import sys\nline = 'x' * ((1 << 20) - 1) + '\\n'\n"
+    "for _ in range(100):\n    sys.stdout.write(line)\n    sys.stdout.flush()"
+)
 ROUNDS = 3
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -55,8 +58,11 @@ async def until_idle(k: KernelSocket, msg_id: str) -> int:
         if isinstance(raw, bytes) or len(raw) > 4096:
             continue  # output, not a status: not decoded, so the reader keeps up with the server
         msg = json.loads(raw)
-        if (msg["header"]["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
-                and msg["content"]["execution_state"] == "idle"):
+        if (
+            msg["header"]["msg_type"] == "status"
+            and msg["parent_header"].get("msg_id") == msg_id
+            and msg["content"]["execution_state"] == "idle"
+        ):
             return received
 
 
@@ -78,8 +84,11 @@ async def measure(tracking: bool) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp()) / "work"
     folder.mkdir()
     # No output rate limit (1 MB/s by default): all 100 MB go through the WebSocket.
-    server = servers.ServerProcess(folder, f"--ResourceMonitor.track_executions={tracking}",
-                                   "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=0")
+    server = servers.ServerProcess(
+        folder,
+        f"--ResourceMonitor.track_executions={tracking}",
+        "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=0",
+    )
     try:
         server.wait_until("api/status", lambda body: True)
         kernel_id = server.post("api/kernels", {"name": "python3"})["id"]
@@ -109,16 +118,21 @@ def main() -> None:
     def med(tracking, key):
         return statistics.median(r[key] for r in results[tracking])
 
-    print(f"| workload | server CPU, tracking off | server CPU, tracking on | difference |")
+    print("| workload | server CPU, tracking off | server CPU, tracking on | difference |")
     print("|---|---|---|---|")
     off, on = med(False, "short"), med(True, "short")
-    print(f"| {SHORT_CELLS} short cells | {off:.2f} s ({1000 * off / SHORT_CELLS:.2f} ms/cell) | "
-          f"{on:.2f} s ({1000 * on / SHORT_CELLS:.2f} ms/cell) | {1000 * (on - off) / SHORT_CELLS:+.3f} ms/cell |")
+    print(
+        f"| {SHORT_CELLS} short cells | {off:.2f} s ({1000 * off / SHORT_CELLS:.2f} ms/cell) | "
+        f"{on:.2f} s ({1000 * on / SHORT_CELLS:.2f} ms/cell) | "
+        f"{1000 * (on - off) / SHORT_CELLS:+.3f} ms/cell |"
+    )
     off, on = med(False, "print"), med(True, "print")
     print(f"| a cell printing 100 MB | {off:.2f} s | {on:.2f} s | {on - off:+.2f} s |")
-    print(f"\nmedian of {ROUNDS} runs each; wall: short cells {med(False, 'short_wall'):.1f} s off / "
-          f"{med(True, 'short_wall'):.1f} s on, 100 MB {med(False, 'print_wall'):.1f} s off / "
-          f"{med(True, 'print_wall'):.1f} s on")
+    print(
+        f"\nmedian of {ROUNDS} runs each; wall: short cells {med(False, 'short_wall'):.1f} s off / "
+        f"{med(True, 'short_wall'):.1f} s on, 100 MB {med(False, 'print_wall'):.1f} s off / "
+        f"{med(True, 'print_wall'):.1f} s on"
+    )
 
 
 if __name__ == "__main__":

@@ -16,12 +16,26 @@ from . import servers
 
 def execute_request(code: str, cell_id: str | None = None, session: str = "test") -> dict:
     return {
-        "header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "test",
-                   "session": session, "date": "", "version": "5.3"},
-        "parent_header": {}, "metadata": {"cellId": cell_id} if cell_id else {}, "channel": "shell",
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "username": "test",
+            "session": session,
+            "date": "",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {"cellId": cell_id} if cell_id else {},
+        "channel": "shell",
         "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
     }
 
 
@@ -34,11 +48,12 @@ class KernelSocket:
         self.replies: dict[str, dict] = {}
         self.conn = None
 
-    async def __aenter__(self) -> "KernelSocket":
+    async def __aenter__(self) -> KernelSocket:
         url = self.server.url(f"api/kernels/{self.kernel_id}/channels?session_id={self.session}")
         self.conn = await websocket_connect(
-            HTTPRequest("ws" + url[len("http"):], headers={"Authorization": f"token {self.server.token}"}),
-            max_message_size=1 << 30)
+            HTTPRequest("ws" + url[len("http") :], headers={"Authorization": f"token {self.server.token}"}),
+            max_message_size=1 << 30,
+        )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -78,12 +93,15 @@ def executions(server: servers.ServerProcess, kernel_id: str) -> list[dict]:
     return server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]
 
 
-def records_for(server: servers.ServerProcess, kernel_id: str, msg_ids: list[str],
-                timeout: float = 30.0) -> list[dict]:
+def records_for(
+    server: servers.ServerProcess, kernel_id: str, msg_ids: list[str], timeout: float = 30.0
+) -> list[dict]:
     """Wait until every msg_id has a record; return them in the order of ``msg_ids``."""
-    body = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}/executions",
-                             lambda b: {m for m in msg_ids} <= {e["msg_id"] for e in b["executions"]},
-                             timeout=timeout)
+    body = server.wait_until(
+        f"api/metrics/v1/kernels/{kernel_id}/executions",
+        lambda b: {m for m in msg_ids} <= {e["msg_id"] for e in b["executions"]},
+        timeout=timeout,
+    )
     by_id = {e["msg_id"]: e for e in body["executions"]}
     return [by_id[m] for m in msg_ids]
 

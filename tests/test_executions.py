@@ -18,8 +18,15 @@ from .kernel_ws import KernelSocket, kernel_cpu_s, records_for
 
 MiB = 1 << 20
 GiB = 1 << 30
-KERNELS = ["python3", pytest.param("xpython", marks=pytest.mark.skipif(
-    "xpython" not in KernelSpecManager().find_kernel_specs(), reason="xeus-python is not installed"))]
+KERNELS = [
+    "python3",
+    pytest.param(
+        "xpython",
+        marks=pytest.mark.skipif(
+            "xpython" not in KernelSpecManager().find_kernel_specs(), reason="xeus-python is not installed"
+        ),
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +57,12 @@ def kernel(server, request):
 
 def call(server, method: str, path: str) -> int:
     """A request without a JSON answer (interrupt, restart, shutdown); returns the status."""
-    request = urllib.request.Request(server.url(path), method=method, data=b"{}" if method == "POST" else None,
-                                     headers={"Authorization": f"token {server.token}"})
+    request = urllib.request.Request(
+        server.url(path),
+        method=method,
+        data=b"{}" if method == "POST" else None,
+        headers={"Authorization": f"token {server.token}"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.status
 
@@ -78,8 +89,10 @@ async def keep_sampling(server, stop: asyncio.Event) -> None:
 
 # A spike far shorter than any sampling interval: 1 GiB allocated (bytearray zero-fills it, so
 # every page is touched) and freed at once; the cell prints how long the memory was held.
-SPIKE = ("import time\nt0 = time.monotonic()\nb = bytearray(1 << 30)\nt1 = time.monotonic()\n"
-         "del b\nprint(time.monotonic() - t1)")
+SPIKE = (
+    "import time\nt0 = time.monotonic()\nb = bytearray(1 << 30)\nt1 = time.monotonic()\n"
+    "del b\nprint(time.monotonic() - t1)"
+)
 
 
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
@@ -97,19 +110,24 @@ async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel):
     # What the cell left behind: nothing of the spike.
     assert record["rss_end"] < before + 100 * MiB
     assert record["started"] < record["ended"] and record["wall_s"] == pytest.approx(
-        record["ended"] - record["started"], abs=1e-3)
+        record["ended"] - record["started"], abs=1e-3
+    )
     body = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
     assert body["peak_since_start"] >= record["peak_rss"]
 
 
-CHILD = ("import subprocess, sys\n"
-         "subprocess.run([sys.executable, '-c', 'import time\\nb = bytearray(300 << 20)\\n"
-         "t = time.process_time()\\nwhile time.process_time() - t < 2: pass'], check=True)")
-THREADS = ("import threading, time\n"
-           "def spin():\n    t = time.thread_time()\n    while time.thread_time() - t < 1: pass\n"
-           "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
-           "for t in threads: t.start()\n"
-           "for t in threads: t.join()")
+CHILD = (
+    "import subprocess, sys\n"
+    "subprocess.run([sys.executable, '-c', 'import time\\nb = bytearray(300 << 20)\\n"
+    "t = time.process_time()\\nwhile time.process_time() - t < 2: pass'], check=True)"
+)
+THREADS = (
+    "import threading, time\n"
+    "def spin():\n    t = time.thread_time()\n    while time.thread_time() - t < 1: pass\n"
+    "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
+    "for t in threads: t.start()\n"
+    "for t in threads: t.join()"
+)
 
 
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
@@ -136,9 +154,11 @@ async def test_cpu_of_a_cell_matches_the_kernels_own_account(server, kernel, cod
         assert record["children_peak_pss"] is not None and record["children_peak_pss"] >= 250 * MiB
 
 
-RUN_ALL = ["import time\ntime.sleep(1)",
-           "kept = bytearray(400 << 20)",
-           "import time\nt = time.process_time()\nwhile time.process_time() - t < 1: pass"]
+RUN_ALL = [
+    "import time\ntime.sleep(1)",
+    "kept = bytearray(400 << 20)",
+    "import time\nt = time.process_time()\nwhile time.process_time() - t < 1: pass",
+]
 
 
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
@@ -157,7 +177,7 @@ async def test_run_all_gives_each_queued_cell_its_own_figures(server, kernel):
     assert [r["cell_id"] for r in records] == ["cell-0", "cell-1", "cell-2"]
     assert all(r["status"] == "ok" for r in records)
     assert sleep["started"] >= sent - 0.5
-    for earlier, later in zip(records, records[1:]):
+    for earlier, later in zip(records, records[1:], strict=False):
         # Each starts when the kernel took it up, after the one before: the wall time is the
         # cell's own, without its wait in the queue.
         assert later["started"] >= earlier["ended"] - 0.005

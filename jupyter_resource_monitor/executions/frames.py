@@ -44,8 +44,13 @@ def parse_iopub(frames: list[bytes]) -> Message | None:
     except (ValueError, IndexError, AttributeError):
         return None
     date = header.get("date")
-    return Message(msg_type, date if isinstance(date, str) else None, parent.get("msg_id"),
-                   parent.get("msg_type"), content if isinstance(content, dict) else None)
+    return Message(
+        msg_type,
+        date if isinstance(date, str) else None,
+        parent.get("msg_id"),
+        parent.get("msg_type"),
+        content if isinstance(content, dict) else None,
+    )
 
 
 class Request(NamedTuple):
@@ -74,14 +79,17 @@ def parse_ws_v1(message: bytes) -> Request | None:
         count = int.from_bytes(view[:8], "little")
         if count < 6:
             return None
-        offsets = [int.from_bytes(view[8 * (k + 1):8 * (k + 2)], "little") for k in range(6)]
-        if view[offsets[0]:offsets[1]] != b"shell":
+        offsets = [int.from_bytes(view[8 * (k + 1) : 8 * (k + 2)], "little") for k in range(6)]
+        if view[offsets[0] : offsets[1]] != b"shell":
             return None
-        header = bytes(view[offsets[1]:offsets[2]])
+        header = bytes(view[offsets[1] : offsets[2]])
         if b"execute_request" not in header:
             return None
-        return _request(json.loads(header), json.loads(bytes(view[offsets[3]:offsets[4]]) or b"{}"),
-                        json.loads(bytes(view[offsets[4]:offsets[5]]) or b"{}"))
+        return _request(
+            json.loads(header),
+            json.loads(bytes(view[offsets[3] : offsets[4]]) or b"{}"),
+            json.loads(bytes(view[offsets[4] : offsets[5]]) or b"{}"),
+        )
     except (ValueError, IndexError):
         return None
 

@@ -11,8 +11,8 @@ import collections
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from . import peak
 from .frames import Message, Request
@@ -131,8 +131,9 @@ class KernelExecutions:
         if request is not None and request.silent:
             return
         pid = self.pid()
-        record = Execution(msg_id=msg.parent_id, cell_id=request.cell_id if request else None,
-                           started=started or None)
+        record = Execution(
+            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started or None
+        )
         current = _Open(record, pid, None, None, requested=request is not None)
         if self._open:
             # Some kernels (xeus) say busy for a request as it arrives, while another still runs:
@@ -234,8 +235,15 @@ class KernelExecutions:
             self._open.clear()
         for request in list(self._pending.values()):
             if not request.silent:
-                self._append(Execution(msg_id=request.msg_id, cell_id=request.cell_id,
-                                       started=None, ended=now, status="aborted"))
+                self._append(
+                    Execution(
+                        msg_id=request.msg_id,
+                        cell_id=request.cell_id,
+                        started=None,
+                        ended=now,
+                        status="aborted",
+                    )
+                )
         self._pending.clear()
         self._last_end = None
         self._body = None
@@ -256,8 +264,13 @@ class KernelExecutions:
         """``{"executions": [...], "peak_since_start": ...}``, built at most once per change from
         records encoded once each."""
         if self._body is None:
-            self._body = (b'{"executions": [' + b", ".join(self._encoded) + b'], "peak_since_start": '
-                          + json.dumps(self.peak_since_start).encode() + b"}")
+            self._body = (
+                b'{"executions": ['
+                + b", ".join(self._encoded)
+                + b'], "peak_since_start": '
+                + json.dumps(self.peak_since_start).encode()
+                + b"}"
+            )
         return self._body
 
 

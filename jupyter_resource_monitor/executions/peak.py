@@ -54,7 +54,7 @@ def _field_kb(data: bytes, name: bytes) -> int:
     if start < 0:
         raise ValueError(name)  # a kernel thread, or a zombie: nothing to measure
     start += len(name)
-    return int(data[start:data.index(b"kB", start)])
+    return int(data[start : data.index(b"kB", start)])
 
 
 def _reset(pid: int) -> None:

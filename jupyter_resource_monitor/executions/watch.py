@@ -75,7 +75,8 @@ class Executions:
             return
         if kernel_id not in self.kernels:
             self.kernels[kernel_id] = KernelExecutions(
-                kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id))
+                kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id)
+            )
         executions = self.kernels[kernel_id]
 
         def on_iopub(msg_list):
@@ -136,7 +137,9 @@ class Executions:
         if kernel_id not in self.kernel_manager:
             raise KeyError(kernel_id)
         executions = self.kernels.get(kernel_id)
-        return executions.body() if executions is not None else b'{"executions": [], "peak_since_start": null}'
+        return (
+            executions.body() if executions is not None else b'{"executions": [], "peak_since_start": null}'
+        )
 
 
 def connection_class(base: type, executions: Executions) -> type:
@@ -148,8 +151,11 @@ def connection_class(base: type, executions: Executions) -> type:
         def handle_incoming_message(self, incoming_msg):
             try:
                 if isinstance(incoming_msg, (bytes, bytearray, memoryview)):
-                    request = frames.parse_ws_v1(bytes(incoming_msg)) \
-                        if getattr(self, "subprotocol", None) == "v1.kernel.websocket.jupyter.org" else None
+                    request = (
+                        frames.parse_ws_v1(bytes(incoming_msg))
+                        if getattr(self, "subprotocol", None) == "v1.kernel.websocket.jupyter.org"
+                        else None
+                    )
                 else:
                     request = frames.parse_ws_json(incoming_msg)
                 if request is not None:

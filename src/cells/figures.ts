@@ -112,7 +112,11 @@ export function cellLine(
     const cores = wall >= 0.05 ? execution.cpu_s / wall : null;
     parts.push(
       cores !== null && cores >= 0.05
-        ? trans.__('CPU %1 (%2 cores)', formatSeconds(execution.cpu_s), cores.toFixed(1))
+        ? trans.__(
+            'CPU %1 (%2 cores)',
+            formatSeconds(execution.cpu_s),
+            cores.toFixed(1)
+          )
         : trans.__('CPU %1', formatSeconds(execution.cpu_s))
     );
     tips.push(
@@ -164,7 +168,12 @@ export function cellLine(
         'Kept: how much more (or less) memory the kernel held after the cell than before it.'
       )
     );
-    if (limit && limit > 0 && nearFraction > 0 && peak >= nearFraction * limit) {
+    if (
+      limit &&
+      limit > 0 &&
+      nearFraction > 0 &&
+      peak >= nearFraction * limit
+    ) {
       nearLimit = true;
       tips.push(
         trans.__(

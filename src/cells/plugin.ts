@@ -261,7 +261,13 @@ function onExecuted(
   figures: CellFigures,
   notebooks: INotebookTracker,
   notebook: Notebook,
-  cell: Widget & { model: { id: string; type: string; setMetadata(key: string, value: unknown): void } }
+  cell: Widget & {
+    model: {
+      id: string;
+      type: string;
+      setMetadata(key: string, value: unknown): void;
+    };
+  }
 ): void {
   if (!figures.settings.cellFigures || cell.model.type !== 'code') {
     return;
@@ -327,7 +333,10 @@ const cellsPlugin: JupyterFrontEndPlugin<void> = {
           );
         })
         .catch(reason =>
-          console.error('jupyter-resource-monitor: cell settings not loaded', reason)
+          console.error(
+            'jupyter-resource-monitor: cell settings not loaded',
+            reason
+          )
         );
     }
     NotebookActions.executed.connect((_, { notebook, cell }) =>

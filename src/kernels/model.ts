@@ -237,7 +237,10 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   /**
    * Store a valid answer and add a point to every kernel's history.
    */
-  protected recordPayload(list: IKernelList, sampleTime: number | null): boolean {
+  protected recordPayload(
+    list: IKernelList,
+    sampleTime: number | null
+  ): boolean {
     const sample = list.sample ?? null;
     const changed =
       !JSONExt.deepEqual(
@@ -289,7 +292,9 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     const kernel = this.currentKernel;
     const interval = this._sample?.interval_ms;
     const waiting =
-      kernel !== null && !kernel.available && kernel.reason === 'not sampled yet';
+      kernel !== null &&
+      !kernel.available &&
+      kernel.reason === 'not sampled yet';
     if (!waiting) {
       this._soonRefreshes = 0;
       return;

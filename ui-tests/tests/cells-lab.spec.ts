@@ -9,7 +9,9 @@ import { SCREENSHOTS } from './utils';
 /** The line under a cell. */
 const LINE = '.jp-ResourceMonitor-cellFigures';
 
-test('a line under the executed cell gives its time, CPU and peak', async ({ page }) => {
+test('a line under the executed cell gives its time, CPU and peak', async ({
+  page
+}) => {
   await page.notebook.createNew();
   await page.waitForFunction(
     () => {
@@ -29,7 +31,9 @@ test('a line under the executed cell gives its time, CPU and peak', async ({ pag
   const line = page.locator(`.jp-Notebook .jp-CodeCell ${LINE}`).first();
   await expect(line).toBeVisible({ timeout: 30_000 });
   // 300 MiB allocated and freed at once: the peak is exact and above it.
-  await expect(line).toHaveText(/^[\d.]+ m?s · CPU [\d.]+ m?s.* · peak [\d.]+ (MiB|GiB)/);
+  await expect(line).toHaveText(
+    /^[\d.]+ m?s · CPU [\d.]+ m?s.* · peak [\d.]+ (MiB|GiB)/
+  );
   const text = (await line.textContent())!;
   const match = /peak ([\d.]+) (MiB|GiB)/.exec(text)!;
   const peakMiB = parseFloat(match[1]) * (match[2] === 'GiB' ? 1024 : 1);

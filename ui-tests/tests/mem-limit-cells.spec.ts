@@ -25,12 +25,20 @@ test('opening a notebook that last peaked above the limit says so', async ({
             outputs: [],
             execution_count: 1,
             metadata: {
-              resource_monitor: { peak_rss: 1073741824, children_peak_pss: null, wall_s: 12 }
+              resource_monitor: {
+                peak_rss: 1073741824,
+                children_peak_pss: null,
+                wall_s: 12
+              }
             }
           }
         ],
         metadata: {
-          kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3',
+            language: 'python'
+          }
         },
         nbformat: 4,
         nbformat_minor: 5
@@ -39,7 +47,9 @@ test('opening a notebook that last peaked above the limit says so', async ({
   });
   expect(response.ok()).toBe(true);
   await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
-  const note = page.locator('.Toastify__toast', { hasText: 'its last run peaked' });
+  const note = page.locator('.Toastify__toast', {
+    hasText: 'its last run peaked'
+  });
   await expect(note).toBeVisible({ timeout: 30_000 });
   await expect(note).toContainText(
     `${NOTEBOOK}: its last run peaked at 1.0 GiB; this server may use 50 MiB`

@@ -58,7 +58,9 @@ describe('cellLine()', () => {
       }),
       null
     );
-    expect(line.text).toBe('interrupted · 340 ms · CPU 0 ms · peak ≈1.2 GiB, 50 MiB freed');
+    expect(line.text).toBe(
+      'interrupted · 340 ms · CPU 0 ms · peak ≈1.2 GiB, 50 MiB freed'
+    );
     expect(line.tooltip).toContain('not exact');
   });
 
@@ -72,7 +74,12 @@ describe('cellLine()', () => {
 
   it('leaves out what the server could not measure (a gateway kernel)', () => {
     const line = cellLine(
-      execution({ cpu_s: null, peak_rss: null, rss_start: null, rss_end: null }),
+      execution({
+        cpu_s: null,
+        peak_rss: null,
+        rss_start: null,
+        rss_end: null
+      }),
       GiB
     );
     expect(line.text).toBe('2.1 s');
@@ -132,7 +139,9 @@ describe('assertExecutionList()', () => {
     expect(() =>
       assertExecutionList({ executions: [execution()], peak_since_start: 1 })
     ).not.toThrow();
-    expect(() => assertExecutionList({})).toThrow("'executions' must be an array");
+    expect(() => assertExecutionList({})).toThrow(
+      "'executions' must be an array"
+    );
     expect(() => assertExecutionList({ executions: [{}] })).toThrow(
       "'executions[0].msg_id'"
     );

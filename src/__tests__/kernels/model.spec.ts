@@ -50,15 +50,36 @@ describe('assertKernelList()', () => {
     [null, "'(payload)' must be an object"],
     [{}, "'kernels' must be an array"],
     [{ kernels: [42] }, "'kernels[0]' must be an object"],
-    [{ kernels: [{ ...pythonKernel(), id: 7 }] }, "'kernels[0].id' must be a string"],
-    [{ kernels: [{ ...pythonKernel(), id: '' }] }, "'kernels[0].id' must be a non-empty"],
+    [
+      { kernels: [{ ...pythonKernel(), id: 7 }] },
+      "'kernels[0].id' must be a string"
+    ],
+    [
+      { kernels: [{ ...pythonKernel(), id: '' }] },
+      "'kernels[0].id' must be a non-empty"
+    ],
     [{ kernels: [{ ...pythonKernel(), memory: -1 }] }, "'kernels[0].memory'"],
     [{ kernels: [{ ...pythonKernel(), pid: '13' }] }, "'kernels[0].pid'"],
-    [{ kernels: [{ ...pythonKernel(), available: 'yes' }] }, "'kernels[0].available' must be a boolean"],
-    [{ kernels: [pythonKernel(), { ...rKernel(), cpu_percent: undefined }] }, "'kernels[1].cpu_percent'"],
-    [{ kernels: [{ ...remoteKernel(), reason: 3 }] }, "'kernels[0].reason' must be a string"],
-    [{ kernels: [pythonKernel(), pythonKernel()] }, "'kernels[1].id' must be unique"],
-    [{ kernels: [], sample: { ready: true } }, "'sample.stale' must be a boolean"]
+    [
+      { kernels: [{ ...pythonKernel(), available: 'yes' }] },
+      "'kernels[0].available' must be a boolean"
+    ],
+    [
+      { kernels: [pythonKernel(), { ...rKernel(), cpu_percent: undefined }] },
+      "'kernels[1].cpu_percent'"
+    ],
+    [
+      { kernels: [{ ...remoteKernel(), reason: 3 }] },
+      "'kernels[0].reason' must be a string"
+    ],
+    [
+      { kernels: [pythonKernel(), pythonKernel()] },
+      "'kernels[1].id' must be unique"
+    ],
+    [
+      { kernels: [], sample: { ready: true } },
+      "'sample.stale' must be a boolean"
+    ]
   ])('rejects %j', (payload, message) => {
     expect(() => assertKernelList(payload)).toThrow(message);
   });
@@ -187,7 +208,10 @@ describe('KernelUsageModel', () => {
 
   describe('404', () => {
     it('marks the model unavailable and stops polling', async () => {
-      const server = stubServer({ status: 404, body: { message: 'Not Found' } });
+      const server = stubServer({
+        status: 404,
+        body: { message: 'Not Found' }
+      });
       model = makeModel();
       let availabilityChanges = 0;
       model.availabilityChanged.connect(() => availabilityChanges++);
