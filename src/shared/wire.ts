@@ -96,6 +96,7 @@ export interface Metrics {
   cpu_throttle?: CpuThrottle | null;
   psi?: Psi | null;
   event_loop?: EventLoop | null;
+  thresholds?: Thresholds;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
@@ -206,10 +207,11 @@ export interface Sample {
  * via the `definition` "cpu_throttle".
  */
 export interface CpuThrottle {
-  throttled_percent: number;
-  throttled_seconds: number;
+  throttled_percent: number | null;
+  throttled_seconds: number | null;
   window_s: number;
   quota_cpus: number;
+  read_at: SecondsSinceEpoch;
 }
 /**
  * Pressure stall information of the server's cgroup or of the host (issue 16).
@@ -219,9 +221,9 @@ export interface CpuThrottle {
  */
 export interface Psi {
   source: 'cgroup' | 'host';
-  cpu?: PsiResource;
-  memory?: PsiResource;
-  io?: PsiResource;
+  cpu?: PsiResource | null;
+  memory?: PsiResource | null;
+  io?: PsiResource | null;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
@@ -505,6 +507,16 @@ export interface Frame {
   function: string;
   file: string;
   line: number | null;
+}
+/**
+ * The server's warning thresholds, in the units of the figures they are compared with (issue 16); 0: never warn.
+ *
+ * This interface was referenced by `WireAnswers`'s JSON-Schema
+ * via the `definition` "thresholds".
+ */
+export interface Thresholds {
+  throttled_percent: Percent;
+  cpu_wait_percent: Percent;
 }
 /**
  * GET /api/metrics/v1/kernels.
