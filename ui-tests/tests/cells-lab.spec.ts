@@ -30,12 +30,12 @@ test('a line under the executed cell gives its time, CPU and peak', async ({
 
   const line = page.locator(`.jp-Notebook .jp-CodeCell ${LINE}`).first();
   await expect(line).toBeVisible({ timeout: 30_000 });
-  // 300 MiB allocated and freed at once: the peak is exact and above it.
+  // 300 MiB allocated and freed at once: the peak holds it (≈ when a boundary was read late).
   await expect(line).toHaveText(
-    /^[\d.]+ m?s · CPU [\d.]+ m?s.* · peak [\d.]+ (MiB|GiB)/
+    /^[\d.]+ m?s · CPU [\d.]+ m?s.* · peak ≈?[\d.]+ (MiB|GiB)/
   );
   const text = (await line.textContent())!;
-  const match = /peak ([\d.]+) (MiB|GiB)/.exec(text)!;
+  const match = /peak ≈?([\d.]+) (MiB|GiB)/.exec(text)!;
   const peakMiB = parseFloat(match[1]) * (match[2] === 'GiB' ? 1024 : 1);
   expect(peakMiB).toBeGreaterThanOrEqual(300);
   expect(peakMiB).toBeLessThan(600);
