@@ -23,6 +23,7 @@ import {
   oomKillHandler
 } from './alerts/bus';
 import { MemoryAlerts } from './alerts/notifier';
+import cellsPlugin from './cells/plugin';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
@@ -501,4 +502,4 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, kernelsPlugin];
+export default [plugin, kernelsPlugin, cellsPlugin];
