@@ -11,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import events
 from .config import ResourceMonitor, load_config
+from .executions.watch import Executions
 from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
@@ -27,6 +28,7 @@ class Monitor:
     supervisor: WorkerSupervisor
     tracker: Tracker
     loop_watch: LoopWatch | None = None  # None: c.ResourceMonitor.track_event_loop is off
+    executions: Executions | None = None  # None: per-cell tracking is off
 
 
 class ResourceMonitorApp(ExtensionApp):
@@ -67,8 +69,14 @@ class ResourceMonitorApp(ExtensionApp):
             tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
             if loop_watch is not None:  # and each blocked-loop episode, naming its culprit
                 loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
+        executions = None
+        if config.track_executions:
+            executions = Executions(serverapp.kernel_manager, log=self.log)
+            # Our settings start as a copy of the web app's and are copied back after this method.
+            executions.install(self.settings)
+            supervisor.listeners.append(executions.on_snapshot)
         self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker,
-                               loop_watch=loop_watch)
+                               loop_watch=loop_watch, executions=executions)
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
             self.log.warning(

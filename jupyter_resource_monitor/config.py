@@ -132,6 +132,12 @@ class ResourceMonitor(LoggingConfigurable):
         file names to whoever reads the metrics, and a renamed notebook starts new series."""
     ).tag(config=True)
 
+    track_executions = Bool(
+        True, help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
+        exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
+        /api/metrics/v1/kernels/<id>/executions."""
+    ).tag(config=True)
+
     track_event_loop = Bool(
         True, help="""Watch the server's event loop: its delay (p50/p99/max over the last minute,
         event_loop in /api/metrics/v1, a histogram on /metrics) and every block longer than

@@ -28,6 +28,8 @@ class Usage:
     # interval, None until a second sample.
     cpu_wait_s: float = 0.0
     cpu_wait_percent: float | None = None
+    # bytes: PSS of the processes below a subtree's root (a kernel's children), 0 for the total
+    children_pss: int = 0
 
 
 @dataclass(frozen=True, slots=True)

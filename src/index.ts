@@ -25,6 +25,7 @@ import { MemoryAlerts } from './alerts/notifier';
 import { loopBlockOf, SlownessAlerts } from './alerts/slowness';
 import { diagnosisContext } from './diagnosis/context';
 import { thresholdSettings } from './diagnosis/thresholds';
+import cellsPlugin from './cells/plugin';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
@@ -536,4 +537,4 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, kernelsPlugin];
+export default [plugin, kernelsPlugin, cellsPlugin];

@@ -256,12 +256,12 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
       name: 'notebook7',
-      testMatch: /\/notebook7\.spec\.ts/,
+      testMatch: /\/notebook7(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     ...(OLDEST_LAB_JUPYTER
@@ -309,7 +309,7 @@ module.exports = {
     },
     {
       name: 'mem-limit',
-      testMatch: /mem-limit\.spec\.ts/,
+      testMatch: /mem-limit(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
     },
     {

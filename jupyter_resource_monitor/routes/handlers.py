@@ -126,6 +126,28 @@ class HistoryHandler(_SnapshotHandler):
         self.finish(self.tracker.history.body())
 
 
+class ExecutionsHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/kernels/<kernel_id>/executions``: what each execution of a code cell
+    cost, newest last (see executions/)."""
+
+    auth_resource = KERNELS_AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self, kernel_id):
+        """Return the kernel's bounded records, encoded at most once per change; 404 for an
+        unknown kernel or when per-cell tracking is off."""
+        executions = self.settings["resource_monitor"].executions
+        if executions is None:
+            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_executions)")
+        try:
+            body = executions.body(kernel_id)
+        except KeyError:
+            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+
 def handlers(base_url: str) -> list[tuple[str, type]]:
     def route(path):
         return url_path_join(base_url, "/api/metrics/v1", path)
@@ -134,6 +156,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(r"/?"), MetricsHandler),
         (route(r"/kernels/?"), KernelsHandler),
         (route(r"/kernels/(?P<kernel_id>[^/]+)/?"), KernelHandler),
+        (route(r"/kernels/(?P<kernel_id>[^/]+)/executions/?"), ExecutionsHandler),
         (route(r"/kernel_usage/get_usage/(?P<kernel_id>[^/]+)/?"), KernelUsageHandler),
         (route(r"/events/?"), EventsHandler),
         (route(r"/history/?"), HistoryHandler),

@@ -327,7 +327,8 @@ class Sampler:
         exact_ages = [now - e.exact_at for e in entries if e.exact_pss is not None]
         return TreeSample(
             total=_usage(entries, waits.total_s, waits.total_percent),
-            subtrees={pid: _usage(members, waits.subtrees_s.get(pid, 0.0), waits.subtrees_percent.get(pid))
+            subtrees={pid: _usage(members, waits.subtrees_s.get(pid, 0.0), waits.subtrees_percent.get(pid),
+                                  root=pid)
                       for pid, members in groups.items()},
             seen=seen,
             sampled=len(stats),
@@ -336,7 +337,8 @@ class Sampler:
         )
 
 
-def _usage(entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None) -> Usage:
+def _usage(entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None,
+           root: int | None = None) -> Usage:
     cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
     return Usage(
         rss=sum(e.stat.rss for e in entries),
@@ -346,6 +348,7 @@ def _usage(entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | Non
         processes=len(entries),
         cpu_wait_s=round(wait_s, 6),
         cpu_wait_percent=wait_percent,
+        children_pss=sum(e.pss for e in entries if e.stat.pid != root) if root is not None else 0,
     )
 
 

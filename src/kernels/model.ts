@@ -129,6 +129,8 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     this._currentKernelId = id;
     this.stateChanged.emit();
     this._currentKernelChanged.emit(id);
+    this._soonRefreshes = 0;
+    this._askAgainSoon();
     if (!wasWanted) {
       this.wantedChanged();
     } else if (
@@ -188,6 +190,10 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     if (this.isDisposed) {
       return;
     }
+    if (this._soonTimer !== null) {
+      clearTimeout(this._soonTimer);
+      this._soonTimer = null;
+    }
     this._histories.clear();
     super.dispose();
   }
@@ -231,7 +237,10 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   /**
    * Store a valid answer and add a point to every kernel's history.
    */
-  protected recordPayload(list: IKernelList, sampleTime: number | null): boolean {
+  protected recordPayload(
+    list: IKernelList,
+    sampleTime: number | null
+  ): boolean {
     const sample = list.sample ?? null;
     const changed =
       !JSONExt.deepEqual(
@@ -265,7 +274,47 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
         this.trimHistory(history);
       }
     }
+    this._askAgainSoon();
     return changed;
+  }
+
+  /**
+   * When the server says the current kernel is not sampled yet (it has just
+   * started), ask again after the server's sample interval rather than the
+   * poll interval, so its figure shows within about a second.
+   *
+   * #### Notes
+   * At most {@link KernelUsageModel.MAX_SOON_REFRESHES} times in a row, so a
+   * server that never samples it (a worker that cannot start) is not asked
+   * every second for ever.
+   */
+  private _askAgainSoon(): void {
+    const kernel = this.currentKernel;
+    const interval = this._sample?.interval_ms;
+    const waiting =
+      kernel !== null &&
+      !kernel.available &&
+      kernel.reason === 'not sampled yet';
+    if (!waiting) {
+      this._soonRefreshes = 0;
+      return;
+    }
+    if (
+      this._soonTimer !== null ||
+      typeof interval !== 'number' ||
+      interval <= 0 ||
+      interval >= this.refreshRate ||
+      this._soonRefreshes >= KernelUsageModel.MAX_SOON_REFRESHES
+    ) {
+      return;
+    }
+    this._soonRefreshes++;
+    this._soonTimer = setTimeout(() => {
+      this._soonTimer = null;
+      if (!this.isDisposed && this.poll.state.phase !== 'stopped') {
+        void this.refresh();
+      }
+    }, interval);
   }
 
   /**
@@ -286,6 +335,8 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   private _onlyWhenShown: boolean;
   private _panelVisible = false;
   private _sample: IKernelSampleInfo | null = null;
+  private _soonRefreshes = 0;
+  private _soonTimer: ReturnType<typeof setTimeout> | null = null;
 }
 
 /**
@@ -303,6 +354,12 @@ export namespace KernelUsageModel {
      */
     onlyWhenShown?: boolean;
   }
+
+  /**
+   * How many times in a row a kernel that is not sampled yet is asked about
+   * after the server's sample interval rather than the poll interval.
+   */
+  export const MAX_SOON_REFRESHES = 10;
 }
 
 /**

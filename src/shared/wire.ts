@@ -570,6 +570,7 @@ export interface KernelOomEvent {
  */
 export interface Executions {
   executions: Execution[];
+  peak_since_start?: Bytes | null;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
@@ -578,9 +579,9 @@ export interface Executions {
 export interface Execution {
   msg_id: string;
   cell_id: string | null;
-  started: SecondsSinceEpoch;
-  ended: SecondsSinceEpoch;
-  wall_s: number;
+  started: SecondsSinceEpoch | null;
+  ended: SecondsSinceEpoch | null;
+  wall_s: number | null;
   cpu_s: number | null;
   peak_rss: Bytes | null;
   peak_exact: boolean;
@@ -588,6 +589,7 @@ export interface Execution {
   rss_start: Bytes | null;
   rss_end: Bytes | null;
   status: 'ok' | 'error' | 'aborted' | 'interrupted' | 'died';
+  late_s?: number | null;
 }
 /**
  * GET /api/metrics/v1/events: kernels ended by the OOM killer, newest last.

@@ -50,15 +50,36 @@ describe('assertKernelList()', () => {
     [null, "'(payload)' must be an object"],
     [{}, "'kernels' must be an array"],
     [{ kernels: [42] }, "'kernels[0]' must be an object"],
-    [{ kernels: [{ ...pythonKernel(), id: 7 }] }, "'kernels[0].id' must be a string"],
-    [{ kernels: [{ ...pythonKernel(), id: '' }] }, "'kernels[0].id' must be a non-empty"],
+    [
+      { kernels: [{ ...pythonKernel(), id: 7 }] },
+      "'kernels[0].id' must be a string"
+    ],
+    [
+      { kernels: [{ ...pythonKernel(), id: '' }] },
+      "'kernels[0].id' must be a non-empty"
+    ],
     [{ kernels: [{ ...pythonKernel(), memory: -1 }] }, "'kernels[0].memory'"],
     [{ kernels: [{ ...pythonKernel(), pid: '13' }] }, "'kernels[0].pid'"],
-    [{ kernels: [{ ...pythonKernel(), available: 'yes' }] }, "'kernels[0].available' must be a boolean"],
-    [{ kernels: [pythonKernel(), { ...rKernel(), cpu_percent: undefined }] }, "'kernels[1].cpu_percent'"],
-    [{ kernels: [{ ...remoteKernel(), reason: 3 }] }, "'kernels[0].reason' must be a string"],
-    [{ kernels: [pythonKernel(), pythonKernel()] }, "'kernels[1].id' must be unique"],
-    [{ kernels: [], sample: { ready: true } }, "'sample.stale' must be a boolean"]
+    [
+      { kernels: [{ ...pythonKernel(), available: 'yes' }] },
+      "'kernels[0].available' must be a boolean"
+    ],
+    [
+      { kernels: [pythonKernel(), { ...rKernel(), cpu_percent: undefined }] },
+      "'kernels[1].cpu_percent'"
+    ],
+    [
+      { kernels: [{ ...remoteKernel(), reason: 3 }] },
+      "'kernels[0].reason' must be a string"
+    ],
+    [
+      { kernels: [pythonKernel(), pythonKernel()] },
+      "'kernels[1].id' must be unique"
+    ],
+    [
+      { kernels: [], sample: { ready: true } },
+      "'sample.stale' must be a boolean"
+    ]
   ])('rejects %j', (payload, message) => {
     expect(() => assertKernelList(payload)).toThrow(message);
   });
@@ -187,7 +208,10 @@ describe('KernelUsageModel', () => {
 
   describe('404', () => {
     it('marks the model unavailable and stops polling', async () => {
-      const server = stubServer({ status: 404, body: { message: 'Not Found' } });
+      const server = stubServer({
+        status: 404,
+        body: { message: 'Not Found' }
+      });
       model = makeModel();
       let availabilityChanges = 0;
       model.availabilityChanged.connect(() => availabilityChanges++);
@@ -343,6 +367,72 @@ describe('KernelUsageModel', () => {
       await tick;
       expect(server).toHaveBeenCalledTimes(2);
       expect(model.currentKernel?.name).toBe('ir');
+    });
+  });
+
+  describe('a kernel not sampled yet', () => {
+    /**
+     * The list right after the current kernel started: listed, not sampled.
+     */
+    function justStarted(): unknown {
+      return kernelList([
+        {
+          ...pythonKernel(),
+          available: false,
+          memory: null,
+          rss: null,
+          pss: null,
+          cpu_percent: null,
+          processes: null,
+          reason: 'not sampled yet'
+        }
+      ]);
+    }
+
+    it("is asked about again after the server's sample interval, not the poll's", async () => {
+      const server = stubServer(
+        { status: 200, body: justStarted() },
+        { status: 200, body: kernelList([pythonKernel()]) }
+      );
+      model = makeModel({ refreshRate: 5000 });
+      model.currentKernelId = PYTHON_ID;
+      void model.start();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(server).toHaveBeenCalledTimes(1);
+      expect(model.currentKernel?.available).toBe(false);
+
+      await jest.advanceTimersByTimeAsync(999);
+      expect(server).toHaveBeenCalledTimes(1);
+      const tick = model.poll.tick;
+      await jest.advanceTimersByTimeAsync(1); // interval_ms: 1000
+      await jest.advanceTimersByTimeAsync(20); // the refresh's animation frame
+      await tick;
+      expect(server).toHaveBeenCalledTimes(2);
+      expect(model.currentKernel?.memory).toBe(312 * MiB);
+
+      // Sampled now: back to the poll interval.
+      await jest.advanceTimersByTimeAsync(3000);
+      expect(server).toHaveBeenCalledTimes(2);
+    });
+
+    it('gives up hurrying after a few tries, and never for another kernel', async () => {
+      const server = stubServer({ status: 200, body: justStarted() });
+      model = makeModel({ refreshRate: 60_000 });
+      void model.start();
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(server).toHaveBeenCalledTimes(1); // not the current kernel: no hurry
+
+      model.currentKernelId = PYTHON_ID; // listed: no request at once
+      for (let i = 0; i < 20; i++) {
+        const tick = model.poll.tick;
+        await jest.advanceTimersByTimeAsync(1000);
+        if (server.mock.calls.length <= KernelUsageModel.MAX_SOON_REFRESHES) {
+          await tick;
+        }
+      }
+      expect(server).toHaveBeenCalledTimes(
+        1 + KernelUsageModel.MAX_SOON_REFRESHES
+      );
     });
   });
 

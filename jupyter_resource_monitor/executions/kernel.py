@@ -1,0 +1,282 @@
+"""One kernel's executions: the state between ``busy`` and ``idle``, and the bounded records.
+
+Everything here runs on the event loop, once per message the kernel publishes on iopub: a few
+microseconds for the messages that are not boundaries (see :mod:`.frames`), one :func:`.peak.read`
+(~20 µs) at each boundary of an execution.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from . import peak
+from .frames import Message, Request
+
+# Records kept per kernel (the newest). The route serves a body encoded once per change.
+MAX_RECORDS = 500
+# Requests seen on their way to the kernel and not yet started (a long Run All queue is
+# shorter); beyond this, the oldest are forgotten.
+MAX_PENDING = 2000
+# A boundary read this long after the kernel crossed it may miss part of the cell's peak (the
+# kernel was already running its code before the reset) or count some of the next cell's, so the
+# record says its peak is not exact. Reads are late when the server's loop is busy, or when the
+# kernel cannot publish its status in time (a C call holding its GIL starves its iopub thread).
+LATE_S = 0.02
+
+STATUSES = ("ok", "error", "aborted", "interrupted", "died")
+
+
+@dataclasses.dataclass(slots=True)
+class Execution:
+    """What the route serves for one execution (times in seconds since the epoch, sizes in
+    bytes; None where unknown)."""
+
+    msg_id: str
+    cell_id: str | None
+    started: float | None
+    ended: float | None = None
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss: int | None = None
+    peak_exact: bool = False
+    children_peak_pss: int | None = None
+    rss_start: int | None = None
+    rss_end: int | None = None
+    status: str = "ok"
+    # (ours) seconds by which the readings missed the kernel's boundaries: cpu_s and the peak
+    # may hold up to this much of the previous or next request's work
+    late_s: float | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class _Open:
+    record: Execution
+    pid: int | None  # the kernel's process when it started this
+    start: peak.Reading | None
+    late: float | None  # how long after the kernel's busy the start was read
+    requested: bool  # the request passed through the server, non-silent
+    saw_input: bool = False  # the kernel broadcast execute_input: it ran code
+    waiting: bool = False  # said busy while another ran: not started yet
+    status: str = "ok"
+
+
+def kernel_time(date: str | None, default: float) -> float:
+    """Seconds since the epoch from a message header's ``date`` (the kernel's clock, the same host's
+    for a local kernel), else ``default``."""
+    if not date:
+        return default
+    try:
+        return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return default
+
+
+class KernelExecutions:
+    """Executions of one kernel. ``pid()`` gives its local process now (None: not local)."""
+
+    def __init__(self, kernel_id: str, pid: Callable[[], int | None], max_records: int = MAX_RECORDS):
+        self.kernel_id = kernel_id
+        self.pid = pid
+        self.records: collections.deque[Execution] = collections.deque(maxlen=max_records)
+        # Each record's JSON, encoded once (again only if the newest changes): a body costs a join.
+        self._encoded: collections.deque[bytes] = collections.deque(maxlen=max_records)
+        self.peak_since_start: int | None = None  # running maximum of every VmHWM read
+        self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
+        self._open: dict[str, _Open] = {}
+        self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
+        self._body: bytes | None = None
+
+    # -- what passes through the server ---------------------------------------------------------
+
+    def request(self, request: Request) -> None:
+        """An execute_request on its way to the kernel (from a WebSocket client)."""
+        self._pending[request.msg_id] = request
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)
+
+    def on_message(self, msg: Message) -> None:
+        if msg.msg_type == "status":
+            state = (msg.content or {}).get("execution_state")
+            if state == "busy":
+                self._busy(msg)
+            elif state == "idle":
+                self._idle(msg)
+            elif state == "starting":
+                self.ended("died")  # a new kernel process: whatever ran is over
+        elif msg.msg_type == "execute_input":
+            current = self._open.get(msg.parent_id)
+            if current is not None:
+                current.saw_input = True
+        elif msg.msg_type == "error":
+            current = self._open.get(msg.parent_id)
+            if current is not None:
+                ename = (msg.content or {}).get("ename")
+                current.status = "interrupted" if ename == "KeyboardInterrupt" else "error"
+
+    def _busy(self, msg: Message) -> None:
+        started = kernel_time(msg.date, 0.0)
+        if self._last_end is not None and started and started < self._last_end[1]:
+            # The kernel started this before the previous end was read: that reading may hold
+            # some of this request's work.
+            self._late_end(*self._last_end, started)
+        self._last_end = None
+        if msg.parent_type != "execute_request" or msg.parent_id is None:
+            return
+        request = self._pending.pop(msg.parent_id, None)
+        if request is not None and request.silent:
+            return
+        pid = self.pid()
+        record = Execution(
+            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started or None
+        )
+        current = _Open(record, pid, None, None, requested=request is not None)
+        if self._open:
+            # Some kernels (xeus) say busy for a request as it arrives, while another still runs:
+            # it starts when those before it end (see _idle), as the kernel runs one at a time.
+            current.waiting = True
+        else:
+            self._start(current, peak.read(pid, reset=True) if pid is not None else None)
+        self._open[msg.parent_id] = current
+
+    def _start(self, current: _Open, reading: peak.Reading | None) -> None:
+        current.start = reading
+        record = current.record
+        if reading is None:
+            return
+        self._peak(reading.hwm)
+        record.started = record.started or reading.at
+        record.rss_start = reading.rss
+        current.late = max(0.0, reading.at - record.started)
+
+    def _idle(self, msg: Message) -> None:
+        current = self._open.pop(msg.parent_id, None) if msg.parent_id else None
+        if current is None:
+            return
+        end = peak.read(current.pid, reset=True) if current.pid is not None else None
+        ended = kernel_time(msg.date, end.at if end else 0.0) or None
+        waiting = next(iter(self._open.values()), None)
+        if waiting is not None and waiting.waiting:
+            # The next request starts as this one ends: this end is its start.
+            waiting.waiting = False
+            waiting.record.started = ended
+            self._start(waiting, end)
+        if current.waiting:  # ended before those ahead of it: overlapping, its figures unknown
+            current.start = None
+        if not current.saw_input:
+            if not current.requested:
+                return  # silent, from a client that did not go through the server: not a cell
+            current.status = "aborted"  # seen non-silent, but the kernel ran nothing
+        self._close(current, end, ended)
+        if waiting is not None and end is not None and ended is not None:
+            self._late_end(current.record, end.at, ended)
+            self._last_end = None
+
+    def _late_end(self, record: Execution, read_at: float, next_started: float) -> None:
+        """``record``'s end was read at ``read_at``, after the kernel started something else."""
+        if read_at <= next_started:
+            return
+        record.late_s = round(max(record.late_s or 0.0, read_at - next_started), 4)
+        record.peak_exact = record.peak_exact and record.late_s <= LATE_S
+        if self.records and self.records[-1] is record:
+            self._encoded[-1] = _encode(record)
+        self._body = None
+
+    def _close(self, current: _Open, end: peak.Reading | None, ended: float | None) -> None:
+        record, start = current.record, current.start
+        record.status = current.status
+        record.ended = ended
+        if record.started is not None and ended is not None:
+            record.wall_s = round(max(0.0, ended - record.started), 6)
+        if end is not None:
+            self._peak(end.hwm)
+            record.rss_end = end.rss
+            if start is not None:
+                record.cpu_s = round((end.cpu_ticks - start.cpu_ticks) / peak.CLOCK_TICKS, 3)
+                exact = current.late is not None and current.late <= LATE_S
+                # A late start: the peak read before that reset covers the cell's first moments
+                # too (and whatever ran between cells), so it counts, and the peak is not exact.
+                record.peak_rss = end.hwm if exact else max(start.hwm, end.hwm)
+                record.peak_exact = exact
+                record.late_s = round(current.late, 4) if current.late is not None else None
+            self._last_end = (record, end.at)
+        else:
+            self._last_end = None
+        self._append(record)
+
+    def _append(self, record: Execution) -> None:
+        self.records.append(record)
+        self._encoded.append(_encode(record))
+        self._body = None
+
+    def _peak(self, hwm: int) -> None:
+        if self.peak_since_start is None or hwm > self.peak_since_start:
+            self.peak_since_start = hwm
+            self._body = None
+
+    # -- from elsewhere ---------------------------------------------------------------------------
+
+    def ended(self, status: str) -> None:
+        """The kernel died, restarted or shut down: close what was running with ``status`` and
+        record requests still queued as aborted."""
+        now = time.time()
+        if self._open:
+            for current in list(self._open.values()):
+                # Still the process that ran it (a restart is told before the old one is killed):
+                # its peak so far, if it is still there to read.
+                end = peak.read(current.pid, reset=False) if current.pid is not None else None
+                current.status = status
+                current.late = None  # ended by force: its peak is the old process's, unsure
+                self._close(current, end, now)
+            self._open.clear()
+        for request in list(self._pending.values()):
+            if not request.silent:
+                self._append(
+                    Execution(
+                        msg_id=request.msg_id,
+                        cell_id=request.cell_id,
+                        started=None,
+                        ended=now,
+                        status="aborted",
+                    )
+                )
+        self._pending.clear()
+        self._last_end = None
+        self._body = None
+
+    def observe_children(self, taken_at: float, children_pss: int) -> None:
+        """A sample of the kernel's descendants (not the kernel itself), taken at ``taken_at``."""
+        for current in self._open.values():
+            started = current.record.started
+            if started is not None and taken_at >= started:
+                prev = current.record.children_peak_pss
+                current.record.children_peak_pss = children_pss if prev is None else max(prev, children_pss)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._open)
+
+    def body(self) -> bytes:
+        """``{"executions": [...], "peak_since_start": ...}``, built at most once per change from
+        records encoded once each."""
+        if self._body is None:
+            self._body = (
+                b'{"executions": ['
+                + b", ".join(self._encoded)
+                + b'], "peak_since_start": '
+                + json.dumps(self.peak_since_start).encode()
+                + b"}"
+            )
+        return self._body
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Execution))
+
+
+def _encode(record: Execution) -> bytes:
+    # Not dataclasses.asdict: its deep copies cost more than the rest of a cell's handling.
+    return json.dumps({name: getattr(record, name) for name in _FIELDS}).encode()

@@ -1,0 +1,168 @@
+"""Hooks the executions into the server: the kernel manager's iopub watcher, its restarts and
+shutdowns, and the kernel WebSocket (where a request's ``cellId`` passes by).
+
+No new socket is opened: jupyter_server already receives every iopub message of every kernel once,
+to track activity (``start_watching_activity``); our handler runs on that same stream before
+jupyter_server's own, so output-heavy cells add no transport cost, only the few microseconds of
+:func:`.frames.parse_iopub` per message.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from ..snapshot import Snapshot
+from ..tracking.tracker import kernel_pid
+from . import frames
+from .kernel import KernelExecutions
+
+
+class Executions:
+    """Every kernel's :class:`KernelExecutions`, by kernel id."""
+
+    def __init__(self, kernel_manager, log: logging.Logger | None = None):
+        self.kernel_manager = kernel_manager
+        self.log = log or logging.getLogger(__name__)
+        self.kernels: dict[str, KernelExecutions] = {}
+        self._restarters: set[str] = set()
+
+    # -- installation ---------------------------------------------------------------------------
+
+    def install(self, settings: dict[str, Any]) -> None:
+        """Wrap the kernel manager's activity watching, restart and shutdown, and the kernel
+        WebSocket connection class (a subclass of whatever the server is configured with)."""
+        km = self.kernel_manager
+        if not hasattr(km, "start_watching_activity"):
+            self.log.info("Per-cell figures are off: this kernel manager does not watch iopub")
+            return
+        start, stop, restart = km.start_watching_activity, km.stop_watching_activity, km.restart_kernel
+
+        @functools.wraps(start)
+        def start_watching_activity(kernel_id):
+            start(kernel_id)
+            self._attach(kernel_id)
+
+        @functools.wraps(stop)
+        def stop_watching_activity(kernel_id):
+            self.ended(kernel_id, "died")
+            stop(kernel_id)
+
+        @functools.wraps(restart)
+        async def restart_kernel(kernel_id, *args, **kwargs):
+            self.ended(kernel_id, "died")  # before the old process is killed: its peak is read
+            return await restart(kernel_id, *args, **kwargs)
+
+        km.start_watching_activity = start_watching_activity
+        km.stop_watching_activity = stop_watching_activity
+        km.restart_kernel = restart_kernel
+        for kernel_id in list(km.list_kernel_ids()):  # none at start-up, unless an extension started one
+            self._attach(kernel_id)
+        base = settings.get("kernel_websocket_connection_class")
+        if base is not None and hasattr(base, "handle_incoming_message"):
+            settings["kernel_websocket_connection_class"] = connection_class(base, self)
+
+    def _attach(self, kernel_id: str) -> None:
+        try:
+            kernel = self.kernel_manager.get_kernel(kernel_id)
+        except KeyError:
+            return
+        stream = getattr(kernel, "_activity_stream", None)
+        server_callback = getattr(stream, "_recv_callback", None)
+        if stream is None or server_callback is None:
+            self.log.info("Per-cell figures are off for kernel %s: no iopub watcher", kernel_id)
+            return
+        if kernel_id not in self.kernels:
+            self.kernels[kernel_id] = KernelExecutions(
+                kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id)
+            )
+        executions = self.kernels[kernel_id]
+
+        def on_iopub(msg_list):
+            try:
+                msg = frames.parse_iopub(msg_list)
+                if msg is not None:
+                    executions.on_message(msg)
+            except Exception:  # noqa: BLE001 - never break the server's own activity tracking
+                self.log.exception("Per-cell figures: kernel %s", kernel_id)
+            server_callback(msg_list)
+
+        stream.on_recv(on_iopub)
+        self._hook_restarter(kernel_id, kernel)
+
+    def _hook_restarter(self, kernel_id: str, kernel) -> None:
+        """A kernel that dies by itself is restarted by its restarter, which tells callbacks
+        first, while the dead process is still the one known."""
+        if kernel_id in self._restarters or getattr(kernel, "_restarter", None) is None:
+            return
+        kernel.add_restart_callback(lambda: self.ended(kernel_id, "died"), "restart")
+        kernel.add_restart_callback(lambda: self.ended(kernel_id, "died"), "dead")
+        self._restarters.add(kernel_id)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def request(self, kernel_id: str, request: frames.Request) -> None:
+        executions = self.kernels.get(kernel_id)
+        if executions is not None:
+            executions.request(request)
+
+    def ended(self, kernel_id: str, status: str) -> None:
+        executions = self.kernels.get(kernel_id)
+        if executions is not None:
+            executions.ended(status)
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        """Per sample: children's PSS for running cells; forget kernels that are gone; hook
+        restarters that did not exist when the kernel was attached."""
+        known = set(self.kernel_manager.list_kernel_ids())
+        for kernel_id in [k for k in self.kernels if k not in known]:
+            del self.kernels[kernel_id]
+            self._restarters.discard(kernel_id)
+        for kernel_id, executions in self.kernels.items():
+            if kernel_id not in self._restarters:
+                try:
+                    self._hook_restarter(kernel_id, self.kernel_manager.get_kernel(kernel_id))
+                except KeyError:
+                    continue
+            if not executions.running:
+                continue
+            pid = executions.pid()
+            usage = snap.subtrees.get(pid) if pid is not None else None
+            if usage is not None:
+                executions.observe_children(snap.taken_at, usage.children_pss)
+
+    def body(self, kernel_id: str) -> bytes:
+        """The route's body; ``KeyError`` for a kernel the kernel manager does not know."""
+        if kernel_id not in self.kernel_manager:
+            raise KeyError(kernel_id)
+        executions = self.kernels.get(kernel_id)
+        return (
+            executions.body() if executions is not None else b'{"executions": [], "peak_since_start": null}'
+        )
+
+
+def connection_class(base: type, executions: Executions) -> type:
+    """``base`` (the server's kernel WebSocket connection class), noting each execute_request's
+    id, ``cellId`` and ``silent`` before passing the message on unchanged. Other messages cost a
+    few bytes' comparison."""
+
+    class CellTrackingConnection(base):  # type: ignore[misc, valid-type]
+        def handle_incoming_message(self, incoming_msg):
+            try:
+                if isinstance(incoming_msg, (bytes, bytearray, memoryview)):
+                    request = (
+                        frames.parse_ws_v1(bytes(incoming_msg))
+                        if getattr(self, "subprotocol", None) == "v1.kernel.websocket.jupyter.org"
+                        else None
+                    )
+                else:
+                    request = frames.parse_ws_json(incoming_msg)
+                if request is not None:
+                    executions.request(self.kernel_id, request)
+            except Exception:  # noqa: BLE001 - the message goes on whatever happens here
+                executions.log.exception("Per-cell figures: reading a request")
+            return super().handle_incoming_message(incoming_msg)
+
+    CellTrackingConnection.__name__ = CellTrackingConnection.__qualname__ = f"CellTracking{base.__name__}"
+    return CellTrackingConnection

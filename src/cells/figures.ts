@@ -1,0 +1,263 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * The words of the line under a cell and of the right-sizing note: pure
+ * functions of an execution record and the memory limit.
+ */
+
+import { formatBytes } from '../shared/format';
+import { bundle } from '../shared/i18n';
+import { IExecution } from './types';
+
+/**
+ * The key of a cell's metadata where the figures of its last run are kept
+ * (when the user asks for it).
+ */
+export const METADATA_KEY = 'resource_monitor';
+
+/**
+ * What the line under a cell shows.
+ */
+export interface ICellLine {
+  /**
+   * The compact line, e.g. `2.1 s · CPU 3.4 s (1.6 cores) · peak 1.2 GiB, +300 MiB kept`.
+   */
+  readonly text: string;
+  /**
+   * The tooltip: one sentence per figure.
+   */
+  readonly tooltip: string;
+  /**
+   * Whether the peak came near (or above) the memory limit.
+   */
+  readonly nearLimit: boolean;
+}
+
+/**
+ * The memory the cell needed at its peak: the kernel's, plus its children's.
+ *
+ * @param execution - The record (or the figures kept in a cell's metadata).
+ *
+ * @returns Bytes, or null when the peak is unknown.
+ */
+export function cellPeak(
+  execution: Pick<IExecution, 'peak_rss' | 'children_peak_pss'>
+): number | null {
+  if (typeof execution.peak_rss !== 'number') {
+    return null;
+  }
+  return execution.peak_rss + (execution.children_peak_pss ?? 0);
+}
+
+/**
+ * Format seconds for the line: `340 ms`, `2.1 s`, `14 s`, `3 min 5 s`.
+ *
+ * @param seconds - The duration.
+ *
+ * @returns The formatted duration.
+ */
+export function formatSeconds(seconds: number): string {
+  const trans = bundle();
+  if (seconds < 1) {
+    return trans.__('%1 ms', Math.round(seconds * 1000));
+  }
+  if (seconds < 60) {
+    return trans.__('%1 s', seconds.toFixed(seconds < 10 ? 1 : 0));
+  }
+  const minutes = Math.floor(seconds / 60);
+  return trans.__('%1 min %2 s', minutes, Math.round(seconds - minutes * 60));
+}
+
+/**
+ * The line under a cell for its last execution.
+ *
+ * @param execution - The server's record.
+ *
+ * @param limit - This server's memory limit in bytes (0 or null: none known).
+ *
+ * @param nearFraction - The share of the limit from which the peak is
+ *   highlighted (0.9: at 90 %); 0 turns the highlight off.
+ *
+ * @returns The text, tooltip and highlight.
+ */
+export function cellLine(
+  execution: IExecution,
+  limit: number | null,
+  nearFraction = 0.9
+): ICellLine {
+  const trans = bundle();
+  const parts: string[] = [];
+  const tips: string[] = [];
+  if (execution.status !== 'ok') {
+    const status: Record<string, string> = {
+      error: trans.__('error'),
+      aborted: trans.__('not run'),
+      interrupted: trans.__('interrupted'),
+      died: trans.__('kernel died')
+    };
+    parts.push(status[execution.status] ?? execution.status);
+  }
+  if (typeof execution.wall_s === 'number') {
+    parts.push(formatSeconds(execution.wall_s));
+    tips.push(
+      trans.__(
+        'Wall time: %1, from the moment the kernel started the cell to the moment it finished (time waiting in the queue not counted).',
+        formatSeconds(execution.wall_s)
+      )
+    );
+  }
+  if (typeof execution.cpu_s === 'number') {
+    const wall = execution.wall_s ?? 0;
+    const cores = wall >= 0.05 ? execution.cpu_s / wall : null;
+    parts.push(
+      cores !== null && cores >= 0.05
+        ? trans.__(
+            'CPU %1 (%2 cores)',
+            formatSeconds(execution.cpu_s),
+            cores.toFixed(1)
+          )
+        : trans.__('CPU %1', formatSeconds(execution.cpu_s))
+    );
+    tips.push(
+      trans.__(
+        'CPU: %1 of processor time used by the kernel and by the child processes it started and waited for during the cell; divided by the wall time, how many cores it kept busy on average.',
+        formatSeconds(execution.cpu_s)
+      )
+    );
+  }
+  const peak = cellPeak(execution);
+  let nearLimit = false;
+  if (peak !== null) {
+    const approx = execution.peak_exact ? '' : '≈';
+    let text = trans.__('peak %1%2', approx, formatBytes(peak));
+    if (
+      typeof execution.rss_start === 'number' &&
+      typeof execution.rss_end === 'number'
+    ) {
+      const kept = execution.rss_end - execution.rss_start;
+      if (Math.abs(kept) >= 1024 ** 2) {
+        text +=
+          kept > 0
+            ? trans.__(', +%1 kept', formatBytes(kept))
+            : trans.__(', %1 freed', formatBytes(-kept));
+      }
+    }
+    parts.push(text);
+    tips.push(
+      execution.peak_exact
+        ? trans.__(
+            "Peak: %1, the kernel's largest resident memory during the cell, exact however short the spike (read from the kernel's high-water mark).",
+            formatBytes(execution.peak_rss)
+          )
+        : trans.__(
+            "Peak: about %1, the kernel's largest resident memory during the cell; not exact, as the server read the kernel's high-water mark a little late.",
+            formatBytes(execution.peak_rss)
+          )
+    );
+    if (execution.children_peak_pss) {
+      tips.push(
+        trans.__(
+          'Its child processes: up to %1 (sampled, not exact), included in the peak.',
+          formatBytes(execution.children_peak_pss)
+        )
+      );
+    }
+    tips.push(
+      trans.__(
+        'Kept: how much more (or less) memory the kernel held after the cell than before it.'
+      )
+    );
+    if (
+      limit &&
+      limit > 0 &&
+      nearFraction > 0 &&
+      peak >= nearFraction * limit
+    ) {
+      nearLimit = true;
+      tips.push(
+        trans.__(
+          'This is close to the memory limit of this server (%1).',
+          formatBytes(limit)
+        )
+      );
+    }
+  }
+  return { text: parts.join(' · '), tooltip: tips.join('\n'), nearLimit };
+}
+
+/**
+ * The figures a cell's metadata keeps of its last run.
+ *
+ * @param execution - The server's record.
+ *
+ * @returns A JSON object for the cell's metadata.
+ */
+export function metadataFigures(execution: IExecution): {
+  [key: string]: string | number | boolean | null;
+} {
+  return {
+    ended: execution.ended,
+    wall_s: execution.wall_s,
+    cpu_s: execution.cpu_s,
+    peak_rss: execution.peak_rss,
+    peak_exact: execution.peak_exact,
+    children_peak_pss: execution.children_peak_pss,
+    rss_start: execution.rss_start,
+    rss_end: execution.rss_end,
+    status: execution.status
+  };
+}
+
+/**
+ * The largest peak recorded in a notebook's cells' metadata.
+ *
+ * @param metadata - Each cell's value under {@link METADATA_KEY} (undefined
+ *   for cells without one).
+ *
+ * @returns Bytes, or null when no cell has one.
+ */
+export function recordedPeak(metadata: ReadonlyArray<unknown>): number | null {
+  let largest: number | null = null;
+  for (const value of metadata) {
+    if (!value || typeof value !== 'object') {
+      continue;
+    }
+    const peak = cellPeak(value as IExecution);
+    if (peak !== null && (largest === null || peak > largest)) {
+      largest = peak;
+    }
+  }
+  return largest;
+}
+
+/**
+ * The right-sizing note for a notebook about to run, or null when it fits.
+ *
+ * @param name - The notebook's name.
+ *
+ * @param peak - The largest recorded peak, in bytes.
+ *
+ * @param limit - This server's memory limit in bytes.
+ *
+ * @param nearFraction - From which share of the limit to warn (0.9).
+ *
+ * @returns The note, or null.
+ */
+export function rightSizingNote(
+  name: string,
+  peak: number | null,
+  limit: number | null,
+  nearFraction = 0.9
+): string | null {
+  if (peak === null || !limit || limit <= 0 || peak < nearFraction * limit) {
+    return null;
+  }
+  const trans = bundle();
+  return trans.__(
+    '%1: its last run peaked at %2; this server may use %3.',
+    name,
+    formatBytes(peak),
+    formatBytes(limit)
+  );
+}

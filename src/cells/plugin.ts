@@ -1,0 +1,365 @@
+// Copyright (c) jupyter-resource-monitor contributors.
+// Distributed under the terms of the Modified BSD License.
+
+/**
+ * What each cell cost: a quiet line under each executed code cell, an
+ * optional copy in the cell's metadata, and a note when an opened notebook's
+ * last run peaked near this server's memory limit.
+ */
+
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
+import { URLExt } from '@jupyterlab/coreutils';
+import {
+  INotebookTracker,
+  Notebook,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator } from '@jupyterlab/translation';
+import { PanelLayout, Widget } from '@lumino/widgets';
+
+import { setTranslator } from '../shared/i18n';
+import {
+  cellLine,
+  metadataFigures,
+  METADATA_KEY,
+  recordedPeak,
+  rightSizingNote
+} from './figures';
+import { assertExecutionList, IExecution, IExecutionList } from './types';
+
+/**
+ * The id of this plugin.
+ */
+export const CELLS_PLUGIN_ID = 'jupyter-resource-monitor:cells';
+
+/**
+ * The plugin whose settings this one reads (the extension's one settings
+ * schema, `schema/plugin.json`).
+ */
+const SETTINGS_ID = 'jupyter-resource-monitor:plugin';
+
+/**
+ * The class of the line under a cell.
+ */
+export const CELL_LINE_CLASS = 'jp-ResourceMonitor-cellFigures';
+
+/**
+ * The settings this plugin reads.
+ */
+export interface ICellSettings {
+  /**
+   * Show the line under each executed cell.
+   */
+  cellFigures: boolean;
+  /**
+   * Keep the figures of a cell's last run in its metadata.
+   */
+  recordCellFigures: boolean;
+  /**
+   * From which percentage of the memory limit a peak is highlighted.
+   */
+  highWaterPercent: number;
+}
+
+/**
+ * Reads executions and the memory limit from the server.
+ */
+export class CellFigures {
+  /**
+   * @param serverSettings - The connection to the server.
+   */
+  constructor(serverSettings: ServerConnection.ISettings) {
+    this._serverSettings = serverSettings;
+  }
+
+  /**
+   * The current settings (defaults until they are loaded).
+   */
+  settings: ICellSettings = {
+    cellFigures: true,
+    recordCellFigures: false,
+    highWaterPercent: 90
+  };
+
+  /**
+   * One kernel's records, newest last; empty on any failure.
+   */
+  async executions(kernelId: string): Promise<ReadonlyArray<IExecution>> {
+    return (await this.executionList(kernelId))?.executions ?? [];
+  }
+
+  /**
+   * One kernel's answer, with `peak_since_start`; null on any failure.
+   */
+  async executionList(kernelId: string): Promise<IExecutionList | null> {
+    const body = await this._get(
+      `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
+    );
+    try {
+      return body === null ? null : assertExecutionList(body);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * This server's memory limit in bytes (null: unknown), asked at most every
+   * 30 s.
+   */
+  async memoryLimit(): Promise<number | null> {
+    const now = Date.now();
+    if (this._limit === undefined || now - this._limitAt > 30_000) {
+      this._limitAt = now;
+      const body = (await this._get('api/metrics/v1')) as {
+        memory?: { limit?: unknown };
+        limits?: { memory?: { pss?: unknown } };
+      } | null;
+      const limit = body?.memory?.limit ?? body?.limits?.memory?.pss;
+      this._limit = typeof limit === 'number' && limit > 0 ? limit : null;
+    }
+    return this._limit;
+  }
+
+  private async _get(path: string): Promise<unknown> {
+    const url = URLExt.join(this._serverSettings.baseUrl, path);
+    try {
+      const response = await ServerConnection.makeRequest(
+        url,
+        { method: 'GET', cache: 'no-store' },
+        this._serverSettings
+      );
+      return response.status === 200 ? await response.json() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private _limit: number | null | undefined = undefined;
+  private _limitAt = 0;
+  private _serverSettings: ServerConnection.ISettings;
+}
+
+/**
+ * The line widget under a cell, created on first use.
+ */
+function lineOf(cell: Widget): HTMLElement {
+  let line = Private.lines.get(cell);
+  if (!line || line.isDisposed) {
+    line = new Widget();
+    line.addClass(CELL_LINE_CLASS);
+    (cell.layout as PanelLayout).addWidget(line);
+    Private.lines.set(cell, line);
+  }
+  return line.node;
+}
+
+/**
+ * Show (or hide) one execution under its cell.
+ *
+ * @param cell - The cell widget.
+ *
+ * @param execution - The record, or null to hide the line.
+ *
+ * @param limit - The memory limit, for the highlight.
+ *
+ * @param highWaterPercent - From which percentage of the limit to highlight.
+ */
+export function showLine(
+  cell: Widget,
+  execution: IExecution | null,
+  limit: number | null,
+  highWaterPercent = 90
+): void {
+  if (execution === null) {
+    Private.lines.get(cell)?.dispose();
+    Private.lines.delete(cell);
+    return;
+  }
+  const { text, tooltip, nearLimit } = cellLine(
+    execution,
+    limit,
+    highWaterPercent / 100
+  );
+  const node = lineOf(cell);
+  node.textContent = text;
+  node.title = tooltip;
+  node.classList.toggle('jp-mod-warning', nearLimit);
+}
+
+/**
+ * Find the record of a cell's latest run: the newest with its id, once it is
+ * not the one shown before. The record lands when the kernel says idle, a
+ * moment after the reply: ask a few times.
+ */
+async function latestRecord(
+  figures: CellFigures,
+  kernelId: string,
+  cellId: string,
+  shownBefore: string | undefined
+): Promise<IExecution | null> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const executions = await figures.executions(kernelId);
+    for (let i = executions.length - 1; i >= 0; i--) {
+      if (executions[i].cell_id === cellId) {
+        if (executions[i].msg_id !== shownBefore) {
+          return executions[i];
+        }
+        break;
+      }
+    }
+    await new Promise(resolve => setTimeout(resolve, 150 * (attempt + 1)));
+  }
+  return null;
+}
+
+/**
+ * Say so when a notebook's recorded figures, or this server's record of the
+ * kernel it reconnects to, show a peak near this server's memory limit.
+ */
+async function checkRightSizing(
+  figures: CellFigures,
+  panel: NotebookPanel
+): Promise<void> {
+  await panel.context.ready;
+  const metadata = panel.content.widgets.map(cell =>
+    cell.model.getMetadata(METADATA_KEY)
+  );
+  let peak = recordedPeak(metadata);
+  await panel.sessionContext.ready;
+  const kernelId = panel.sessionContext.session?.kernel?.id;
+  const since = kernelId
+    ? (await figures.executionList(kernelId))?.peak_since_start
+    : null;
+  if (typeof since === 'number' && (peak === null || since > peak)) {
+    peak = since;
+  }
+  if (peak === null) {
+    return;
+  }
+  const note = rightSizingNote(
+    panel.context.localPath.split('/').pop() ?? panel.context.localPath,
+    peak,
+    await figures.memoryLimit(),
+    figures.settings.highWaterPercent / 100
+  );
+  if (note) {
+    Notification.warning(note, { autoClose: false });
+  }
+}
+
+/**
+ * Follow executions of notebook cells.
+ */
+function onExecuted(
+  figures: CellFigures,
+  notebooks: INotebookTracker,
+  notebook: Notebook,
+  cell: Widget & {
+    model: {
+      id: string;
+      type: string;
+      setMetadata(key: string, value: unknown): void;
+    };
+  }
+): void {
+  if (!figures.settings.cellFigures || cell.model.type !== 'code') {
+    return;
+  }
+  const panel = notebooks.find(candidate => candidate.content === notebook);
+  const kernelId = panel?.sessionContext.session?.kernel?.id;
+  if (!kernelId) {
+    return;
+  }
+  const cellId = cell.model.id;
+  const shownBefore = Private.shown.get(cell);
+  void (async () => {
+    const [execution, limit] = await Promise.all([
+      latestRecord(figures, kernelId, cellId, shownBefore),
+      figures.memoryLimit()
+    ]);
+    if (execution === null || cell.isDisposed) {
+      return;
+    }
+    Private.shown.set(cell, execution.msg_id);
+    showLine(cell, execution, limit, figures.settings.highWaterPercent);
+    if (figures.settings.recordCellFigures) {
+      cell.model.setMetadata(METADATA_KEY, metadataFigures(execution));
+    }
+  })();
+}
+
+/**
+ * The plugin.
+ */
+const cellsPlugin: JupyterFrontEndPlugin<void> = {
+  id: CELLS_PLUGIN_ID,
+  description:
+    'Shows what each executed cell cost (time, CPU, peak memory) under it, and warns when an opened notebook last peaked near the memory limit.',
+  autoStart: true,
+  optional: [INotebookTracker, ISettingRegistry, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker | null,
+    registry: ISettingRegistry | null,
+    translator: ITranslator | null
+  ): void => {
+    if (!notebooks) {
+      return;
+    }
+    setTranslator(translator);
+    const figures = new CellFigures(app.serviceManager.serverSettings);
+    const apply = (composite: Partial<ICellSettings>): void => {
+      figures.settings = { ...figures.settings, ...composite };
+      if (!figures.settings.cellFigures) {
+        notebooks.forEach(panel =>
+          panel.content.widgets.forEach(cell => showLine(cell, null, null))
+        );
+      }
+    };
+    if (registry) {
+      void registry
+        .load(SETTINGS_ID)
+        .then(settings => {
+          apply(settings.composite as Partial<ICellSettings>);
+          settings.changed.connect(() =>
+            apply(settings.composite as Partial<ICellSettings>)
+          );
+        })
+        .catch(reason =>
+          console.error(
+            'jupyter-resource-monitor: cell settings not loaded',
+            reason
+          )
+        );
+    }
+    NotebookActions.executed.connect((_, { notebook, cell }) =>
+      onExecuted(figures, notebooks, notebook, cell)
+    );
+    notebooks.widgetAdded.connect((_, panel) => {
+      void checkRightSizing(figures, panel);
+    });
+  }
+};
+
+export default cellsPlugin;
+
+/**
+ * Module-private state.
+ */
+namespace Private {
+  /**
+   * The line widget under each cell.
+   */
+  export const lines = new WeakMap<Widget, Widget>();
+  /**
+   * The msg_id of the record shown under each cell.
+   */
+  export const shown = new WeakMap<Widget, string>();
+}

@@ -1,0 +1,115 @@
+"""A kernel client over the server's kernel WebSocket, as JupyterLab talks to it (the JSON
+protocol, each execute_request carrying its cell's id in ``metadata.cellId``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from . import servers
+
+
+def execute_request(code: str, cell_id: str | None = None, session: str = "test") -> dict:
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "username": "test",
+            "session": session,
+            "date": "",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {"cellId": cell_id} if cell_id else {},
+        "channel": "shell",
+        "buffers": [],
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    }
+
+
+class KernelSocket:
+    """One WebSocket to one kernel: send requests, wait for their replies."""
+
+    def __init__(self, server: servers.ServerProcess, kernel_id: str):
+        self.server, self.kernel_id = server, kernel_id
+        self.session = uuid.uuid4().hex
+        self.replies: dict[str, dict] = {}
+        self.conn = None
+
+    async def __aenter__(self) -> KernelSocket:
+        url = self.server.url(f"api/kernels/{self.kernel_id}/channels?session_id={self.session}")
+        self.conn = await websocket_connect(
+            HTTPRequest("ws" + url[len("http") :], headers={"Authorization": f"token {self.server.token}"}),
+            max_message_size=1 << 30,
+        )
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.conn.close()
+        try:  # wait for the close, so no socket outlives the event loop
+            while await asyncio.wait_for(self.conn.read_message(), 10) is not None:
+                pass
+        except asyncio.TimeoutError:
+            pass
+
+    async def send(self, code: str, cell_id: str | None = None) -> str:
+        msg = execute_request(code, cell_id, self.session)
+        await self.conn.write_message(json.dumps(msg))
+        return msg["header"]["msg_id"]
+
+    async def reply(self, msg_id: str, timeout: float = 120.0) -> dict:
+        """The execute_reply's content for ``msg_id``."""
+        deadline = time.monotonic() + timeout
+        while msg_id not in self.replies:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no execute_reply for {msg_id}"
+            raw = await asyncio.wait_for(self.conn.read_message(), left)
+            assert raw is not None, "the kernel WebSocket closed"
+            if isinstance(raw, bytes):
+                continue  # binary frames: not replies here
+            msg = json.loads(raw)
+            if msg.get("channel") == "shell" and msg["header"]["msg_type"] == "execute_reply":
+                self.replies[msg["parent_header"]["msg_id"]] = msg["content"]
+        return self.replies[msg_id]
+
+    async def run(self, code: str, cell_id: str | None = None) -> tuple[str, dict]:
+        msg_id = await self.send(code, cell_id)
+        return msg_id, await self.reply(msg_id)
+
+
+def executions(server: servers.ServerProcess, kernel_id: str) -> list[dict]:
+    return server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]
+
+
+def records_for(
+    server: servers.ServerProcess, kernel_id: str, msg_ids: list[str], timeout: float = 30.0
+) -> list[dict]:
+    """Wait until every msg_id has a record; return them in the order of ``msg_ids``."""
+    body = server.wait_until(
+        f"api/metrics/v1/kernels/{kernel_id}/executions",
+        lambda b: {m for m in msg_ids} <= {e["msg_id"] for e in b["executions"]},
+        timeout=timeout,
+    )
+    by_id = {e["msg_id"]: e for e in body["executions"]}
+    return [by_id[m] for m in msg_ids]
+
+
+def kernel_cpu_s(pid: int) -> float:
+    """The kernel's own CPU account: utime + stime + cutime + cstime from /proc/<pid>/stat."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")

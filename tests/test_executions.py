@@ -1,0 +1,282 @@
+"""What each cell cost: records of real executions on real kernels (ipykernel and xeus-python),
+through a real server's kernel WebSocket, each compared with a truth the test reads itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+from . import servers
+from .kernel_ws import KernelSocket, kernel_cpu_s, records_for
+
+MiB = 1 << 20
+GiB = 1 << 30
+KERNELS = [
+    "python3",
+    pytest.param(
+        "xpython",
+        marks=pytest.mark.skipif(
+            "xpython" not in KernelSpecManager().find_kernel_specs(), reason="xeus-python is not installed"
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("executions") / "work"
+    folder.mkdir()
+    server = servers.ServerProcess(folder, "--ResourceMonitor.sample_interval=0.5")
+    try:
+        server.wait_until("api/status", lambda body: True)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kernel(server, request):
+    """A fresh kernel of the parametrised name: (id, pid). Shut down after the test."""
+    name = getattr(request, "param", "python3")
+    kernel_id = server.post("api/kernels", {"name": name})["id"]
+    try:
+        yield kernel_id, wait_for_pid(server, kernel_id)
+    finally:
+        try:
+            call(server, "DELETE", f"api/kernels/{kernel_id}")
+        except urllib.error.URLError:
+            pass
+
+
+def call(server, method: str, path: str) -> int:
+    """A request without a JSON answer (interrupt, restart, shutdown); returns the status."""
+    request = urllib.request.Request(
+        server.url(path),
+        method=method,
+        data=b"{}" if method == "POST" else None,
+        headers={"Authorization": f"token {server.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status
+
+
+def wait_for_pid(server, kernel_id: str) -> int:
+    body = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda b: b["pid"] is not None)
+    return body["pid"]
+
+
+def vm_rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) << 10
+    raise AssertionError("no VmRSS")
+
+
+async def keep_sampling(server, stop: asyncio.Event) -> None:
+    """Poll the metrics as a frontend does, so the worker samples during the cell."""
+    while not stop.is_set():
+        await asyncio.get_running_loop().run_in_executor(None, server.get, "api/metrics/v1")
+        await asyncio.sleep(0.2)
+
+
+# A spike far shorter than any sampling interval: 1 GiB allocated (bytearray zero-fills it, so
+# every page is touched) and freed at once; the cell prints how long the memory was held.
+SPIKE = (
+    "import time\nt0 = time.monotonic()\nb = bytearray(1 << 30)\nt1 = time.monotonic()\n"
+    "del b\nprint(time.monotonic() - t1)"
+)
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel):
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")  # the kernel has started up and settled
+        before = vm_rss(pid)
+        msg_id, reply = await k.run(SPIKE, cell_id="spike")
+        assert reply["status"] == "ok"
+    (record,) = records_for(server, kernel_id, [msg_id])
+    assert record["cell_id"] == "spike" and record["status"] == "ok"
+    assert record["peak_rss"] >= GiB
+    assert abs(record["peak_rss"] - (GiB + before)) <= 0.1 * (GiB + before), (record, before)
+    # What the cell left behind: nothing of the spike.
+    assert record["rss_end"] < before + 100 * MiB
+    assert record["started"] < record["ended"] and record["wall_s"] == pytest.approx(
+        record["ended"] - record["started"], abs=1e-3
+    )
+    body = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
+    assert body["peak_since_start"] >= record["peak_rss"]
+
+
+CHILD = (
+    "import subprocess, sys\n"
+    "subprocess.run([sys.executable, '-c', 'import time\\nb = bytearray(300 << 20)\\n"
+    "t = time.process_time()\\nwhile time.process_time() - t < 2: pass'], check=True)"
+)
+THREADS = (
+    "import threading, time\n"
+    "def spin():\n    t = time.thread_time()\n    while time.thread_time() - t < 1: pass\n"
+    "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
+    "for t in threads: t.start()\n"
+    "for t in threads: t.join()"
+)
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+@pytest.mark.parametrize("code", [CHILD, THREADS], ids=["child", "threads"])
+async def test_cpu_of_a_cell_matches_the_kernels_own_account(server, kernel, code):
+    kernel_id, pid = kernel
+    stop = asyncio.Event()
+    sampling = asyncio.create_task(keep_sampling(server, stop))
+    try:
+        async with KernelSocket(server, kernel_id) as k:
+            await k.run("x = 1")
+            before = kernel_cpu_s(pid)
+            msg_id, reply = await k.run(code)
+            after = kernel_cpu_s(pid)
+            assert reply["status"] == "ok"
+    finally:
+        stop.set()
+        await sampling
+    (record,) = records_for(server, kernel_id, [msg_id])
+    truth = after - before
+    assert truth >= 1.8  # the work was done, and accounted to the kernel
+    assert record["cpu_s"] == pytest.approx(truth, rel=0.15), (record, truth)
+    if code is CHILD:  # the child held 300 MiB for 2 s, sampled every 0.5 s
+        assert record["children_peak_pss"] is not None and record["children_peak_pss"] >= 250 * MiB
+
+
+RUN_ALL = [
+    "import time\ntime.sleep(1)",
+    "kept = bytearray(400 << 20)",
+    "import time\nt = time.process_time()\nwhile time.process_time() - t < 1: pass",
+]
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+async def test_run_all_gives_each_queued_cell_its_own_figures(server, kernel):
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        sent = time.time()
+        msg_ids = [await k.send(code, cell_id=f"cell-{i}") for i, code in enumerate(RUN_ALL)]
+        for msg_id in msg_ids:
+            assert (await k.reply(msg_id))["status"] == "ok"
+    records = records_for(server, kernel_id, msg_ids)
+    listed = [e["msg_id"] for e in server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]]
+    assert listed[-3:] == msg_ids  # newest last, in the order they ran
+    sleep, allocate, compute = records
+    assert [r["cell_id"] for r in records] == ["cell-0", "cell-1", "cell-2"]
+    assert all(r["status"] == "ok" for r in records)
+    assert sleep["started"] >= sent - 0.5
+    for earlier, later in zip(records, records[1:], strict=False):
+        # Each starts when the kernel took it up, after the one before: the wall time is the
+        # cell's own, without its wait in the queue.
+        assert later["started"] >= earlier["ended"] - 0.005
+    for r in records:
+        assert r["wall_s"] == pytest.approx(r["ended"] - r["started"], abs=1e-3)
+    assert 0.95 <= sleep["wall_s"] < 1.5
+    # Near 0: at most what a late reading (said in late_s) took from the next cell.
+    assert sleep["cpu_s"] <= 0.05 + (sleep["late_s"] or 0), sleep
+    assert allocate["peak_rss"] >= 400 * MiB and allocate["rss_end"] >= 400 * MiB  # kept
+    assert 0.9 <= compute["cpu_s"] <= 1.3, compute
+    if sleep["peak_exact"]:  # its end was read before the allocation began
+        assert sleep["peak_rss"] < 300 * MiB
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+async def test_error_and_restart_end_their_records(server, kernel):
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        raised, reply = await k.run("1 / 0", cell_id="raises")
+        assert reply["status"] == "error"
+        restarted = await k.send("import time\ntime.sleep(30)", cell_id="restarted")
+        await asyncio.sleep(1.5)
+    call(server, "POST", f"api/kernels/{kernel_id}/restart")
+    async with KernelSocket(server, kernel_id) as k:  # nothing is stuck: the kernel runs again
+        after, reply = await k.run("z = 3", cell_id="after")
+        assert reply["status"] == "ok"
+    records = records_for(server, kernel_id, [raised, restarted, after])
+    assert [r["status"] for r in records] == ["error", "died", "ok"], records
+    died = records[1]
+    assert died["ended"] is not None and 1.0 <= died["wall_s"] < 10 and not died["peak_exact"]
+
+
+# xeus-python 0.19 does not act on an interrupt (the cell runs on): ipykernel only.
+async def test_interrupt_ends_the_cell_and_aborts_the_queue(server, kernel):
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        long_cell = await k.send("import time\ntime.sleep(30)", cell_id="long")
+        queued = await k.send("y = 2", cell_id="queued")  # aborted: the one before it failed
+        await asyncio.sleep(1.5)
+        call(server, "POST", f"api/kernels/{kernel_id}/interrupt")
+        assert (await k.reply(long_cell, timeout=20))["status"] == "error"
+        assert (await k.reply(queued, timeout=20))["status"] == "aborted"
+        after, reply = await k.run("z = 3", cell_id="after")
+    records = records_for(server, kernel_id, [long_cell, queued, after])
+    assert [r["status"] for r in records] == ["interrupted", "aborted", "ok"], records
+    assert 1.0 < records[0]["wall_s"] < 10 and records[0]["cpu_s"] < 0.5
+    assert records[1]["cell_id"] == "queued"
+
+
+def test_unknown_kernel_is_404(server):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        server.get("api/metrics/v1/kernels/nope/executions")
+    info.value.close()
+    assert info.value.code == 404
+
+
+@pytest.fixture(scope="module")
+def server_without_tracking(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("untracked") / "work"
+    folder.mkdir()
+    server = servers.ServerProcess(folder, "--ResourceMonitor.track_executions=False")
+    try:
+        server.wait_until("api/status", lambda body: True)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_tracking_can_be_turned_off(server_without_tracking):
+    kernel_id = server_without_tracking.post("api/kernels", {"name": "python3"})["id"]
+    with pytest.raises(urllib.error.HTTPError) as info:
+        server_without_tracking.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
+    info.value.close()
+    assert info.value.code == 404
+
+
+def test_records_are_bounded_newest_last_and_encoded_once_per_change():
+    """The store alone, fed the messages a kernel sends, for this very process."""
+    from jupyter_resource_monitor.executions.frames import Message
+    from jupyter_resource_monitor.executions.kernel import MAX_RECORDS, KernelExecutions
+
+    store = KernelExecutions("k", lambda: os.getpid())
+
+    def status(state, msg_id):
+        return Message("status", None, msg_id, "execute_request", {"execution_state": state})
+
+    for i in range(MAX_RECORDS + 100):
+        store.on_message(status("busy", f"m{i}"))
+        store.on_message(Message("execute_input", None, f"m{i}", "execute_request", None))
+        store.on_message(status("idle", f"m{i}"))
+    body = store.body()
+    assert store.body() is body  # nothing changed: the same bytes, nothing re-encoded
+    executions = json.loads(body)["executions"]
+    assert len(executions) == MAX_RECORDS >= 200
+    assert executions[-1]["msg_id"] == f"m{MAX_RECORDS + 99}" and executions[0]["msg_id"] == "m100"
+    assert all(e["peak_rss"] > 0 and e["cpu_s"] is not None for e in executions)
+    # A silent request from a client outside the server (no execute_input): not a cell.
+    store.on_message(status("busy", "silent"))
+    store.on_message(status("idle", "silent"))
+    assert json.loads(store.body())["executions"] == executions

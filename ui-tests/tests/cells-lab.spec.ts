@@ -1,0 +1,44 @@
+/**
+ * What each cell cost, in JupyterLab: the line under an executed cell, with
+ * the peak the server measured.
+ */
+import { expect, test } from '@jupyterlab/galata';
+
+import { SCREENSHOTS } from './utils';
+
+/** The line under a cell. */
+const LINE = '.jp-ResourceMonitor-cellFigures';
+
+test('a line under the executed cell gives its time, CPU and peak', async ({
+  page
+}) => {
+  await page.notebook.createNew();
+  await page.waitForFunction(
+    () => {
+      const widget = (window as any).jupyterapp.shell.currentWidget;
+      return widget?.sessionContext?.session?.kernel?.status === 'idle';
+    },
+    undefined,
+    { timeout: 60_000 }
+  );
+  await page.notebook.setCell(
+    0,
+    'code',
+    'big = bytearray(300 << 20)\ndel big\nsum(range(10**6))'
+  );
+  await page.notebook.runCell(0);
+
+  const line = page.locator(`.jp-Notebook .jp-CodeCell ${LINE}`).first();
+  await expect(line).toBeVisible({ timeout: 30_000 });
+  // 300 MiB allocated and freed at once: the peak holds it (≈ when a boundary was read late).
+  await expect(line).toHaveText(
+    /^[\d.]+ m?s · CPU [\d.]+ m?s.* · peak ≈?[\d.]+ (MiB|GiB)/
+  );
+  const text = (await line.textContent())!;
+  const match = /peak ≈?([\d.]+) (MiB|GiB)/.exec(text)!;
+  const peakMiB = parseFloat(match[1]) * (match[2] === 'GiB' ? 1024 : 1);
+  expect(peakMiB).toBeGreaterThanOrEqual(300);
+  expect(peakMiB).toBeLessThan(600);
+  await expect(line).toHaveAttribute('title', /Wall time: .*\nCPU: .*\nPeak: /);
+  await page.screenshot({ path: `${SCREENSHOTS}/cells-lab-line.png` });
+});
