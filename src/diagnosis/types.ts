@@ -60,8 +60,8 @@ export interface IPressureFigure {
  * (every non-idle task stalled); either may be absent.
  */
 export interface IPressure {
-  readonly some?: IPressureFigure | null;
-  readonly full?: IPressureFigure | null;
+  readonly some?: IPressureFigure;
+  readonly full?: IPressureFigure;
 }
 
 /**
@@ -153,11 +153,11 @@ export interface IServerThresholds {
   /**
    * Percent of the quota periods.
    */
-  readonly throttled_percent?: number;
+  readonly throttled_percent: number;
   /**
    * Percent of one CPU (100 = one CPU's worth of waiting).
    */
-  readonly cpu_wait_percent?: number;
+  readonly cpu_wait_percent: number;
 }
 
 /**
@@ -184,7 +184,7 @@ export interface IDiagnosisFields {
   /**
    * The server's warning thresholds.
    */
-  readonly thresholds?: IServerThresholds | null;
+  readonly thresholds?: IServerThresholds;
 }
 
 /**
@@ -238,7 +238,8 @@ export function assertDiagnosisFields(
       }
       const kinds = check.object(pressure, `psi.${resource}`);
       for (const kind of ['some', 'full']) {
-        if (kinds[kind] === undefined || kinds[kind] === null) {
+        // Absent where the kernel has none (CPU "full" before Linux 5.13).
+        if (kinds[kind] === undefined) {
           continue;
         }
         const figure = check.object(kinds[kind], `psi.${resource}.${kind}`);
@@ -262,16 +263,10 @@ export function assertDiagnosisFields(
       assertLoopBlock(value, `event_loop.blocks.${i}`, check)
     );
   }
-  if (root.thresholds !== undefined && root.thresholds !== null) {
+  if (root.thresholds !== undefined) {
     const thresholds = check.object(root.thresholds, 'thresholds');
-    check.optionalNumber(
-      thresholds.throttled_percent,
-      'thresholds.throttled_percent'
-    );
-    check.optionalNumber(
-      thresholds.cpu_wait_percent,
-      'thresholds.cpu_wait_percent'
-    );
+    check.number(thresholds.throttled_percent, 'thresholds.throttled_percent');
+    check.number(thresholds.cpu_wait_percent, 'thresholds.cpu_wait_percent');
   }
 }
 

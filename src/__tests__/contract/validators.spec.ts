@@ -192,6 +192,7 @@ const TOLERATED: ReadonlyArray<{
       'metrics limits.memory.source',
       'metrics limits.cpu.source',
       'metrics memory.limit_source',
+      'metrics psi.source',
       '* sample.worker.state',
       'events events.*.type'
     ],
