@@ -57,7 +57,12 @@ const PASSED_THROUGH = new Set([
  * nor a kernel name such as `python3`): untranslated text.
  */
 function plainWords(text: string): string[] {
-  return (text.match(/[A-Za-z0-9]+/g) ?? []).filter(
+  // Kernel ids first, whole: a group of one can be all letters ("badc").
+  const withoutIds = text.replace(
+    /[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|\b[0-9a-f]{8}\b/g,
+    ''
+  );
+  return (withoutIds.match(/[A-Za-z0-9]+/g) ?? []).filter(
     word =>
       /[A-Za-z]{2}/.test(word) &&
       !/^(?=.*\d)[0-9a-f]+$/.test(word) &&
