@@ -24,12 +24,20 @@ export default defineConfig([
       'jupyter_resource_monitor',
       '.venv*',
       '*.js',
-      '*.mjs'
+      '*.mjs',
+      // Generated from jupyter_resource_monitor/schemas/api.schema.json by
+      // scripts/wire-types.js (names as the schema's definitions); a jest
+      // test regenerates it and fails on any difference.
+      'src/shared/wire.ts'
     ]
   },
   {
     files: ['src/**/*.{ts,tsx}'],
-    extends: [js.configs.recommended, tseslint.configs.recommended, prettierRecommended],
+    extends: [
+      js.configs.recommended,
+      tseslint.configs.recommended,
+      prettierRecommended
+    ],
     languageOptions: {
       parserOptions: {
         project: 'tsconfig.json',

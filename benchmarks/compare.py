@@ -27,7 +27,6 @@ import tempfile
 import time
 
 import psutil
-
 import ui_latency
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,9 +63,17 @@ def run_variant(variant, python, pythonpath, server_args, run_options, out_dir):
     workdir = tempfile.mkdtemp(prefix=f"jrm-bench-{variant}-")
     base, switches = DERIVED_VARIANTS.get(variant, (variant, []))
     server_args = [*switches, *server_args]
-    cmd = [sys.executable, os.path.join(HERE, "ui_latency.py"), "--variant", base,
-           "--workdir", workdir, "--json", os.path.join(out_dir, f"{variant}.json"),
-           *run_options]
+    cmd = [
+        sys.executable,
+        os.path.join(HERE, "ui_latency.py"),
+        "--variant",
+        base,
+        "--workdir",
+        workdir,
+        "--json",
+        os.path.join(out_dir, f"{variant}.json"),
+        *run_options,
+    ]
     if python:
         cmd += ["--python", python]
     if pythonpath:
@@ -80,8 +87,12 @@ def run_variant(variant, python, pythonpath, server_args, run_options, out_dir):
         out, _ = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         stop_hung_run(proc, workdir)
-        return {"variant": variant, "status": "hung", "workdir": workdir,
-                "error": f"ui_latency.py still running after {limit:.0f} s; killed"}
+        return {
+            "variant": variant,
+            "status": "hung",
+            "workdir": workdir,
+            "error": f"ui_latency.py still running after {limit:.0f} s; killed",
+        }
     for line in reversed(out.strip().splitlines()):
         try:
             result = json.loads(line)
@@ -89,8 +100,12 @@ def run_variant(variant, python, pythonpath, server_args, run_options, out_dir):
             continue
         result["variant"] = variant
         return result
-    return {"variant": variant, "status": "failed", "workdir": workdir,
-            "error": f"ui_latency.py exited with {proc.returncode} and no JSON"}
+    return {
+        "variant": variant,
+        "status": "failed",
+        "workdir": workdir,
+        "error": f"ui_latency.py exited with {proc.returncode} and no JSON",
+    }
 
 
 def stop_hung_run(proc, workdir):
@@ -121,8 +136,12 @@ def describe_extension(interpreter):
     folder = os.path.dirname(os.path.dirname(interpreter["extension_file"]))
     text = f"{interpreter.get('extension_version')} from {folder}"
     try:
-        commit = subprocess.run(["git", "-C", folder, "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(
+            ["git", "-C", folder, "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if commit.returncode == 0 and "site-packages" not in folder:
             text += f" at {commit.stdout.strip()}"
     except (OSError, subprocess.SubprocessError):
@@ -148,8 +167,10 @@ def row(result):
         note = status + (f" ({reason[:80]})" if reason and status != "not installed" else "")
         partial = result.get("partial")
         if partial and partial["echo"].get("n"):
-            note += (f"; before the cut: echo p50 {fmt_ms(partial['echo']['p50_ms'])}, "
-                     f"{partial['keys_pending']} of {partial['keys_sent']} keys unechoed")
+            note += (
+                f"; before the cut: echo p50 {fmt_ms(partial['echo']['p50_ms'])}, "
+                f"{partial['keys_pending']} of {partial['keys_sent']} keys unechoed"
+            )
         return [result["variant"], note] + ["–"] * 9
     echo, metrics = result.get("echo", {}), result.get("metrics", {})
     if result.get("stalled"):
@@ -161,8 +182,10 @@ def row(result):
     memory = cpu = "–"
     if reported.get("memory_bytes") is not None and truth.get("pss_bytes"):
         ratio = reported["memory_bytes"] / truth["pss_bytes"]
-        memory = (f"{fmt_gib(reported['memory_bytes'])} ({reported['memory_field']}) / "
-                  f"{fmt_gib(truth['pss_bytes'])} GiB = {ratio:.2f}×")
+        memory = (
+            f"{fmt_gib(reported['memory_bytes'])} ({reported['memory_field']}) / "
+            f"{fmt_gib(truth['pss_bytes'])} GiB = {ratio:.2f}×"
+        )
     elif truth.get("pss_bytes"):
         memory = f"– / {fmt_gib(truth['pss_bytes'])} GiB"
     if truth.get("cpu_percent_1s") is not None:
@@ -174,38 +197,66 @@ def row(result):
     # With no extension the endpoint does not exist: this is the latency of a 404.
     tag = " (404)" if set(result.get("metrics_status", {})) == {"404"} else ""
     return [
-        result["variant"], status,
-        fmt_ms(echo.get("p50_ms")), fmt_ms(echo.get("p99_ms")),
+        result["variant"],
+        status,
+        fmt_ms(echo.get("p50_ms")),
+        fmt_ms(echo.get("p99_ms")),
         f"{result.get('keys_lost', '–')} / {result.get('keys_sent', '–')}",
         fmt_ms(metrics.get("p50_ms")) + tag if metrics_n else "–",
         fmt_ms(metrics.get("p99_ms")) + tag if metrics_n else "–",
-        errors, f"{result.get('monitor_cpu_pct', '–')} %", memory, cpu,
+        errors,
+        f"{result.get('monitor_cpu_pct', '–')} %",
+        memory,
+        cpu,
     ]
 
 
-HEADER = ["variant", "status", "echo p50", "echo p99", "keys lost / sent", "metrics p50",
-          "metrics p99", "metrics errors", "monitor CPU", "memory reported / truth PSS",
-          "CPU reported / truth"]
+HEADER = [
+    "variant",
+    "status",
+    "echo p50",
+    "echo p99",
+    "keys lost / sent",
+    "metrics p50",
+    "metrics p99",
+    "metrics errors",
+    "monitor CPU",
+    "memory reported / truth PSS",
+    "CPU reported / truth",
+]
 
 
 def report(results, host, started, settings):
     """The Markdown report: when, where, with what settings, then the table."""
-    versions = sorted({f"{r['interpreter'].get('python_version')} "
-                       f"(jupyter_server {r['interpreter'].get('jupyter_server')})"
-                       for r in results if r.get("interpreter")})
-    extensions = [f"{r['variant']}: {describe_extension(r['interpreter'])}" for r in results
-                  if r.get("interpreter", {}).get("extension_file")]
+    versions = sorted(
+        {
+            f"{r['interpreter'].get('python_version')} "
+            f"(jupyter_server {r['interpreter'].get('jupyter_server')})"
+            for r in results
+            if r.get("interpreter")
+        }
+    )
+    extensions = [
+        f"{r['variant']}: {describe_extension(r['interpreter'])}"
+        for r in results
+        if r.get("interpreter", {}).get("extension_file")
+    ]
     lines = [
         f"Run {started} (UTC) on {host['cpu_model']}, {host['cpus']} CPUs "
         f"({host['cpus_usable']} usable), {host['ram_bytes'] / (1 << 30):.1f} GiB RAM, "
         f"{host['kernel']}; server Python {', '.join(versions) or host['python']}"
-        + (f"; {', '.join(extensions)}" if extensions else "") + ".",
+        + (f"; {', '.join(extensions)}" if extensions else "")
+        + ".",
         "",
         f"Settings: {settings}.",
         "",
-        "Host load (1-minute average) before / after each window: " + ", ".join(
+        "Host load (1-minute average) before / after each window: "
+        + ", ".join(
             f"{r['variant']} {r['load_1min_before']} / {r.get('load_1min_after', '?')}"
-            for r in results if "load_1min_before" in r) + ".",
+            for r in results
+            if "load_1min_before" in r
+        )
+        + ".",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "|".join("---" for _ in HEADER) + "|",
@@ -224,28 +275,48 @@ def keyed(pairs, what):
     for pair in pairs:
         variant, sep, value = pair.partition("=")
         if not sep or variant not in known_variants():
-            raise SystemExit(f"{what} expects VARIANT=VALUE with VARIANT one of "
-                             f"{known_variants()}, got {pair!r}")
+            raise SystemExit(
+                f"{what} expects VARIANT=VALUE with VARIANT one of {known_variants()}, got {pair!r}"
+            )
         out[variant] = value
     return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variants", default="none,jru,ours",
-                    help="comma-separated, run in this order, repeats allowed (default: "
-                         "none,jru,ours); ours-loop-off is ours with "
-                         "--ResourceMonitor.track_event_loop=False")
-    ap.add_argument("--python", action="append", default=[], metavar="VARIANT=PATH",
-                    help="interpreter running that variant's server (default: this one)")
+    ap.add_argument(
+        "--variants",
+        default="none,jru,ours",
+        help="comma-separated, run in this order, repeats allowed (default: "
+        "none,jru,ours); ours-loop-off is ours with "
+        "--ResourceMonitor.track_event_loop=False",
+    )
+    ap.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="VARIANT=PATH",
+        help="interpreter running that variant's server (default: this one)",
+    )
     ap.add_argument("--jru-python", metavar="PATH", help="same as --python jru=PATH")
-    ap.add_argument("--pythonpath", action="append", default=[], metavar="VARIANT=DIR",
-                    help="put DIR in front of that variant's PYTHONPATH (e.g. ours=. to run "
-                         "the checkout without installing it)")
-    ap.add_argument("--server-args", action="append", default=[], metavar="VARIANT=ARGS",
-                    help="extra jupyter server arguments for one variant (shell-quoted string)")
-    ap.add_argument("--pause", type=float, default=5.0,
-                    help="seconds between runs, for memory to be given back")
+    ap.add_argument(
+        "--pythonpath",
+        action="append",
+        default=[],
+        metavar="VARIANT=DIR",
+        help="put DIR in front of that variant's PYTHONPATH (e.g. ours=. to run "
+        "the checkout without installing it)",
+    )
+    ap.add_argument(
+        "--server-args",
+        action="append",
+        default=[],
+        metavar="VARIANT=ARGS",
+        help="extra jupyter server arguments for one variant (shell-quoted string)",
+    )
+    ap.add_argument(
+        "--pause", type=float, default=5.0, help="seconds between runs, for memory to be given back"
+    )
     ap.add_argument("--out", help="results folder (default: benchmarks/results/<UTC time>)")
     ui_latency.add_run_options(ap)
     args = ap.parse_args()
@@ -267,8 +338,7 @@ def main():
     run_options = []
     for action in ap._actions:  # forward every shared run option, defaults included
         dest = action.dest
-        if dest in {"help", "variants", "python", "jru_python", "pythonpath", "server_args",
-                    "pause", "out"}:
+        if dest in {"help", "variants", "python", "jru_python", "pythonpath", "server_args", "pause", "out"}:
             continue
         value = getattr(args, dest)
         flag = action.option_strings[0]
@@ -276,9 +346,11 @@ def main():
             run_options += [flag] if value else []
         else:
             run_options += [flag, str(value)]
-    settings = (f"workload {args.mem_gb} GiB × ({args.procs} sleeping + {args.busy} busy) "
-                f"children; {args.pollers} pollers every {args.poll_interval} s; typing "
-                f"{args.rate}/s for {args.duration} s; request timeout {args.request_timeout} s")
+    settings = (
+        f"workload {args.mem_gb} GiB × ({args.procs} sleeping + {args.busy} busy) "
+        f"children; {args.pollers} pollers every {args.poll_interval} s; typing "
+        f"{args.rate}/s for {args.duration} s; request timeout {args.request_timeout} s"
+    )
 
     host = machine()
     results = []
@@ -287,9 +359,14 @@ def main():
             if i:
                 time.sleep(args.pause)
             base = DERIVED_VARIANTS.get(variant, (variant,))[0]
-            result = run_variant(variant, pythons.get(variant, pythons.get(base)),
-                                 pythonpaths.get(variant, pythonpaths.get(base)),
-                                 server_args.get(variant, server_args.get(base, [])), run_options, out_dir)
+            result = run_variant(
+                variant,
+                pythons.get(variant, pythons.get(base)),
+                pythonpaths.get(variant, pythonpaths.get(base)),
+                server_args.get(variant, server_args.get(base, [])),
+                run_options,
+                out_dir,
+            )
             results.append(result)
             jsonl.write(json.dumps(result, default=str) + "\n")
             jsonl.flush()

@@ -51,7 +51,10 @@ def main():
     rows = [
         run("fork chain, 6 deep, 1 GiB", lambda: workloads.start_shaped("chain", mb=1024)),
         run("fork tree, depths 1-4, 1 GiB", lambda: workloads.start_shaped("tree", mb=1024)),
-        run("same tree + 3 exec'd × 200 MiB", lambda: workloads.start_shaped("tree", mb=1024, execs=3, exec_mb=200)),
+        run(
+            "same tree + 3 exec'd × 200 MiB",
+            lambda: workloads.start_shaped("tree", mb=1024, execs=3, exec_mb=200),
+        ),
         run("1 GiB forked into 96 siblings", lambda: workloads.start(mb=1024, children=96)),
         run("40 ms CPU bursts forked every 50 ms", lambda: workloads.start_bursts(burst_ms=40, gap_ms=10)),
     ]

@@ -141,8 +141,9 @@ def probe_interpreter(python, variant, cwd, env):
     """Versions seen by ``python``, and an ``import_error`` if the variant cannot run there."""
     module, dist = METRICS_EXTENSIONS.get(variant, ("", ""))
     try:
-        done = subprocess.run([python, "-c", PROBE, module, dist], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [python, "-c", PROBE, module, dist], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        )
         return json.loads(done.stdout.strip().splitlines()[-1])
     except Exception as exc:  # missing interpreter, crash, garbage output
         return {"python": python, "import_error": f"probe failed: {exc!r}"}
@@ -160,14 +161,27 @@ class Server:
         self.token = uuid.uuid4().hex
         self.root = root
         self.cmd = [
-            python, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-            f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={root}", *args,
+            python,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            *args,
         ]
         self.log = open(os.path.join(root, "server.log"), "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=root, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         with open(os.path.join(root, "server.pid"), "w") as f:
             f.write(str(self.proc.pid))
         self.process = psutil.Process(self.proc.pid)
@@ -181,8 +195,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited with {self.proc.returncode}; "
-                                   f"see {self.root}/server.log")
+                raise RuntimeError(
+                    f"jupyter server exited with {self.proc.returncode}; see {self.root}/server.log"
+                )
             try:
                 await self.http.fetch(self.url("/api/status"), request_timeout=5)
                 return
@@ -192,17 +207,20 @@ class Server:
 
     async def start_kernel(self, name="python3"):
         """Start a kernel through the REST API; return its id."""
-        resp = await self.http.fetch(HTTPRequest(self.url("/api/kernels"), method="POST",
-                                                 body=json.dumps({"name": name}), request_timeout=60))
+        resp = await self.http.fetch(
+            HTTPRequest(
+                self.url("/api/kernels"), method="POST", body=json.dumps({"name": name}), request_timeout=60
+            )
+        )
         return json.loads(resp.body)["id"]
 
     async def terminal(self):
         """Create a terminal; return its WebSocket."""
-        resp = await self.http.fetch(HTTPRequest(self.url("/api/terminals"), method="POST",
-                                                 body="{}", request_timeout=60))
+        resp = await self.http.fetch(
+            HTTPRequest(self.url("/api/terminals"), method="POST", body="{}", request_timeout=60)
+        )
         name = json.loads(resp.body)["name"]
-        return await websocket_connect(self.url(f"/terminals/websocket/{name}", "ws"),
-                                       connect_timeout=60)
+        return await websocket_connect(self.url(f"/terminals/websocket/{name}", "ws"), connect_timeout=60)
 
     def stop(self):
         """SIGTERM the server, SIGKILL it after 10 s, then kill whatever of its tree survived.
@@ -317,11 +335,11 @@ class Poller:
             start = time.perf_counter()
             self.in_flight_since = start
             try:
-                resp = await self.server.http.fetch(self.server.url(self.path),
-                                                    raise_error=False, request_timeout=self.timeout)
+                resp = await self.server.http.fetch(
+                    self.server.url(self.path), raise_error=False, request_timeout=self.timeout
+                )
             except (OSError, HTTPClientError) as exc:  # timeout (599), refused, reset
-                resp = HTTPResponse(HTTPRequest(self.path), getattr(exc, "code", 599),
-                                    error=exc)
+                resp = HTTPResponse(HTTPRequest(self.path), getattr(exc, "code", 599), error=exc)
             self.in_flight_since = None
             self.statuses[resp.code] += 1
             if resp.code == 200:
@@ -333,8 +351,7 @@ class Poller:
             else:
                 self.errors.append(f"{resp.code} {resp.error!r}"[:200])
             try:
-                await asyncio.wait_for(self.stopping.wait(),
-                                       self.interval - (time.perf_counter() - start))
+                await asyncio.wait_for(self.stopping.wait(), self.interval - (time.perf_counter() - start))
             except asyncio.TimeoutError:
                 pass
 
@@ -369,8 +386,7 @@ def cpu_snapshot(server_process):
         try:
             with proc.oneshot():
                 t = proc.cpu_times()
-                out[(proc.pid, proc.create_time())] = (
-                    t.user + t.system + t.children_user + t.children_system)
+                out[(proc.pid, proc.create_time())] = t.user + t.system + t.children_user + t.children_system
         except psutil.Error:
             pass
     return out
@@ -411,8 +427,13 @@ def ground_truth(server_process):
             cpu += proc.cpu_percent(None)
         except psutil.Error:
             pass
-    return {"pss_bytes": pss, "rss_sum_bytes": rss, "cpu_percent_1s": round(cpu, 1),
-            "processes": len(procs), "pss_read_s": round(read_s, 3)}
+    return {
+        "pss_bytes": pss,
+        "rss_sum_bytes": rss,
+        "cpu_percent_1s": round(cpu, 1),
+        "processes": len(procs),
+        "pss_read_s": round(read_s, 3),
+    }
 
 
 async def measure(args, server, result, live):
@@ -421,8 +442,18 @@ async def measure(args, server, result, live):
     await server.wait_ready(args.start_timeout)
     log("server up on port", server.port)
     load = await server.terminal()
-    command = [sys.executable, WORKLOAD, "--procs", str(args.procs), "--mem-gb", str(args.mem_gb),
-               "--busy", str(args.busy), "--lifetime", str(args.max_run + 600)]
+    command = [
+        sys.executable,
+        WORKLOAD,
+        "--procs",
+        str(args.procs),
+        "--mem-gb",
+        str(args.mem_gb),
+        "--busy",
+        str(args.busy),
+        "--lifetime",
+        str(args.max_run + 600),
+    ]
     await load.write_message(json.dumps(["stdin", "exec " + shlex.join(command) + "\r"]))
     ready = await read_until(load, r"READY pid=(\d+) children=(\d+)", args.setup_timeout)
     workload_pid = int(ready.group(1))
@@ -442,11 +473,15 @@ async def measure(args, server, result, live):
     typist = Typist(probe)
     cpu0 = cpu_snapshot(server.process)
     expect_404 = args.variant == "none"
-    pollers = [Poller(server, args.poll_interval, args.request_timeout, expect_404)
-               for _ in range(args.pollers if args.poll_interval > 0 else 0)]
+    pollers = [
+        Poller(server, args.poll_interval, args.request_timeout, expect_404)
+        for _ in range(args.pollers if args.poll_interval > 0 else 0)
+    ]
     # A Prometheus server scraping the server's own /metrics (it exists in every variant).
-    scrapers = [Poller(server, args.scrape_interval, args.request_timeout, False, SCRAPE_PATH)
-                for _ in range(1 if args.scrape_interval > 0 else 0)]
+    scrapers = [
+        Poller(server, args.scrape_interval, args.request_timeout, False, SCRAPE_PATH)
+        for _ in range(1 if args.scrape_interval > 0 else 0)
+    ]
     live.update(typist=typist, pollers=pollers + scrapers)
     result["load_1min_before"] = round(os.getloadavg()[0], 2)
     log(f"typing for {args.duration} s at {args.rate}/s with {len(pollers)} pollers")
@@ -460,11 +495,13 @@ async def measure(args, server, result, live):
 
     # Late echoes and in-flight metrics requests may still arrive; wait for them, within limits.
     deadline = time.perf_counter() + args.drain
-    while time.perf_counter() < deadline and (
-            typist.pending or any(not p.task.done() for p in pollers)):
+    while time.perf_counter() < deadline and (typist.pending or any(not p.task.done() for p in pollers)):
         await asyncio.sleep(0.05)
-    unfinished = [time.perf_counter() - p.in_flight_since for p in pollers
-                  if not p.task.done() and p.in_flight_since is not None]
+    unfinished = [
+        time.perf_counter() - p.in_flight_since
+        for p in pollers
+        if not p.task.done() and p.in_flight_since is not None
+    ]
     for poller in pollers + scrapers:
         poller.task.cancel()
     typist.stop()
@@ -473,26 +510,27 @@ async def measure(args, server, result, live):
     own = lambda key: key[0] in skip  # noqa: E731
     delta = {key: cpu1[key] - cpu0.get(key, 0.0) for key in cpu1}
     server_key = next((key for key in cpu1 if key[0] == server.process.pid), None)
-    result.update({
-        "window_s": round(elapsed, 2),
-        "echo": latency_summary(typist.latencies),
-        "keys_sent": typist.sent,
-        "keys_lost": len(typist.pending),
-        "metrics": latency_summary([x for p in pollers for x in p.latencies]),
-        "metrics_status": dict(sum((p.statuses for p in pollers), collections.Counter())),
-        "metrics_errors": sum(len(p.errors) for p in pollers),
-        "metrics_unfinished": len(unfinished),
-        "metrics_unfinished_max_age_s": round(max(unfinished), 1) if unfinished else None,
-        "metrics_error_sample": [e for p in pollers for e in p.errors][:3],
-        "scrape": latency_summary([x for p in scrapers for x in p.latencies]),
-        "scrape_errors": sum(len(p.errors) for p in scrapers),
-        "server_cpu_pct": round(100 * delta.get(server_key, 0.0) / elapsed, 1),
-        "monitor_cpu_pct": round(
-            100 * sum(v for k, v in delta.items() if not own(k)) / elapsed, 1),
-        "workload_cpu_pct": round(100 * sum(v for k, v in delta.items() if own(k)) / elapsed, 1),
-        "tree_cpu_pct": round(100 * sum(delta.values()) / elapsed, 1),
-        "load_1min_after": round(os.getloadavg()[0], 2),
-    })
+    result.update(
+        {
+            "window_s": round(elapsed, 2),
+            "echo": latency_summary(typist.latencies),
+            "keys_sent": typist.sent,
+            "keys_lost": len(typist.pending),
+            "metrics": latency_summary([x for p in pollers for x in p.latencies]),
+            "metrics_status": dict(sum((p.statuses for p in pollers), collections.Counter())),
+            "metrics_errors": sum(len(p.errors) for p in pollers),
+            "metrics_unfinished": len(unfinished),
+            "metrics_unfinished_max_age_s": round(max(unfinished), 1) if unfinished else None,
+            "metrics_error_sample": [e for p in pollers for e in p.errors][:3],
+            "scrape": latency_summary([x for p in scrapers for x in p.latencies]),
+            "scrape_errors": sum(len(p.errors) for p in scrapers),
+            "server_cpu_pct": round(100 * delta.get(server_key, 0.0) / elapsed, 1),
+            "monitor_cpu_pct": round(100 * sum(v for k, v in delta.items() if not own(k)) / elapsed, 1),
+            "workload_cpu_pct": round(100 * sum(v for k, v in delta.items() if own(k)) / elapsed, 1),
+            "tree_cpu_pct": round(100 * sum(delta.values()) / elapsed, 1),
+            "load_1min_after": round(os.getloadavg()[0], 2),
+        }
+    )
 
     log("reading ground truth")
     result["truth"] = await asyncio.to_thread(ground_truth, server.process)
@@ -514,8 +552,9 @@ async def measure(args, server, result, live):
         result["last_payload"] = payload
     else:
         result["reported"] = None
-    result["stalled"] = bool(result["keys_lost"] or unfinished or any(
-        e.startswith("599") for p in pollers for e in p.errors))
+    result["stalled"] = bool(
+        result["keys_lost"] or unfinished or any(e.startswith("599") for p in pollers for e in p.errors)
+    )
 
 
 async def run(args, extra):
@@ -524,12 +563,18 @@ async def run(args, extra):
     os.makedirs(root, exist_ok=True)
     python = args.python or sys.executable
     result = {
-        "variant": args.variant, "status": "failed",
+        "variant": args.variant,
+        "status": "failed",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "procs": args.procs, "mem_gb": args.mem_gb, "busy": args.busy,
-        "pollers": args.pollers, "poll_interval_s": args.poll_interval,
-        "duration_s": args.duration, "rate_per_s": args.rate,
-        "request_timeout_s": args.request_timeout, "workdir": root,
+        "procs": args.procs,
+        "mem_gb": args.mem_gb,
+        "busy": args.busy,
+        "pollers": args.pollers,
+        "poll_interval_s": args.poll_interval,
+        "duration_s": args.duration,
+        "rate_per_s": args.rate,
+        "request_timeout_s": args.request_timeout,
+        "workdir": root,
     }
     env = server_env(root, args.user_config, args.pythonpath)
     result["interpreter"] = probe_interpreter(python, args.variant, root, env)
@@ -552,10 +597,12 @@ async def run(args, extra):
         if "typist" in live and "echo" not in result:  # what was seen before the cut
             typist, pollers = live["typist"], live["pollers"]
             result["partial"] = {
-                "echo": latency_summary(typist.latencies), "keys_sent": typist.sent,
+                "echo": latency_summary(typist.latencies),
+                "keys_sent": typist.sent,
                 "keys_pending": len(typist.pending),
                 "metrics": latency_summary([x for p in pollers for x in p.latencies]),
-                "metrics_errors": sum(len(p.errors) for p in pollers)}
+                "metrics_errors": sum(len(p.errors) for p in pollers),
+            }
     except asyncio.CancelledError:
         result["status"] = "interrupted"
     except Exception as exc:
@@ -578,38 +625,65 @@ def add_run_options(ap):
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of typing")
     ap.add_argument("--rate", type=float, default=30.0, help="keystrokes per second")
     ap.add_argument("--pollers", type=int, default=4, help="clients polling the endpoint")
-    ap.add_argument("--poll-interval", type=float, default=1.0,
-                    help="seconds between one client's polls; 0 disables polling")
-    ap.add_argument("--kernels", type=int, default=0,
-                    help="python3 kernels to start (through the REST API) before the window")
-    ap.add_argument("--scrape-interval", type=float, default=0.0,
-                    help="seconds between scrapes of the server's /metrics (0: none)")
-    ap.add_argument("--request-timeout", type=float, default=60.0,
-                    help="seconds before a metrics request counts as failed")
-    ap.add_argument("--drain", type=float, default=60.0,
-                    help="seconds to wait after typing for late echoes and requests")
-    ap.add_argument("--max-run", type=float, default=600.0,
-                    help="seconds the whole run may take before it is cut short")
-    ap.add_argument("--start-timeout", type=float, default=60.0,
-                    help="seconds the server may take to answer")
-    ap.add_argument("--setup-timeout", type=float, default=300.0,
-                    help="seconds the workload may take to print READY")
-    ap.add_argument("--user-config", action="store_true",
-                    help="let the server read Jupyter config files (default: ignore them)")
+    ap.add_argument(
+        "--poll-interval",
+        type=float,
+        default=1.0,
+        help="seconds between one client's polls; 0 disables polling",
+    )
+    ap.add_argument(
+        "--kernels",
+        type=int,
+        default=0,
+        help="python3 kernels to start (through the REST API) before the window",
+    )
+    ap.add_argument(
+        "--scrape-interval",
+        type=float,
+        default=0.0,
+        help="seconds between scrapes of the server's /metrics (0: none)",
+    )
+    ap.add_argument(
+        "--request-timeout",
+        type=float,
+        default=60.0,
+        help="seconds before a metrics request counts as failed",
+    )
+    ap.add_argument(
+        "--drain", type=float, default=60.0, help="seconds to wait after typing for late echoes and requests"
+    )
+    ap.add_argument(
+        "--max-run", type=float, default=600.0, help="seconds the whole run may take before it is cut short"
+    )
+    ap.add_argument("--start-timeout", type=float, default=60.0, help="seconds the server may take to answer")
+    ap.add_argument(
+        "--setup-timeout", type=float, default=300.0, help="seconds the workload may take to print READY"
+    )
+    ap.add_argument(
+        "--user-config",
+        action="store_true",
+        help="let the server read Jupyter config files (default: ignore them)",
+    )
 
 
 def parse(argv):
     extra = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1:]
+        argv, extra = argv[:cut], argv[cut + 1 :]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variant", choices=sorted(VARIANT_ARGS), required=True,
-                    help="none: no metrics extension; jru: jupyter-resource-usage; "
-                         "ours: jupyter_resource_monitor")
+    ap.add_argument(
+        "--variant",
+        choices=sorted(VARIANT_ARGS),
+        required=True,
+        help="none: no metrics extension; jru: jupyter-resource-usage; ours: jupyter_resource_monitor",
+    )
     ap.add_argument("--python", help="interpreter that runs the server (default: this one)")
-    ap.add_argument("--pythonpath", help="put this in front of the server's PYTHONPATH, e.g. a "
-                                         "source checkout to benchmark without installing it")
+    ap.add_argument(
+        "--pythonpath",
+        help="put this in front of the server's PYTHONPATH, e.g. a "
+        "source checkout to benchmark without installing it",
+    )
     add_run_options(ap)
     ap.add_argument("--workdir", help="server root and log folder (default: a new temp folder)")
     ap.add_argument("--json", help="also write the result, indented, to this file")

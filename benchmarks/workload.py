@@ -77,8 +77,9 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=96, help="sleeping children")
     ap.add_argument("--mem-gb", type=float, default=2.0, help="GiB the parent fills before forking")
     ap.add_argument("--busy", type=int, default=0, help="children that spin on a CPU")
-    ap.add_argument("--lifetime", type=float, default=3600.0,
-                    help="seconds after which everything exits by itself")
+    ap.add_argument(
+        "--lifetime", type=float, default=3600.0, help="seconds after which everything exits by itself"
+    )
     args = ap.parse_args()
 
     size = max(PAGE, int(args.mem_gb * (1 << 30)) // PAGE * PAGE)

@@ -47,8 +47,7 @@ class ResourceMonitorApp(ExtensionApp):
         if config.track_event_loop:
             loop_watch = LoopWatch(threshold_s=config.loop_block_threshold, log=self.log)
             # The worker probes the loop from the start, sampling only once someone polls.
-            options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(),
-                                          start_paused=True)
+            options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(), start_paused=True)
         supervisor = WorkerSupervisor(options, log=self.log)
         if loop_watch is not None:
             supervisor.on_probe = loop_watch.on_probe
@@ -75,8 +74,13 @@ class ResourceMonitorApp(ExtensionApp):
             # Our settings start as a copy of the web app's and are copied back after this method.
             executions.install(self.settings)
             supervisor.listeners.append(executions.on_snapshot)
-        self.monitor = Monitor(config=config, supervisor=supervisor, tracker=tracker,
-                               loop_watch=loop_watch, executions=executions)
+        self.monitor = Monitor(
+            config=config,
+            supervisor=supervisor,
+            tracker=tracker,
+            loop_watch=loop_watch,
+            executions=executions,
+        )
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
             self.log.warning(
@@ -92,11 +96,17 @@ class ResourceMonitorApp(ExtensionApp):
         registry = prometheus_client.REGISTRY
         taken = taken_names(registry)
         if taken:  # e.g. jupyter-resource-usage's gauges: theirs stay, ours are left out
-            self.log.warning("/metrics already has %s (from another extension, such as "
-                             "jupyter-resource-usage): the resource monitor leaves those out",
-                             ", ".join(sorted(taken)))
-        collector = SnapshotCollector(self.monitor, self.serverapp.kernel_manager, frozenset(taken),
-                                      path_label=self.monitor.config.prometheus_kernel_path)
+            self.log.warning(
+                "/metrics already has %s (from another extension, such as "
+                "jupyter-resource-usage): the resource monitor leaves those out",
+                ", ".join(sorted(taken)),
+            )
+        collector = SnapshotCollector(
+            self.monitor,
+            self.serverapp.kernel_manager,
+            frozenset(taken),
+            path_label=self.monitor.config.prometheus_kernel_path,
+        )
         try:
             registry.register(collector)
         except ValueError as exc:  # registered between the probe and now: nothing of ours

@@ -127,43 +127,50 @@ class ResourceMonitor(LoggingConfigurable):
     ).tag(config=True)
 
     prometheus_kernel_path = Bool(
-        False, help="""Add a `path` label (the kernel's notebook or console, relative to the
+        False,
+        help="""Add a `path` label (the kernel's notebook or console, relative to the
         server's root) to the jupyter_kernel_* series on /metrics. Off by default: it reveals
-        file names to whoever reads the metrics, and a renamed notebook starts new series."""
+        file names to whoever reads the metrics, and a renamed notebook starts new series.""",
     ).tag(config=True)
 
     track_executions = Bool(
-        True, help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
+        True,
+        help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
         exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
-        /api/metrics/v1/kernels/<id>/executions."""
+        /api/metrics/v1/kernels/<id>/executions.""",
     ).tag(config=True)
 
     track_event_loop = Bool(
-        True, help="""Watch the server's event loop: its delay (p50/p99/max over the last minute,
+        True,
+        help="""Watch the server's event loop: its delay (p50/p99/max over the last minute,
         event_loop in /api/metrics/v1, a histogram on /metrics) and every block longer than
         loop_block_threshold, with the Python stack that held it. The worker process probes the
         loop 4 times a second (it then runs from the server's start, sampling only while someone
         polls); faulthandler takes the stack on a real-time signal. False: no probe, no signal
-        handler."""
+        handler.""",
     ).tag(config=True)
 
     loop_block_threshold = Float(
-        1.0, help="""Seconds a probe of the event loop may wait before the loop counts as blocked
+        1.0,
+        help="""Seconds a probe of the event loop may wait before the loop counts as blocked
         and its stack is taken. Between 0.5 and 600. A second is when a user notices a frozen
-        page; shorter blocks still show in the delay percentiles."""
+        page; shorter blocks still show in the delay percentiles.""",
     ).tag(config=True)
 
     @validate("loop_block_threshold")
     def _check_block_threshold(self, proposal):
         if not 0.5 <= proposal["value"] <= 600:
-            raise TraitError("loop_block_threshold must be between 0.5 and 600 seconds, "
-                             f"not {proposal['value']!r}")
+            raise TraitError(
+                f"loop_block_threshold must be between 0.5 and 600 seconds, not {proposal['value']!r}"
+            )
         return proposal["value"]
 
     @validate("sample_interval")
     def _check_interval(self, proposal):
         if not 0.2 <= proposal["value"] <= 3600:
-            raise TraitError(f"sample_interval must be between 0.2 and 3600 seconds, not {proposal['value']!r}")
+            raise TraitError(
+                f"sample_interval must be between 0.2 and 3600 seconds, not {proposal['value']!r}"
+            )
         return proposal["value"]
 
     @validate("max_processes")
@@ -209,8 +216,9 @@ class ResourceMonitor(LoggingConfigurable):
     @validate("cpu_wait_warning_threshold")
     def _check_cpu_wait_warn(self, proposal):
         if proposal["value"] < 0:
-            raise TraitError("cpu_wait_warning_threshold must be 0 (never) or more CPUs, "
-                             f"not {proposal['value']!r}")
+            raise TraitError(
+                f"cpu_wait_warning_threshold must be 0 (never) or more CPUs, not {proposal['value']!r}"
+            )
         return proposal["value"]
 
     @validate("disk_warning_threshold")
@@ -247,5 +255,11 @@ def _checked(monitor: ResourceMonitor, section: str, name: str, value, log: logg
             value = value.get_value(monitor.traits()[name])
         setattr(monitor, name, value)
     except (TraitError, ValueError) as exc:
-        log.error("Ignoring c.%s.%s = %r (%s); using the default, %r",
-                  section, name, value, str(exc).splitlines()[0], getattr(monitor, name))
+        log.error(
+            "Ignoring c.%s.%s = %r (%s); using the default, %r",
+            section,
+            name,
+            value,
+            str(exc).splitlines()[0],
+            getattr(monitor, name),
+        )

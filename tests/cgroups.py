@@ -52,7 +52,11 @@ def unavailable() -> str | None:
     if os.geteuid() != 0:
         return "creating a memory cgroup needs root"
     if os.path.isdir(os.path.join(ROOT, "memory")):
-        return None if os.access(os.path.join(ROOT, "memory"), os.W_OK) else "the v1 memory controller is read-only"
+        return (
+            None
+            if os.access(os.path.join(ROOT, "memory"), os.W_OK)
+            else "the v1 memory controller is read-only"
+        )
     if _v2():
         return None if os.access(ROOT, os.W_OK) else "the cgroup v2 root is read-only"
     return "no memory controller to create a cgroup in (neither v1 nor v2 with memory enabled)"
@@ -174,8 +178,10 @@ class CpuCgroup(MemoryCgroup):
         self.path = os.path.join(parent, f"{self.PREFIX}cpu-{secrets.token_hex(4)}")
         os.mkdir(self.path)
         if favoured:
-            self._write("cpu.shares" if self.version == 1 else "cpu.weight",
-                        "262144" if self.version == 1 else "10000")
+            self._write(
+                "cpu.shares" if self.version == 1 else "cpu.weight",
+                "262144" if self.version == 1 else "10000",
+            )
         if cpus is None:
             return
         quota = str(round(cpus * self.PERIOD_US))
@@ -191,8 +197,11 @@ class CpuCgroup(MemoryCgroup):
         with open(os.path.join(self.path, "cpu.stat")) as f:
             values = {k: int(v) for k, v in (line.split() for line in f if len(line.split()) == 2)}
         throttled = values["throttled_time"] / 1e9 if self.version == 1 else values["throttled_usec"] / 1e6
-        return {"nr_periods": values["nr_periods"], "nr_throttled": values["nr_throttled"],
-                "throttled_s": throttled}
+        return {
+            "nr_periods": values["nr_periods"],
+            "nr_throttled": values["nr_throttled"],
+            "throttled_s": throttled,
+        }
 
     def oom_kills(self) -> int:
         raise TypeError("a cpu cgroup counts no OOM kills")

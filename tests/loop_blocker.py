@@ -90,8 +90,9 @@ class BlockHandler(APIHandler):
                 raise web.HTTPError(404)
             elapsed = time.monotonic() - started
             ticks = ticker.ticks
-        self.finish(json.dumps({"elapsed_s": elapsed, "other_thread_ticks": ticks,
-                                "started_monotonic": started}))
+        self.finish(
+            json.dumps({"elapsed_s": elapsed, "other_thread_ticks": ticks, "started_monotonic": started})
+        )
 
 
 def _load_jupyter_server_extension(serverapp):

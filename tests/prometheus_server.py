@@ -21,11 +21,13 @@ def documented_config(tmp: Path, interval: str = "15s") -> str:
     Fails if the file no longer has each of those once."""
     timeout = interval if float(interval.rstrip("s")) < 10 else "10s"
     text = DOCUMENTED.read_text()
-    for old, new in [("/etc/prometheus/jupyterhub-token", str(tmp / "token")),
-                     ("/etc/prometheus/jupyter-servers/*.json", str(tmp / "targets" / "*.json")),
-                     ("scrape_interval: 15s", f"scrape_interval: {interval}"),
-                     ("evaluation_interval: 15s", f"evaluation_interval: {interval}"),
-                     ("scrape_timeout: 10s", f"scrape_timeout: {timeout}")]:
+    for old, new in [
+        ("/etc/prometheus/jupyterhub-token", str(tmp / "token")),
+        ("/etc/prometheus/jupyter-servers/*.json", str(tmp / "targets" / "*.json")),
+        ("scrape_interval: 15s", f"scrape_interval: {interval}"),
+        ("evaluation_interval: 15s", f"evaluation_interval: {interval}"),
+        ("scrape_timeout: 10s", f"scrape_timeout: {timeout}"),
+    ]:
         assert text.count(old) == 1, f"docs/hub/prometheus.yml no longer has {old!r} once"
         text = text.replace(old, new)
     return text
@@ -41,20 +43,30 @@ class PrometheusProcess:
         (tmp / "token").write_text(token)
         self.port = free_port()
         config = documented_config(tmp, interval) + (
-            "  - job_name: prometheus\n    static_configs:\n"
-            f"      - targets: ['127.0.0.1:{self.port}']\n")
+            f"  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{self.port}']\n"
+        )
         (tmp / "prometheus.yml").write_text(config)
         self.log = open(tmp / "prometheus.log", "wb")
         self.proc = subprocess.Popen(
-            [binary, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                binary,
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.wait_until(lambda: self._get("/-/ready") is not None, "ready")
 
     def add_target(self, name: str, server: ServerProcess) -> None:
         """One file per server: its address, its metrics path and a ``user`` label."""
-        entry = [{"targets": [f"127.0.0.1:{server.port}"],
-                  "labels": {"__metrics_path__": f"{server.base_url}metrics", "user": name}}]
+        entry = [
+            {
+                "targets": [f"127.0.0.1:{server.port}"],
+                "labels": {"__metrics_path__": f"{server.base_url}metrics", "user": name},
+            }
+        ]
         (self.tmp / "targets" / f"{name}.json").write_text(json.dumps(entry))
 
     def _get(self, path: str):

@@ -25,18 +25,34 @@ def free_port() -> int:
 class ServerProcess:
     """``jupyter-server`` started from ``cwd`` with the extension enabled and a token."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None,
-                 token: str | None = None, base_url: str = "/"):
+    def __init__(
+        self,
+        cwd: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        token: str | None = None,
+        base_url: str = "/",
+    ):
         self.port = free_port()
         self.token = token or secrets.token_hex(16)
         self.base_url = base_url
-        script = shutil.which("jupyter-server", path=os.path.dirname(sys.executable)) \
-            or shutil.which("jupyter-server")
+        script = shutil.which("jupyter-server", path=os.path.dirname(sys.executable)) or shutil.which(
+            "jupyter-server"
+        )
         assert script, "the jupyter-server console script is not installed"
-        argv = [sys.executable, script, "--allow-root", "--no-browser", "--ip=127.0.0.1",
-                f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-                "--ServerApp.jpserver_extensions=jupyter_resource_monitor=True",
-                f"--ServerApp.root_dir={cwd}", f"--ServerApp.base_url={base_url}", *args]
+        argv = [
+            sys.executable,
+            script,
+            "--allow-root",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            "--ServerApp.jpserver_extensions=jupyter_resource_monitor=True",
+            f"--ServerApp.root_dir={cwd}",
+            f"--ServerApp.base_url={base_url}",
+            *args,
+        ]
         self.log = open(cwd.parent / f"server-{self.port}.log", "wb")
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -47,20 +63,28 @@ class ServerProcess:
         request = urllib.request.Request(self.url(path), headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
-            return json.loads(body) if response.headers.get_content_type() == "application/json" else body.decode()
+            return (
+                json.loads(body)
+                if response.headers.get_content_type() == "application/json"
+                else body.decode()
+            )
 
     def post(self, path: str, body: dict, timeout: float = 60.0) -> dict:
-        request = urllib.request.Request(self.url(path), data=json.dumps(body).encode(), method="POST",
-                                         headers={"Authorization": f"token {self.token}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url(path),
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 
     def start_notebook(self, path: str) -> str:
         """A notebook session for ``path`` with a python3 kernel, as JupyterLab opens one; returns
         the kernel's id."""
-        session = self.post("api/sessions", {"path": path, "type": "notebook", "name": path,
-                                             "kernel": {"name": "python3"}})
+        session = self.post(
+            "api/sessions", {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}}
+        )
         return session["kernel"]["id"]
 
     def wait_until(self, path: str, predicate, timeout: float = 30.0):
@@ -77,7 +101,9 @@ class ServerProcess:
             except (urllib.error.URLError, ConnectionError):
                 pass
             time.sleep(0.2)
-        raise AssertionError(f"{path}: condition not met in {timeout} s; last body {body}; log: {self.output()}")
+        raise AssertionError(
+            f"{path}: condition not met in {timeout} s; last body {body}; log: {self.output()}"
+        )
 
     def output(self) -> str:
         if not self.log.closed:

@@ -52,15 +52,27 @@ def test_unknown_option_is_named(caplog):
 
 
 def test_command_line_text_is_parsed(caplog):
-    monitor = load(caplog, ResourceMonitor={"mem_limit": DeferredConfigString("52428800"),
-                                             "sample_interval": DeferredConfigString("0.5")})
+    monitor = load(
+        caplog,
+        ResourceMonitor={
+            "mem_limit": DeferredConfigString("52428800"),
+            "sample_interval": DeferredConfigString("0.5"),
+        },
+    )
     assert (monitor.mem_limit, monitor.sample_interval) == (52428800, 0.5)
 
 
 def test_resource_use_display_options_are_honoured(caplog):
-    monitor = load(caplog, ResourceUseDisplay={"mem_limit": 10**9, "track_disk_usage": True,
-                                               "disk_path": "/tmp", "cpu_warning_threshold": 0.3,
-                                               "process_memory_metrics": []})
+    monitor = load(
+        caplog,
+        ResourceUseDisplay={
+            "mem_limit": 10**9,
+            "track_disk_usage": True,
+            "disk_path": "/tmp",
+            "cpu_warning_threshold": 0.3,
+            "process_memory_metrics": [],
+        },
+    )
     assert (monitor.mem_limit, monitor.track_disk_usage, monitor.disk_path) == (10**9, True, "/tmp")
     assert monitor.cpu_warning_threshold == 0.3
 

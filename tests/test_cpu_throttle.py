@@ -13,8 +13,10 @@ from . import cgroups, servers
 from .test_oom import send_code
 
 QUOTA = 0.5
-BUSY = ("import subprocess, sys\n"
-        "busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(3)]\n")
+BUSY = (
+    "import subprocess, sys\n"
+    "busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(3)]\n"
+)
 
 
 class StatReader:
@@ -78,8 +80,9 @@ async def test_three_busy_processes_under_half_a_cpu_are_throttled(quota_server)
     await send_code(server, kernel_id, BUSY)
     started = time.monotonic()
     server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["processes"] >= 4, timeout=30)
-    body = server.wait_until("api/metrics/v1", lambda b: (b["cpu_throttle"]["throttled_percent"] or 0) > 50,
-                             timeout=10)
+    body = server.wait_until(
+        "api/metrics/v1", lambda b: (b["cpu_throttle"]["throttled_percent"] or 0) > 50, timeout=10
+    )
     assert time.monotonic() - started < 10 + 2  # within 10 s of the processes showing up
     # The same window read here: the cgroup's own counters at the payload's reading time and
     # window start agree with what the payload says about them.
@@ -90,8 +93,9 @@ async def test_three_busy_processes_under_half_a_cpu_are_throttled(quota_server)
     truth_s = reader.at(end, "throttled_s") - reader.at(start, "throttled_s")
     periods = reader.at(end, "nr_periods") - reader.at(start, "nr_periods")
     truth_percent = 100 * (reader.at(end, "nr_throttled") - reader.at(start, "nr_throttled")) / periods
-    print(f"payload {throttle}, truth {truth_s:.3f} s throttled, {truth_percent:.1f} % of "
-          f"{periods:.0f} periods")
+    print(
+        f"payload {throttle}, truth {truth_s:.3f} s throttled, {truth_percent:.1f} % of {periods:.0f} periods"
+    )
     assert throttle["throttled_percent"] > 50
     assert throttle["throttled_seconds"] == pytest.approx(truth_s, rel=0.15)
     assert throttle["throttled_percent"] == pytest.approx(truth_percent, abs=5)
@@ -100,8 +104,12 @@ async def test_three_busy_processes_under_half_a_cpu_are_throttled(quota_server)
     # The counters on /metrics are the cgroup's: from a sample before the scrape, never ahead.
     text = server.get("metrics")
     after = cgroup.stat()
-    scraped = {name: float(value) for name, value in (
-        line.split() for line in text.splitlines() if line.startswith("jupyter_server_cpu_cfs_"))}
+    scraped = {
+        name: float(value)
+        for name, value in (
+            line.split() for line in text.splitlines() if line.startswith("jupyter_server_cpu_cfs_")
+        )
+    }
     assert scraped["jupyter_server_cpu_cfs_periods_total"] <= after["nr_periods"]
     assert scraped["jupyter_server_cpu_cfs_throttled_periods_total"] <= after["nr_throttled"]
     assert scraped["jupyter_server_cpu_cfs_throttled_seconds_total"] <= after["throttled_s"] + 1e-6

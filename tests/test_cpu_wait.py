@@ -19,11 +19,13 @@ from .test_oom import send_code
 CPU = max(os.sched_getaffinity(0))
 SPIN = f"import os\nos.sched_setaffinity(0, {{{CPU}}})\nwhile True:\n    pass\n"
 # Two threads spinning in C with the GIL released (hashlib on a large buffer), pinned likewise.
-SPIN_THREADS = (f"import hashlib, os, threading\nos.sched_setaffinity(0, {{{CPU}}})\n"
-                "data = bytes(32 << 20)\n"
-                "def spin():\n    while True:\n        hashlib.sha256(data).digest()\n"
-                "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
-                "[t.start() for t in threads]\n[t.join() for t in threads]\n")
+SPIN_THREADS = (
+    f"import hashlib, os, threading\nos.sched_setaffinity(0, {{{CPU}}})\n"
+    "data = bytes(32 << 20)\n"
+    "def spin():\n    while True:\n        hashlib.sha256(data).digest()\n"
+    "threads = [threading.Thread(target=spin) for _ in range(2)]\n"
+    "[t.start() for t in threads]\n[t.join() for t in threads]\n"
+)
 
 
 def start_child(code: str) -> str:
@@ -102,8 +104,14 @@ def kill_children(pid: int) -> None:
 
 async def test_two_spinners_on_one_cpu_each_wait_half_and_an_idle_kernel_does_not(server, favoured):
     ids = [server.start_notebook(f"{name}.ipynb") for name in ("a", "b", "idle")]
-    rows = server.wait_until("api/metrics/v1/kernels", lambda b: len(b["kernels"]) == 3 and all(
-        k["available"] and k["cpu_wait_percent"] is not None for k in b["kernels"]), timeout=60)
+    rows = server.wait_until(
+        "api/metrics/v1/kernels",
+        lambda b: (
+            len(b["kernels"]) == 3
+            and all(k["available"] and k["cpu_wait_percent"] is not None for k in b["kernels"])
+        ),
+        timeout=60,
+    )
     pids = {k["id"]: k["pid"] for k in rows["kernels"]}
     try:
         for kernel_id in ids[:2]:
@@ -158,8 +166,10 @@ async def test_a_kernel_whose_two_threads_spin_counts_both(server, favoured):
         truth_cpu = 100 * (run_after - run_before) / elapsed
         main_only = 100 * (main_thread_wait(child) - main_before) / elapsed
         wait, cpu = mean(r["cpu_wait_percent"] for r in seen), mean(r["cpu_percent"] for r in seen)
-        print(f"kernel waiting {wait:.1f} % (truth {truth_wait:.1f}, main thread alone {main_only:.1f}), "
-              f"CPU {cpu:.1f} % (truth {truth_cpu:.1f})")
+        print(
+            f"kernel waiting {wait:.1f} % (truth {truth_wait:.1f}, main thread alone {main_only:.1f}), "
+            f"CPU {cpu:.1f} % (truth {truth_cpu:.1f})"
+        )
         # Two threads on one CPU: each waits about half the time, so about one CPU's worth in all.
         assert truth_wait > 70 and main_only < 5  # what a main-thread-only reading would miss
         assert wait == pytest.approx(truth_wait, abs=15)

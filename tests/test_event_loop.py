@@ -32,10 +32,16 @@ def start_server(tmp_path: Path, *args: str) -> servers.ServerProcess:
     shutil.copy(BLOCKER, extension / BLOCKER.name)
     folder = tmp_path / "work"
     folder.mkdir()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(extension),
-                                                                     os.environ.get("PYTHONPATH")])))
-    return servers.ServerProcess(folder, "--ServerApp.jpserver_extensions=loop_blocker=True",
-                                 "--ResourceMonitor.loop_block_threshold=1", *args, env=env)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(extension), os.environ.get("PYTHONPATH")]))
+    )
+    return servers.ServerProcess(
+        folder,
+        "--ServerApp.jpserver_extensions=loop_blocker=True",
+        "--ResourceMonitor.loop_block_threshold=1",
+        *args,
+        env=env,
+    )
 
 
 def children(pid: int) -> list[int]:
@@ -104,9 +110,10 @@ class EchoTerminal:
 
     async def open(self) -> None:
         self.name = self.server.post("api/terminals", {})["name"]
-        url = "ws" + self.server.url(f"terminals/websocket/{self.name}")[len("http"):]
+        url = "ws" + self.server.url(f"terminals/websocket/{self.name}")[len("http") :]
         self.conn = await websocket_connect(
-            HTTPRequest(url, headers={"Authorization": f"token {self.server.token}"}))
+            HTTPRequest(url, headers={"Authorization": f"token {self.server.token}"})
+        )
         await self.conn.write_message(json.dumps(["stdin", "stty -icanon; exec cat > /dev/null\r"]))
         await asyncio.sleep(1.5)
         while True:  # drop the prompt and the command's echo
@@ -126,8 +133,7 @@ class EchoTerminal:
                 now = time.monotonic()
                 self.echoed.extend(now for _ in rest[0])
 
-    async def type_for(self, seconds: float, every: float = 0.05,
-                       stop: asyncio.Event | None = None) -> None:
+    async def type_for(self, seconds: float, every: float = 0.05, stop: asyncio.Event | None = None) -> None:
         """Type a letter every ``every`` seconds (on schedule, echoed or not) for ``seconds`` or
         until ``stop`` is set."""
         end = time.monotonic() + seconds
@@ -141,20 +147,25 @@ class EchoTerminal:
         while len(self.echoed) < len(self.sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert len(self.echoed) == len(self.sent), "keystrokes were lost"
-        return [e - s for s, e in zip(self.sent, self.echoed)]
+        return [e - s for s, e in zip(self.sent, self.echoed, strict=False)]
 
     async def close(self) -> None:
         self.conn.close()
         if self._reader is not None:
             await asyncio.wait([self._reader], timeout=5)
-        await AsyncHTTPClient().fetch(self.server.url(f"api/terminals/{self.name}"), method="DELETE",
-                                      headers={"Authorization": f"token {self.server.token}"})
+        await AsyncHTTPClient().fetch(
+            self.server.url(f"api/terminals/{self.name}"),
+            method="DELETE",
+            headers={"Authorization": f"token {self.server.token}"},
+        )
 
 
 async def blocked(server: servers.ServerProcess, how: str, query: str) -> dict:
     response = await AsyncHTTPClient().fetch(
-        server.url(f"loop-blocker/{how}?{query}"), headers={"Authorization": f"token {server.token}"},
-        request_timeout=60)
+        server.url(f"loop-blocker/{how}?{query}"),
+        headers={"Authorization": f"token {server.token}"},
+        request_timeout=60,
+    )
     return json.loads(response.body)
 
 
@@ -180,7 +191,8 @@ async def test_a_blocked_loop_is_recorded_with_its_culprit_and_felt_in_the_termi
     assert elapsed >= 1.5, f"the route blocked only {elapsed:.2f} s: not a test of a 2 s block"
 
     body = server.wait_until(
-        "api/metrics/v1", lambda b: b["event_loop"]["last_block_id"] > before["last_block_id"])
+        "api/metrics/v1", lambda b: b["event_loop"]["last_block_id"] > before["last_block_id"]
+    )
     loop = body["event_loop"]
     new = [b for b in loop["blocks"] if b["id"] > before["last_block_id"]]
     assert len(new) == 1, new  # one block, not one per late probe
@@ -198,7 +210,9 @@ async def test_a_blocked_loop_is_recorded_with_its_culprit_and_felt_in_the_termi
     # What a user felt: the slowest keystroke waited as long as the block, give or take a probe.
     worst = max(latencies)
     assert abs(1000 * worst - block["duration_ms"]) <= 500, (worst, block["duration_ms"])
-    before_block = [lat for sent, lat in zip(terminal.sent, latencies) if sent < requested_mono - 0.1]
+    before_block = [
+        lat for sent, lat in zip(terminal.sent, latencies, strict=False) if sent < requested_mono - 0.1
+    ]
     assert before_block and max(before_block) < 0.5  # before it, echoes were prompt
 
     if how == "ccall":
@@ -213,7 +227,8 @@ async def test_metrics_has_the_lag_histogram_and_the_blocks_counter(server):
     before = server.get("api/metrics/v1")["event_loop"]
     truth = await blocked(server, "sleep", "seconds=2")
     body = server.wait_until(
-        "api/metrics/v1", lambda b: b["event_loop"]["last_block_id"] > before["last_block_id"])
+        "api/metrics/v1", lambda b: b["event_loop"]["last_block_id"] > before["last_block_id"]
+    )
     text = server.get("metrics")
     families = {f.name: f for f in text_string_to_metric_families(text)}
     histogram = families["jupyter_server_event_loop_lag_seconds"]
@@ -246,8 +261,7 @@ def test_the_loop_is_watched_before_anyone_polls_and_while_sampling_is_paused(tm
         # The first poll comes after the block: the loop may still be answering the late probe
         # when it is served, so wait for the record, then check that no sample preceded it.
         first = server.get("api/metrics/v1")
-        body = server.wait_until("api/metrics/v1", lambda b: b["event_loop"]["blocks_total"] >= 1,
-                                 timeout=5)
+        body = server.wait_until("api/metrics/v1", lambda b: b["event_loop"]["blocks_total"] >= 1, timeout=5)
         assert first["sample"]["ready"] is False  # nobody had polled: sampling had never run
         assert body["event_loop"]["blocks_total"] == 1
         block = body["event_loop"]["blocks"][0]

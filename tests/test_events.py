@@ -35,6 +35,7 @@ def jp_server_config(monitor_config, event_log):
 async def next_of(ws, schema_id: str, timeout: float = 10.0) -> dict:
     """The next message of the subscription with ``schema_id`` (the server's own events, such as
     kernel actions, pass by)."""
+
     async def read():
         while True:
             message = await ws.read_message()
@@ -47,12 +48,23 @@ async def next_of(ws, schema_id: str, timeout: float = 10.0) -> dict:
 
 
 def oom_event(**changes) -> OomEvent:
-    fields = dict(id=7, time=1_700_000_000.5, kernel_id="3f1c", kernel_name="python3",
-                  path="work/analysis.ipynb", session_type="notebook", kernel_memory=600 << 20,
-                  server_memory=690 << 20, memory_figure="working_set", limit=700 << 20,
-                  limit_source="cgroup", counter_source="cgroup", exit_signal="SIGKILL",
-                  sample_time=1_700_000_000.0,
-                  memory_before=[[1_700_000_000_000 - 500 * i, i << 20] for i in range(1200)])
+    fields = dict(
+        id=7,
+        time=1_700_000_000.5,
+        kernel_id="3f1c",
+        kernel_name="python3",
+        path="work/analysis.ipynb",
+        session_type="notebook",
+        kernel_memory=600 << 20,
+        server_memory=690 << 20,
+        memory_figure="working_set",
+        limit=700 << 20,
+        limit_source="cgroup",
+        counter_source="cgroup",
+        exit_signal="SIGKILL",
+        sample_time=1_700_000_000.0,
+        memory_before=[[1_700_000_000_000 - 500 * i, i << 20] for i in range(1200)],
+    )
     fields.update(changes)
     return OomEvent(**fields)
 
@@ -94,8 +106,9 @@ async def test_an_oom_event_reaches_subscribers_and_the_operators_log(jp_ws_fetc
 
 
 def test_long_strings_are_cut_to_the_schemas_bounds_and_the_record_still_validates():
-    record = events.oom_kill_record(oom_event(path="deep/" * 400 + "x.ipynb", kernel_memory=None,
-                                              sample_time=None, exit_signal=None))
+    record = events.oom_kill_record(
+        oom_event(path="deep/" * 400 + "x.ipynb", kernel_memory=None, sample_time=None, exit_signal=None)
+    )
     assert len(record["path"]) == 1024 and record["path"].endswith("…")
     schema = EventSchema(events.schema_path(events.OOM_KILL_SCHEMA_ID))
     schema.validate(record)
@@ -105,11 +118,9 @@ def test_long_strings_are_cut_to_the_schemas_bounds_and_the_record_still_validat
 
 def block(depth: int) -> dict:
     """A block as the loop watch's ``Block.to_json()`` gives it: innermost frame first."""
-    stack = [{"function": f"level_{i}", "file": f"/srv/app/mod_{i}.py", "line": 10 + i}
-             for i in range(depth)]
+    stack = [{"function": f"level_{i}", "file": f"/srv/app/mod_{i}.py", "line": 10 + i} for i in range(depth)]
     stack[0] = {"function": "match", "file": "/usr/lib/python3.11/re/__init__.py", "line": None}
-    return {"id": 3, "time": 1_700_000_100.25, "duration_ms": 2041.5, "stack": stack,
-            "culprit": stack[1]}
+    return {"id": 3, "time": 1_700_000_100.25, "duration_ms": 2041.5, "stack": stack, "culprit": stack[1]}
 
 
 async def test_a_loop_block_reaches_subscribers_validated_and_bounded(jp_serverapp, jp_ws_fetch):
@@ -123,8 +134,11 @@ async def test_a_loop_block_reaches_subscribers_validated_and_bounded(jp_servera
     assert message["id"] == 3 and message["duration_ms"] == 2041.5
     assert message["culprit"] == {"function": "level_1", "file": "/srv/app/mod_1.py", "line": 11}
     assert message["stack_depth"] == 50 and len(message["stack"]) == events.MAX_STACK_FRAMES
-    assert message["stack"][0] == {"function": "match", "file": "/usr/lib/python3.11/re/__init__.py",
-                                   "line": None}
+    assert message["stack"][0] == {
+        "function": "match",
+        "file": "/usr/lib/python3.11/re/__init__.py",
+        "line": None,
+    }
     assert message["stack"][-1]["function"] == f"level_{events.MAX_STACK_FRAMES - 1}"
 
 
@@ -143,8 +157,7 @@ async def test_a_block_object_with_to_json_and_no_culprit_is_emitted(jp_serverap
         assert events.emit_loop_block(jp_serverapp.event_logger, Block())["culprit"] is None
         await asyncio.sleep(0.1)
     finally:
-        jp_serverapp.event_logger.remove_listener(schema_id=events.LOOP_BLOCK_SCHEMA_ID,
-                                                  listener=listener)
+        jp_serverapp.event_logger.remove_listener(schema_id=events.LOOP_BLOCK_SCHEMA_ID, listener=listener)
     assert [d["stack_depth"] for d in seen] == [2]
 
 
@@ -157,7 +170,8 @@ def test_registration_is_idempotent_and_a_refused_schema_leaves_the_bus_out(monk
     # A schema the installed jupyter_events refuses (as one older than 0.6 refuses fields without
     # redactionPolicies): registration says so instead of failing the server's start.
     refused = tmp_path / "refused.yaml"
-    refused.write_text(events.schema_path(events.OOM_KILL_SCHEMA_ID).read_text()
-                       .replace("  id:\n", "  __id:\n", 1))
+    refused.write_text(
+        events.schema_path(events.OOM_KILL_SCHEMA_ID).read_text().replace("  id:\n", "  __id:\n", 1)
+    )
     monkeypatch.setattr(events, "schema_path", lambda _schema_id: refused)
     assert not events.register_schemas(EventLogger())

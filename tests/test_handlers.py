@@ -139,8 +139,9 @@ async def test_hung_worker_gives_stale_answers_then_is_replaced(metrics, metrics
         # the handler does not wait for the stopped worker: it answers with the old sample
         stale = await metrics_until(lambda b: b["sample"]["stale"], timeout=10)
         assert stale["rss"] > 0 and stale["sample"]["age_ms"] >= 2000
-        fresh = await metrics_until(lambda b: not b["sample"]["stale"] and b["sample"]["worker"]["restarts"] == 1,
-                                    timeout=20)
+        fresh = await metrics_until(
+            lambda b: not b["sample"]["stale"] and b["sample"]["worker"]["restarts"] == 1, timeout=20
+        )
     finally:
         try:
             os.kill(hung, signal.SIGKILL)
@@ -160,7 +161,9 @@ async def test_worker_pauses_without_requests_and_resumes_on_the_next(metrics, m
     paused_at = monitor.supervisor.snapshot.taken_monotonic
     await asyncio.sleep(0.5)
     assert monitor.supervisor.snapshot.taken_monotonic == paused_at  # not sampling while paused
-    body = await metrics_until(lambda b: b["sample"]["worker"]["state"] == "running" and not b["sample"]["stale"])
+    body = await metrics_until(
+        lambda b: b["sample"]["worker"]["state"] == "running" and not b["sample"]["stale"]
+    )
     assert body["sample"]["age_ms"] < 1000
 
 
@@ -250,10 +253,14 @@ def test_the_users_files_cannot_replace_the_workers_modules(tmp_path):
         (folder / f"{name}.py").write_text(f"raise ImportError('the stray {name}.py was imported')\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}  # as a user's shell has it
     if env.get("PYTHONPATH"):  # tests find the package through an absolute path, like an install
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
     server = servers.ServerProcess(folder, env=env)
     try:
-        body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"] and not b["sample"]["stale"])
+        body = server.wait_until(
+            "api/metrics/v1", lambda b: b["sample"]["ready"] and not b["sample"]["stale"]
+        )
         time.sleep(1.5)  # a worker that imported a stray module would have died by now
         body = server.get("api/metrics/v1")
     finally:

@@ -25,7 +25,10 @@ def test_span_bounds_every_series_and_gone_kernels_are_dropped():
     body = json.loads(history.body())
     assert len(body["totals"]["points"]) == 12 and body["totals"]["points"][-1][1] == 99
     assert set(body["kernels"]["points"]) == {"a"} and len(body["kernels"]["points"]["a"]) == 12
-    assert history.kernel_points("a", since_ms=round(1000 * 5.0 * 98)) == [[490000, 98, None], [495000, 99, None]]
+    assert history.kernel_points("a", since_ms=round(1000 * 5.0 * 98)) == [
+        [490000, 98, None],
+        [495000, 99, None],
+    ]
 
 
 def test_a_kernel_missing_from_one_sample_keeps_its_curve():

@@ -52,15 +52,17 @@ def hub(tmp_path_factory):
             # alice has no limit (no limit series, her host's memory instead); bob a configured
             # one, so the dashboard's share-of-limit panels have data without cgroups too.
             limit = ["--ResourceMonitor.mem_limit=4294967296"] if name == "bob" else []
-            server = started[name] = servers.ServerProcess(folder, SLOW_SAMPLES, *limit, token=TOKEN,
-                                                           base_url=f"/user/{name}/")
+            server = started[name] = servers.ServerProcess(
+                folder, SLOW_SAMPLES, *limit, token=TOKEN, base_url=f"/user/{name}/"
+            )
             prometheus.add_target(name, server)
         if not cgroups.unavailable():
             cgroup = cgroups.MemoryCgroup(LIMIT)
             folder = tmp / "carol"
             folder.mkdir()
             server = started["carol"] = servers.ServerProcess(
-                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/carol/")
+                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/carol/"
+            )
             cgroup.add(server.proc.pid)
             prometheus.add_target("carol", server)
         if not cgroups.cpu_unavailable():  # dave: a busy kernel under a 0.5-CPU quota
@@ -68,7 +70,8 @@ def hub(tmp_path_factory):
             folder = tmp / "dave"
             folder.mkdir()
             server = started["dave"] = servers.ServerProcess(
-                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/dave/")
+                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/dave/"
+            )
             cpu_cgroup.add(server.proc.pid)
             prometheus.add_target("dave", server)
             server.wait_until("api/status", lambda body: True, timeout=60)
@@ -80,9 +83,11 @@ def hub(tmp_path_factory):
             server.wait_until("api/status", lambda body: True)
             server.start_notebook(f"{name}.ipynb")
         for name in ("alice", "bob"):
-            started[name].wait_until("api/metrics/v1/kernels",
-                                     lambda b: b["kernels"] and all(k["available"] for k in b["kernels"]),
-                                     timeout=60)
+            started[name].wait_until(
+                "api/metrics/v1/kernels",
+                lambda b: b["kernels"] and all(k["available"] for k in b["kernels"]),
+                timeout=60,
+            )
         yield prometheus, started
     finally:
         for server in started.values():
@@ -96,8 +101,7 @@ def hub(tmp_path_factory):
 
 def by_name(results: list[dict]) -> dict[tuple, float]:
     """{(metric name, kernel_id or None): value} of an instant query's results."""
-    return {(r["metric"]["__name__"], r["metric"].get("kernel_id")): float(r["value"][1])
-            for r in results}
+    return {(r["metric"]["__name__"], r["metric"].get("kernel_id")): float(r["value"][1]) for r in results}
 
 
 @pytest.mark.parametrize("user", ["alice", "bob"])
@@ -109,9 +113,15 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
         api = server.get("api/metrics/v1")
         kernels = server.get("api/metrics/v1/kernels")["kernels"]
         got = by_name(prometheus.query(f'{{{ours}, user="{user}"}}'))
-        same = got.get(("jupyter_resource_monitor_sample_timestamp_seconds", None)) == api["sample"]["taken_at"]
-        if same and kernels[0]["available"] and kernels[0]["cpu_percent"] is not None \
-                and server.get("api/metrics/v1")["sample"]["taken_at"] == api["sample"]["taken_at"]:
+        same = (
+            got.get(("jupyter_resource_monitor_sample_timestamp_seconds", None)) == api["sample"]["taken_at"]
+        )
+        if (
+            same
+            and kernels[0]["available"]
+            and kernels[0]["cpu_percent"] is not None
+            and server.get("api/metrics/v1")["sample"]["taken_at"] == api["sample"]["taken_at"]
+        ):
             break
         time.sleep(0.5)
     else:
@@ -130,8 +140,9 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
     assert got[("jupyter_kernel_processes", kernel["id"])] == kernel["processes"]
     assert got[("jupyter_kernel_cpu_usage_cores", kernel["id"])] == pytest.approx(kernel["cpu_percent"] / 100)
     if api["psi"] is not None and api["psi"]["cpu"] is not None:  # pressure, as the API read it
-        assert got[("jupyter_server_pressure_cpu_waiting_seconds_total", None)] == \
-            pytest.approx(api["psi"]["cpu"]["some"]["total_s"])
+        assert got[("jupyter_server_pressure_cpu_waiting_seconds_total", None)] == pytest.approx(
+            api["psi"]["cpu"]["some"]["total_s"]
+        )
     assert ("jupyter_kernel_cpu_wait_seconds_total", kernel["id"]) in got
     # Series per server stay few: ours, for a server with one kernel (8 of them CPU waiting and
     # pressure).
@@ -140,14 +151,17 @@ def test_series_arrive_and_equal_the_api_from_the_same_sample(hub, user):
 
 def dashboard_queries() -> list[tuple[str, str]]:
     dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
-    return [(panel["title"], target["expr"]) for panel in dashboard["panels"]
-            for target in panel["targets"]]
+    return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
 
 
 def as_prometheus_query(expr: str) -> str:
     """A Grafana expression with its variables set as a dashboard showing every user would."""
-    for variable, value in [("$__rate_interval", "1m"), ("$__range", "5m"), ("$user", ".*"),
-                            ("$instance", ".*")]:
+    for variable, value in [
+        ("$__rate_interval", "1m"),
+        ("$__range", "5m"),
+        ("$user", ".*"),
+        ("$instance", ".*"),
+    ]:
         expr = expr.replace(variable, value)
     assert "$" not in expr, f"a variable the test does not know: {expr}"
     return expr
@@ -180,20 +194,27 @@ def test_an_oom_kill_shows_up_in_the_counter(hub):
     prometheus, started = hub
     server = started.get("carol")
     if server is None:
-        cgroups.skip_unless_possible(cgroups.unavailable() or "carol was not started",
-                                     "no real OOM kill here")
+        cgroups.skip_unless_possible(
+            cgroups.unavailable() or "carol was not started", "no real OOM kill here"
+        )
     server.wait_until("api/status", lambda body: True)
     kernel_id = server.start_notebook("big.ipynb")
     server.wait_until(f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"], timeout=60)
-    prometheus.wait_until(lambda: prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}'),
-                          "carol's counter at 0")
+    prometheus.wait_until(
+        lambda: prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}'), "carol's counter at 0"
+    )
     asyncio.run(send_code(server, kernel_id, ALLOCATE_FOREVER))
     server.wait_until("api/metrics/v1/events", lambda b: b["events"], timeout=60)
     prometheus.wait_until(
-        lambda: [r for r in prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}')
-                 if r["value"][1] == "1"], "carol's OOM kill")
+        lambda: [
+            r
+            for r in prometheus.query('jupyter_kernel_oom_kills_total{user="carol"}')
+            if r["value"][1] == "1"
+        ],
+        "carol's OOM kill",
+    )
     # The dashboard's OOM panel sees it too.
-    (title, expr), = [q for q in dashboard_queries() if q[0] == "Kernels ended by the OOM killer"]
+    ((title, expr),) = [q for q in dashboard_queries() if q[0] == "Kernels ended by the OOM killer"]
     results = prometheus.query(as_prometheus_query(expr))
     assert float(results[0]["value"][1]) >= 0.5
 
@@ -210,4 +231,7 @@ def test_kubernetes_example_is_a_scrape_config_for_single_user_pods():
     for rule in job["relabel_configs"]:
         re.compile(rule.get("regex", "(.*)"))
     # The same job, file-discovered, is what the tests run (docs/hub/prometheus.yml).
-    assert yaml.safe_load((DOCS / "prometheus.yml").read_text())["scrape_configs"][0]["job_name"] == job["job_name"]
+    assert (
+        yaml.safe_load((DOCS / "prometheus.yml").read_text())["scrape_configs"][0]["job_name"]
+        == job["job_name"]
+    )

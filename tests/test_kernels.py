@@ -19,8 +19,15 @@ def sleeper_kernelspec(jp_data_dir):
     kernel_info), as a kernel in another language might not implement usage_request."""
     spec = jp_data_dir / "kernels" / "sleeper"
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-c", "import time; data = bytearray(64 << 20); time.sleep(600)", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Sleeper", "language": "none"}))
+    argv = [
+        sys.executable,
+        "-c",
+        "import time; data = bytearray(64 << 20); time.sleep(600)",
+        "{connection_file}",
+    ]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Sleeper", "language": "none"})
+    )
     return "sleeper"
 
 
@@ -72,14 +79,20 @@ async def test_kernel_reads_its_own_pid_and_memory(jp_fetch, jp_serverapp, start
 async def test_kernel_that_allocates_and_spins_shows_it(jp_fetch, jp_serverapp, start_kernel):
     kernel_id = await start_kernel()
     before = await kernel_until(jp_fetch, kernel_id, lambda b: b["available"])
-    await execute(jp_serverapp, kernel_id, "import threading, time\n"
-                  "big = bytearray(300 << 20)\n"
-                  "for i in range(0, len(big), 4096): big[i] = 1\n"
-                  "def spin():\n    end = time.monotonic() + 60\n    while time.monotonic() < end: pass\n"
-                  "threading.Thread(target=spin, daemon=True).start()\n")
+    await execute(
+        jp_serverapp,
+        kernel_id,
+        "import threading, time\n"
+        "big = bytearray(300 << 20)\n"
+        "for i in range(0, len(big), 4096): big[i] = 1\n"
+        "def spin():\n    end = time.monotonic() + 60\n    while time.monotonic() < end: pass\n"
+        "threading.Thread(target=spin, daemon=True).start()\n",
+    )
     after = await kernel_until(
-        jp_fetch, kernel_id,
-        lambda b: b["memory"] > before["memory"] + (250 << 20) and (b["cpu_percent"] or 0) > 60)
+        jp_fetch,
+        kernel_id,
+        lambda b: b["memory"] > before["memory"] + (250 << 20) and (b["cpu_percent"] or 0) > 60,
+    )
     assert after["cpu_percent"] < 150
 
 
@@ -130,7 +143,9 @@ async def test_prometheus_series_agree_with_the_api(jp_fetch, start_kernel, metr
     labels = f'{{kernel_id="{kernel_id}",kernel_name="python3"}}'
     assert series(text, "jupyter_kernel_memory_bytes", labels) == kernel["memory"]
     assert series(text, "jupyter_kernel_processes", labels) == kernel["processes"]
-    assert series(text, "jupyter_kernel_cpu_usage_cores", labels) == pytest.approx(kernel["cpu_percent"] / 100)
+    assert series(text, "jupyter_kernel_cpu_usage_cores", labels) == pytest.approx(
+        kernel["cpu_percent"] / 100
+    )
     assert series(text, "jupyter_server_memory_usage_bytes") == api["memory"]["used"]
     if api["memory"]["limit_source"] == "host":  # no limit: no limit series (cAdvisor's is 0)
         assert not re.search(r"^jupyter_server_memory_limit_bytes ", text, re.M)
@@ -149,8 +164,14 @@ async def test_prometheus_series_agree_with_the_api(jp_fetch, start_kernel, metr
 @pytest.mark.parametrize("monitor_config", [{"prometheus_kernel_path": True}])
 async def test_prometheus_kernel_path_label_when_asked(jp_fetch, jp_root_dir):
     (jp_root_dir / "nb.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
-    response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(
-        {"path": "nb.ipynb", "type": "notebook", "name": "nb.ipynb", "kernel": {"name": "python3"}}))
+    response = await jp_fetch(
+        "api",
+        "sessions",
+        method="POST",
+        body=json.dumps(
+            {"path": "nb.ipynb", "type": "notebook", "name": "nb.ipynb", "kernel": {"name": "python3"}}
+        ),
+    )
     kernel_id = json.loads(response.body)["kernel"]["id"]
     await kernel_until(jp_fetch, kernel_id, lambda b: b["available"] and b["path"] == "nb.ipynb")
     text = (await jp_fetch("metrics")).body.decode()
@@ -170,8 +191,9 @@ async def test_prometheus_can_be_turned_off(jp_fetch, metrics_until):
     assert "total_memory_usage" not in (await jp_fetch("metrics")).body.decode()
 
 
-@pytest.mark.parametrize("monitor_config", [{"mem_limit": lambda rss, pss: 4 * pss,
-                                             "cpu_limit": lambda cpu_percent: 1.5}])
+@pytest.mark.parametrize(
+    "monitor_config", [{"mem_limit": lambda rss, pss: 4 * pss, "cpu_limit": lambda cpu_percent: 1.5}]
+)
 async def test_callable_limits_are_the_same_in_metrics_and_the_api(jp_fetch, metrics, metrics_until, monitor):
     await metrics_until(ready)
     for _ in range(20):  # both answers from one snapshot: retry if a sample lands in between

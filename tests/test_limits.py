@@ -57,8 +57,16 @@ def v2(tmp_path, memory: dict[str, str], cpu: dict[str, str], cgroup: str | None
     return build(tmp_path, cgroup, files)
 
 
-def v1(tmp_path, memory, quota, period="100000\n", cpu_dir="cpu,cpuacct", own="docker/abc",
-       cgroup=V1_CGROUP, extra=None):
+def v1(
+    tmp_path,
+    memory,
+    quota,
+    period="100000\n",
+    cpu_dir="cpu,cpuacct",
+    own="docker/abc",
+    cgroup=V1_CGROUP,
+    extra=None,
+):
     """A v1 tree with one memory and one cpu level at ``own`` and unlimited roots."""
     files: dict[str, str | None] = {
         "memory/memory.limit_in_bytes": V1_UNLIMITED,
@@ -109,8 +117,7 @@ def test_v2_unlimited(tmp_path):
         (3 * GiB, "max", "300000 100000", "max 100000", 3 * GiB, 3.0),
     ],
 )
-def test_v2_nested_takes_minimum(tmp_path, parent_mem, child_mem, parent_cpu, child_cpu,
-                                 want_mem, want_cpu):
+def test_v2_nested_takes_minimum(tmp_path, parent_mem, child_mem, parent_cpu, child_cpu, want_mem, want_cpu):
     roots = v2(
         tmp_path,
         {"user.slice": f"{parent_mem}\n", V2_OWN: f"{child_mem}\n"},
@@ -122,8 +129,7 @@ def test_v2_nested_takes_minimum(tmp_path, parent_mem, child_mem, parent_cpu, ch
 
 def test_v2_container_own_path_absent_uses_root(tmp_path):
     # /proc/self/cgroup shows the host-side path; the mount shows the container at its root.
-    files = {"cgroup.controllers": "cpu memory\n", "memory.max": "3221225472\n",
-             "cpu.max": "100000 100000\n"}
+    files = {"cgroup.controllers": "cpu memory\n", "memory.max": "3221225472\n", "cpu.max": "100000 100000\n"}
     roots = build(tmp_path, "0::/kubepods/burstable/pod1/ctr\n", files)
     assert cgroup_memory_limit(*roots) == 3 * GiB
     assert cgroup_cpu_limit(*roots) == 1.0
@@ -131,17 +137,20 @@ def test_v2_container_own_path_absent_uses_root(tmp_path):
 
 def test_v2_container_ignores_ancestors_of_absent_own_path(tmp_path):
     # A "kubepods" directory inside the container's mount is not the host's kubepods cgroup.
-    files = {"cgroup.controllers": "cpu memory\n", "memory.max": "3221225472\n",
-             "cpu.max": "100000 100000\n", "kubepods/memory.max": "1073741824\n",
-             "kubepods/cpu.max": "50000 100000\n"}
+    files = {
+        "cgroup.controllers": "cpu memory\n",
+        "memory.max": "3221225472\n",
+        "cpu.max": "100000 100000\n",
+        "kubepods/memory.max": "1073741824\n",
+        "kubepods/cpu.max": "50000 100000\n",
+    }
     roots = build(tmp_path, "0::/kubepods/burstable/pod1/ctr\n", files)
     assert cgroup_memory_limit(*roots) == 3 * GiB
     assert cgroup_cpu_limit(*roots) == 1.0
 
 
 def test_v2_path_escaping_mount_uses_root(tmp_path):
-    roots = v2(tmp_path, {"": "1073741824\n"}, {"": "200000 100000\n"},
-               cgroup="0::/../outside\n")
+    roots = v2(tmp_path, {"": "1073741824\n"}, {"": "200000 100000\n"}, cgroup="0::/../outside\n")
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "memory.max").write_text("268435456\n")
     (tmp_path / "outside" / "cpu.max").write_text("50000 100000\n")
@@ -191,8 +200,11 @@ def test_v1_container_own_path_absent_uses_root(tmp_path):
 
 def test_hybrid_resolves_to_v1(tmp_path):
     # v1 controllers plus a unified/ v2 mount with no memory or cpu controllers (like this host).
-    extra = {"unified/cgroup.controllers": "\n", "unified/cgroup.procs": "1\n",
-             "unified/cpu.stat": "usage_usec 1\n"}
+    extra = {
+        "unified/cgroup.controllers": "\n",
+        "unified/cgroup.procs": "1\n",
+        "unified/cpu.stat": "usage_usec 1\n",
+    }
     roots = v1(tmp_path, "536870912\n", "150000\n", extra=extra)
     assert cgroup_memory_limit(*roots) == 512 * 1024 * 1024
     assert cgroup_cpu_limit(*roots) == 1.5
@@ -207,8 +219,17 @@ def test_v1_missing_controller_mounts(tmp_path):
 # --- malformed input -----------------------------------------------------------------------------
 
 BAD_MEMORY = ["garbage\n", "", "\n", "12abc\n", "-5\n", "0\n", "1.5e9\n", "\xff\xfe\n"]
-BAD_CPU_MAX = ["garbage\n", "", "150000\n", "150000 0\n", "150000 -100000\n", "-1 100000\n",
-               "0 100000\n", "a b\n", "1 2 3\n"]
+BAD_CPU_MAX = [
+    "garbage\n",
+    "",
+    "150000\n",
+    "150000 0\n",
+    "150000 -100000\n",
+    "-1 100000\n",
+    "0 100000\n",
+    "a b\n",
+    "1 2 3\n",
+]
 
 
 @pytest.mark.parametrize("text", BAD_MEMORY)
@@ -228,8 +249,16 @@ def test_v1_malformed_memory_is_none(tmp_path, text):
 
 @pytest.mark.parametrize(
     ("quota", "period"),
-    [("abc\n", "100000\n"), ("", "100000\n"), ("150000\n", "0\n"), ("150000\n", "-100000\n"),
-     ("150000\n", "x\n"), ("150000\n", None), ("0\n", "100000\n"), ("-5\n", "100000\n")],
+    [
+        ("abc\n", "100000\n"),
+        ("", "100000\n"),
+        ("150000\n", "0\n"),
+        ("150000\n", "-100000\n"),
+        ("150000\n", "x\n"),
+        ("150000\n", None),
+        ("0\n", "100000\n"),
+        ("-5\n", "100000\n"),
+    ],
 )
 def test_v1_malformed_cpu_is_none(tmp_path, quota, period):
     assert cgroup_cpu_limit(*v1(tmp_path, None, quota, period=period)) is None
@@ -258,23 +287,28 @@ def test_empty_roots_are_none(tmp_path):
 
 @pytest.mark.parametrize("child", ["garbage\n", "max\n", ""])
 def test_bad_level_does_not_hide_good_level(tmp_path, child):
-    roots = v2(tmp_path, {V2_OWN: child, "user.slice": "1073741824\n"},
-               {V2_OWN: child, "user.slice": "50000 100000\n"})
+    roots = v2(
+        tmp_path,
+        {V2_OWN: child, "user.slice": "1073741824\n"},
+        {V2_OWN: child, "user.slice": "50000 100000\n"},
+    )
     assert cgroup_memory_limit(*roots) == GiB
     assert cgroup_cpu_limit(*roots) == 0.5
 
 
 def test_bad_parent_does_not_hide_child(tmp_path):
-    roots = v2(tmp_path, {V2_OWN: "1073741824\n", "user.slice": "junk\n"},
-               {V2_OWN: "50000 100000\n", "user.slice": "junk\n"})
+    roots = v2(
+        tmp_path,
+        {V2_OWN: "1073741824\n", "user.slice": "junk\n"},
+        {V2_OWN: "50000 100000\n", "user.slice": "junk\n"},
+    )
     assert cgroup_memory_limit(*roots) == GiB
     assert cgroup_cpu_limit(*roots) == 0.5
 
 
 @pytest.mark.parametrize("cgroup", [None, "", "garbage without colons\n"])
 def test_unknown_proc_cgroup_falls_back_to_root(tmp_path, cgroup):
-    files = {"cgroup.controllers": "cpu memory\n", "memory.max": "1073741824\n",
-             "cpu.max": "200000 100000\n"}
+    files = {"cgroup.controllers": "cpu memory\n", "memory.max": "1073741824\n", "cpu.max": "200000 100000\n"}
     roots = build(tmp_path, cgroup, files)
     assert cgroup_memory_limit(*roots) == GiB
     assert cgroup_cpu_limit(*roots) == 2.0
@@ -313,9 +347,7 @@ def test_host_memory_total_falls_back_without_meminfo(tmp_path):
 def test_memory_limit_at_or_above_host_total_is_none(tmp_path, value):
     roots = v2(tmp_path, {V2_OWN: f"{value}\n"}, {})
     assert cgroup_memory_limit(*roots) is None
-    assert memory_limit(None, None, sys_root=roots[0], proc_root=roots[1]) == Limit(
-        HOST_BYTES, "host"
-    )
+    assert memory_limit(None, None, sys_root=roots[0], proc_root=roots[1]) == Limit(HOST_BYTES, "host")
 
 
 def test_v1_sentinel_is_none_even_when_host_total_unknown(tmp_path, monkeypatch):
@@ -329,9 +361,7 @@ def test_v1_sentinel_is_none_even_when_host_total_unknown(tmp_path, monkeypatch)
     (tmp_path / "proc" / "meminfo").write_text("garbage\n")
     assert host_memory_total(roots[1]) == 0
     assert cgroup_memory_limit(*roots) is None
-    (tmp_path / "sys" / "memory" / "docker" / "abc" / "memory.limit_in_bytes").write_text(
-        f"{1 << 62}\n"
-    )
+    (tmp_path / "sys" / "memory" / "docker" / "abc" / "memory.limit_in_bytes").write_text(f"{1 << 62}\n")
     assert cgroup_memory_limit(*roots) is None
     (tmp_path / "sys" / "memory" / "docker" / "abc" / "memory.limit_in_bytes").write_text(
         f"{(1 << 62) - 4096}\n"
@@ -372,9 +402,7 @@ def test_memory_limit_precedence(tmp_path, cgroup, configured, env, want):
 @pytest.mark.parametrize("env", ["", " ", "abc", "-1", "0", "1.5e9", "1G", "0x10"])
 def test_memory_limit_ignores_invalid_env(tmp_path, env):
     roots = v2(tmp_path, {}, {})
-    assert memory_limit(None, env, sys_root=roots[0], proc_root=roots[1]) == Limit(
-        HOST_BYTES, "host"
-    )
+    assert memory_limit(None, env, sys_root=roots[0], proc_root=roots[1]) == Limit(HOST_BYTES, "host")
 
 
 def test_memory_limit_config_is_whole_bytes(tmp_path):
@@ -386,9 +414,7 @@ def test_memory_limit_config_is_whole_bytes(tmp_path):
 
 def test_memory_limit_env_allows_whitespace(tmp_path):
     roots = v2(tmp_path, {}, {})
-    assert memory_limit(None, " 1073741824\n", sys_root=roots[0], proc_root=roots[1]) == Limit(
-        GiB, "env"
-    )
+    assert memory_limit(None, " 1073741824\n", sys_root=roots[0], proc_root=roots[1]) == Limit(GiB, "env")
 
 
 # --- CPU: affinity, cpu_limit precedence, effective count ----------------------------------------
@@ -452,9 +478,9 @@ def test_cpu_limit_prefers_affinity_over_host_count(tmp_path, affinity, monkeypa
     assert cpu_limit(None, None, sys_root=roots[0], proc_root=roots[1]) == Limit(2.0, "affinity")
 
 
-@pytest.mark.parametrize(("quota", "mask", "want"),
-                         [("150000 100000", 4, 1.5), ("150000 100000", 1, 1.0),
-                          ("max 100000", 3, 3.0)])
+@pytest.mark.parametrize(
+    ("quota", "mask", "want"), [("150000 100000", 4, 1.5), ("150000 100000", 1, 1.0), ("max 100000", 3, 3.0)]
+)
 def test_effective_cpu_count(tmp_path, affinity, quota, mask, want):
     affinity(mask)
     roots = v2(tmp_path, {}, {V2_OWN: f"{quota}\n"})

@@ -14,8 +14,8 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_resource_monitor import events as bus
-from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 from jupyter_resource_monitor.tracking.oom import OomDetector
+from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 
 from . import cgroups, servers
 from .contract import assert_valid
@@ -27,24 +27,42 @@ LIMIT = 640 * MiB
 
 # Allocate (and touch) 10 MiB every 50 ms until the OOM killer ends the kernel: a few seconds of
 # growth, which samples every 0.5 s follow (a spike faster than a sample is not seen growing).
-ALLOCATE_FOREVER = ("import time\nhog = []\nwhile True:\n    hog.append(b'x' * (10 << 20))\n"
-                    "    time.sleep(0.05)\n")
+ALLOCATE_FOREVER = (
+    "import time\nhog = []\nwhile True:\n    hog.append(b'x' * (10 << 20))\n    time.sleep(0.05)\n"
+)
 
 
 def execute_request(code: str) -> str:
-    return json.dumps({
-        "header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    })
+    return json.dumps(
+        {
+            "header": {
+                "msg_id": uuid.uuid4().hex,
+                "msg_type": "execute_request",
+                "username": "test",
+                "session": uuid.uuid4().hex,
+                "date": "",
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "buffers": [],
+            "content": {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        }
+    )
 
 
 async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) -> None:
     """Send ``code`` to the kernel over the server's kernel WebSocket, as JupyterLab does."""
     url = server.url(f"api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}")
-    url = "ws" + url[len("http"):]
+    url = "ws" + url[len("http") :]
     conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
     await conn.write_message(execute_request(code))
     await asyncio.sleep(1.0)  # let it reach the kernel before the socket closes
@@ -80,25 +98,33 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     assert body["memory"]["figure"] == "working_set"
     assert body["memory"]["limit"] == LIMIT and body["memory"]["limit_source"] == "cgroup"
     assert body["memory"]["cgroup"]["working_set"] == body["memory"]["used"]
-    assert body["oom"] == {"kernel_kills": 0, "kernel_deaths": 0, "last_event_id": 0,
-                           "counter_source": "cgroup"}
+    assert body["oom"] == {
+        "kernel_kills": 0,
+        "kernel_deaths": 0,
+        "last_event_id": 0,
+        "counter_source": "cgroup",
+    }
 
     kernel_id = server.start_notebook("work/analysis.ipynb")
     # Sampled (so hooked to its restarter) and named after its notebook.
-    row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
-                            lambda k: k["available"] and k["memory"] > 20 * MiB and k["path"])
+    row = server.wait_until(
+        f"api/metrics/v1/kernels/{kernel_id}",
+        lambda k: k["available"] and k["memory"] > 20 * MiB and k["path"],
+    )
     assert row["path"] == "work/analysis.ipynb" and row["session_type"] == "notebook"
-    owners = server.wait_until("api/metrics/v1", lambda b: any(
-        o["type"] == "notebook" for o in b["by_owner"]))["by_owner"]
+    owners = server.wait_until(
+        "api/metrics/v1", lambda b: any(o["type"] == "notebook" for o in b["by_owner"])
+    )["by_owner"]
     assert owners[0]["name"] == "analysis.ipynb" and owners[0]["kernel_id"] == kernel_id
     assert owners[0]["path"] == "work/analysis.ipynb" and owners[0]["memory"] > 20 * MiB
     first_pid = row["pid"]
     kills_before = cgroup.oom_kills()
 
     # Subscribed to the server's event bus as JupyterLab is: the kill arrives there by itself.
-    url = "ws" + server.url("api/events/subscribe")[len("http"):]
+    url = "ws" + server.url("api/events/subscribe")[len("http") :]
     subscription = await websocket_connect(
-        HTTPRequest(url, headers={"Authorization": f"token {server.token}"}))
+        HTTPRequest(url, headers={"Authorization": f"token {server.token}"})
+    )
     try:
         await send_code(server, kernel_id, ALLOCATE_FOREVER)
         on_bus = await next_of(subscription, bus.OOM_KILL_SCHEMA_ID, timeout=60)
@@ -124,13 +150,16 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
     assert abs(time.time() - event["time"]) < 60 and event["sample_time"] <= event["time"]
     assert max(m for _t, m in event["memory_before"]) >= event["kernel_memory"]
     # The bus carried the same record, without the curve, as the death was noticed.
-    assert on_bus == {"schema_id": bus.OOM_KILL_SCHEMA_ID,
-                      **{k: v for k, v in event.items() if k != "memory_before"}}
+    assert on_bus == {
+        "schema_id": bus.OOM_KILL_SCHEMA_ID,
+        **{k: v for k, v in event.items() if k != "memory_before"},
+    }
     assert 0 <= heard_at - event["time"] < 1.0
 
     # jupyter_server restarts the kernel under the same id; its row keeps the event.
-    row = server.wait_until(f"api/metrics/v1/kernels/{kernel_id}",
-                            lambda k: k["available"] and k["pid"] != first_pid, timeout=60)
+    row = server.wait_until(
+        f"api/metrics/v1/kernels/{kernel_id}", lambda k: k["available"] and k["pid"] != first_pid, timeout=60
+    )
     assert_valid("kernel", row)
     assert [e["id"] for e in row["oom_events"]] == [1]
     body = server.get("api/metrics/v1")
@@ -140,6 +169,7 @@ async def test_real_oom_kill_is_recorded_for_the_notebooks_kernel(cgroup_server)
 
 
 # -- deaths that are not OOM kills: the in-process server, no cgroup needed ---------------------
+
 
 async def start_hooked_kernel(jp_fetch, monitor):
     """A python3 kernel, sampled and hooked to its restarter; returns (id, pid)."""
@@ -154,8 +184,9 @@ async def start_hooked_kernel(jp_fetch, monitor):
 
 
 async def restarted(jp_fetch, kernel_id, old_pid):
-    return await kernel_until(jp_fetch, kernel_id, lambda b: b["available"] and b["pid"] != old_pid,
-                              timeout=60)
+    return await kernel_until(
+        jp_fetch, kernel_id, lambda b: b["available"] and b["pid"] != old_pid, timeout=60
+    )
 
 
 async def oom_counts(jp_fetch):
@@ -196,6 +227,7 @@ async def test_shutdown_is_not_an_oom_kill(jp_fetch, monitor):
 
 
 # -- pairing deaths with rises of the counter (pure logic) -------------------------------------
+
 
 class Clock:
     def __init__(self):

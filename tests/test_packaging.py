@@ -105,4 +105,8 @@ def test_installed_labextension_matches_package_json():
         pytest.skip("the labextension is not installed in this environment")
     built = json.loads(found[0].read_text(encoding="utf-8"))
     npm = package_json()
-    assert (built["name"], built["version"], built["license"]) == (npm["name"], npm["version"], npm["license"])
+    assert (built["name"], built["version"], built["license"]) == (
+        npm["name"],
+        npm["version"],
+        npm["license"],
+    )

@@ -9,14 +9,21 @@ from .test_handlers import ready
 from .test_kernels import series
 
 # The gauges jupyter-resource-usage registers in the default registry when it is enabled.
-JRU_GAUGES = ("total_memory_usage", "max_memory_usage", "total_cpu_usage", "max_cpu_usage",
-              "max_disk_usage", "current_disk_usage")
+JRU_GAUGES = (
+    "total_memory_usage",
+    "max_memory_usage",
+    "total_cpu_usage",
+    "max_cpu_usage",
+    "max_disk_usage",
+    "current_disk_usage",
+)
 
 
 @pytest.fixture
 def jru_gauges():
-    gauges = [prometheus_client.Gauge(name, f"{name} (as jupyter-resource-usage has it)")
-              for name in JRU_GAUGES]
+    gauges = [
+        prometheus_client.Gauge(name, f"{name} (as jupyter-resource-usage has it)") for name in JRU_GAUGES
+    ]
     for gauge in gauges:
         gauge.set(7)
     yield gauges

@@ -93,14 +93,23 @@ def test_unchanged_processes_are_not_read_again_until_their_reading_is_old(forke
 
 
 def test_a_process_whose_rss_moved_is_read_again():
-    proc = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "blocks = []\n"
-        "print('READY', flush=True)\n"
-        "for line in sys.stdin:\n"
-        "    blocks.append(bytearray(64 << 20))\n"
-        "    for o in range(0, len(blocks[-1]), 4096): blocks[-1][o] = 1\n"
-        "    print('GREW', flush=True)\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\n"
+                "blocks = []\n"
+                "print('READY', flush=True)\n"
+                "for line in sys.stdin:\n"
+                "    blocks.append(bytearray(64 << 20))\n"
+                "    for o in range(0, len(blocks[-1]), 4096): blocks[-1][o] = 1\n"
+                "    print('GREW', flush=True)\n"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert proc.stdout.readline() == b"READY\n"
         sampler = Sampler(proc.pid, pss_budget=1.0, pss_burst=5.0)
@@ -176,7 +185,8 @@ def test_reused_pid_is_a_new_process(tmp_path):
 
     def write(start, cpu):
         (root / "stat").write_bytes(
-            f"77 (x) S 1 77 77 0 -1 0 0 0 0 0 {cpu} 0 0 0 20 0 1 0 {start} 1 100 0\n".encode())
+            f"77 (x) S 1 77 77 0 -1 0 0 0 0 0 {cpu} 0 0 0 20 0 1 0 {start} 1 100 0\n".encode()
+        )
         (root / "smaps_rollup").write_bytes(b"0-0 ---p 0 00:00 0 [rollup]\nRss: 400 kB\nPss: 400 kB\n")
 
     write(start=500, cpu=0)
@@ -228,8 +238,11 @@ def test_execd_processes_do_not_borrow_a_fork_familys_ratio():
 def test_lineage_groups_and_their_fallbacks(tmp_path):
     """Relatives (equal lineage fields) share a group at any depth; a process whose fields read 0
     (another user's) is alone; without ASLR, the parent and name narrow the group."""
+
     def stat(pid, ppid, comm, lineage):
-        fields = ["S", ppid] + [0] * 23 + [lineage[0]] + [0] * 18 + [lineage[1], lineage[2], 0, lineage[3], 0, 0]
+        fields = (
+            ["S", ppid] + [0] * 23 + [lineage[0]] + [0] * 18 + [lineage[1], lineage[2], 0, lineage[3], 0, 0]
+        )
         return procfs.Stat(pid, comm, "S", ppid, 0, 1, 100, 4096, 0, lineage), " ".join(map(str, fields))
 
     (tmp_path / "sys" / "kernel").mkdir(parents=True)
@@ -276,16 +289,24 @@ def test_cpu_of_processes_too_short_to_be_sampled_is_counted():
 
 def test_a_sampled_child_reaped_later_is_not_counted_twice():
     # One child spins for 1.5 s (sampled while it runs), exits and is reaped.
-    proc = subprocess.Popen([sys.executable, "-c", (
-        "import os, time\n"
-        "pid = os.fork()\n"
-        "if pid == 0:\n"
-        "    end = time.process_time() + 1.5\n"
-        "    while time.process_time() < end: pass\n"
-        "    os._exit(0)\n"
-        "print('READY', flush=True)\n"
-        "os.waitpid(pid, 0)\n"
-        "time.sleep(600)\n")], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, time\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n"
+                "    end = time.process_time() + 1.5\n"
+                "    while time.process_time() < end: pass\n"
+                "    os._exit(0)\n"
+                "print('READY', flush=True)\n"
+                "os.waitpid(pid, 0)\n"
+                "time.sleep(600)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+    )
     assert proc.stdout.readline().startswith(b"READY")
     try:
         cpu, truth = cpu_over(Sampler(proc.pid), proc.pid, 3.5)
@@ -297,6 +318,7 @@ def test_a_sampled_child_reaped_later_is_not_counted_twice():
 
 def test_left_out_counts_only_what_the_cap_left_unread(tmp_path):
     """A listed child that exited before it was read is not "left out": it is gone."""
+
     def proc_dir(pid, ppid, children):
         d = tmp_path / str(pid)
         (d / "task" / str(pid)).mkdir(parents=True)

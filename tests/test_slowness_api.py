@@ -32,8 +32,9 @@ async def test_payload_fields_and_kernel_rows(jp_fetch, start_kernel, metrics_un
         assert body["psi"]["cpu"]["some"].keys() == {"avg10", "avg60", "total_s"}
 
     kernel_id = await start_kernel()
-    row = await kernel_until(jp_fetch, kernel_id,
-                             lambda b: b["available"] and b["cpu_wait_percent"] is not None)
+    row = await kernel_until(
+        jp_fetch, kernel_id, lambda b: b["available"] and b["cpu_wait_percent"] is not None
+    )
     assert 0 <= row["cpu_wait_percent"] < 100  # an idle kernel, after its start-up
     rows = json.loads((await jp_fetch("api", "metrics", "v1", "kernels")).body)["kernels"]
     assert all("cpu_wait_percent" in r for r in rows)
@@ -53,8 +54,9 @@ async def test_prometheus_series(jp_fetch, start_kernel, metrics_until, monitor)
     assert series(text, "jupyter_server_cpu_wait_seconds_total") == pytest.approx(snap.total.cpu_wait_s)
     pid = json.loads((await jp_fetch("api", "metrics", "v1", "kernels", kernel_id)).body)["pid"]
     labels = f'{{kernel_id="{kernel_id}",kernel_name="python3"}}'
-    assert series(text, "jupyter_kernel_cpu_wait_seconds_total", labels) == \
-        pytest.approx(snap.subtrees[pid].cpu_wait_s)
+    assert series(text, "jupyter_kernel_cpu_wait_seconds_total", labels) == pytest.approx(
+        snap.subtrees[pid].cpu_wait_s
+    )
     # No quota here: no cfs series at all (not zeros that would read as "never throttled").
     assert "jupyter_server_cpu_cfs_" not in text
     psi = snap.psi or {}

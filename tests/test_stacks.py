@@ -20,7 +20,7 @@ SIG = signal.SIGRTMIN + 7
 
 # The script: register faulthandler, start a helper thread, then run `BLOCK` from a tornado
 # callback on the asyncio loop, printing the loop thread's id first. `BLOCK` is one of:
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import faulthandler, re, signal, sys, threading, time
     from tornado.ioloop import IOLoop
 
@@ -50,7 +50,7 @@ SCRIPT = textwrap.dedent('''
     else:
         loop.add_callback(announce_then, blocks[sys.argv[3]])
     loop.start()
-''')
+""")
 
 
 def dump_of(tmp_path: Path, block: str) -> tuple[str, int, Path]:
@@ -59,8 +59,9 @@ def dump_of(tmp_path: Path, block: str) -> tuple[str, int, Path]:
     script.write_text(SCRIPT)
     out = tmp_path / f"dump-{block}.txt"
     out.touch()
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(SIG), block],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(out), str(SIG), block], stdout=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stdout.readline().split()
         assert line and line[0] == "READY", "the script did not start"
@@ -99,7 +100,7 @@ def test_regex_in_c_names_the_calling_function_and_keeps_the_whole_stack(tmp_pat
     files = [f.file for f in stack]
     assert any(os.sep + "tornado" + os.sep in f for f in files)
     assert any(os.sep + "asyncio" + os.sep in f for f in files)
-    for frame in stack[:stack.index(culprit)]:
+    for frame in stack[: stack.index(culprit)]:
         assert stacks.is_machinery(frame.file)
     assert all(stacks.is_machinery(f.file) for f in stack if os.sep + "tornado" + os.sep in f.file)
     # The helper thread's stack is parsed too, under its own id.

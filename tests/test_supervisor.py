@@ -53,8 +53,9 @@ def supervisors(jp_asyncio_loop):
 
 
 def make(supervisors, command, opts=None, **kw):
-    supervisor = WorkerSupervisor(opts or options(), log=logging.getLogger("test-supervisor"),
-                                  command=command, **kw)
+    supervisor = WorkerSupervisor(
+        opts or options(), log=logging.getLogger("test-supervisor"), command=command, **kw
+    )
     supervisors.append(supervisor)
     return supervisor
 
@@ -84,20 +85,23 @@ async def test_garbage_and_overlong_lines_are_skipped(tmp_path, supervisors, cap
 
 async def test_worker_dying_young_backs_off_and_reports_failed(tmp_path, supervisors):
     starts = tmp_path / "starts"
-    command = script(tmp_path, f"""
+    command = script(
+        tmp_path,
+        f"""
         import sys, time
         with open({str(starts)!r}, "a") as f:
             f.write(f"{{time.monotonic()}}\\n")
         sys.stderr.write("boom: cannot sample\\n")
         sys.exit(3)
-    """)
+    """,
+    )
     supervisor = make(supervisors, command, backoff_first_s=0.2, backoff_max_s=5)
     supervisor.demand()
     await until(lambda: supervisor.restarts >= 4, timeout=15, what="four restarts")
     assert supervisor.state == "failed"
     assert supervisor.error == "exited with code 3: boom: cannot sample"
     times = [float(t) for t in starts.read_text().split()]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8  # doubles while it dies young
     assert gaps[2] > 1.5 * gaps[0]
 
@@ -183,8 +187,9 @@ async def test_an_unexpected_error_while_supervising_is_logged_and_recovered(tmp
     supervisor.demand()
     await until(lambda: calls["n"] >= 1 and supervisor.restarts >= 1, what="the error")
     first = supervisor.pid
-    await until(lambda: supervisor.state == "running" and supervisor.pid not in (None, first),
-                what="a new worker")
+    await until(
+        lambda: supervisor.state == "running" and supervisor.pid not in (None, first), what="a new worker"
+    )
     errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
     assert len(errors) == 1 and "a bug in the supervisor" in str(errors[0].exc_info[1])
 
@@ -198,8 +203,10 @@ async def test_a_request_after_supervision_ended_starts_it_again(tmp_path, super
     await until(lambda: supervisor._task.done(), what="task ended")
     taken = supervisor.snapshot.taken_monotonic
     supervisor.demand()
-    await until(lambda: supervisor.snapshot.taken_monotonic > taken and supervisor.state == "running",
-                what="a new sample")
+    await until(
+        lambda: supervisor.snapshot.taken_monotonic > taken and supervisor.state == "running",
+        what="a new sample",
+    )
 
 
 async def test_stop_during_a_restart_is_bounded_and_clean(tmp_path, supervisors):

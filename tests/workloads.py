@@ -30,8 +30,9 @@ time.sleep(600)
 def start(mb: int = 0, children: int = 0, busy: int = 0) -> subprocess.Popen:
     """A child of this process holding ``mb`` MiB, forked into ``children`` sleeping and ``busy``
     spinning processes. Returns once all of them exist. Stop it with :func:`stop`."""
-    proc = subprocess.Popen([sys.executable, "-c", FORKED, str(mb), str(children), str(busy)],
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORKED, str(mb), str(children), str(busy)], stdout=subprocess.PIPE
+    )
     assert proc.stdout.readline().startswith(b"READY")
     return proc
 
@@ -69,9 +70,10 @@ for offset in range(0, len(data), 4096):
     data[offset] = 1
 # exec'd processes beside the family: same name, same parent, private memory of their own
 for _ in range(execs):
-    subprocess.Popen([sys.executable, "-c",
-                      f"d = bytearray({exec_mb} << 20)\nfor o in range(0, len(d), 4096): d[o] = 1\n"
-                      "import time; print('R', flush=True); time.sleep(600)"], stdout=subprocess.PIPE).stdout.readline()
+    child = subprocess.Popen([sys.executable, "-c",
+                              f"d = bytearray({exec_mb} << 20)\nfor o in range(0, len(d), 4096): d[o] = 1\n"
+                              "import time; print('R', flush=True); time.sleep(600)"], stdout=subprocess.PIPE)
+    child.stdout.readline()
 r, w = os.pipe()
 
 def spawn(plan):
@@ -105,8 +107,9 @@ time.sleep(600)
 def start_shaped(shape: str, mb: int, execs: int = 0, exec_mb: int = 0) -> subprocess.Popen:
     """A fork family of ``shape`` ("chain" or "tree") sharing ``mb`` MiB, plus ``execs`` exec'd
     children with ``exec_mb`` MiB each of private memory. Returns once all of them exist."""
-    proc = subprocess.Popen([sys.executable, "-c", SHAPED, str(mb), shape, str(execs), str(exec_mb)],
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SHAPED, str(mb), shape, str(execs), str(exec_mb)], stdout=subprocess.PIPE
+    )
     assert proc.stdout.readline().startswith(b"READY")
     return proc
 
@@ -130,8 +133,9 @@ while True:
 
 
 def start_bursts(burst_ms: int = 40, gap_ms: int = 10) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", BURSTS, str(burst_ms), str(gap_ms)],
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BURSTS, str(burst_ms), str(gap_ms)], stdout=subprocess.PIPE
+    )
     assert proc.stdout.readline().startswith(b"READY")
     return proc
 

@@ -77,7 +77,9 @@ function cgroupUnavailable() {
     // no cgroup v2 either
   }
   if (v2.split(/\s+/).includes('memory')) {
-    return writable('/sys/fs/cgroup') ? null : 'the cgroup v2 root is read-only';
+    return writable('/sys/fs/cgroup')
+      ? null
+      : 'the cgroup v2 root is read-only';
   }
   return 'no memory controller to create a cgroup in';
 }

@@ -25,8 +25,16 @@ SCHEMA_IDS = (OOM_KILL_SCHEMA_ID, LOOP_BLOCK_SCHEMA_ID)
 
 # Bounds the schemas state, applied before validation so a long path cuts instead of failing.
 MAX_STACK_FRAMES = 32
-_MAX_TEXT = {"kernel_id": 256, "kernel_name": 256, "path": 1024, "session_type": 64,
-             "limit_source": 64, "exit_signal": 16, "function": 256, "file": 1024}
+_MAX_TEXT = {
+    "kernel_id": 256,
+    "kernel_name": 256,
+    "path": 1024,
+    "session_type": 64,
+    "limit_source": 64,
+    "exit_signal": 16,
+    "function": 256,
+    "file": 1024,
+}
 # The REST record's fields the event leaves out: a curve of up to 10 minutes of samples.
 _OOM_LEFT_OUT = ("memory_before",)
 
@@ -36,7 +44,7 @@ log = logging.getLogger(__name__)
 def schema_path(schema_id: str) -> Path:
     """The file of one of our schemas, from its id (``.../oom_kill/v1`` -> ``oom_kill/v1.yaml``)."""
     assert schema_id in SCHEMA_IDS, schema_id
-    return Path(__file__).parent / (schema_id[len(EVENTS_URI) + 1:] + ".yaml")
+    return Path(__file__).parent / (schema_id[len(EVENTS_URI) + 1 :] + ".yaml")
 
 
 def register_schemas(event_logger) -> bool:
@@ -48,8 +56,7 @@ def register_schemas(event_logger) -> bool:
             if schema_id not in event_logger.schemas:  # a second extension app in the same server
                 event_logger.register_event_schema(schema_path(schema_id))
     except Exception as exc:  # noqa: BLE001 - the bus is a nicety over the REST routes
-        log.warning("Resource monitor: no events on the server's bus (%s): %s",
-                    type(exc).__name__, exc)
+        log.warning("Resource monitor: no events on the server's bus (%s): %s", type(exc).__name__, exc)
         return False
     return True
 
@@ -70,9 +77,14 @@ def loop_block_record(block: Any) -> dict[str, Any]:
     raw = block if isinstance(block, Mapping) else block.to_json()
     stack = list(raw.get("stack") or [])
     culprit = raw.get("culprit")
-    return {"id": raw["id"], "time": raw["time"], "duration_ms": raw["duration_ms"],
-            "culprit": _frame(culprit) if culprit else None,
-            "stack": [_frame(f) for f in stack[:MAX_STACK_FRAMES]], "stack_depth": len(stack)}
+    return {
+        "id": raw["id"],
+        "time": raw["time"],
+        "duration_ms": raw["duration_ms"],
+        "culprit": _frame(culprit) if culprit else None,
+        "stack": [_frame(f) for f in stack[:MAX_STACK_FRAMES]],
+        "stack_depth": len(stack),
+    }
 
 
 def emit_oom_kill(event_logger, event: Any) -> dict[str, Any] | None:
@@ -105,5 +117,5 @@ def _bounded(record: dict[str, Any]) -> dict[str, Any]:
     for name, most in _MAX_TEXT.items():
         value = record.get(name)
         if isinstance(value, str) and len(value) > most:
-            record[name] = value[:most - 1] + "…"
+            record[name] = value[: most - 1] + "…"
     return record

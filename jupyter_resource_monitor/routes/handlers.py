@@ -55,8 +55,15 @@ class MetricsHandler(_SnapshotHandler):
     async def get(self):
         """Return the latest snapshot without waiting for a new one."""
         monitor = self.settings["resource_monitor"]
-        self.reply(payload.metrics(self.snapshot(), monitor.config, monitor.supervisor,
-                                   tracker=monitor.tracker, loop_watch=monitor.loop_watch))
+        self.reply(
+            payload.metrics(
+                self.snapshot(),
+                monitor.config,
+                monitor.supervisor,
+                tracker=monitor.tracker,
+                loop_watch=monitor.loop_watch,
+            )
+        )
 
 
 class KernelsHandler(_SnapshotHandler):
@@ -69,8 +76,12 @@ class KernelsHandler(_SnapshotHandler):
     async def get(self):
         """List each kernel's memory, CPU and process count from the latest sample."""
         snap = self.snapshot()
-        self.reply({"kernels": kernels.all_kernels(self.kernel_manager, snap, self.tracker),
-                    "sample": payload.sample_block(snap, self.settings["resource_monitor"].supervisor)})
+        self.reply(
+            {
+                "kernels": kernels.all_kernels(self.kernel_manager, snap, self.tracker),
+                "sample": payload.sample_block(snap, self.settings["resource_monitor"].supervisor),
+            }
+        )
 
 
 class KernelHandler(_SnapshotHandler):

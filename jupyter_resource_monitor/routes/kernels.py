@@ -15,8 +15,7 @@ from ..tracking.tracker import kernel_pid
 from ..worker.limits import whole_cpus
 
 
-def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,
-                 tracker=None) -> dict[str, Any]:
+def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None, tracker=None) -> dict[str, Any]:
     """One kernel's usage. Raises ``KeyError`` for an id the kernel manager does not know.
     With a :class:`~.tracker.Tracker`: its session's path and its OOM kills."""
     if kernel_id not in kernel_manager:
@@ -29,18 +28,35 @@ def kernel_usage(kernel_manager, kernel_id: str, snap: Snapshot | None,
         "name": getattr(kernel, "kernel_name", None),
         "pid": pid,
         "available": usage is not None,
-        "memory": None, "rss": None, "pss": None, "cpu_percent": None, "processes": None,
+        "memory": None,
+        "rss": None,
+        "pss": None,
+        "cpu_percent": None,
+        "processes": None,
         "cpu_wait_percent": None,
     }
     if tracker is not None:
         session = tracker.session_of(kernel_id) or {}
         out["path"], out["session_type"] = session.get("path"), session.get("type")
-        out["oom_events"] = [{"id": e.id, "time": e.time, "kernel_memory": e.kernel_memory,
-                              "server_memory": e.server_memory, "limit": e.limit}
-                             for e in tracker.events_for(kernel_id)]
+        out["oom_events"] = [
+            {
+                "id": e.id,
+                "time": e.time,
+                "kernel_memory": e.kernel_memory,
+                "server_memory": e.server_memory,
+                "limit": e.limit,
+            }
+            for e in tracker.events_for(kernel_id)
+        ]
     if usage is not None:
-        out.update(memory=usage.pss, rss=usage.rss, pss=usage.pss, cpu_percent=usage.cpu_percent,
-                   processes=usage.processes, cpu_wait_percent=usage.cpu_wait_percent)
+        out.update(
+            memory=usage.pss,
+            rss=usage.rss,
+            pss=usage.pss,
+            cpu_percent=usage.cpu_percent,
+            processes=usage.processes,
+            cpu_wait_percent=usage.cpu_wait_percent,
+        )
     elif pid is None:
         out["reason"] = "not a local process"  # e.g. a kernel behind a gateway
     elif snap is not None and snap.left_out:

@@ -59,9 +59,14 @@ def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Li
     return Limit(int(memory.value), memory.source), cpu
 
 
-def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSupervisor,
-            now: float | None = None, tracker: Tracker | None = None,
-            loop_watch: LoopWatch | None = None) -> dict[str, Any]:
+def metrics(
+    snap: Snapshot | None,
+    config: ResourceMonitor,
+    worker: WorkerSupervisor,
+    now: float | None = None,
+    tracker: Tracker | None = None,
+    loop_watch: LoopWatch | None = None,
+) -> dict[str, Any]:
     """The payload for one request. jupyter-resource-usage's fields keep their JSON types at
     every moment (numbers, never null); whether they are measured yet is said in ``sample``."""
     now = time.monotonic() if now is None else now
@@ -80,8 +85,12 @@ def metrics(snap: Snapshot | None, config: ResourceMonitor, worker: WorkerSuperv
             "source": memory_limit.source,
         }
     }
-    out: dict[str, Any] = {"rss": total.rss, "pss": total.pss, "limits": limits,
-                           "memory": memory_block(snap, figure, used, memory_limit)}
+    out: dict[str, Any] = {
+        "rss": total.rss,
+        "pss": total.pss,
+        "limits": limits,
+        "memory": memory_block(snap, figure, used, memory_limit),
+    }
     if config.track_cpu_percent:
         cpu_percent = total.cpu_percent or 0.0
         out["cpu_percent"] = float(cpu_percent)
@@ -113,19 +122,30 @@ def memory_block(snap: Snapshot | None, figure: str, used: int, limit: Limit) ->
     processes = snap.total.pss if snap else 0
     # 0 without a limit, as limits.memory; the host's total has a field of its own.
     quota = 0 if limit.source == "host" else int(limit.value)
-    block: dict[str, Any] = {"figure": figure, "used": used, "limit": quota,
-                             "limit_source": limit.source, "host_total": host_total(snap),
-                             "processes": processes, "cgroup": None}
+    block: dict[str, Any] = {
+        "figure": figure,
+        "used": used,
+        "limit": quota,
+        "limit_source": limit.source,
+        "host_total": host_total(snap),
+        "processes": processes,
+        "cgroup": None,
+    }
     if cgroup is not None:
         block["cgroup"] = {
-            "version": cgroup.version, "usage": cgroup.usage, "working_set": cgroup.working_set,
+            "version": cgroup.version,
+            "usage": cgroup.usage,
+            "working_set": cgroup.working_set,
             # What the working set holds besides the processes' pages (PSS): page cache still
             # active, files in tmpfs and /dev/shm no process maps, kernel memory. Estimated as
             # the difference, since mapped files and shared memory are in both.
             "outside_processes": max(0, cgroup.working_set - processes),
-            "anon": cgroup.anon, "page_cache": cgroup.page_cache,
-            "inactive_file": cgroup.inactive_file, "shmem": cgroup.shmem,
-            "kernel": cgroup.kernel, "pressure_events": cgroup.pressure_events,
+            "anon": cgroup.anon,
+            "page_cache": cgroup.page_cache,
+            "inactive_file": cgroup.inactive_file,
+            "shmem": cgroup.shmem,
+            "kernel": cgroup.kernel,
+            "pressure_events": cgroup.pressure_events,
         }
     return block
 
@@ -134,10 +154,12 @@ def oom_block(snap: Snapshot | None, tracker: Tracker) -> dict[str, Any]:
     """OOM kills of kernels seen by this server, and whether they can be seen at all."""
     last = tracker.events[-1] if tracker.events else None
     counter = snap.oom if snap else None
-    return {"kernel_kills": tracker.oom_kills_total,
-            "kernel_deaths": tracker.deaths_total,
-            "last_event_id": last.id if last else 0,
-            "counter_source": counter.source if counter else None}
+    return {
+        "kernel_kills": tracker.oom_kills_total,
+        "kernel_deaths": tracker.deaths_total,
+        "last_event_id": last.id if last else 0,
+        "counter_source": counter.source if counter else None,
+    }
 
 
 def host_total(snap: Snapshot | None) -> int:
@@ -168,12 +190,20 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
     interval_ms = round(1000 * (snap.interval_s if snap else worker.options.interval_s))
     if snap is None:
         return {
-            "ready": False, "cpu_ready": False, "stale": False, "age_ms": None, "taken_at": None,
+            "ready": False,
+            "cpu_ready": False,
+            "stale": False,
+            "age_ms": None,
+            "taken_at": None,
             "interval_ms": interval_ms,
-            "cost_ms": None, "monitor_cpu_percent": None,
+            "cost_ms": None,
+            "monitor_cpu_percent": None,
             "processes": {"seen": 0, "sampled": 0, "left_out": 0},
-            "pss_estimated_bytes": 0, "pss_estimated_fraction": 0.0, "oldest_exact_age_ms": None,
-            "next_poll_ms": interval_ms, "worker": worker_info,
+            "pss_estimated_bytes": 0,
+            "pss_estimated_fraction": 0.0,
+            "oldest_exact_age_ms": None,
+            "next_poll_ms": interval_ms,
+            "worker": worker_info,
         }
     total = snap.total
     return {
@@ -188,7 +218,8 @@ def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | N
         "processes": {"seen": snap.seen, "sampled": snap.sampled, "left_out": snap.left_out},
         "pss_estimated_bytes": total.pss_estimated,
         "pss_estimated_fraction": round(total.pss_estimated / total.pss, 4) if total.pss else 0.0,
-        "oldest_exact_age_ms": None if snap.oldest_exact_age_s is None
+        "oldest_exact_age_ms": None
+        if snap.oldest_exact_age_s is None
         else round(1000 * (snap.oldest_exact_age_s + max(0.0, now - snap.taken_monotonic))),
         "next_poll_ms": interval_ms,
         "worker": worker_info,

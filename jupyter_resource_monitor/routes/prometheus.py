@@ -16,14 +16,17 @@ import asyncio
 import time
 from typing import NamedTuple
 
-from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
-                                   InfoMetricFamily)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
 from ..tracking.tracker import memory_figure
-from . import kernels, payload
-from . import slowness_prometheus
+from . import kernels, payload, slowness_prometheus
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 
@@ -39,69 +42,99 @@ class Family(NamedTuple):
 # serving the same family twice, which Prometheus rejects.
 FAMILIES: dict[str, Family] = {
     # jupyter-resource-usage's names and units (percent), for existing dashboards.
-    "total_memory_usage": Family(GaugeMetricFamily, "Memory used by the server and its "
-                                 "descendants, bytes (PSS: shared pages counted once)"),
+    "total_memory_usage": Family(
+        GaugeMetricFamily,
+        "Memory used by the server and its descendants, bytes (PSS: shared pages counted once)",
+    ),
     # As jupyter-resource-usage: the limit, or the host's total memory without one.
-    "max_memory_usage": Family(GaugeMetricFamily, "Memory limit, bytes (cgroup, configured, or "
-                               "the host's total without a limit)"),
-    "total_cpu_usage": Family(GaugeMetricFamily, "CPU used by the server and its descendants, "
-                              "percent (100 = one CPU)"),
+    "max_memory_usage": Family(
+        GaugeMetricFamily, "Memory limit, bytes (cgroup, configured, or the host's total without a limit)"
+    ),
+    "total_cpu_usage": Family(
+        GaugeMetricFamily, "CPU used by the server and its descendants, percent (100 = one CPU)"
+    ),
     "max_cpu_usage": Family(GaugeMetricFamily, "CPU limit, percent (100 per CPU)"),
     "current_disk_usage": Family(GaugeMetricFamily, "Disk used, bytes"),
     "max_disk_usage": Family(GaugeMetricFamily, "Disk size, bytes"),
-    "kernel_memory_usage": Family(GaugeMetricFamily, "Memory (PSS) of a kernel and its "
-                                  "descendants, bytes", ("kernel_id",)),
-    "kernel_cpu_usage": Family(GaugeMetricFamily, "CPU of a kernel and its descendants, percent",
-                               ("kernel_id",)),
+    "kernel_memory_usage": Family(
+        GaugeMetricFamily, "Memory (PSS) of a kernel and its descendants, bytes", ("kernel_id",)
+    ),
+    "kernel_cpu_usage": Family(
+        GaugeMetricFamily, "CPU of a kernel and its descendants, percent", ("kernel_id",)
+    ),
     # The server, in base units.
     "jupyter_server_memory_usage_bytes": Family(
-        GaugeMetricFamily, "The memory compared with the limit: the cgroup's working set under a "
-        "cgroup limit, else the PSS of the server's processes (see jupyter_resource_monitor_info)"),
+        GaugeMetricFamily,
+        "The memory compared with the limit: the cgroup's working set under a "
+        "cgroup limit, else the PSS of the server's processes (see jupyter_resource_monitor_info)",
+    ),
     # Absent without a limit (as cAdvisor's limit is 0 for an unlimited container, a ratio to it
     # is then no series rather than a share of the host's memory).
-    "jupyter_server_memory_limit_bytes": Family(GaugeMetricFamily, "The memory limit (absent "
-                                                "without one: see jupyter_host_memory_bytes)"),
-    "jupyter_host_memory_bytes": Family(GaugeMetricFamily, "The host's total memory (MemTotal), "
-                                        "where a server without a limit runs out"),
-    "jupyter_server_memory_pss_bytes": Family(GaugeMetricFamily, "PSS of the server and its "
-                                              "descendants (shared pages counted once)"),
+    "jupyter_server_memory_limit_bytes": Family(
+        GaugeMetricFamily, "The memory limit (absent without one: see jupyter_host_memory_bytes)"
+    ),
+    "jupyter_host_memory_bytes": Family(
+        GaugeMetricFamily, "The host's total memory (MemTotal), where a server without a limit runs out"
+    ),
+    "jupyter_server_memory_pss_bytes": Family(
+        GaugeMetricFamily, "PSS of the server and its descendants (shared pages counted once)"
+    ),
     "jupyter_server_memory_working_set_bytes": Family(
-        GaugeMetricFamily, "The memory cgroup's working set (usage less inactive file cache), "
-        "what its OOM killer counts; only under a cgroup limit"),
-    "jupyter_server_cpu_usage_cores": Family(GaugeMetricFamily, "CPUs busy with the server and "
-                                             "its descendants (1 = one CPU)"),
+        GaugeMetricFamily,
+        "The memory cgroup's working set (usage less inactive file cache), "
+        "what its OOM killer counts; only under a cgroup limit",
+    ),
+    "jupyter_server_cpu_usage_cores": Family(
+        GaugeMetricFamily, "CPUs busy with the server and its descendants (1 = one CPU)"
+    ),
     "jupyter_server_cpu_limit_cores": Family(GaugeMetricFamily, "CPUs the server may use"),
     # Each running kernel (kernel_name is the kernelspec's; path with prometheus_kernel_path).
-    "jupyter_kernel_memory_bytes": Family(GaugeMetricFamily, "PSS of a kernel and its "
-                                          "descendants", tuple(KERNEL_LABELS)),
-    "jupyter_kernel_cpu_usage_cores": Family(GaugeMetricFamily, "CPUs busy with a kernel and its "
-                                             "descendants", tuple(KERNEL_LABELS)),
-    "jupyter_kernel_processes": Family(GaugeMetricFamily, "Processes of a kernel (itself and its "
-                                       "descendants)", tuple(KERNEL_LABELS)),
-    "jupyter_kernel_oom_kills": Family(CounterMetricFamily, "Kernels of this server ended by the "
-                                       "kernel's OOM killer"),
-    "jupyter_kernel_deaths": Family(CounterMetricFamily, "Kernels of this server that died by "
-                                    "themselves (any cause, OOM kills included)"),
+    "jupyter_kernel_memory_bytes": Family(
+        GaugeMetricFamily, "PSS of a kernel and its descendants", tuple(KERNEL_LABELS)
+    ),
+    "jupyter_kernel_cpu_usage_cores": Family(
+        GaugeMetricFamily, "CPUs busy with a kernel and its descendants", tuple(KERNEL_LABELS)
+    ),
+    "jupyter_kernel_processes": Family(
+        GaugeMetricFamily, "Processes of a kernel (itself and its descendants)", tuple(KERNEL_LABELS)
+    ),
+    "jupyter_kernel_oom_kills": Family(
+        CounterMetricFamily, "Kernels of this server ended by the kernel's OOM killer"
+    ),
+    "jupyter_kernel_deaths": Family(
+        CounterMetricFamily, "Kernels of this server that died by themselves (any cause, OOM kills included)"
+    ),
     # The server's event loop (c.ResourceMonitor.track_event_loop), see tracking/loop_watch.py.
     "jupyter_server_event_loop_lag_seconds": Family(
-        HistogramMetricFamily, "How late the event loop answered the monitor's probes (4 a "
-        "second): the time a request or a keystroke would have waited"),
-    "jupyter_server_event_loop_blocks": Family(CounterMetricFamily, "Times the event loop was "
-                                               "blocked longer than the block threshold"),
+        HistogramMetricFamily,
+        "How late the event loop answered the monitor's probes (4 a "
+        "second): the time a request or a keystroke would have waited",
+    ),
+    "jupyter_server_event_loop_blocks": Family(
+        CounterMetricFamily, "Times the event loop was blocked longer than the block threshold"
+    ),
     # The monitor itself.
-    "jupyter_resource_monitor": Family(InfoMetricFamily, "The resource monitor: version, which "
-                                       "memory figure the limit is compared with, and where "
-                                       "limits and OOM kills are read"),
-    "jupyter_resource_monitor_sample_age_seconds": Family(GaugeMetricFamily, "Age of the sample "
-                                                          "these figures come from"),
-    "jupyter_resource_monitor_sample_timestamp_seconds": Family(GaugeMetricFamily, "When that "
-                                                                "sample was taken, Unix time"),
-    "jupyter_resource_monitor_sample_cost_seconds": Family(GaugeMetricFamily, "CPU time the "
-                                                           "worker spent on that sample"),
-    "jupyter_resource_monitor_cpu_usage_cores": Family(GaugeMetricFamily, "CPUs busy with the "
-                                                       "monitor's worker"),
-    "jupyter_resource_monitor_processes_left_out": Family(GaugeMetricFamily, "Descendants not "
-                                                          "sampled because of the process cap"),
+    "jupyter_resource_monitor": Family(
+        InfoMetricFamily,
+        "The resource monitor: version, which "
+        "memory figure the limit is compared with, and where "
+        "limits and OOM kills are read",
+    ),
+    "jupyter_resource_monitor_sample_age_seconds": Family(
+        GaugeMetricFamily, "Age of the sample these figures come from"
+    ),
+    "jupyter_resource_monitor_sample_timestamp_seconds": Family(
+        GaugeMetricFamily, "When that sample was taken, Unix time"
+    ),
+    "jupyter_resource_monitor_sample_cost_seconds": Family(
+        GaugeMetricFamily, "CPU time the worker spent on that sample"
+    ),
+    "jupyter_resource_monitor_cpu_usage_cores": Family(
+        GaugeMetricFamily, "CPUs busy with the monitor's worker"
+    ),
+    "jupyter_resource_monitor_processes_left_out": Family(
+        GaugeMetricFamily, "Descendants not sampled because of the process cap"
+    ),
 }
 FAMILIES.update(slowness_prometheus.FAMILIES)  # CPU waiting, quota throttling, pressure stalls
 
@@ -127,8 +160,9 @@ def _family(name: str, labels: list[str] | None = None, **kwargs):
     family = FAMILIES[name]
     if family.kind is InfoMetricFamily:
         return InfoMetricFamily(name, family.help, **kwargs)
-    return family.kind(name, family.help, labels=labels if labels is not None else
-                       (list(family.labels) or None), **kwargs)
+    return family.kind(
+        name, family.help, labels=labels if labels is not None else (list(family.labels) or None), **kwargs
+    )
 
 
 class _Probe(Collector):
@@ -147,8 +181,7 @@ class SnapshotCollector(Collector):
     exporter already serves). ``path_label`` adds each kernel's notebook path to the
     ``jupyter_kernel_*`` series (off by default: it reveals file names and adds series)."""
 
-    def __init__(self, monitor, kernel_manager, skip: frozenset[str] = frozenset(),
-                 path_label: bool = False):
+    def __init__(self, monitor, kernel_manager, skip: frozenset[str] = frozenset(), path_label: bool = False):
         self.monitor = monitor
         self.kernel_manager = kernel_manager
         self.skip = skip
@@ -179,8 +212,11 @@ class SnapshotCollector(Collector):
         loop_watch = getattr(self.monitor, "loop_watch", None)
         if loop_watch is not None:
             histogram = loop_watch.histogram
-            yield _family("jupyter_server_event_loop_lag_seconds", buckets=histogram.cumulative(),
-                          sum_value=histogram.sum)
+            yield _family(
+                "jupyter_server_event_loop_lag_seconds",
+                buckets=histogram.cumulative(),
+                sum_value=histogram.sum,
+            )
             yield _value("jupyter_server_event_loop_blocks", loop_watch.blocks_total)
         yield _value("jupyter_kernel_oom_kills", tracker.oom_kills_total)
         yield _value("jupyter_kernel_deaths", tracker.deaths_total)
@@ -191,10 +227,16 @@ class SnapshotCollector(Collector):
         total = snap.total
         memory_limit, cpu_limit = payload.effective_limits(snap, config)
         figure, used = memory_figure(snap, memory_limit.source)
-        yield _family("jupyter_resource_monitor", value={
-            "version": __version__, "memory_figure": figure,
-            "memory_limit_source": memory_limit.source, "cpu_limit_source": cpu_limit.source,
-            "oom_counter": snap.oom.source if snap.oom else "none"})
+        yield _family(
+            "jupyter_resource_monitor",
+            value={
+                "version": __version__,
+                "memory_figure": figure,
+                "memory_limit_source": memory_limit.source,
+                "cpu_limit_source": cpu_limit.source,
+                "oom_counter": snap.oom.source if snap.oom else "none",
+            },
+        )
 
         yield _value("total_memory_usage", total.pss)
         host_total = payload.host_total(snap)
@@ -217,12 +259,12 @@ class SnapshotCollector(Collector):
             yield _value("max_disk_usage", snap.disk.total)
         yield from self._kernel_families(snap, tracker)
         yield from slowness_prometheus.series(snap, self.kernel_manager, tracker, self.kernel_labels)
-        yield _value("jupyter_resource_monitor_sample_age_seconds",
-                     max(0.0, time.monotonic() - snap.taken_monotonic))
+        yield _value(
+            "jupyter_resource_monitor_sample_age_seconds", max(0.0, time.monotonic() - snap.taken_monotonic)
+        )
         yield _value("jupyter_resource_monitor_sample_timestamp_seconds", snap.taken_at)
         yield _value("jupyter_resource_monitor_sample_cost_seconds", snap.cost_s)
-        yield _value("jupyter_resource_monitor_cpu_usage_cores",
-                     (snap.monitor_cpu_percent or 0.0) / 100)
+        yield _value("jupyter_resource_monitor_cpu_usage_cores", (snap.monitor_cpu_percent or 0.0) / 100)
         yield _value("jupyter_resource_monitor_processes_left_out", snap.left_out)
 
     def _kernel_families(self, snap, tracker):

@@ -33,8 +33,11 @@ def throttle_block(snap: Snapshot | None) -> dict[str, Any] | None:
     throttle = snap.cpu_throttle if snap else None
     if throttle is None:
         return None
-    return {"throttled_percent": throttle.throttled_percent,
-            "throttled_seconds": throttle.throttled_seconds,
-            "window_s": throttle.window_s, "quota_cpus": throttle.quota_cpus,
-            # Unix time the counters were read: the window ends there.
-            "read_at": throttle.read_at}
+    return {
+        "throttled_percent": throttle.throttled_percent,
+        "throttled_seconds": throttle.throttled_seconds,
+        "window_s": throttle.window_s,
+        "quota_cpus": throttle.quota_cpus,
+        # Unix time the counters were read: the window ends there.
+        "read_at": throttle.read_at,
+    }

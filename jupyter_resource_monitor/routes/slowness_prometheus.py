@@ -32,33 +32,47 @@ PRESSURE_KINDS = {"some": "waiting", "full": "stalled"}
 
 FAMILIES: dict[str, Family] = {
     "jupyter_server_cpu_wait_seconds": Family(
-        CounterMetricFamily, "Time the server's and its descendants' threads were runnable but "
-        "waited for a CPU (run-queue wait, quota throttling included)"),
+        CounterMetricFamily,
+        "Time the server's and its descendants' threads were runnable but "
+        "waited for a CPU (run-queue wait, quota throttling included)",
+    ),
     "jupyter_kernel_cpu_wait_seconds": Family(
-        CounterMetricFamily, "Time a kernel's and its descendants' threads waited for a CPU",
-        KERNEL_LABELS),
+        CounterMetricFamily, "Time a kernel's and its descendants' threads waited for a CPU", KERNEL_LABELS
+    ),
     "jupyter_server_cpu_cfs_periods": Family(
-        CounterMetricFamily, "CPU quota enforcement periods in which the server's quota cgroup "
-        "had work; only under a CPU quota"),
+        CounterMetricFamily,
+        "CPU quota enforcement periods in which the server's quota cgroup had work; only under a CPU quota",
+    ),
     "jupyter_server_cpu_cfs_throttled_periods": Family(
-        CounterMetricFamily, "Of those periods, the ones that ran out of quota (throttled)"),
+        CounterMetricFamily, "Of those periods, the ones that ran out of quota (throttled)"
+    ),
     "jupyter_server_cpu_cfs_throttled_seconds": Family(
-        CounterMetricFamily, "Time the quota cgroup's run queues spent throttled, summed over "
-        "CPUs (the cgroup's own counter)"),
-    **{f"jupyter_server_pressure_{resource}_{name}_seconds": Family(
-        CounterMetricFamily, f"Pressure stall information, {resource}: time "
-        + ("at least one task" if kind == "some" else "all non-idle tasks")
-        + f" {'waited' if kind == 'some' else 'were stalled'} for {resource}; source=\"cgroup\" "
-        "(the server's cgroup) or \"host\" (every tenant of the machine)", ("source",))
-       for resource in ("cpu", "memory", "io") for kind, name in PRESSURE_KINDS.items()},
+        CounterMetricFamily,
+        "Time the quota cgroup's run queues spent throttled, summed over CPUs (the cgroup's own counter)",
+    ),
+    **{
+        f"jupyter_server_pressure_{resource}_{name}_seconds": Family(
+            CounterMetricFamily,
+            f"Pressure stall information, {resource}: time "
+            + ("at least one task" if kind == "some" else "all non-idle tasks")
+            + f' {"waited" if kind == "some" else "were stalled"} for {resource}; source="cgroup" '
+            '(the server\'s cgroup) or "host" (every tenant of the machine)',
+            ("source",),
+        )
+        for resource in ("cpu", "memory", "io")
+        for kind, name in PRESSURE_KINDS.items()
+    },
 }
 
 
 def series(snap: Snapshot, kernel_manager, tracker, kernel_labels: list[str]):
     """The families with figures in ``snap`` (names as in :data:`FAMILIES`)."""
     yield _counter("jupyter_server_cpu_wait_seconds", snap.total.cpu_wait_s)
-    waits = CounterMetricFamily("jupyter_kernel_cpu_wait_seconds",
-                                FAMILIES["jupyter_kernel_cpu_wait_seconds"].help, labels=kernel_labels)
+    waits = CounterMetricFamily(
+        "jupyter_kernel_cpu_wait_seconds",
+        FAMILIES["jupyter_kernel_cpu_wait_seconds"].help,
+        labels=kernel_labels,
+    )
     for kernel in kernels.all_kernels(kernel_manager, snap, tracker):
         usage = snap.subtrees.get(kernel["pid"]) if kernel["available"] else None
         if usage is None:

@@ -49,8 +49,15 @@ class History:
         self.kernels: dict[str, _Series] = {}
         self._body: str | None = None
 
-    def add(self, taken_at: float, pss: int, used: int, cpu: float | None,
-            kernels: dict[str, tuple[int, float | None]], known: set[str] | None = None) -> None:
+    def add(
+        self,
+        taken_at: float,
+        pss: int,
+        used: int,
+        cpu: float | None,
+        kernels: dict[str, tuple[int, float | None]],
+        known: set[str] | None = None,
+    ) -> None:
         """Record one sample. ``kernels`` maps each sampled kernel's id to (memory, cpu); the
         history of a kernel not in ``known`` (default: the sampled ones) is dropped, so a kernel
         the sample missed once (restarting, left out by the cap) keeps its curve."""
@@ -75,10 +82,11 @@ class History:
         return {
             "step_ms": round(1000 * self.step_s),
             "span_ms": round(1000 * self.span_s),
-            "totals": {"fields": ["t_ms", "pss", "used", "cpu_percent"],
-                       "points": list(self.totals.points)},
-            "kernels": {"fields": ["t_ms", "memory", "cpu_percent"],
-                        "points": {k: list(s.points) for k, s in self.kernels.items()}},
+            "totals": {"fields": ["t_ms", "pss", "used", "cpu_percent"], "points": list(self.totals.points)},
+            "kernels": {
+                "fields": ["t_ms", "memory", "cpu_percent"],
+                "points": {k: list(s.points) for k, s in self.kernels.items()},
+            },
         }
 
     def body(self) -> str:

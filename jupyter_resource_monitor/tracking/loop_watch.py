@@ -23,8 +23,9 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..worker.loop_probe import AnswerPage, ProbeOptions, parse_probe
 from . import stacks
@@ -49,9 +50,13 @@ class Block:
     culprit: Frame | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "time": self.time, "duration_ms": self.duration_ms,
-                "stack": [f.to_json() for f in self.stack],
-                "culprit": self.culprit.to_json() if self.culprit else None}
+        return {
+            "id": self.id,
+            "time": self.time,
+            "duration_ms": self.duration_ms,
+            "stack": [f.to_json() for f in self.stack],
+            "culprit": self.culprit.to_json() if self.culprit else None,
+        }
 
 
 class LagHistogram:
@@ -71,7 +76,7 @@ class LagHistogram:
     def cumulative(self) -> list[tuple[str, int]]:
         """(``le`` label, count of observations at or below it), ending with ``+Inf``."""
         out, running = [], 0
-        for bound, count in zip(self.bounds + (math.inf,), self.counts):
+        for bound, count in zip(self.bounds + (math.inf,), self.counts, strict=False):
             running += count
             out.append(("+Inf" if bound == math.inf else repr(bound), running))
         return out
@@ -81,8 +86,13 @@ class LoopWatch:
     """Answers probes and keeps what they showed. ``listeners`` are called on the loop with each
     new :class:`Block` (e.g. to emit it on jupyter_server's event bus)."""
 
-    def __init__(self, threshold_s: float = 1.0, window_s: float = WINDOW_S,
-                 max_blocks: int = MAX_BLOCKS, log: logging.Logger | None = None):
+    def __init__(
+        self,
+        threshold_s: float = 1.0,
+        window_s: float = WINDOW_S,
+        max_blocks: int = MAX_BLOCKS,
+        log: logging.Logger | None = None,
+    ):
         self.threshold_s = threshold_s
         self.window_s = window_s
         self.log = log or logging.getLogger(__name__)
@@ -114,12 +124,15 @@ class LoopWatch:
         self._page = AnswerPage(self._page_path, writable=True)
         sig = stacks.pick_signal()
         if sig is None:
-            self.log.warning("Resource monitor: no free signal for faulthandler; event-loop blocks "
-                             "are recorded without their stack")
+            self.log.warning(
+                "Resource monitor: no free signal for faulthandler; event-loop blocks "
+                "are recorded without their stack"
+            )
         else:
             self._dumper = stacks.StackDumper(sig, directory)
-        return ProbeOptions(answer_path=self._page_path, server_pid=os.getpid(),
-                            signal=sig or 0, threshold_s=self.threshold_s)
+        return ProbeOptions(
+            answer_path=self._page_path, server_pid=os.getpid(), signal=sig or 0, threshold_s=self.threshold_s
+        )
 
     def stop(self) -> None:
         """Unregister faulthandler and remove the files. Stop the worker first: the signal's
@@ -180,12 +193,20 @@ class LoopWatch:
             else:
                 stack = stacks.parse_dump(dump).get(self._loop_thread, [])
         self.blocks_total += 1
-        block = Block(id=self.blocks_total, time=time.time() - (now - sent_at),
-                      duration_ms=_ms(lag), stack=stack, culprit=stacks.culprit(stack))
+        block = Block(
+            id=self.blocks_total,
+            time=time.time() - (now - sent_at),
+            duration_ms=_ms(lag),
+            stack=stack,
+            culprit=stacks.culprit(stack),
+        )
         self.blocks.append(block)
         self._blocks_json = [b.to_json() for b in self.blocks]  # once per block, not per request
-        where = (f" in {block.culprit.function} ({block.culprit.file}:{block.culprit.line})"
-                 if block.culprit else "")
+        where = (
+            f" in {block.culprit.function} ({block.culprit.file}:{block.culprit.line})"
+            if block.culprit
+            else ""
+        )
         self.log.warning("The server's event loop was blocked for %.1f s%s", lag, where)
         for listener in self.listeners:
             try:
@@ -204,9 +225,14 @@ class LoopWatch:
             return {"p50": None, "p99": None, "max": None}
         if self._lag_cache is None or self._lag_cache[0] != self.probes_total:
             ordered = sorted(lag for _, lag in self._recent)
-            self._lag_cache = (self.probes_total, {
-                "p50": _ms(_nearest_rank(ordered, 50)), "p99": _ms(_nearest_rank(ordered, 99)),
-                "max": _ms(ordered[-1])})
+            self._lag_cache = (
+                self.probes_total,
+                {
+                    "p50": _ms(_nearest_rank(ordered, 50)),
+                    "p99": _ms(_nearest_rank(ordered, 99)),
+                    "max": _ms(ordered[-1]),
+                },
+            )
         return self._lag_cache[1]
 
     def payload(self, now: float | None = None) -> dict[str, Any]:

@@ -67,8 +67,13 @@ def parse_dump(text: str) -> dict[int, list[Frame]]:
         frame = _FRAME.match(line)
         if frame:
             number = frame.group("line")
-            current.append(Frame(function=frame.group("function"), file=frame.group("file"),
-                                 line=None if number == "???" else int(number)))
+            current.append(
+                Frame(
+                    function=frame.group("function"),
+                    file=frame.group("file"),
+                    line=None if number == "???" else int(number),
+                )
+            )
         elif not line.strip():
             current = None  # a blank line ends a thread's stack
     return stacks
@@ -117,8 +122,11 @@ def is_machinery(file: str) -> bool:
 def is_idle_loop(stack: list[Frame]) -> bool:
     """Whether the stack is the event loop waiting for I/O: the signal arrived after the block
     ended (or the block was elsewhere), so this stack does not show it."""
-    return bool(stack) and stack[0].function in ("select", "poll") and \
-        os.path.basename(stack[0].file) == "selectors.py"
+    return (
+        bool(stack)
+        and stack[0].function in ("select", "poll")
+        and os.path.basename(stack[0].file) == "selectors.py"
+    )
 
 
 def culprit(stack: list[Frame]) -> Frame | None:
@@ -199,4 +207,3 @@ def fast_directory() -> str | None:
     """Shared memory for the dump and the answer page where it exists (no disk I/O either way,
     but a tmpfs also survives a full disk); else the system's temporary folder."""
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-

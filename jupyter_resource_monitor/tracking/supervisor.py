@@ -46,8 +46,10 @@ DEMAND_EVERY_S = 1.0
 # server's directory is usually the user's notebook folder, and a select.py or json.py there would
 # otherwise replace the standard module in the worker. The package's own root is appended to
 # sys.path (after the standard library) so a source checkout finds itself as the server did.
-_BOOTSTRAP = ("import sys; sys.path.append(sys.argv.pop(1)); "
-              "from jupyter_resource_monitor.worker.main import main; main()")
+_BOOTSTRAP = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from jupyter_resource_monitor.worker.main import main; main()"
+)
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -67,10 +69,17 @@ class WorkerSupervisor:
     says what went wrong last, with the end of the worker's stderr when it has one.
     """
 
-    def __init__(self, options: WorkerOptions, log: logging.Logger | None = None,
-                 hang_timeout_s: float = HANG_TIMEOUT_S, command: list[str] | None = None,
-                 backoff_first_s: float = BACKOFF_FIRST_S, backoff_max_s: float = BACKOFF_MAX_S,
-                 healthy_after_s: float = HEALTHY_AFTER_S, line_limit: int = LINE_LIMIT):
+    def __init__(
+        self,
+        options: WorkerOptions,
+        log: logging.Logger | None = None,
+        hang_timeout_s: float = HANG_TIMEOUT_S,
+        command: list[str] | None = None,
+        backoff_first_s: float = BACKOFF_FIRST_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+        healthy_after_s: float = HEALTHY_AFTER_S,
+        line_limit: int = LINE_LIMIT,
+    ):
         self.options = options
         self.log = log or logging.getLogger(__name__)
         self.hang_timeout_s = hang_timeout_s
@@ -186,8 +195,9 @@ class WorkerSupervisor:
 
     def _supervision_ended(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
-            self.log.error("Resource monitor: supervision ended; the next request restarts it",
-                           exc_info=task.exception())
+            self.log.error(
+                "Resource monitor: supervision ended; the next request restarts it", exc_info=task.exception()
+            )
 
     def _wanted(self, now: float) -> bool:
         idle = self.options.idle_timeout_s
@@ -213,8 +223,11 @@ class WorkerSupervisor:
             return False
         self.pid = proc.pid
         self._last_signal = self._woken_at = time.monotonic()
-        if self.options.start_paused and self._last_demand and \
-                self._woken_at - self._last_demand <= max(self.options.idle_timeout_s, DEMAND_EVERY_S):
+        if (
+            self.options.start_paused
+            and self._last_demand
+            and self._woken_at - self._last_demand <= max(self.options.idle_timeout_s, DEMAND_EVERY_S)
+        ):
             proc.stdin.write(b"d\n")  # someone polled before it was up: sample at once
         stderr = asyncio.get_running_loop().create_task(self._keep_stderr(proc.stderr))
         last_line = time.monotonic()

@@ -48,8 +48,15 @@ def memory_figure(snap: Snapshot | None, limit_source: str) -> tuple[str, int]:
 
 
 class Tracker:
-    def __init__(self, kernel_manager, session_manager=None, terminal_manager=lambda: None,
-                 limits=None, log: logging.Logger | None = None, history: History | None = None):
+    def __init__(
+        self,
+        kernel_manager,
+        session_manager=None,
+        terminal_manager=lambda: None,
+        limits=None,
+        log: logging.Logger | None = None,
+        history: History | None = None,
+    ):
         self.kernel_manager = kernel_manager
         self.session_manager = session_manager
         self.terminal_manager = terminal_manager
@@ -92,8 +99,16 @@ class Tracker:
         for name, pid in self._terminal_pids():
             usage = snap.subtrees.get(pid)
             if usage is not None:
-                owners.append({"type": "terminal", "name": name, "path": None, "kernel_id": None,
-                               "memory": usage.pss, "cpu_percent": usage.cpu_percent})
+                owners.append(
+                    {
+                        "type": "terminal",
+                        "name": name,
+                        "path": None,
+                        "kernel_id": None,
+                        "memory": usage.pss,
+                        "cpu_percent": usage.cpu_percent,
+                    }
+                )
         owners.sort(key=lambda o: o["memory"], reverse=True)
         self.owners = owners
         known = set(kernel_ids)
@@ -109,10 +124,14 @@ class Tracker:
     def _kernel_owner(self, kernel_id: str, usage: Usage) -> dict[str, Any]:
         session = self.sessions.get(kernel_id)
         path = session.get("path") if session else None
-        return {"type": (session.get("type") or "notebook") if session else "kernel",
-                "name": _basename(path) if path else self._kernel_name(kernel_id),
-                "path": path, "kernel_id": kernel_id,
-                "memory": usage.pss, "cpu_percent": usage.cpu_percent}
+        return {
+            "type": (session.get("type") or "notebook") if session else "kernel",
+            "name": _basename(path) if path else self._kernel_name(kernel_id),
+            "path": path,
+            "kernel_id": kernel_id,
+            "memory": usage.pss,
+            "cpu_percent": usage.cpu_percent,
+        }
 
     def _kernel_name(self, kernel_id: str) -> str | None:
         try:
@@ -181,9 +200,14 @@ class Tracker:
         event = self._event(kernel_id, exit_code)
         self.events.append(event)
         self.oom_kills_total += 1
-        self.log.warning("Kernel %s (%s) was killed by the OOM killer: it used %s bytes, the "
-                         "server %s of %s", kernel_id, event.path or event.kernel_name,
-                         event.kernel_memory, event.server_memory, event.limit)
+        self.log.warning(
+            "Kernel %s (%s) was killed by the OOM killer: it used %s bytes, the server %s of %s",
+            kernel_id,
+            event.path or event.kernel_name,
+            event.kernel_memory,
+            event.server_memory,
+            event.limit,
+        )
         for listener in self.oom_listeners:
             try:
                 listener(event)

@@ -63,8 +63,9 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def read_cgroup_memory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
-                       pid: str = "self") -> CgroupMemory | None:
+def read_cgroup_memory(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> CgroupMemory | None:
     """The memory of the cgroup whose limit binds, or ``None`` when no cgroup limit applies (the
     status bar then compares the processes' PSS with the limit, as before)."""
     found = limiting_memory_cgroup(sys_root, proc_root, pid)
@@ -83,8 +84,13 @@ def read_cgroup_memory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
         anon, file, shmem = stat.get("anon"), stat.get("file"), stat.get("shmem", 0)
         inactive = stat.get("inactive_file", 0)
         # "kernel" appeared in 5.18; before it, its parts are listed one by one.
-        kernel = stat.get("kernel", sum(stat.get(k, 0) for k in (
-            "kernel_stack", "pagetables", "sec_pagetables", "percpu", "sock", "slab")))
+        kernel = stat.get(
+            "kernel",
+            sum(
+                stat.get(k, 0)
+                for k in ("kernel_stack", "pagetables", "sec_pagetables", "percpu", "sock", "slab")
+            ),
+        )
     else:
         # v1's total_* figures include descendants, like memory.usage_in_bytes.
         usage = _int(join("memory.usage_in_bytes"))
@@ -96,13 +102,21 @@ def read_cgroup_memory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
     if usage is None or anon is None or file is None:
         return None
     return CgroupMemory(
-        version=version, usage=usage, working_set=max(0, usage - inactive), anon=anon,
-        page_cache=max(0, file - shmem), inactive_file=inactive, shmem=shmem, kernel=kernel,
-        pressure_events=pressure)
+        version=version,
+        usage=usage,
+        working_set=max(0, usage - inactive),
+        anon=anon,
+        page_cache=max(0, file - shmem),
+        inactive_file=inactive,
+        shmem=shmem,
+        kernel=kernel,
+        pressure_events=pressure,
+    )
 
 
-def read_oom_counter(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
-                     pid: str = "self") -> OomCounter | None:
+def read_oom_counter(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> OomCounter | None:
     """OOM kills counted in the server's own memory cgroup (where its kernels are), or on the
     host where that cgroup has no counter (the v2 root); ``None`` when neither can be read."""
     found = memory_cgroup_levels(sys_root, proc_root, pid)

@@ -19,8 +19,16 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .limits import (PROC_ROOT, SYS_ROOT, _cgroup_paths, _is_v2, _levels, _parse_quota, _v1_cpu_mount,
-                     read_text)
+from .limits import (
+    PROC_ROOT,
+    SYS_ROOT,
+    _cgroup_paths,
+    _is_v2,
+    _levels,
+    _parse_quota,
+    _v1_cpu_mount,
+    read_text,
+)
 
 WINDOW_S = 60.0
 
@@ -52,8 +60,9 @@ class CpuThrottle:
     read_at: float = 0.0  # time.time() of the reading: the window is [read_at - window_s, read_at]
 
 
-def quota_cgroup(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
-                 pid: str = "self") -> tuple[int, str, float] | None:
+def quota_cgroup(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> tuple[int, str, float] | None:
     """The version, directory and quota (CPUs) of the level of ``pid``'s cpu cgroup whose quota
     is tightest (bandwidth is enforced at every level; ties go to the innermost), or ``None``
     without a quota anywhere."""
@@ -72,8 +81,10 @@ def quota_cgroup(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
         if mount is None:
             return None
         for d in _levels(mount, paths.get("cpu")):
-            quota = _parse_quota(read_text(os.path.join(d, "cpu.cfs_quota_us")),
-                                 read_text(os.path.join(d, "cpu.cfs_period_us")))
+            quota = _parse_quota(
+                read_text(os.path.join(d, "cpu.cfs_quota_us")),
+                read_text(os.path.join(d, "cpu.cfs_period_us")),
+            )
             if quota is not None:
                 found.append((quota, d))
     if not found:
@@ -125,8 +136,13 @@ class ThrottleWindow:
 _WINDOW = ThrottleWindow()
 
 
-def read_cpu_throttle(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self",
-                      window: ThrottleWindow | None = None, now: float | None = None) -> CpuThrottle | None:
+def read_cpu_throttle(
+    sys_root: str = SYS_ROOT,
+    proc_root: str = PROC_ROOT,
+    pid: str = "self",
+    window: ThrottleWindow | None = None,
+    now: float | None = None,
+) -> CpuThrottle | None:
     """Throttling of the quota cgroup over the last window (the worker's own window by default),
     or ``None`` without a quota (or without its counters)."""
     found = quota_cgroup(sys_root, proc_root, pid)
@@ -147,7 +163,14 @@ def read_cpu_throttle(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid:
         throttled = stat.throttled_periods - old.throttled_periods
         percent = round(100 * throttled / periods, 1) if periods > 0 else 0.0
         seconds = round(stat.throttled_s - old.throttled_s, 6)
-    return CpuThrottle(version=version, quota_cpus=round(quota, 4), periods=stat.periods,
-                       throttled_periods=stat.throttled_periods, throttled_s=stat.throttled_s,
-                       window_s=round(elapsed, 3), throttled_percent=percent, throttled_seconds=seconds,
-                       read_at=read_at)
+    return CpuThrottle(
+        version=version,
+        quota_cpus=round(quota, 4),
+        periods=stat.periods,
+        throttled_periods=stat.throttled_periods,
+        throttled_s=stat.throttled_s,
+        window_s=round(elapsed, 3),
+        throttled_percent=percent,
+        throttled_seconds=seconds,
+        read_at=read_at,
+    )

@@ -17,9 +17,17 @@ import os
 from dataclasses import dataclass
 
 __all__ = [
-    "Limit", "affinity_cpu_count", "cgroup_cpu_limit", "cgroup_memory_limit", "cpu_limit",
-    "effective_cpu_count", "host_memory_total", "limiting_memory_cgroup", "memory_cgroup_levels",
-    "memory_limit", "whole_cpus",
+    "Limit",
+    "affinity_cpu_count",
+    "cgroup_cpu_limit",
+    "cgroup_memory_limit",
+    "cpu_limit",
+    "effective_cpu_count",
+    "host_memory_total",
+    "limiting_memory_cgroup",
+    "memory_cgroup_levels",
+    "memory_limit",
+    "whole_cpus",
 ]
 
 SYS_ROOT = "/sys/fs/cgroup"
@@ -181,8 +189,9 @@ def limiting_memory_cgroup(
     version, levels = found
     name = "memory.max" if version == 2 else "memory.limit_in_bytes"
     # Limits are hierarchical: a child can never use more than any ancestor allows.
-    limited = [(value, d) for d in levels
-               if (value := _parse_bytes(read_text(os.path.join(d, name)))) is not None]
+    limited = [
+        (value, d) for d in levels if (value := _parse_bytes(read_text(os.path.join(d, name)))) is not None
+    ]
     if not limited:
         return None
     limit, directory = min(limited, key=lambda item: item[0])
@@ -190,9 +199,7 @@ def limiting_memory_cgroup(
     return None if 0 < total <= limit else (version, directory, int(limit))
 
 
-def cgroup_cpu_limit(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
-) -> float | None:
+def cgroup_cpu_limit(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> float | None:
     """The tightest cgroup CPU quota over ``pid``'s cgroup and its ancestors, in CPUs.
 
     The value is quota / period, e.g. 1.5 for "150000 100000". Reads ``cpu.max`` (v2) or
@@ -224,9 +231,7 @@ def affinity_cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def effective_cpu_count(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
-) -> float:
+def effective_cpu_count(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> float:
     """CPUs the machine grants this process: min(affinity count, cgroup quota if any).
 
     Ignores configuration and environment; this is the payload's ``cpu_count``.
@@ -256,7 +261,9 @@ def memory_limit(
     configured: int | None,
     env_value: str | None,
     *,
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self",
+    sys_root: str = SYS_ROOT,
+    proc_root: str = PROC_ROOT,
+    pid: str = "self",
 ) -> Limit:
     """The effective memory limit in bytes and its source.
 
@@ -282,7 +289,9 @@ def cpu_limit(
     configured: float | None,
     env_value: str | None,
     *,
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self",
+    sys_root: str = SYS_ROOT,
+    proc_root: str = PROC_ROOT,
+    pid: str = "self",
 ) -> Limit:
     """The effective CPU limit in CPUs and its source.
 

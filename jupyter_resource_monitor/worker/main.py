@@ -24,9 +24,14 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..snapshot import Disk, Snapshot, encode
-from . import cgroup_memory, limits, loop_probe
+from . import (  # why is it slow: quota throttling, pressure stalls
+    cgroup_memory,
+    cpu_quota,
+    limits,
+    loop_probe,
+    pressure,
+)
 from .sampler import Sampler, own_cpu_seconds
-from . import cpu_quota, pressure  # why is it slow: quota throttling, pressure stalls
 
 # Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
 # costs more (thousands of processes), the interval stretches instead of the cost growing.
@@ -55,12 +60,13 @@ class WorkerOptions:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_arg(cls, arg: str) -> "WorkerOptions":
+    def from_arg(cls, arg: str) -> WorkerOptions:
         return cls(**json.loads(arg))
 
 
-def take_snapshot(sampler: Sampler, options: WorkerOptions, interval_s: float, cpu_before: float,
-                  cpu_before_at: float) -> Snapshot:
+def take_snapshot(
+    sampler: Sampler, options: WorkerOptions, interval_s: float, cpu_before: float, cpu_before_at: float
+) -> Snapshot:
     """One sample of the tree, limits and disk, with the worker's own cost."""
     t0 = own_cpu_seconds()
     tree = sampler.sample()

@@ -36,15 +36,17 @@ def parse_pressure(text: str | None) -> dict[str, dict[str, float]] | None:
             continue
         values = dict(pair.partition("=")[::2] for pair in pairs)
         try:
-            out[kind] = {"avg10": float(values["avg10"]), "avg60": float(values["avg60"]),
-                         "total_s": int(values["total"]) / 1e6}
+            out[kind] = {
+                "avg10": float(values["avg10"]),
+                "avg60": float(values["avg60"]),
+                "total_s": int(values["total"]) / 1e6,
+            }
         except (KeyError, ValueError):
             continue
     return out or None
 
 
-def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
-                       pid: str = "self") -> str | None:
+def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> str | None:
     """``pid``'s own cgroup directory in the unified hierarchy, if it is not the root cgroup and
     has pressure files; else ``None`` (read the host's)."""
     mount = sys_root if _is_v2(sys_root) else os.path.join(sys_root, "unified")
@@ -60,8 +62,9 @@ def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
     return directory
 
 
-def read_psi(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT,
-             pid: str = "self") -> dict[str, Any] | None:
+def read_psi(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> dict[str, Any] | None:
     """``{"source": "cgroup" | "host", "cpu": ..., "memory": ..., "io": ...}`` (a resource
     whose file is missing or unreadable is ``None``), or ``None`` where the kernel has no PSI."""
     directory = pressure_directory(sys_root, proc_root, pid)

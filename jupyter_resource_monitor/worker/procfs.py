@@ -118,7 +118,8 @@ def read_stat(pid: int, root: str = PROC) -> Stat:
         reaped_ticks=int(fields[13]) + int(fields[14]),
         # Fields 44-52 exist since Linux 3.3-3.5; an older (or fixture) line has no lineage.
         lineage=(int(fields[25]), int(fields[44]), int(fields[45]), int(fields[47]))
-        if len(fields) > 47 else (0, 0, 0, 0),
+        if len(fields) > 47
+        else (0, 0, 0, 0),
     )
 
 

@@ -11,8 +11,8 @@ every sampled process on every sample; ``smaps_rollup`` costs ~0.3 ms for a smal
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ..snapshot import Usage
 from . import procfs
@@ -191,7 +191,9 @@ class Sampler:
             return (st.lineage, st.ppid, st.comm)
         return st.lineage
 
-    def _expect_reaped(self, old_cache: dict[int, _Entry], cache: dict[int, _Entry], unread: set[int]) -> None:
+    def _expect_reaped(
+        self, old_cache: dict[int, _Entry], cache: dict[int, _Entry], unread: set[int]
+    ) -> None:
         """A sampled child that vanished (exited, or exited and was reaped) moves all its CPU,
         own and reaped, into its parent's reaped time. What was counted while it lived is
         expected there, so that only the rest (its last moments, and children never seen) is
@@ -269,7 +271,9 @@ class Sampler:
         group and size that :meth:`_estimate` has no ratio for): its reading gives its relatives
         an estimate. Then the rest worth reading: other never-read processes, then read ones
         that are due (RSS moved, or the reading is old), most moved or stalest first."""
-        covered = {(e.group, e.exact_rss.bit_length()) for e in self._cache.values() if e.exact_pss is not None}
+        covered = {
+            (e.group, e.exact_rss.bit_length()) for e in self._cache.values() if e.exact_pss is not None
+        }
         firsts, others, known = [], [], []
         for entry in sorted(self._cache.values(), key=lambda e: -e.stat.rss):
             if entry.exact_pss is None:
@@ -327,9 +331,12 @@ class Sampler:
         exact_ages = [now - e.exact_at for e in entries if e.exact_pss is not None]
         return TreeSample(
             total=_usage(entries, waits.total_s, waits.total_percent),
-            subtrees={pid: _usage(members, waits.subtrees_s.get(pid, 0.0), waits.subtrees_percent.get(pid),
-                                  root=pid)
-                      for pid, members in groups.items()},
+            subtrees={
+                pid: _usage(
+                    members, waits.subtrees_s.get(pid, 0.0), waits.subtrees_percent.get(pid), root=pid
+                )
+                for pid, members in groups.items()
+            },
             seen=seen,
             sampled=len(stats),
             oldest_exact_age_s=max(exact_ages) if exact_ages else None,
@@ -337,8 +344,9 @@ class Sampler:
         )
 
 
-def _usage(entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None,
-           root: int | None = None) -> Usage:
+def _usage(
+    entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None, root: int | None = None
+) -> Usage:
     cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
     return Usage(
         rss=sum(e.stat.rss for e in entries),

@@ -133,7 +133,9 @@ class CpuWait:
             total_percent=percent(self.total_ns, before_total),
             subtrees_s={pid: ns / 1e9 for pid, ns in self.subtree_ns.items()},
             # A subtree seen for the first time has no interval of its own yet.
-            subtrees_percent={pid: percent(ns, before_sub[pid]) if pid in before_sub else None
-                              for pid, ns in self.subtree_ns.items()},
+            subtrees_percent={
+                pid: percent(ns, before_sub[pid]) if pid in before_sub else None
+                for pid, ns in self.subtree_ns.items()
+            },
             reads=reads,
         )

@@ -127,7 +127,10 @@ export function diskPayload(): IMetrics {
  */
 export function payloadWithNextPoll(nextPollMs: number): IMetrics {
   const payload = normalPayload();
-  return { ...payload, sample: { ...payload.sample!, next_poll_ms: nextPollMs } };
+  return {
+    ...payload,
+    sample: { ...payload.sample!, next_poll_ms: nextPollMs }
+  };
 }
 
 /**
@@ -153,7 +156,9 @@ export function stubServer(
     .mockImplementation(async () => {
       const answer = queue.length > 1 ? queue.shift()! : queue[0];
       if ('networkError' in answer) {
-        throw new ServerConnection.NetworkError(new TypeError('Failed to fetch'));
+        throw new ServerConnection.NetworkError(
+          new TypeError('Failed to fetch')
+        );
       }
       return new Response(JSON.stringify(answer.body ?? {}), {
         status: answer.status
@@ -233,7 +238,13 @@ export function workingSetPayload(): IMetrics {
         kernel_id: 'k1',
         memory: 900 * MiB
       },
-      { type: 'terminal', name: '1', path: null, kernel_id: null, memory: 100 * MiB }
+      {
+        type: 'terminal',
+        name: '1',
+        path: null,
+        kernel_id: null,
+        memory: 100 * MiB
+      }
     ],
     oom: { kernel_kills: 0, last_event_id: 0, counter_source: 'cgroup' }
   };

@@ -195,9 +195,14 @@ describe('translation', () => {
     const [server] = plugins;
     server.activate(app, null, null, null, translator);
 
-    expect(app.commands.label(CommandIDs.openDetails)).toBe('«Resource Usage Details»');
+    expect(app.commands.label(CommandIDs.openDetails)).toBe(
+      '«Resource Usage Details»'
+    );
     const texts = metricTexts('ok', normalPayload() as any, DEFAULT_DISPLAY);
-    expect(texts.map(text => text.text)).toEqual(['«Mem: 1.2 / 8.0 GiB»', '«CPU: 35%»']);
+    expect(texts.map(text => text.text)).toEqual([
+      '«Mem: 1.2 / 8.0 GiB»',
+      '«CPU: 35%»'
+    ]);
     expect(trans._n('%1 process', '%1 processes', 2)).toBe('«2 processes»');
     expect(added.length).toBeGreaterThan(0);
   });

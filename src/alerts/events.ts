@@ -58,7 +58,9 @@ export interface IOomEvent {
  */
 export class EventsValidationError extends Error {
   constructor(path: string, expected: string) {
-    super(`Invalid /api/metrics/v1/events payload: '${path}' must be ${expected}`);
+    super(
+      `Invalid /api/metrics/v1/events payload: '${path}' must be ${expected}`
+    );
     this.name = 'EventsValidationError';
   }
 }

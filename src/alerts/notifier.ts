@@ -56,7 +56,10 @@ export class MemoryAlerts {
     }
     this._last = metrics;
     const figure = memoryFigure(metrics);
-    if (figure.limit !== null && this._highWater.update(figure.used, figure.limit)) {
+    if (
+      figure.limit !== null &&
+      this._highWater.update(figure.used, figure.limit)
+    ) {
       Notification.warning(highWaterMessage(metrics), {
         autoClose: false,
         actions: this._actions()
@@ -76,7 +79,10 @@ export class MemoryAlerts {
         this._notifyOom(event);
       }
     } catch (reason) {
-      console.warn('jupyter-resource-monitor: could not read OOM events', reason);
+      console.warn(
+        'jupyter-resource-monitor: could not read OOM events',
+        reason
+      );
     } finally {
       this._fetching = false;
     }

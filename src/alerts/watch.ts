@@ -37,7 +37,9 @@ export class HighWaterMark {
     return this._percent;
   }
   set percent(value: number) {
-    this._percent = Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 0;
+    this._percent = Number.isFinite(value)
+      ? Math.min(100, Math.max(0, value))
+      : 0;
   }
 
   /**

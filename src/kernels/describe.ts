@@ -65,9 +65,18 @@ export function oomText(event: IKernelOomEvent): string {
       : trans.__('it used %1', formatBytes(event.kernel_memory));
   const server =
     event.server_memory !== null && event.limit > 0
-      ? trans.__('; the server %1 of %2', formatBytes(event.server_memory), formatBytes(event.limit))
+      ? trans.__(
+          '; the server %1 of %2',
+          formatBytes(event.server_memory),
+          formatBytes(event.limit)
+        )
       : '';
-  return trans.__('Ran out of memory at %1 and was restarted (%2%3).', at, used, server);
+  return trans.__(
+    'Ran out of memory at %1 and was restarted (%2%3).',
+    at,
+    used,
+    server
+  );
 }
 
 /**
@@ -156,7 +165,9 @@ export function describeKernelsStatus(
           formatDuration(sample.age_ms)
         );
       }
-      return trans.__('No fresh figures for a while (polling paused or delayed).');
+      return trans.__(
+        'No fresh figures for a while (polling paused or delayed).'
+      );
     case 'ok':
       return null;
   }
@@ -185,11 +196,18 @@ export function describeKernel(
   const session = sessionName(kernel);
   const lines = [
     session
-      ? trans.__('Kernel: %1 of %2 (%3)', kernelName(kernel), session, kernel.id)
+      ? trans.__(
+          'Kernel: %1 of %2 (%3)',
+          kernelName(kernel),
+          session,
+          kernel.id
+        )
       : trans.__('Kernel: %1 (%2)', kernelName(kernel), kernel.id)
   ];
   const pid =
-    kernel.pid === null ? trans.__('none (not a local process)') : String(kernel.pid);
+    kernel.pid === null
+      ? trans.__('none (not a local process)')
+      : String(kernel.pid);
   if (!kernel.available) {
     lines.push(trans.__('PID: %1', pid));
     lines.push(trans.__('Figures %1', unavailableText(kernel) ?? ''));

@@ -75,7 +75,11 @@ export function KernelRowComponent(
     : KERNEL_ROW_CLASS;
   const session = sessionName(kernel);
   const summary = kernel.available
-    ? trans.__('%1 memory, %2 CPU', formatBytes(kernel.memory), formatPercent(kernel.cpu_percent))
+    ? trans.__(
+        '%1 memory, %2 CPU',
+        formatBytes(kernel.memory),
+        formatPercent(kernel.cpu_percent)
+      )
     : why;
   const label = trans.__(
     '%1 kernel %2%3%4: %5',
@@ -112,7 +116,8 @@ export function KernelRowComponent(
         <p className="jp-ResourceMonitor-kernelOom" role="note">
           {oomText(ooms[ooms.length - 1])}
           {ooms.length > 1 &&
-            ' ' + trans._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
+            ' ' +
+              trans._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
         </p>
       )}
       {kernel.available ? (

@@ -25,9 +25,7 @@ import { Guards } from '../shared/validate';
  * Other strings are allowed, so a newer server does not break this frontend.
  */
 export type KernelUnavailableReason =
-  | 'not a local process'
-  | 'not sampled yet'
-  | 'left out by the process cap';
+  'not a local process' | 'not sampled yet' | 'left out by the process cap';
 
 /**
  * One kernel's usage, as the server reports it (its CPU waiting is declared
@@ -202,8 +200,14 @@ export function assertKernelUsage(
       const event = check.object(value, at(`oom_events.${i}`));
       check.number(event.id, at(`oom_events.${i}.id`));
       check.number(event.time, at(`oom_events.${i}.time`));
-      check.nullableNumber(event.kernel_memory, at(`oom_events.${i}.kernel_memory`));
-      check.nullableNumber(event.server_memory, at(`oom_events.${i}.server_memory`));
+      check.nullableNumber(
+        event.kernel_memory,
+        at(`oom_events.${i}.kernel_memory`)
+      );
+      check.nullableNumber(
+        event.server_memory,
+        at(`oom_events.${i}.server_memory`)
+      );
       check.number(event.limit, at(`oom_events.${i}.limit`));
     });
   }

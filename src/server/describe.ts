@@ -76,7 +76,10 @@ export function describeStatus(options: IDescribeOptions): string | null {
   const since =
     lastUpdate === null
       ? trans.__('No values received yet.')
-      : trans.__('Showing values received %1 ago.', formatDuration(now - lastUpdate));
+      : trans.__(
+          'Showing values received %1 ago.',
+          formatDuration(now - lastUpdate)
+        );
   switch (status) {
     case 'loading':
       return trans.__('Waiting for the first sample from the server.');
@@ -103,7 +106,10 @@ export function describeStatus(options: IDescribeOptions): string | null {
           formatDuration(sample.age_ms)
         );
       }
-      return trans.__('No fresh values for a while (polling paused or delayed). %1', since);
+      return trans.__(
+        'No fresh values for a while (polling paused or delayed). %1',
+        since
+      );
     }
     case 'ok':
       return null;

@@ -42,8 +42,16 @@ export function workingSetParts(metrics: IMetrics): ReadonlyArray<IPart> {
   // Share the outside part among its causes in proportion to the cgroup's
   // figures for them (they may overlap what processes map).
   const causes = [
-    { key: 'page-cache', label: trans.__('Page cache'), bytes: cgroup.page_cache },
-    { key: 'shmem', label: trans.__('Shared-memory files'), bytes: cgroup.shmem },
+    {
+      key: 'page-cache',
+      label: trans.__('Page cache'),
+      bytes: cgroup.page_cache
+    },
+    {
+      key: 'shmem',
+      label: trans.__('Shared-memory files'),
+      bytes: cgroup.shmem
+    },
     { key: 'kernel', label: trans.__('Kernel memory'), bytes: cgroup.kernel }
   ];
   const causeTotal = causes.reduce((sum, part) => sum + part.bytes, 0);
@@ -174,7 +182,9 @@ export function OwnersTable(props: {
               >
                 {owner.name ?? owner.kernel_id}
               </td>
-              <td className="jp-ResourceMonitor-ownerKind">{ownerKind(owner)}</td>
+              <td className="jp-ResourceMonitor-ownerKind">
+                {ownerKind(owner)}
+              </td>
               <td className="jp-ResourceMonitor-ownerBytes">
                 {formatBytes(owner.memory)}
               </td>

@@ -80,8 +80,14 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
   /**
    * Store a valid payload and add a history point for a real sample.
    */
-  protected recordPayload(metrics: IMetrics, sampleTime: number | null): boolean {
-    if (metrics.sample?.cpu_ready === false && metrics.cpu_percent !== undefined) {
+  protected recordPayload(
+    metrics: IMetrics,
+    sampleTime: number | null
+  ): boolean {
+    if (
+      metrics.sample?.cpu_ready === false &&
+      metrics.cpu_percent !== undefined
+    ) {
       // The server keeps jupyter-resource-usage's number type and says "not measured yet" here.
       metrics = { ...metrics, cpu_percent: null };
     }

@@ -190,7 +190,11 @@ export function ResourceMonitorComponent(
   const texts = metricTexts(status, metrics, display, heldBack);
   const muted = status === 'stale' || status === 'unreachable';
   const warn = status === 'ok' && texts.some(text => text.warn);
-  const className = [ROOT_CLASS, warn ? WARN_CLASS : '', muted ? STALE_CLASS : '']
+  const className = [
+    ROOT_CLASS,
+    warn ? WARN_CLASS : '',
+    muted ? STALE_CLASS : ''
+  ]
     .filter(Boolean)
     .join(' ');
 

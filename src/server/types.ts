@@ -26,11 +26,7 @@ export type CpuLimitSource = 'cgroup' | 'affinity' | 'config' | 'env';
  * State of the server's sampling worker.
  */
 export type WorkerState =
-  | 'starting'
-  | 'running'
-  | 'paused'
-  | 'restarting'
-  | 'failed';
+  'starting' | 'running' | 'paused' | 'restarting' | 'failed';
 
 /**
  * The memory limit and its warning flag.
@@ -504,7 +500,10 @@ export function assertSampleInfo(
     'sample.monitor_cpu_percent',
     true
   );
-  check.optionalNumber(sample.pss_estimated_bytes, 'sample.pss_estimated_bytes');
+  check.optionalNumber(
+    sample.pss_estimated_bytes,
+    'sample.pss_estimated_bytes'
+  );
   check.optionalNumber(
     sample.pss_estimated_fraction,
     'sample.pss_estimated_fraction'

@@ -39,14 +39,16 @@ export function setTranslator(translator: ITranslator | null): void {
  */
 export const trans: TranslationBundle = {
   __: (msgid, ...args) => Private.bundle.__(msgid, ...args),
-  _n: (msgid, plural, n, ...args) => Private.bundle._n(msgid, plural, n, ...args),
+  _n: (msgid, plural, n, ...args) =>
+    Private.bundle._n(msgid, plural, n, ...args),
   _p: (ctx, msgid, ...args) => Private.bundle._p(ctx, msgid, ...args),
   _np: (ctx, msgid, plural, n, ...args) =>
     Private.bundle._np(ctx, msgid, plural, n, ...args),
   gettext: (msgid, ...args) => Private.bundle.gettext(msgid, ...args),
   ngettext: (msgid, plural, n, ...args) =>
     Private.bundle.ngettext(msgid, plural, n, ...args),
-  pgettext: (ctx, msgid, ...args) => Private.bundle.pgettext(ctx, msgid, ...args),
+  pgettext: (ctx, msgid, ...args) =>
+    Private.bundle.pgettext(ctx, msgid, ...args),
   npgettext: (ctx, msgid, plural, n, ...args) =>
     Private.bundle.npgettext(ctx, msgid, plural, n, ...args),
   dcnpgettext: (domain, ctx, msgid, plural, n, ...args) =>
@@ -61,6 +63,9 @@ export function bundle(): TranslationBundle {
 }
 
 namespace Private {
+  // Assigned by setTranslator (eslint's prefer-const cannot see through the
+  // namespace).
+  // eslint-disable-next-line prefer-const
   export let bundle: TranslationBundle =
     nullTranslator.load(TRANSLATION_DOMAIN);
 }

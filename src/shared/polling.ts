@@ -23,11 +23,7 @@ import { trans } from './i18n';
  *   installed; the poll has stopped and the views hide themselves.
  */
 export type MonitorStatus =
-  | 'loading'
-  | 'ok'
-  | 'stale'
-  | 'unreachable'
-  | 'unavailable';
+  'loading' | 'ok' | 'stale' | 'unreachable' | 'unavailable';
 
 /**
  * The error thrown by the poll factory on a non-200 answer.
@@ -541,7 +537,8 @@ export abstract class PollingModel<
     if (this._status !== 'ok' || this._lastUpdate === null) {
       return;
     }
-    const limit = this._effectiveInterval() * PollingModel.STALE_AFTER_INTERVALS;
+    const limit =
+      this._effectiveInterval() * PollingModel.STALE_AFTER_INTERVALS;
     if (Date.now() - this._lastUpdate > limit) {
       this._setStatus('stale', false);
     }

@@ -181,7 +181,10 @@ export function ChartFigure<T extends { readonly time: number }>(
       <figcaption>{caption}</figcaption>
       <Sparkline
         {...chart}
-        points={history.map(point => ({ time: point.time, value: value(point) }))}
+        points={history.map(point => ({
+          time: point.time,
+          value: value(point)
+        }))}
       />
     </figure>
   );

@@ -14,8 +14,12 @@ function luminance(rgb: string): number {
 }
 
 test.describe('commands', () => {
-  test('the palette opens the detail view and the Kernel usage panel', async ({ page }) => {
-    await expect(page.locator(ITEM)).toHaveText(/Mem: [\d.]+/, { timeout: 20_000 });
+  test('the palette opens the detail view and the Kernel usage panel', async ({
+    page
+  }) => {
+    await expect(page.locator(ITEM)).toHaveText(/Mem: [\d.]+/, {
+      timeout: 20_000
+    });
 
     const run = async (label: string) => {
       await page.keyboard.press('Control+Shift+C');
@@ -28,7 +32,9 @@ test.describe('commands', () => {
     };
 
     await run('Resource Usage Details');
-    const detail = page.locator('.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail');
+    const detail = page.locator(
+      '.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail'
+    );
     await expect(detail).toBeVisible();
     await expect(page.locator(ITEM)).toHaveAttribute('aria-expanded', 'true');
     await page.keyboard.press('Escape');
@@ -41,22 +47,34 @@ test.describe('commands', () => {
   test('the View menu lists them', async ({ page }) => {
     const view = await page.menu.openLocator('View');
     expect(view).not.toBeNull();
-    for (const label of ['Resource Usage Details', 'Kernel Usage', 'Refresh Resource Usage']) {
-      await expect(view!.locator('.lm-Menu-itemLabel', { hasText: label })).toBeVisible();
+    for (const label of [
+      'Resource Usage Details',
+      'Kernel Usage',
+      'Refresh Resource Usage'
+    ]) {
+      await expect(
+        view!.locator('.lm-Menu-itemLabel', { hasText: label })
+      ).toBeVisible();
     }
     await page.keyboard.press('Escape');
   });
 });
 
-test('the dark theme: light text on the dark status bar and popup', async ({ page }) => {
+test('the dark theme: light text on the dark status bar and popup', async ({
+  page
+}) => {
   await page.theme.setDarkTheme();
   const item = page.locator(ITEM);
-  await expect(item).toHaveText(/Mem: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 20_000 });
+  await expect(item).toHaveText(/Mem: [1-9][\d.]* (KiB|MiB|GiB)/, {
+    timeout: 20_000
+  });
   const itemColor = await item.evaluate(node => getComputedStyle(node).color);
   expect(luminance(itemColor)).toBeGreaterThan(0.4);
 
   await item.click();
-  const detail = page.locator('.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail');
+  const detail = page.locator(
+    '.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail'
+  );
   await expect(detail).toBeVisible();
   const [text, background] = await detail.evaluate(node => [
     getComputedStyle(node).color,

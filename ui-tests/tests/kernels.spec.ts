@@ -9,7 +9,12 @@ const PANEL_ID = 'jp-ResourceMonitor-kernels';
 const KERNEL_ITEM = '#jp-main-statusbar .jp-ResourceMonitor-kernel';
 
 /** Bytes per unit as the extension prints them (binary units). */
-const UNITS: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
+const UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30
+};
 
 /** Bytes from a figure such as `312 MiB`, or null. */
 function bytes(text: string | null): number | null {
@@ -45,14 +50,18 @@ test.describe('Kernel usage panel', () => {
     await expect(panel.getByRole('list')).toBeVisible();
 
     // Exactly one row is current, and it is the notebook's kernel.
-    const current = panel.locator('.jp-ResourceMonitor-kernelRow.jp-mod-current');
+    const current = panel.locator(
+      '.jp-ResourceMonitor-kernelRow.jp-mod-current'
+    );
     await expect(current).toHaveCount(1);
     await expect(current).toHaveAttribute('data-kernel-id', kernelId);
     await expect(current).toHaveAttribute('aria-current', 'true');
 
     // A real memory figure: shown once the server has sampled the kernel.
     const memory = current.locator('.jp-ResourceMonitor-kernelMemory');
-    await expect(memory).toHaveText(/^[\d.]+ (KiB|MiB|GiB)$/, { timeout: 30_000 });
+    await expect(memory).toHaveText(/^[\d.]+ (KiB|MiB|GiB)$/, {
+      timeout: 30_000
+    });
 
     // The same kernel, straight from the server: measured, and the figure
     // shown is within a factor of two of it. Polled: a kernel that has just
@@ -86,10 +95,9 @@ test.describe('Kernel usage panel', () => {
     await expect(item).toHaveAttribute('title', new RegExp(kernelId));
 
     // A few polls later the row has its memory and CPU sparklines.
-    await expect(current.locator('svg.jp-ResourceMonitor-sparkline')).toHaveCount(
-      2,
-      { timeout: 15_000 }
-    );
+    await expect(
+      current.locator('svg.jp-ResourceMonitor-sparkline')
+    ).toHaveCount(2, { timeout: 15_000 });
     await page.waitForTimeout(3000);
     await panel.screenshot({ path: `${SCREENSHOTS}/kernel-usage.png` });
     await page

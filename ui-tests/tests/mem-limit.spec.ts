@@ -19,7 +19,9 @@ test('a low memory limit configured on the server shows the warning', async ({
   // The class may sit on the root element or on its memory part.
   await expect(
     page
-      .locator(`${ITEM}.jp-ResourceMonitor-warn, ${ITEM} .jp-ResourceMonitor-warn`)
+      .locator(
+        `${ITEM}.jp-ResourceMonitor-warn, ${ITEM} .jp-ResourceMonitor-warn`
+      )
       .first()
   ).toBeVisible({ timeout: 20_000 });
 

@@ -17,7 +17,11 @@ test.beforeAll(async ({ request }) => {
       content: {
         cells: [],
         metadata: {
-          kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3',
+            language: 'python'
+          }
         },
         nbformat: 4,
         nbformat_minor: 5
@@ -32,32 +36,49 @@ test('a notebook shows the server memory and its kernel in the top area', async 
 }) => {
   const errors: string[] = [];
   page.on('console', message => {
-    if (message.type() === 'error' && /resource|IStatusBar/i.test(message.text())) {
+    if (
+      message.type() === 'error' &&
+      /resource|IStatusBar/i.test(message.text())
+    ) {
       errors.push(message.text());
     }
   });
   await page.goto(`/notebooks/${NOTEBOOK}`);
 
-  const item = page.getByRole('banner').locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
+  const item = page
+    .getByRole('banner')
+    .locator('#jp-ResourceMonitor-status .jp-ResourceMonitor');
   await expect(item).toBeVisible({ timeout: 60_000 });
   // A real figure from a sample, not the placeholder shown before the first one.
-  await expect(item).toContainText(/Mem: [1-9][\d.]* \/ 50 MiB/, { timeout: 30_000 });
+  await expect(item).toContainText(/Mem: [1-9][\d.]* \/ 50 MiB/, {
+    timeout: 30_000
+  });
   // The server is configured with a 50 MiB limit (playwright.config.js): past
   // the high-water mark at once, so one notification says so.
   const toast = page.locator('.Toastify__toast', { hasText: 'Memory is at' });
   await expect(toast).toBeVisible({ timeout: 30_000 });
-  await expect(toast).toContainText(/Memory is at \d+% of the limit \([\d.]+ MiB of 50 MiB\)/);
-  await expect(page.locator('.Toastify__toast', { hasText: 'Memory is at' })).toHaveCount(1);
+  await expect(toast).toContainText(
+    /Memory is at \d+% of the limit \([\d.]+ MiB of 50 MiB\)/
+  );
+  await expect(
+    page.locator('.Toastify__toast', { hasText: 'Memory is at' })
+  ).toHaveCount(1);
 
-  const kernelItem = page.getByRole('banner').locator('#jp-ResourceMonitor-kernelStatus');
+  const kernelItem = page
+    .getByRole('banner')
+    .locator('#jp-ResourceMonitor-kernelStatus');
   await expect(kernelItem).toBeVisible({ timeout: 60_000 });
-  await expect(kernelItem).toContainText(/Kernel: [1-9][\d.]* (KiB|MiB|GiB)/, { timeout: 60_000 });
+  await expect(kernelItem).toContainText(/Kernel: [1-9][\d.]* (KiB|MiB|GiB)/, {
+    timeout: 60_000
+  });
 
   await page.screenshot({ path: `${SCREENSHOTS}/notebook7-top.png` });
 
   // The same detail as in JupyterLab, opening below the item (there is no room above).
   await item.click();
-  const popup = page.locator('.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail');
+  const popup = page.locator(
+    '.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail'
+  );
   await expect(popup).toBeVisible();
   const itemBox = (await item.boundingBox())!;
   const popupBox = (await popup.boundingBox())!;
@@ -75,10 +96,9 @@ test('a notebook shows the server memory and its kernel in the top area', async 
   await kernelItem.click();
   const panel = page.locator('.jp-ResourceMonitor-kernels');
   await expect(panel).toBeVisible();
-  await expect(panel.locator('.jp-ResourceMonitor-kernelMemory').first()).toHaveText(
-    /^[1-9][\d.]* (KiB|MiB|GiB)$/,
-    { timeout: 30_000 }
-  );
+  await expect(
+    panel.locator('.jp-ResourceMonitor-kernelMemory').first()
+  ).toHaveText(/^[1-9][\d.]* (KiB|MiB|GiB)$/, { timeout: 30_000 });
   await page.screenshot({ path: `${SCREENSHOTS}/notebook7-kernels.png` });
 
   expect(errors).toEqual([]);

@@ -34,7 +34,11 @@ test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
           }
         ],
         metadata: {
-          kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3',
+            language: 'python'
+          }
         },
         nbformat: 4,
         nbformat_minor: 5
@@ -51,7 +55,9 @@ test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
   await page.locator('.jp-Cell .jp-InputArea-editor').first().click();
   await page.keyboard.press('Control+Enter');
 
-  const toast = page.locator('.Toastify__toast', { hasText: 'ran out of memory' });
+  const toast = page.locator('.Toastify__toast', {
+    hasText: 'ran out of memory'
+  });
   await expect(toast).toBeVisible({ timeout: 120_000 });
   await expect(toast).toContainText(
     /^nb7-oom\.ipynb: the kernel was stopped because it ran out of memory \(it used [\d.]+ MiB; this server may use 700 MiB\)/
@@ -59,6 +65,9 @@ test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
   await expect(toast).not.toHaveClass(/Toastify--animate/);
   await page.screenshot({ path: `${SCREENSHOTS}/notebook7-oom.png` });
 
-  const events = (await (await request.get('/api/metrics/v1/events')).json()).events;
-  expect(events.map((e: any) => [e.type, e.path])).toEqual([['oom_kill', NOTEBOOK]]);
+  const events = (await (await request.get('/api/metrics/v1/events')).json())
+    .events;
+  expect(events.map((e: any) => [e.type, e.path])).toEqual([
+    ['oom_kill', NOTEBOOK]
+  ]);
 });

@@ -14,7 +14,6 @@ import {
   setSetting
 } from './utils';
 
-
 /** The Kernel usage panel's id, also its right-sidebar tab's `data-id`. */
 const PANEL_ID = 'jp-ResourceMonitor-kernels';
 
@@ -67,8 +66,9 @@ test('a kernel ended by the OOM killer is named in a notification', async ({
   }
 
   // The same event from the server, for the notebook's kernel.
-  const events = (await (await page.request.get('/api/metrics/v1/events')).json())
-    .events;
+  const events = (
+    await (await page.request.get('/api/metrics/v1/events')).json()
+  ).events;
   expect(events).toHaveLength(1);
   expect(events[0].path).toBe(sessionPath);
   expect(events[0].type).toBe('oom_kill');
@@ -82,7 +82,9 @@ test('a kernel ended by the OOM killer is named in a notification', async ({
     'Ran out of memory at',
     { timeout: 30_000 }
   );
-  await expect(row.locator('.jp-ResourceMonitor-kernelName')).toHaveText(fileName);
+  await expect(row.locator('.jp-ResourceMonitor-kernelName')).toHaveText(
+    fileName
+  );
 
   // The detail view: the working set against the limit, split, and by notebook.
   await page.locator(ITEM).click();

@@ -58,9 +58,10 @@ const UNITS: Record<string, number> = {
  * know.
  */
 export function shownMemoryBytes(text: string): number | null {
-  const match = /Mem:\s*([\d.]+)\s*([KMGT]?i?B)?(?:\s*\/\s*[\d.]+\s*([KMGT]?i?B))?/i.exec(
-    text
-  );
+  const match =
+    /Mem:\s*([\d.]+)\s*([KMGT]?i?B)?(?:\s*\/\s*[\d.]+\s*([KMGT]?i?B))?/i.exec(
+      text
+    );
   if (!match) {
     return null;
   }
@@ -95,7 +96,9 @@ export async function readyMetrics(page: Page): Promise<any> {
  * @returns A function that waits `ms` milliseconds and says how many metrics
  * requests the page made meanwhile.
  */
-export function countMetricsRequests(page: Page): (ms: number) => Promise<number> {
+export function countMetricsRequests(
+  page: Page
+): (ms: number) => Promise<number> {
   let count = 0;
   page.on('request', request => {
     if (isMetricsRequest(request.url())) {

@@ -44,9 +44,19 @@ function payload(used: number, lastEventId: number): IMetrics {
         kernel_id: 'k1',
         memory: 5 * GiB
       },
-      { type: 'terminal', name: '1', path: null, kernel_id: null, memory: 2 * GiB }
+      {
+        type: 'terminal',
+        name: '1',
+        path: null,
+        kernel_id: null,
+        memory: 2 * GiB
+      }
     ],
-    oom: { kernel_kills: lastEventId, last_event_id: lastEventId, counter_source: 'cgroup' }
+    oom: {
+      kernel_kills: lastEventId,
+      last_event_id: lastEventId,
+      counter_source: 'cgroup'
+    }
   };
 }
 
@@ -149,7 +159,9 @@ describe('messages', () => {
   it('name the kernel when there is no notebook, and leave out unknown figures', () => {
     expect(
       oomMessage({ ...EVENT, path: null, kernel_memory: null, limit: 0 })
-    ).toBe('A python3 kernel: the kernel was stopped because it ran out of memory.');
+    ).toBe(
+      'A python3 kernel: the kernel was stopped because it ran out of memory.'
+    );
   });
 
   it("speak of the host's memory when there is no quota", () => {

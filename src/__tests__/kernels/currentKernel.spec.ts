@@ -34,7 +34,9 @@ class FakeSessionContext implements IKernelSource {
 function kernelWidget(kernelId: string | null): IKernelWidget & {
   sessionContext: FakeSessionContext;
 } {
-  const widget = new Widget() as Widget & { sessionContext: FakeSessionContext };
+  const widget = new Widget() as Widget & {
+    sessionContext: FakeSessionContext;
+  };
   widget.sessionContext = new FakeSessionContext(kernelId);
   return widget;
 }

@@ -110,25 +110,42 @@ describe('KernelUsagePanel', () => {
 
     const list = node.querySelector('ul')!;
     expect(list.getAttribute('role')).toBe('list');
-    const heading = node.querySelector(`#${list.getAttribute('aria-labelledby')}`);
+    const heading = node.querySelector(
+      `#${list.getAttribute('aria-labelledby')}`
+    );
     expect(heading?.textContent).toBe('Kernel usage');
 
     const byId = rows(node);
     expect([...byId.keys()]).toEqual([PYTHON_ID, R_ID, REMOTE_ID]);
     const python = byId.get(PYTHON_ID)!;
     expect(python.tagName).toBe('LI');
-    expect(python.querySelector('.jp-ResourceMonitor-kernelName')?.textContent).toBe('python3');
-    expect(python.querySelector('.jp-ResourceMonitor-kernelId')?.textContent).toBe('0c07021d');
-    expect(python.querySelector('.jp-ResourceMonitor-kernelId')?.getAttribute('title')).toBe(PYTHON_ID);
-    expect(python.querySelector('.jp-ResourceMonitor-kernelMemory')?.textContent).toBe('312 MiB');
-    expect(python.querySelector('.jp-ResourceMonitor-kernelCpu')?.textContent).toBe('12%');
+    expect(
+      python.querySelector('.jp-ResourceMonitor-kernelName')?.textContent
+    ).toBe('python3');
+    expect(
+      python.querySelector('.jp-ResourceMonitor-kernelId')?.textContent
+    ).toBe('0c07021d');
+    expect(
+      python
+        .querySelector('.jp-ResourceMonitor-kernelId')
+        ?.getAttribute('title')
+    ).toBe(PYTHON_ID);
+    expect(
+      python.querySelector('.jp-ResourceMonitor-kernelMemory')?.textContent
+    ).toBe('312 MiB');
+    expect(
+      python.querySelector('.jp-ResourceMonitor-kernelCpu')?.textContent
+    ).toBe('12%');
     const figures = python.querySelector('dl')!.textContent;
     expect(figures).toContain('PID13074');
     expect(figures).toContain('Processes3');
     expect(python.getAttribute('aria-label')).toBe(
       'python3 kernel 0c07021d: 312 MiB memory, 12% CPU'
     );
-    expect(byId.get(R_ID)!.querySelector('.jp-ResourceMonitor-kernelName')?.textContent).toBe('ir');
+    expect(
+      byId.get(R_ID)!.querySelector('.jp-ResourceMonitor-kernelName')
+        ?.textContent
+    ).toBe('ir');
     // One point so far: no charts yet.
     expect(python.querySelectorAll('svg')).toHaveLength(0);
   });
@@ -136,15 +153,26 @@ describe('KernelUsagePanel', () => {
   it('draws memory and CPU sparklines once there is history', async () => {
     model = await makeModel(
       { status: 200, body: kernelList() },
-      { status: 200, body: kernelList([pythonKernel({ cpu_percent: 80 }), rKernel(), remoteKernel()]) }
+      {
+        status: 200,
+        body: kernelList([
+          pythonKernel({ cpu_percent: 80 }),
+          rKernel(),
+          remoteKernel()
+        ])
+      }
     );
     panel = new KernelUsagePanel(model);
     Widget.attach(panel, document.body);
     const python = rows(await render(panel)).get(PYTHON_ID)!;
     const charts = python.querySelectorAll('svg.jp-ResourceMonitor-sparkline');
     expect(charts).toHaveLength(2);
-    expect(charts[0].getAttribute('aria-label')).toMatch(/^Memory \(PSS\) over the last 10 minutes, up to 312 MiB$/);
-    expect(charts[1].getAttribute('aria-label')).toMatch(/^CPU over the last 10 minutes, up to 80%$/);
+    expect(charts[0].getAttribute('aria-label')).toMatch(
+      /^Memory \(PSS\) over the last 10 minutes, up to 312 MiB$/
+    );
+    expect(charts[1].getAttribute('aria-label')).toMatch(
+      /^CPU over the last 10 minutes, up to 80%$/
+    );
     expect(charts[0].querySelectorAll('polyline')).toHaveLength(1);
     // A steady kernel's memory line sits below the chart's top edge.
     const ys = charts[0]
@@ -165,7 +193,9 @@ describe('KernelUsagePanel', () => {
     expect(reason?.textContent).toBe('not available: not a local process');
     expect(remote.querySelector('dl')).toBeNull();
     expect(remote.querySelector('svg')).toBeNull();
-    expect(remote.getAttribute('aria-label')).toContain('not available: not a local process');
+    expect(remote.getAttribute('aria-label')).toContain(
+      'not available: not a local process'
+    );
   });
 
   it('marks the current kernel and follows focus changes', async () => {
@@ -177,7 +207,9 @@ describe('KernelUsagePanel', () => {
 
     model.currentKernelId = PYTHON_ID;
     node = await render(panel);
-    let current = node.querySelectorAll(`.${KERNEL_ROW_CLASS}.${CURRENT_CLASS}`);
+    let current = node.querySelectorAll(
+      `.${KERNEL_ROW_CLASS}.${CURRENT_CLASS}`
+    );
     expect(current).toHaveLength(1);
     expect((current[0] as HTMLElement).dataset.kernelId).toBe(PYTHON_ID);
     expect(current[0].getAttribute('aria-current')).toBe('true');
@@ -209,7 +241,9 @@ describe('KernelUsagePanel', () => {
       'The server has not taken its first sample yet.'
     );
     expect(
-      rows(node).get(PYTHON_ID)!.querySelector('.jp-ResourceMonitor-kernelReason')?.textContent
+      rows(node)
+        .get(PYTHON_ID)!
+        .querySelector('.jp-ResourceMonitor-kernelReason')?.textContent
     ).toBe('PID 13074 · not available: not sampled yet');
   });
 });
@@ -342,6 +376,8 @@ describe('KernelUsageStatus', () => {
     const element = (await root())!;
     expect(element.textContent).toBe('Kernel: 312 MiB · 12%');
     expect(element.classList.contains('jp-mod-stale')).toBe(true);
-    expect(element.getAttribute('title')).toContain('Server unreachable (HTTP 500');
+    expect(element.getAttribute('title')).toContain(
+      'Server unreachable (HTTP 500'
+    );
   });
 });

@@ -10,7 +10,13 @@ import { ResourceMonitorDetail } from '../../server/detail';
 import { workingSetParts } from '../../server/memoryParts';
 import { ResourceMonitorModel } from '../../server/model';
 import { assertMetrics } from '../../server/types';
-import { GiB, MiB, normalPayload, stubServer, workingSetPayload } from '../fixtures';
+import {
+  GiB,
+  MiB,
+  normalPayload,
+  stubServer,
+  workingSetPayload
+} from '../fixtures';
 
 describe('the figure the limit counts', () => {
   it('is the cgroup working set under a cgroup limit', () => {
@@ -35,14 +41,25 @@ describe('the figure the limit counts', () => {
       error: null,
       now: 0
     }).find(line => line.label === 'Memory')!;
-    expect(memory.text).toContain('7.5 / 8.0 GiB working set, limit 8.0 GiB (from cgroup)');
-    expect(memory.text).toContain('the processes use 1.2 GiB (PSS); 6.3 GiB is not in any process');
-    expect(memory.text).toContain('shared-memory files (tmpfs, /dev/shm) 5.0 GiB');
+    expect(memory.text).toContain(
+      '7.5 / 8.0 GiB working set, limit 8.0 GiB (from cgroup)'
+    );
+    expect(memory.text).toContain(
+      'the processes use 1.2 GiB (PSS); 6.3 GiB is not in any process'
+    );
+    expect(memory.text).toContain(
+      'shared-memory files (tmpfs, /dev/shm) 5.0 GiB'
+    );
   });
 
   it('splits the working set so the parts add up to it', () => {
     const parts = workingSetParts(workingSetPayload());
-    expect(parts.map(part => part.key)).toEqual(['processes', 'page-cache', 'shmem', 'kernel']);
+    expect(parts.map(part => part.key)).toEqual([
+      'processes',
+      'page-cache',
+      'shmem',
+      'kernel'
+    ]);
     const sum = parts.reduce((total, part) => total + part.bytes, 0);
     expect(sum).toBeCloseTo(7.5 * GiB, -3);
     expect(parts[2].bytes).toBeGreaterThan(parts[1].bytes); // /dev/shm is most of it
@@ -50,9 +67,17 @@ describe('the figure the limit counts', () => {
   });
 
   it('is validated', () => {
-    const bad = { ...workingSetPayload(), memory: { ...workingSetPayload().memory, used: 'x' } };
-    expect(() => assertMetrics(bad)).toThrow("'memory.used' must be a non-negative number");
-    const badOwner = { ...workingSetPayload(), by_owner: [{ type: 'notebook' }] };
+    const bad = {
+      ...workingSetPayload(),
+      memory: { ...workingSetPayload().memory, used: 'x' }
+    };
+    expect(() => assertMetrics(bad)).toThrow(
+      "'memory.used' must be a non-negative number"
+    );
+    const badOwner = {
+      ...workingSetPayload(),
+      by_owner: [{ type: 'notebook' }]
+    };
     expect(() => assertMetrics(badOwner)).toThrow("'by_owner.0.name'");
     expect(() => assertMetrics(workingSetPayload())).not.toThrow();
   });
@@ -78,21 +103,25 @@ describe('the detail view', () => {
     await detail.renderPromise;
 
     const node = detail.node;
-    expect(node.querySelector('.jp-ResourceMonitor-breakdown h4')!.textContent).toBe(
-      'What the limit counts: working set 7.5 GiB of 8.0 GiB'
-    );
-    const widths = [...node.querySelectorAll<HTMLElement>('.jp-ResourceMonitor-bar span')].map(
-      span => parseFloat(span.style.width)
-    );
+    expect(
+      node.querySelector('.jp-ResourceMonitor-breakdown h4')!.textContent
+    ).toBe('What the limit counts: working set 7.5 GiB of 8.0 GiB');
+    const widths = [
+      ...node.querySelectorAll<HTMLElement>('.jp-ResourceMonitor-bar span')
+    ].map(span => parseFloat(span.style.width));
     expect(widths).toHaveLength(4);
     expect(widths.reduce((a, b) => a + b, 0)).toBeCloseTo(93.75, 1); // 7.5 of 8 GiB
-    const rows = [...node.querySelectorAll('.jp-ResourceMonitor-owners tr')].map(row =>
-      [...row.querySelectorAll('td')].map(cell => cell.textContent)
-    );
+    const rows = [
+      ...node.querySelectorAll('.jp-ResourceMonitor-owners tr')
+    ].map(row => [...row.querySelectorAll('td')].map(cell => cell.textContent));
     expect(rows).toEqual([
       ['analysis.ipynb', 'notebook', '900 MiB'],
       ['1', 'terminal', '100 MiB'],
-      ['The server and other processes', '', `${Math.round((1.2 * GiB - 1000 * MiB) / MiB)} MiB`]
+      [
+        'The server and other processes',
+        '',
+        `${Math.round((1.2 * GiB - 1000 * MiB) / MiB)} MiB`
+      ]
     ]);
     detail.dispose();
     model.dispose();

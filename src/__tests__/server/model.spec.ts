@@ -151,7 +151,10 @@ describe('ResourceMonitorModel', () => {
 
   describe('404', () => {
     it('marks the model unavailable and stops polling', async () => {
-      const server = stubServer({ status: 404, body: { message: 'Not Found' } });
+      const server = stubServer({
+        status: 404,
+        body: { message: 'Not Found' }
+      });
       model = makeModel();
       let availabilityChanges = 0;
       model.availabilityChanged.connect(() => availabilityChanges++);
@@ -367,7 +370,9 @@ describe('ResourceMonitorModel', () => {
       const history = model.history;
       expect(history.length).toBeGreaterThan(5);
       expect(history.length).toBeLessThan(40);
-      expect(history[history.length - 1].time - history[0].time).toBeLessThanOrEqual(60_000);
+      expect(
+        history[history.length - 1].time - history[0].time
+      ).toBeLessThanOrEqual(60_000);
       expect(history[0].memory).toBe(normalPayload().pss);
       expect(history[0].cpu_percent).toBe(35);
 
@@ -397,7 +402,9 @@ describe('ResourceMonitorModel', () => {
     it('ignores no-op and invalid values and clamps out-of-range ones', () => {
       stubServer({ status: 200, body: normalPayload() });
       model = makeModel();
-      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const warn = jest
+        .spyOn(console, 'warn')
+        .mockImplementation(() => undefined);
       const frequency = model.poll.frequency;
       model.refreshRate = 5000;
       expect(model.poll.frequency).toBe(frequency);

@@ -197,12 +197,16 @@ describe('ResourceMonitorStatus', () => {
       ) as HTMLElement;
       expect(detail).not.toBeNull();
       await new Promise(resolve => setTimeout(resolve, 20));
-      expect(detail.querySelectorAll('svg.jp-ResourceMonitor-sparkline')).toHaveLength(2);
+      expect(
+        detail.querySelectorAll('svg.jp-ResourceMonitor-sparkline')
+      ).toHaveLength(2);
       expect(detail.querySelectorAll('polyline')).toHaveLength(2);
       expect(detail.textContent).toContain('PSS counts pages shared');
 
       root.click();
-      expect(document.body.querySelector('.jp-ResourceMonitor-detail')).toBeNull();
+      expect(
+        document.body.querySelector('.jp-ResourceMonitor-detail')
+      ).toBeNull();
     });
   });
 });

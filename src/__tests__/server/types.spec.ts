@@ -37,8 +37,14 @@ describe('assertMetrics', () => {
     [{ rss: -1 }, 'rss'],
     [{ rss: 1, pss: '2' }, 'pss'],
     [{ rss: 1, limits: { memory: { rss: 1 } } }, 'limits.memory.warn'],
-    [{ rss: 1, limits: { cpu: { cpu: 'two', warn: false } } }, 'limits.cpu.cpu'],
-    [{ rss: 1, sample: { ready: true, stale: false, age_ms: 1 } }, 'sample.interval_ms'],
+    [
+      { rss: 1, limits: { cpu: { cpu: 'two', warn: false } } },
+      'limits.cpu.cpu'
+    ],
+    [
+      { rss: 1, sample: { ready: true, stale: false, age_ms: 1 } },
+      'sample.interval_ms'
+    ],
     [
       {
         rss: 1,

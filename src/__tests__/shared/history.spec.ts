@@ -22,7 +22,10 @@ const HISTORY = {
   },
   kernels: {
     fields: ['t_ms', 'memory', 'cpu_percent'],
-    points: { [PYTHON_ID]: [[now - 20_000, 5, 1]], gone: [[now - 20_000, 7, 1]] }
+    points: {
+      [PYTHON_ID]: [[now - 20_000, 5, 1]],
+      gone: [[now - 20_000, 7, 1]]
+    }
   }
 };
 
@@ -63,7 +66,9 @@ describe('parseHistory', () => {
 describe('prependSeed', () => {
   it('adds only points older than the first the tab has', () => {
     const history = [{ time: 10 }, { time: 20 }];
-    expect(prependSeed(history, [{ time: 5 }, { time: 10 }, { time: 15 }])).toBe(true);
+    expect(
+      prependSeed(history, [{ time: 5 }, { time: 10 }, { time: 15 }])
+    ).toBe(true);
     expect(history).toEqual([{ time: 5 }, { time: 10 }, { time: 20 }]);
     expect(prependSeed(history, [{ time: 7 }].slice(1))).toBe(false);
   });

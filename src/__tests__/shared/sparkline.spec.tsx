@@ -8,7 +8,11 @@ import * as React from 'react';
 
 import { ResourceMonitorDetailComponent } from '../../server/detail';
 import { IHistoryPoint } from '../../server/model';
-import { cpuScaleMax, dataScaleMax, sparklinePaths } from '../../shared/sparkline';
+import {
+  cpuScaleMax,
+  dataScaleMax,
+  sparklinePaths
+} from '../../shared/sparkline';
 import { GiB, MiB, normalPayload } from '../fixtures';
 
 describe('dataScaleMax()', () => {
@@ -66,7 +70,12 @@ describe('dataScaleMax()', () => {
     expect(runs.map(run => run.split(' ').length)).toEqual([10, 10]);
     // Steady polling, even slow, stays one line.
     expect(
-      sparklinePaths(every5s(0, 20), { width: 300, height: 10, windowMs: 300_000, max: 2 })
+      sparklinePaths(every5s(0, 20), {
+        width: 300,
+        height: 10,
+        windowMs: 300_000,
+        max: 2
+      })
     ).toHaveLength(1);
   });
 });
@@ -77,7 +86,12 @@ describe('ResourceMonitorDetailComponent', () => {
       ...normalPayload(),
       pss: 100 * MiB,
       limits: {
-        memory: { rss: 23.5 * GiB, pss: 23.5 * GiB, warn: false, source: 'host' }
+        memory: {
+          rss: 23.5 * GiB,
+          pss: 23.5 * GiB,
+          warn: false,
+          source: 'host'
+        }
       }
     };
     const history: IHistoryPoint[] = [
@@ -105,7 +119,9 @@ describe('ResourceMonitorDetailComponent', () => {
     MessageLoop.sendMessage(view, Widget.Msg.UpdateRequest);
     await view.renderPromise;
     const caption = view.node.querySelector('figcaption')!.textContent;
-    expect(caption).toBe('Memory (PSS), scale 0 – 125 MiB; host memory 23.5 GiB');
+    expect(caption).toBe(
+      'Memory (PSS), scale 0 – 125 MiB; host memory 23.5 GiB'
+    );
     // The newest point (100 MiB of 125 MiB) sits at 20% of the height, 8 of 40.
     const line = view.node.querySelector('polyline')!.getAttribute('points');
     expect(line).toMatch(/240\.0,8\.0$/);
