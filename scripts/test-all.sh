@@ -87,6 +87,9 @@ rm -f "$DIST"/jupyter_resource_monitor-*
 SDIST="$(ls "$DIST"/jupyter_resource_monitor-*.tar.gz)"
 WHEEL="$(ls "$DIST"/jupyter_resource_monitor-*.whl)"
 "$PYTHON" -m pip install "$WHEEL[test]"
+# pip keeps an installed copy of the same version ("already installed with the same version"):
+# an earlier build would then be what the tests import. Always put this wheel's files in place.
+"$PYTHON" -m pip install --force-reinstall --no-deps "$WHEEL"
 
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
    && git -C "$ROOT" ls-files --error-unmatch package-lock.json >/dev/null 2>&1; then
