@@ -5,6 +5,7 @@ import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import { cellCostText, cellLabel, IKernelCells } from '../cells/costliest';
 import { formatBytes, formatPercent } from '../shared/format';
 import { diagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
@@ -75,7 +76,11 @@ export function KernelRowComponent(
     : KERNEL_ROW_CLASS;
   const session = sessionName(kernel);
   const summary = kernel.available
-    ? trans.__('%1 memory, %2 CPU', formatBytes(kernel.memory), formatPercent(kernel.cpu_percent))
+    ? trans.__(
+        '%1 memory, %2 CPU',
+        formatBytes(kernel.memory),
+        formatPercent(kernel.cpu_percent)
+      )
     : why;
   const label = trans.__(
     '%1 kernel %2%3%4: %5',
@@ -112,7 +117,8 @@ export function KernelRowComponent(
         <p className="jp-ResourceMonitor-kernelOom" role="note">
           {oomText(ooms[ooms.length - 1])}
           {ooms.length > 1 &&
-            ' ' + trans._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
+            ' ' +
+              trans._n('(%1 time so far)', '(%1 times so far)', ooms.length)}
         </p>
       )}
       {kernel.available ? (
@@ -159,6 +165,7 @@ export function KernelRowComponent(
             history={history}
             historyMinutes={historyMinutes}
           />
+          {props.cells && <KernelCellsComponent cells={props.cells} />}
         </>
       ) : (
         <p className="jp-ResourceMonitor-kernelReason">
@@ -199,7 +206,58 @@ export namespace KernelRowComponent {
      * warning; 0 or absent: never.
      */
     readonly waitThreshold?: number;
+    /**
+     * The kernel's peak since start and costliest cells, when fetched.
+     */
+    readonly cells?: IKernelCells | null;
   }
+}
+
+/**
+ * A kernel's peak since it started and its costliest cells.
+ *
+ * @param props - The figures.
+ *
+ * @returns The block, or null before anything ran.
+ */
+export function KernelCellsComponent(props: {
+  readonly cells: IKernelCells;
+}): JSX.Element | null {
+  const { peakSinceStart, costliest } = props.cells;
+  if (peakSinceStart === null && costliest.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-ResourceMonitor-kernelCells">
+      {peakSinceStart !== null && (
+        <p
+          className="jp-ResourceMonitor-kernelPeak"
+          title={trans.__(
+            'The highest resident memory of the kernel process since it started, read as each cell starts and ends (exact, however short the spike).'
+          )}
+        >
+          {trans.__('Peak since start: %1', formatBytes(peakSinceStart))}
+        </p>
+      )}
+      {costliest.length > 0 && (
+        <ol
+          className="jp-ResourceMonitor-kernelCostliest"
+          aria-label={trans.__('Costliest cells')}
+        >
+          {costliest.map(execution => (
+            <li key={execution.msg_id} title={execution.cell_id ?? undefined}>
+              <span className="jp-ResourceMonitor-kernelCellName">
+                {cellLabel(execution)}
+              </span>{' '}
+              <span className="jp-ResourceMonitor-kernelCellCost">
+                {cellCostText(execution)}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
 }
 
 /**
@@ -315,6 +373,7 @@ export function KernelListComponent(
               historyMinutes={historyMinutes}
               isCurrent={kernel.id === currentKernelId}
               waitThreshold={props.waitThreshold}
+              cells={props.cells?.(kernel.id) ?? null}
             />
           ))}
         </ul>
@@ -370,6 +429,10 @@ export namespace KernelListComponent {
      * Waiting for a CPU at or above this (percent of one CPU) is marked.
      */
     readonly waitThreshold?: number;
+    /**
+     * A kernel's peak since start and costliest cells by id, when fetched.
+     */
+    readonly cells?: (id: string) => IKernelCells | null;
   }
 }
 
@@ -447,6 +510,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         sample={model.sample}
         error={model.error}
         waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
+        cells={id => model.cells(id)}
       />
     );
   }
