@@ -140,15 +140,82 @@ function compareCost(a: IExecution, b: IExecution): number {
 }
 
 /**
- * How the panel names a cell: its id's start (the panel has no notebook
- * model to number it), or the request's when the client sent no cell id.
+ * How the panel names a cell: by its position and first line when its
+ * notebook is open here, else by its id's start, or the request's when the
+ * client sent no cell id.
  *
  * @param execution - The record.
+ *
+ * @param kernelId - The kernel that ran it.
+ *
+ * @param namer - Looks the cell up in the open notebooks.
  */
-export function cellLabel(execution: IExecution): string {
+export function cellLabel(
+  execution: IExecution,
+  kernelId?: string,
+  namer?: CellNamer | null
+): string {
+  const named =
+    namer && kernelId && execution.cell_id
+      ? namer(kernelId, execution.cell_id)
+      : null;
+  if (named) {
+    return named;
+  }
   return execution.cell_id
     ? trans.__('cell %1', execution.cell_id.slice(0, 8))
     : trans.__('request %1', execution.msg_id.slice(0, 8));
+}
+
+/**
+ * Names a kernel's cell from the open notebook it belongs to, or null when
+ * that notebook is not open here (or the cell is gone).
+ */
+export type CellNamer = (kernelId: string, cellId: string) => string | null;
+
+/**
+ * The part of a notebook tracker {@link notebookCellNamer} reads.
+ */
+export interface INotebookLookup {
+  find(
+    test: (panel: {
+      sessionContext: { session?: { kernel?: { id: string } | null } | null };
+    }) => boolean
+  ):
+    | {
+        content: {
+          widgets: ReadonlyArray<{
+            model: { id: string; sharedModel: { getSource(): string } };
+          }>;
+        };
+      }
+    | undefined;
+}
+
+/**
+ * Name cells by their position and first line in the open notebook whose
+ * kernel ran them: `[3] df = load(...)`. Looked up when the panel renders,
+ * for the few cells it lists.
+ *
+ * @param notebooks - The application's notebook tracker.
+ */
+export function notebookCellNamer(notebooks: INotebookLookup): CellNamer {
+  return (kernelId, cellId) => {
+    const panel = notebooks.find(
+      candidate => candidate.sessionContext.session?.kernel?.id === kernelId
+    );
+    const cells = panel?.content.widgets ?? [];
+    const index = cells.findIndex(cell => cell.model.id === cellId);
+    if (index < 0) {
+      return null;
+    }
+    const source = cells[index].model.sharedModel.getSource();
+    let line = source.trimStart().split('\n', 1)[0];
+    if (line.length > 40) {
+      line = line.slice(0, 39) + '…';
+    }
+    return trans.__('[%1] %2', index + 1, line);
+  };
 }
 
 /**

@@ -5,7 +5,12 @@ import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
-import { cellCostText, cellLabel, IKernelCells } from '../cells/costliest';
+import {
+  cellCostText,
+  cellLabel,
+  CellNamer,
+  IKernelCells
+} from '../cells/costliest';
 import { formatBytes, formatPercent } from '../shared/format';
 import { diagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
@@ -165,7 +170,13 @@ export function KernelRowComponent(
             history={history}
             historyMinutes={historyMinutes}
           />
-          {props.cells && <KernelCellsComponent cells={props.cells} />}
+          {props.cells && (
+            <KernelCellsComponent
+              cells={props.cells}
+              kernelId={kernel.id}
+              cellName={props.cellName}
+            />
+          )}
         </>
       ) : (
         <p className="jp-ResourceMonitor-kernelReason">
@@ -210,6 +221,10 @@ export namespace KernelRowComponent {
      * The kernel's peak since start and costliest cells, when fetched.
      */
     readonly cells?: IKernelCells | null;
+    /**
+     * Names a cell from its open notebook.
+     */
+    readonly cellName?: CellNamer | null;
   }
 }
 
@@ -222,6 +237,8 @@ export namespace KernelRowComponent {
  */
 export function KernelCellsComponent(props: {
   readonly cells: IKernelCells;
+  readonly kernelId?: string;
+  readonly cellName?: CellNamer | null;
 }): JSX.Element | null {
   const { peakSinceStart, costliest } = props.cells;
   if (peakSinceStart === null && costliest.length === 0) {
@@ -247,7 +264,7 @@ export function KernelCellsComponent(props: {
           {costliest.map(execution => (
             <li key={execution.msg_id} title={execution.cell_id ?? undefined}>
               <span className="jp-ResourceMonitor-kernelCellName">
-                {cellLabel(execution)}
+                {cellLabel(execution, props.kernelId, props.cellName)}
               </span>{' '}
               <span className="jp-ResourceMonitor-kernelCellCost">
                 {cellCostText(execution)}
@@ -374,6 +391,7 @@ export function KernelListComponent(
               isCurrent={kernel.id === currentKernelId}
               waitThreshold={props.waitThreshold}
               cells={props.cells?.(kernel.id) ?? null}
+              cellName={props.cellName}
             />
           ))}
         </ul>
@@ -433,6 +451,10 @@ export namespace KernelListComponent {
      * A kernel's peak since start and costliest cells by id, when fetched.
      */
     readonly cells?: (id: string) => IKernelCells | null;
+    /**
+     * Names a cell from its open notebook.
+     */
+    readonly cellName?: CellNamer | null;
   }
 }
 
@@ -450,8 +472,12 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
    *
    * @param model - The shared kernel model.
    */
-  constructor(model: KernelUsageModel) {
+  constructor(
+    model: KernelUsageModel,
+    options: KernelUsagePanel.IOptions = {}
+  ) {
     super(model);
+    this._cellName = options.cellName ?? null;
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
@@ -511,6 +537,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         error={model.error}
         waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
         cells={id => model.cells(id)}
+        cellName={this._cellName}
       />
     );
   }
@@ -522,6 +549,24 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
     if (this.model && !this.model.isDisposed) {
       this.model.panelVisible = visible;
     }
+  }
+
+  private _cellName: CellNamer | null;
+}
+
+/**
+ * A namespace for {@link KernelUsagePanel} statics.
+ */
+export namespace KernelUsagePanel {
+  /**
+   * The options of a {@link KernelUsagePanel}.
+   */
+  export interface IOptions {
+    /**
+     * Names a costly cell from its open notebook (position and first line);
+     * without it, cells are named by their id.
+     */
+    cellName?: CellNamer | null;
   }
 }
 

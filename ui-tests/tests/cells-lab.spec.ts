@@ -57,6 +57,10 @@ test('a line under the executed cell gives its time, CPU and peak', async ({
   expect(sinceMiB).toBeGreaterThanOrEqual(300);
   expect(sinceMiB).toBeGreaterThanOrEqual(peakMiB - 1);
   const costliest = row.locator('.jp-ResourceMonitor-kernelCostliest li');
+  // Named by its position and first line in the open notebook.
+  await expect(costliest.first()).toContainText(
+    '[1] big = bytearray(300 << 20)'
+  );
   await expect(costliest.first()).toContainText(`peak ${match[1]} ${match[2]}`);
   await row.screenshot({ path: `${SCREENSHOTS}/cells-lab-kernel-panel.png` });
 });

@@ -7,7 +7,12 @@ import { VDomRenderer } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { cellCostText, cellLabel, kernelCells } from '../../cells/costliest';
+import {
+  cellCostText,
+  cellLabel,
+  kernelCells,
+  notebookCellNamer
+} from '../../cells/costliest';
 import { CellFigures, checkRightSizing } from '../../cells/plugin';
 import { IExecution, IExecutionList } from '../../cells/types';
 import { KernelUsageModel } from '../../kernels/model';
@@ -133,6 +138,47 @@ describe('cellCostText() and cellLabel()', () => {
     );
     expect(cellLabel(execution())).toBe('cell 4f7e9a01');
     expect(cellLabel(execution({ cell_id: null }))).toBe('request a1b2c3d4');
+  });
+});
+
+describe('notebookCellNamer()', () => {
+  /**
+   * What the namer reads of an open notebook: its kernel and its cells.
+   */
+  function tracker(kernelId: string, sources: string[]): any {
+    const panel = {
+      sessionContext: { session: { kernel: { id: kernelId } } },
+      content: {
+        widgets: sources.map((source, i) => ({
+          model: { id: `cell-${i}`, sharedModel: { getSource: () => source } }
+        }))
+      }
+    };
+    return {
+      find: (test: (p: any) => boolean) => (test(panel) ? panel : undefined)
+    };
+  }
+
+  it('names a cell by its position and first line in the open notebook', () => {
+    const name = notebookCellNamer(
+      tracker(PYTHON_ID, [
+        'import numpy as np',
+        '\n  big = np.ones((8000, 8000))  # a very long comment that goes on\nbig.sum()'
+      ])
+    );
+    expect(name(PYTHON_ID, 'cell-1')).toBe(
+      '[2] big = np.ones((8000, 8000))  # a very l…'
+    );
+    expect(name(PYTHON_ID, 'cell-0')).toBe('[1] import numpy as np');
+    expect(name(PYTHON_ID, 'deleted')).toBeNull();
+    expect(name(R_ID, 'cell-0')).toBeNull();
+    // The label falls back to the id when the notebook is not open here.
+    expect(cellLabel(execution({ cell_id: 'cell-0' }), PYTHON_ID, name)).toBe(
+      '[1] import numpy as np'
+    );
+    expect(
+      cellLabel(execution({ cell_id: 'cell-0abcdefgh' }), R_ID, name)
+    ).toBe('cell cell-0ab');
   });
 });
 
