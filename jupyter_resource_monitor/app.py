@@ -72,7 +72,8 @@ class ResourceMonitorApp(ExtensionApp):
         executions = None
         if config.track_executions:
             executions = Executions(
-                serverapp.kernel_manager, log=self.log,
+                serverapp.kernel_manager,
+                log=self.log,
                 path_of=lambda kernel_id: (tracker.session_of(kernel_id) or {}).get("path"),
             )
             # Our settings start as a copy of the web app's and are copied back after this method.

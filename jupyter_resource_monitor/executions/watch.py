@@ -24,8 +24,12 @@ from .kernel import KernelExecutions
 class Executions:
     """Every kernel's :class:`KernelExecutions`, by kernel id."""
 
-    def __init__(self, kernel_manager, log: logging.Logger | None = None,
-                 path_of: Callable[[str], str | None] = lambda kernel_id: None):
+    def __init__(
+        self,
+        kernel_manager,
+        log: logging.Logger | None = None,
+        path_of: Callable[[str], str | None] = lambda kernel_id: None,
+    ):
         self.kernel_manager = kernel_manager
         self.log = log or logging.getLogger(__name__)
         self.kernels: dict[str, KernelExecutions] = {}
