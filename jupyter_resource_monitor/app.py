@@ -70,7 +70,11 @@ class ResourceMonitorApp(ExtensionApp):
                 loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
         executions = None
         if config.track_executions:
-            executions = Executions(serverapp.kernel_manager, log=self.log)
+            executions = Executions(
+                serverapp.kernel_manager,
+                log=self.log,
+                path_of=lambda kernel_id: (tracker.session_of(kernel_id) or {}).get("path"),
+            )
             # Our settings start as a copy of the web app's and are copied back after this method.
             executions.install(self.settings)
             supervisor.listeners.append(executions.on_snapshot)

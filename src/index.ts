@@ -29,6 +29,7 @@ import cellsPlugin from './cells/plugin';
 import { CurrentKernelTracker } from './kernels/currentKernel';
 import { KernelUsageModel } from './kernels/model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './kernels/panel';
+import { notebookCellNamer } from './cells/costliest';
 import { KernelUsageStatus } from './kernels/statusItem';
 import { isDetailOpen } from './server/detail';
 import { ResourceMonitorModel } from './server/model';
@@ -493,7 +494,9 @@ const kernelsPlugin: JupyterFrontEndPlugin<void> = {
       model.currentKernelId = id;
     });
 
-    const panel = new KernelUsagePanel(model);
+    const panel = new KernelUsagePanel(model, {
+      cellName: notebooks ? notebookCellNamer(notebooks) : null
+    });
     app.shell.add(panel, 'right', { rank: KERNELS_PANEL_RANK });
     if (restorer) {
       restorer.add(panel, KERNELS_PANEL_ID);

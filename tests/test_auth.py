@@ -29,6 +29,7 @@ AUTH = {
     "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": ("kernels", "read"),
     "/api/metrics/v1/events": ("kernels", "read"),
     "/api/metrics/v1/history": ("kernels", "read"),
+    "/api/metrics/v1/notebooks/peaks": ("kernels", "read"),
 }
 PERMISSIONS = sorted(set(AUTH.values()))
 

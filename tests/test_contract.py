@@ -28,6 +28,7 @@ PATHS = {
     "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": "api/metrics/v1/kernel_usage/get_usage/{kernel_id}",
     "/api/metrics/v1/events": "api/metrics/v1/events",
     "/api/metrics/v1/history": "api/metrics/v1/history",
+    "/api/metrics/v1/notebooks/peaks": "api/metrics/v1/notebooks/peaks?path=contract.ipynb",
 }
 
 

@@ -11,22 +11,35 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..snapshot import Snapshot
 from ..tracking.tracker import kernel_pid
 from . import frames
+from .history import NotebookPeaks
 from .kernel import KernelExecutions
 
 
 class Executions:
     """Every kernel's :class:`KernelExecutions`, by kernel id."""
 
-    def __init__(self, kernel_manager, log: logging.Logger | None = None):
+    def __init__(
+        self,
+        kernel_manager,
+        log: logging.Logger | None = None,
+        path_of: Callable[[str], str | None] = lambda kernel_id: None,
+    ):
         self.kernel_manager = kernel_manager
         self.log = log or logging.getLogger(__name__)
         self.kernels: dict[str, KernelExecutions] = {}
         self._restarters: set[str] = set()
+        # Each notebook's highest kernel peak, kept after its kernels are gone. ``path_of`` gives
+        # a kernel's session path (the tracker's, refreshed every few seconds); the last one
+        # known is kept per kernel, as the session may be deleted before its kernel shuts down.
+        self.peaks = NotebookPeaks()
+        self.path_of = path_of
+        self._paths: dict[str, str] = {}
 
     # -- installation ---------------------------------------------------------------------------
 
@@ -111,15 +124,25 @@ class Executions:
         executions = self.kernels.get(kernel_id)
         if executions is not None:
             executions.ended(status)
+            self._note_peak(kernel_id, executions)
+
+    def _note_peak(self, kernel_id: str, executions: KernelExecutions) -> None:
+        """Remember the kernel's peak so far under its notebook's path."""
+        path = self.path_of(kernel_id) or self._paths.get(kernel_id)
+        if path:
+            self._paths[kernel_id] = path
+            self.peaks.note(path, executions.peak_since_start)
 
     def on_snapshot(self, snap: Snapshot) -> None:
         """Per sample: children's PSS for running cells; forget kernels that are gone; hook
         restarters that did not exist when the kernel was attached."""
         known = set(self.kernel_manager.list_kernel_ids())
         for kernel_id in [k for k in self.kernels if k not in known]:
-            del self.kernels[kernel_id]
+            self._note_peak(kernel_id, self.kernels.pop(kernel_id))
             self._restarters.discard(kernel_id)
+            self._paths.pop(kernel_id, None)
         for kernel_id, executions in self.kernels.items():
+            self._note_peak(kernel_id, executions)
             if kernel_id not in self._restarters:
                 try:
                     self._hook_restarter(kernel_id, self.kernel_manager.get_kernel(kernel_id))
@@ -131,6 +154,12 @@ class Executions:
             usage = snap.subtrees.get(pid) if pid is not None else None
             if usage is not None:
                 executions.observe_children(snap.taken_at, usage.children_pss)
+
+    def notebook_peak(self, path: str) -> dict[str, Any]:
+        """The route's answer for one notebook path: its highest kernel peak in this server's
+        life (null: none known)."""
+        known = self.peaks.get(path)
+        return {"path": path, "peak": known.peak if known else None, "at": known.at if known else None}
 
     def body(self, kernel_id: str) -> bytes:
         """The route's body; ``KeyError`` for a kernel the kernel manager does not know."""

@@ -159,6 +159,22 @@ class ExecutionsHandler(_SnapshotHandler):
         self.finish(body)
 
 
+class NotebookPeaksHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/notebooks/peaks?path=<path>``: the highest peak the notebook's kernels
+    reached in this server's life, kept after they shut down (see executions/history.py)."""
+
+    auth_resource = KERNELS_AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        """Return one path's remembered peak from memory; 404 when per-cell tracking is off."""
+        executions = self.settings["resource_monitor"].executions
+        if executions is None:
+            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_executions)")
+        self.reply(executions.notebook_peak(self.get_query_argument("path", "")))
+
+
 def handlers(base_url: str) -> list[tuple[str, type]]:
     def route(path):
         return url_path_join(base_url, "/api/metrics/v1", path)
@@ -171,4 +187,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(r"/kernel_usage/get_usage/(?P<kernel_id>[^/]+)/?"), KernelUsageHandler),
         (route(r"/events/?"), EventsHandler),
         (route(r"/history/?"), HistoryHandler),
+        (route(r"/notebooks/peaks/?"), NotebookPeaksHandler),
     ]

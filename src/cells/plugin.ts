@@ -32,6 +32,7 @@ import {
   recordedPeak,
   rightSizingNote
 } from './figures';
+import { fetchNotebookPeak } from './costliest';
 import { assertExecutionList, IExecution, IExecutionList } from './types';
 
 /**
@@ -107,6 +108,14 @@ export class CellFigures {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * The highest peak this server saw the kernels of the notebook at `path`
+   * reach (kept after they shut down); null when unknown.
+   */
+  async notebookPeak(path: string): Promise<number | null> {
+    return fetchNotebookPeak(this._serverSettings, path);
   }
 
   /**
@@ -220,10 +229,11 @@ async function latestRecord(
 }
 
 /**
- * Say so when a notebook's recorded figures, or this server's record of the
- * kernel it reconnects to, show a peak near this server's memory limit.
+ * Say so when a notebook's recorded figures (or, without any, this server's
+ * memory of the notebook's kernels), or this server's record of the kernel it
+ * reconnects to, show a peak near this server's memory limit.
  */
-async function checkRightSizing(
+export async function checkRightSizing(
   figures: CellFigures,
   panel: NotebookPanel
 ): Promise<void> {
@@ -232,6 +242,10 @@ async function checkRightSizing(
     cell.model.getMetadata(METADATA_KEY)
   );
   let peak = recordedPeak(metadata);
+  if (peak === null) {
+    // Nothing recorded in the file: what it needed when it last ran here.
+    peak = await figures.notebookPeak(panel.context.localPath);
+  }
   await panel.sessionContext.ready;
   const kernelId = panel.sessionContext.session?.kernel?.id;
   const since = kernelId

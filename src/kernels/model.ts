@@ -10,6 +10,11 @@ import {
   IKernelSampleInfo,
   IKernelUsage
 } from './types';
+import {
+  fetchExecutionList,
+  IKernelCells,
+  kernelCells
+} from '../cells/costliest';
 import { fetchServerHistory, prependSeed } from '../shared/history';
 import { PollingModel } from '../shared/polling';
 import { trans } from '../shared/i18n';
@@ -81,6 +86,9 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     }
     this._panelVisible = value;
     this.wantedChanged();
+    if (value && this._kernels.length > 0) {
+      void this._fetchCells(this._kernels.map(kernel => kernel.id));
+    }
   }
 
   /**
@@ -184,6 +192,19 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   }
 
   /**
+   * One kernel's peak since start and costliest cells, fetched while the
+   * Kernel usage panel is visible.
+   *
+   * @param id - The kernel id.
+   *
+   * @returns Its figures, or null before the first answer (or when per-cell
+   *   tracking is off).
+   */
+  cells(id: string): IKernelCells | null {
+    return this._cells.get(id) ?? null;
+  }
+
+  /**
    * Dispose the model, its poll and the histories.
    */
   dispose(): void {
@@ -275,7 +296,59 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
       }
     }
     this._askAgainSoon();
+    for (const id of [...this._cells.keys()]) {
+      if (!ids.has(id)) {
+        this._cells.delete(id);
+      }
+    }
+    if (this._panelVisible) {
+      void this._fetchCells(list.kernels.map(kernel => kernel.id));
+    }
     return changed;
+  }
+
+  /**
+   * Ask for the executions of the kernels the panel shows, once per answer
+   * of the kernel list (so at the panel's poll cadence) and only while it is
+   * visible; one round at a time.
+   */
+  private async _fetchCells(ids: ReadonlyArray<string>): Promise<void> {
+    if (this._cellsInFlight) {
+      return;
+    }
+    this._cellsInFlight = true;
+    try {
+      const lists = await Promise.all(
+        ids.map(id => fetchExecutionList(this.serverSettings, id))
+      );
+      if (this.isDisposed) {
+        return;
+      }
+      let changed = false;
+      ids.forEach((id, i) => {
+        const list = lists[i];
+        if (list === null) {
+          return;
+        }
+        const cells = kernelCells(list);
+        const before = this._cells.get(id);
+        if (
+          !before ||
+          !JSONExt.deepEqual(
+            before as unknown as ReadonlyJSONValue,
+            cells as unknown as ReadonlyJSONValue
+          )
+        ) {
+          this._cells.set(id, cells);
+          changed = true;
+        }
+      });
+      if (changed) {
+        this.stateChanged.emit();
+      }
+    } finally {
+      this._cellsInFlight = false;
+    }
   }
 
   /**
@@ -328,6 +401,8 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     return dropped;
   }
 
+  private _cells = new Map<string, IKernelCells>();
+  private _cellsInFlight = false;
   private _currentKernelChanged = new Signal<this, string | null>(this);
   private _currentKernelId: string | null = null;
   private _histories = new Map<string, IKernelHistoryPoint[]>();

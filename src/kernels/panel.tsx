@@ -5,6 +5,12 @@ import { LabIcon, VDomRenderer } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import {
+  cellCostText,
+  cellLabel,
+  CellNamer,
+  IKernelCells
+} from '../cells/costliest';
 import { formatBytes, formatPercent } from '../shared/format';
 import { diagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
@@ -164,6 +170,13 @@ export function KernelRowComponent(
             history={history}
             historyMinutes={historyMinutes}
           />
+          {props.cells && (
+            <KernelCellsComponent
+              cells={props.cells}
+              kernelId={kernel.id}
+              cellName={props.cellName}
+            />
+          )}
         </>
       ) : (
         <p className="jp-ResourceMonitor-kernelReason">
@@ -204,7 +217,64 @@ export namespace KernelRowComponent {
      * warning; 0 or absent: never.
      */
     readonly waitThreshold?: number;
+    /**
+     * The kernel's peak since start and costliest cells, when fetched.
+     */
+    readonly cells?: IKernelCells | null;
+    /**
+     * Names a cell from its open notebook.
+     */
+    readonly cellName?: CellNamer | null;
   }
+}
+
+/**
+ * A kernel's peak since it started and its costliest cells.
+ *
+ * @param props - The figures.
+ *
+ * @returns The block, or null before anything ran.
+ */
+export function KernelCellsComponent(props: {
+  readonly cells: IKernelCells;
+  readonly kernelId?: string;
+  readonly cellName?: CellNamer | null;
+}): JSX.Element | null {
+  const { peakSinceStart, costliest } = props.cells;
+  if (peakSinceStart === null && costliest.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-ResourceMonitor-kernelCells">
+      {peakSinceStart !== null && (
+        <p
+          className="jp-ResourceMonitor-kernelPeak"
+          title={trans.__(
+            'The highest resident memory of the kernel process since it started, read as each cell starts and ends (exact, however short the spike).'
+          )}
+        >
+          {trans.__('Peak since start: %1', formatBytes(peakSinceStart))}
+        </p>
+      )}
+      {costliest.length > 0 && (
+        <ol
+          className="jp-ResourceMonitor-kernelCostliest"
+          aria-label={trans.__('Costliest cells')}
+        >
+          {costliest.map(execution => (
+            <li key={execution.msg_id} title={execution.cell_id ?? undefined}>
+              <span className="jp-ResourceMonitor-kernelCellName">
+                {cellLabel(execution, props.kernelId, props.cellName)}
+              </span>{' '}
+              <span className="jp-ResourceMonitor-kernelCellCost">
+                {cellCostText(execution)}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
 }
 
 /**
@@ -320,6 +390,8 @@ export function KernelListComponent(
               historyMinutes={historyMinutes}
               isCurrent={kernel.id === currentKernelId}
               waitThreshold={props.waitThreshold}
+              cells={props.cells?.(kernel.id) ?? null}
+              cellName={props.cellName}
             />
           ))}
         </ul>
@@ -375,6 +447,14 @@ export namespace KernelListComponent {
      * Waiting for a CPU at or above this (percent of one CPU) is marked.
      */
     readonly waitThreshold?: number;
+    /**
+     * A kernel's peak since start and costliest cells by id, when fetched.
+     */
+    readonly cells?: (id: string) => IKernelCells | null;
+    /**
+     * Names a cell from its open notebook.
+     */
+    readonly cellName?: CellNamer | null;
   }
 }
 
@@ -392,8 +472,12 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
    *
    * @param model - The shared kernel model.
    */
-  constructor(model: KernelUsageModel) {
+  constructor(
+    model: KernelUsageModel,
+    options: KernelUsagePanel.IOptions = {}
+  ) {
     super(model);
+    this._cellName = options.cellName ?? null;
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
@@ -452,6 +536,8 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         sample={model.sample}
         error={model.error}
         waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
+        cells={id => model.cells(id)}
+        cellName={this._cellName}
       />
     );
   }
@@ -463,6 +549,24 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
     if (this.model && !this.model.isDisposed) {
       this.model.panelVisible = visible;
     }
+  }
+
+  private _cellName: CellNamer | null;
+}
+
+/**
+ * A namespace for {@link KernelUsagePanel} statics.
+ */
+export namespace KernelUsagePanel {
+  /**
+   * The options of a {@link KernelUsagePanel}.
+   */
+  export interface IOptions {
+    /**
+     * Names a costly cell from its open notebook (position and first line);
+     * without it, cells are named by their id.
+     */
+    cellName?: CellNamer | null;
   }
 }
 

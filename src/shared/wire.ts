@@ -73,6 +73,7 @@ export interface WireAnswers {
   kernel_usage?: KernelUsage;
   events?: Events;
   history?: History;
+  notebook_peak?: NotebookPeak;
 }
 /**
  * GET /api/metrics/v1: jupyter-resource-usage's payload and ours.
@@ -644,4 +645,15 @@ export interface History {
       [k: string]: HistoryPoint[] | undefined;
     };
   };
+}
+/**
+ * GET /api/metrics/v1/notebooks/peaks?path=<path>: the highest peak of the notebook's kernels in this server's life (issue 17).
+ *
+ * This interface was referenced by `WireAnswers`'s JSON-Schema
+ * via the `definition` "notebook_peak".
+ */
+export interface NotebookPeak {
+  path: string;
+  peak: Bytes | null;
+  at: SecondsSinceEpoch | null;
 }

@@ -41,4 +41,26 @@ test('a line under the executed cell gives its time, CPU and peak', async ({
   expect(peakMiB).toBeLessThan(600);
   await expect(line).toHaveAttribute('title', /Wall time: .*\nCPU: .*\nPeak: /);
   await page.screenshot({ path: `${SCREENSHOTS}/cells-lab-line.png` });
+
+  // The Kernel usage panel: the kernel's peak since start holds the 300 MiB,
+  // and the cell is its costliest, with the same peak as the line.
+  await page.sidebar.openTab('jp-ResourceMonitor-kernels');
+  const row = page.locator(
+    '#jp-ResourceMonitor-kernels .jp-ResourceMonitor-kernelRow.jp-mod-current'
+  );
+  const peak = row.locator('.jp-ResourceMonitor-kernelPeak');
+  await expect(peak).toHaveText(/^Peak since start: [\d.]+ (MiB|GiB)$/, {
+    timeout: 30_000
+  });
+  const since = /([\d.]+) (MiB|GiB)/.exec((await peak.textContent())!)!;
+  const sinceMiB = parseFloat(since[1]) * (since[2] === 'GiB' ? 1024 : 1);
+  expect(sinceMiB).toBeGreaterThanOrEqual(300);
+  expect(sinceMiB).toBeGreaterThanOrEqual(peakMiB - 1);
+  const costliest = row.locator('.jp-ResourceMonitor-kernelCostliest li');
+  // Named by its position and first line in the open notebook.
+  await expect(costliest.first()).toContainText(
+    '[1] big = bytearray(300 << 20)'
+  );
+  await expect(costliest.first()).toContainText(`peak ${match[1]} ${match[2]}`);
+  await row.screenshot({ path: `${SCREENSHOTS}/cells-lab-kernel-panel.png` });
 });

@@ -440,6 +440,11 @@ describe('KernelUsageModel', () => {
     it('stands by until the panel shows or a kernel is current, then fetches at once', async () => {
       const server = stubServer({ status: 200, body: kernelList() });
       model = makeModel({ onlyWhenShown: true });
+      // (the visible panel also asks for each kernel's executions: see
+      // cells/costliest.spec.tsx)
+      const listRequests = (): number =>
+        server.mock.calls.filter(call => String(call[0]).endsWith('/kernels'))
+          .length;
       void model.start();
       for (let i = 0; i < 4; i++) {
         await runTick(model);
@@ -451,31 +456,31 @@ describe('KernelUsageModel', () => {
       model.panelVisible = true;
       await jest.advanceTimersByTimeAsync(0);
       await tick;
-      expect(server).toHaveBeenCalledTimes(1);
+      expect(listRequests()).toBe(1);
       expect(model.status).toBe('ok');
       await runTick(model);
-      expect(server).toHaveBeenCalledTimes(2);
+      expect(listRequests()).toBe(2);
 
       model.panelVisible = false;
       for (let i = 0; i < 4; i++) {
         await runTick(model);
       }
-      expect(server).toHaveBeenCalledTimes(2);
+      expect(listRequests()).toBe(2);
       expect(model.poll.state.phase).toBe('standby');
 
       tick = model.poll.tick;
       model.currentKernelId = PYTHON_ID;
       await jest.advanceTimersByTimeAsync(0);
       await tick;
-      expect(server).toHaveBeenCalledTimes(3);
+      expect(listRequests()).toBe(3);
       await runTick(model);
-      expect(server).toHaveBeenCalledTimes(4);
+      expect(listRequests()).toBe(4);
 
       model.currentKernelId = null;
       for (let i = 0; i < 4; i++) {
         await runTick(model);
       }
-      expect(server).toHaveBeenCalledTimes(4);
+      expect(listRequests()).toBe(4);
     });
 
     it('does not fetch when shown before it is started', async () => {
