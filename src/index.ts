@@ -37,36 +37,6 @@ import { DEFAULT_DISPLAY, ResourceMonitorStatus } from './server/statusItem';
 import { setTranslator, trans } from './shared/i18n';
 import { PollingModel } from './shared/polling';
 
-// Server-wide metrics.
-export * from './server/describe';
-export * from './server/memoryParts';
-export * from './server/detail';
-export * from './server/model';
-export * from './server/statusItem';
-export * from './server/types';
-// Per-kernel usage.
-export * from './kernels/currentKernel';
-export * from './kernels/describe';
-export * from './kernels/model';
-export * from './kernels/panel';
-export * from './kernels/statusItem';
-export * from './kernels/types';
-// Notifications: OOM kills and the high-water mark.
-export * from './alerts/bus';
-export * from './alerts/events';
-export * from './alerts/notifier';
-export * from './alerts/watch';
-// Why is it slow: the verdict, its thresholds, and its notifications.
-export * from './diagnosis';
-export * from './alerts/slowness';
-export * from './alerts/slownessWatch';
-// Shared parts: polling, formatting, charts, the popup.
-export * from './shared/format';
-export * from './shared/i18n';
-export * from './shared/polling';
-export * from './shared/popup';
-export * from './shared/sparkline';
-
 /**
  * The plugin id; also the key of its settings.
  */

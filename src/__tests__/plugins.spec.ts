@@ -12,17 +12,17 @@ import { Widget } from '@lumino/widgets';
 
 import plugins, {
   CommandIDs,
+  PALETTE_CATEGORY,
+  TOP_AREA_CLASS
+} from '../index';
+import { OOM_KILL_SCHEMA_ID } from '../alerts/bus';
+import {
   DEFAULT_DISPLAY,
   metricTexts,
-  OOM_KILL_SCHEMA_ID,
-  PALETTE_CATEGORY,
-  setTranslator,
-  TOP_AREA_CLASS,
-  trans,
-  TRANSLATION_DOMAIN
-} from '../index';
+  ResourceMonitorStatus
+} from '../server/statusItem';
+import { setTranslator, trans, TRANSLATION_DOMAIN } from '../shared/i18n';
 import { KERNELS_PANEL_ID } from '../kernels/panel';
-import { ResourceMonitorStatus } from '../server/statusItem';
 import { normalPayload, stubServer } from './fixtures';
 
 /**
