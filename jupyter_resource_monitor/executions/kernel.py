@@ -107,7 +107,10 @@ class KernelExecutions:
             elif state == "idle":
                 self._idle(msg)
             elif state == "starting":
-                self.ended("died")  # a new kernel process: whatever ran is over
+                # A new kernel process: whatever ran is over. Requests that reached the server
+                # after it started are for it (the watcher may hear "starting" late, after a
+                # restart, when the next cell is already on its way): they stay.
+                self.ended("died", before=kernel_time(msg.date, 0.0) or None)
         elif msg.msg_type == "execute_input":
             current = self._open.get(msg.parent_id)
             if current is not None:
@@ -220,9 +223,10 @@ class KernelExecutions:
 
     # -- from elsewhere ---------------------------------------------------------------------------
 
-    def ended(self, status: str) -> None:
+    def ended(self, status: str, before: float | None = None) -> None:
         """The kernel died, restarted or shut down: close what was running with ``status`` and
-        record requests still queued as aborted."""
+        record requests still queued as aborted (only those received ``before`` that time, when
+        given: later ones are for the new process)."""
         now = time.time()
         if self._open:
             for current in list(self._open.values()):
@@ -233,7 +237,10 @@ class KernelExecutions:
                 current.late = None  # ended by force: its peak is the old process's, unsure
                 self._close(current, end, now)
             self._open.clear()
+        kept = [r for r in self._pending.values() if before is not None and r.received >= before]
         for request in list(self._pending.values()):
+            if request in kept:
+                continue
             if not request.silent:
                 self._append(
                     Execution(
@@ -245,6 +252,8 @@ class KernelExecutions:
                     )
                 )
         self._pending.clear()
+        for request in kept:
+            self._pending[request.msg_id] = request
         self._last_end = None
         self._body = None
 
