@@ -19,16 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .limits import (
-    PROC_ROOT,
-    SYS_ROOT,
-    _cgroup_paths,
-    _is_v2,
-    _levels,
-    _parse_quota,
-    _v1_cpu_mount,
-    read_text,
-)
+from .limits import PROC_ROOT, SYS_ROOT, quota_cgroup, read_text
 
 WINDOW_S = 60.0
 
@@ -58,39 +49,6 @@ class CpuThrottle:
     throttled_percent: float | None
     throttled_seconds: float | None
     read_at: float = 0.0  # time.time() of the reading: the window is [read_at - window_s, read_at]
-
-
-def quota_cgroup(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
-) -> tuple[int, str, float] | None:
-    """The version, directory and quota (CPUs) of the level of ``pid``'s cpu cgroup whose quota
-    is tightest (bandwidth is enforced at every level; ties go to the innermost), or ``None``
-    without a quota anywhere."""
-    paths = _cgroup_paths(proc_root, pid)
-    found: list[tuple[float, str]] = []
-    if _is_v2(sys_root):
-        version = 2
-        for d in _levels(sys_root, paths.get("")):
-            fields = (read_text(os.path.join(d, "cpu.max")) or "").split()
-            quota = _parse_quota(*fields) if len(fields) == 2 else None
-            if quota is not None:
-                found.append((quota, d))
-    else:
-        version = 1
-        mount = _v1_cpu_mount(sys_root)
-        if mount is None:
-            return None
-        for d in _levels(mount, paths.get("cpu")):
-            quota = _parse_quota(
-                read_text(os.path.join(d, "cpu.cfs_quota_us")),
-                read_text(os.path.join(d, "cpu.cfs_period_us")),
-            )
-            if quota is not None:
-                found.append((quota, d))
-    if not found:
-        return None
-    quota, directory = min(found, key=lambda item: item[0])  # min keeps the first (innermost) tie
-    return version, directory, quota
 
 
 def read_cpu_stat(directory: str, version: int) -> CpuStat | None:

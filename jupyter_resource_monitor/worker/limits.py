@@ -27,6 +27,7 @@ __all__ = [
     "limiting_memory_cgroup",
     "memory_cgroup_levels",
     "memory_limit",
+    "quota_cgroup",
     "whole_cpus",
 ]
 
@@ -94,11 +95,6 @@ def _is_v2(sys_root: str) -> bool:
     # Pure v2 has cgroup.controllers at the mount root; a hybrid host keeps its v2 tree under
     # unified/ (usually without memory or cpu controllers) and its limits in the v1 hierarchies.
     return os.path.exists(os.path.join(sys_root, "cgroup.controllers"))
-
-
-def _smallest(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return min(known) if known else None
 
 
 def _parse_bytes(text: str | None) -> int | None:
@@ -199,6 +195,39 @@ def limiting_memory_cgroup(
     return None if 0 < total <= limit else (version, directory, int(limit))
 
 
+def quota_cgroup(
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+) -> tuple[int, str, float] | None:
+    """The version, directory and quota (CPUs) of the level of ``pid``'s cpu cgroup whose quota
+    is tightest (bandwidth is enforced at every level; ties go to the innermost), or ``None``
+    without a quota anywhere."""
+    paths = _cgroup_paths(proc_root, pid)
+    found: list[tuple[float, str]] = []
+    if _is_v2(sys_root):
+        version = 2
+        for d in _levels(sys_root, paths.get("")):
+            fields = (read_text(os.path.join(d, "cpu.max")) or "").split()
+            quota = _parse_quota(*fields) if len(fields) == 2 else None
+            if quota is not None:
+                found.append((quota, d))
+    else:
+        version = 1
+        mount = _v1_cpu_mount(sys_root)
+        if mount is None:
+            return None
+        for d in _levels(mount, paths.get("cpu")):
+            quota = _parse_quota(
+                read_text(os.path.join(d, "cpu.cfs_quota_us")),
+                read_text(os.path.join(d, "cpu.cfs_period_us")),
+            )
+            if quota is not None:
+                found.append((quota, d))
+    if not found:
+        return None
+    quota, directory = min(found, key=lambda item: item[0])  # min keeps the first (innermost) tie
+    return version, directory, quota
+
+
 def cgroup_cpu_limit(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> float | None:
     """The tightest cgroup CPU quota over ``pid``'s cgroup and its ancestors, in CPUs.
 
@@ -206,21 +235,8 @@ def cgroup_cpu_limit(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: 
     ``cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` (v1, under ``cpu/`` or ``cpu,cpuacct/``).
     ``None`` means no quota anywhere or no information.
     """
-    paths = _cgroup_paths(proc_root, pid)
-    values: list[float | None] = []
-    if _is_v2(sys_root):
-        for d in _levels(sys_root, paths.get("")):
-            fields = (read_text(os.path.join(d, "cpu.max")) or "").split()
-            values.append(_parse_quota(*fields) if len(fields) == 2 else None)
-    else:
-        mount = _v1_cpu_mount(sys_root)
-        if mount is None:
-            return None
-        # CFS bandwidth is enforced at every level of the hierarchy (sched-bwc.rst).
-        for d in _levels(mount, paths.get("cpu")):
-            quota = read_text(os.path.join(d, "cpu.cfs_quota_us"))
-            values.append(_parse_quota(quota, read_text(os.path.join(d, "cpu.cfs_period_us"))))
-    return _smallest(values)
+    found = quota_cgroup(sys_root, proc_root, pid)
+    return None if found is None else found[2]
 
 
 def affinity_cpu_count() -> int:
