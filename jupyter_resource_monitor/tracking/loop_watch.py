@@ -130,7 +130,8 @@ class LoopWatch:
             # read, and a worker whose probes pile up in a stuck server skips them.
             os.set_blocking(end, False)
         directory = stacks.fast_directory()
-        fd, self._page_path = tempfile.mkstemp(prefix="jrm-loop-answer-", dir=directory)
+        stacks.remove_orphans(directory)
+        fd, self._page_path = tempfile.mkstemp(prefix=stacks.file_prefix("answer"), dir=directory)
         os.close(fd)
         self._page = AnswerPage(self._page_path, writable=True)
         sig = stacks.pick_signal()
