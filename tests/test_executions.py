@@ -377,6 +377,51 @@ async def test_a_child_still_running_at_the_end_is_in_children_cpu_s_not_in_cpu_
     assert missed < 0.6 * truth  # the samples were close enough for the check to mean something
 
 
+@pytest.fixture(scope="module")
+def capped_server(tmp_path_factory):
+    """A server whose worker reads 2 processes per sample: itself and one kernel, never the
+    kernel's children."""
+    folder = tmp_path_factory.mktemp("capped") / "work"
+    folder.mkdir()
+    server = servers.ServerProcess(
+        folder, "--ResourceMonitor.sample_interval=0.5", "--ResourceMonitor.max_processes=2"
+    )
+    try:
+        server.wait_until("api/status", lambda body: True)
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_children_cpu_s_is_null_when_the_cap_left_the_children_unread(capped_server):
+    """Samples that left processes out are not compared (a child unread would count as idle):
+    with none complete during the cell, the figure is unknown rather than 0."""
+    server = capped_server
+    kernel_id = server.post("api/kernels", {"name": "python3"})["id"]
+    pid = wait_for_pid(server, kernel_id)
+    stop, child = asyncio.Event(), None
+    sampling = asyncio.create_task(keep_sampling(server, stop))
+    try:
+        async with KernelSocket(server, kernel_id) as k:
+            await k.run("x = 1")
+            msg_id, reply = await k.run(STILL_RUNNING)
+            assert reply["status"] == "ok"
+        (child,) = [c for c in psutil.Process(pid).children() if "while True" in " ".join(c.cmdline())]
+        truth = kernel_cpu_s(child.pid)
+        (record,) = records_for(server, kernel_id, [msg_id])
+        metrics = server.get("api/metrics/v1")
+    finally:
+        stop.set()
+        await sampling
+        if child is not None:
+            child.kill()
+        call(server, "DELETE", f"api/kernels/{kernel_id}")
+    assert metrics["sample"]["processes"]["left_out"] >= 1  # the child, at least
+    assert truth >= 1.0  # it did work the samples could not see
+    assert record["children_cpu_s"] is None, record
+    assert record["cpu_s"] is not None and record["cpu_s"] < 0.5
+
+
 def test_children_cpu_s_takes_off_a_child_reaped_after_the_last_sample():
     """The store alone, this very process as the kernel, fed samples of its real children read
     from /proc as the worker reads them: one spins through the cell, still running at its end;
