@@ -9,7 +9,9 @@ the table gives the median.
 
     flock /tmp/timing.lock python benchmarks/probe_cost.py      # from the repository root; ~4 min
 
-To compare another checkout of the package, put it first on the path: ``PYTHONPATH=<checkout>``.
+``--also DIR`` adds a third setting, the watch on with the package of another checkout (``DIR`` put
+first on the server's path), measured in the same rounds: absolute figures drift with the machine's
+state, so compare settings of one run.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ def cpu_s(pid: int) -> float:
     return total / 1e9
 
 
-def measure(watch: bool, seconds: float) -> float:
+def measure(watch: bool, seconds: float, pythonpath: str | None = None) -> float:
     """CPU seconds the idle server spent over ``seconds``."""
     folder = Path(tempfile.mkdtemp()) / "work"
     folder.mkdir()
-    server = servers.ServerProcess(folder, f"--ResourceMonitor.track_event_loop={watch}")
+    env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
+    server = servers.ServerProcess(folder, f"--ResourceMonitor.track_event_loop={watch}", env=env)
     try:
         server.wait_until("api/status", lambda body: True)
         time.sleep(SETTLE_S)
@@ -59,19 +62,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--also", metavar="DIR", help="another checkout, measured with the watch on")
     args = parser.parse_args()
-    results: dict[bool, list[float]] = {True: [], False: []}
+    settings = {"off": (False, None), "on": (True, None)}
+    if args.also:
+        settings[f"on, {args.also}"] = (True, args.also)
+    results: dict[str, list[float]] = {name: [] for name in settings}
     for _ in range(args.rounds):
-        for watch in (False, True):
-            results[watch].append(measure(watch, args.seconds))
-    off, on = statistics.median(results[False]), statistics.median(results[True])
+        for name, (watch, pythonpath) in settings.items():
+            results[name].append(measure(watch, args.seconds, pythonpath))
+    median = {name: statistics.median(values) for name, values in results.items()}
     probes = PROBES_PER_S * args.seconds
     print(f"idle server, {args.seconds:.0f} s, median of {args.rounds}")
-    print(f"all runs, CPU s: on {results[True]}, off {results[False]}")
+    print("all runs, CPU ms: " + "; ".join(f"{n} {[round(1000 * v, 1) for v in r]}" for n, r in results.items()))
     print("| event-loop watch | server CPU, ms per s | per probe, µs |")
     print("|---|---:|---:|")
-    print(f"| off | {1000 * off / args.seconds:.3f} | |")
-    print(f"| on | {1000 * on / args.seconds:.3f} | {1e6 * (on - off) / probes:.0f} |")
+    for name, value in median.items():
+        per_probe = "" if name == "off" else f"{1e6 * (value - median['off']) / probes:.0f}"
+        print(f"| {name} | {1000 * value / args.seconds:.3f} | {per_probe} |")
 
 
 if __name__ == "__main__":

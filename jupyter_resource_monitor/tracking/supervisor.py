@@ -233,8 +233,11 @@ class WorkerSupervisor:
         last_line = time.monotonic()
         try:
             while True:
+                # Paused, nothing is due from the worker and there is no hang to look for: wake
+                # rarely (each wake-up of an idle server costs it a few hundred µs of CPU).
+                timeout = self.hang_timeout_s if self.state == "paused" else 1.0
                 try:
-                    line = await asyncio.wait_for(proc.stdout.readline(), 1.0)
+                    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
                 except asyncio.TimeoutError:
                     if self.state != "paused" and self._hung(last_line):
                         self.error = f"hung (no sample for {time.monotonic() - last_line:.0f} s)"
