@@ -74,7 +74,8 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in results.items()}
     probes = PROBES_PER_S * args.seconds
     print(f"idle server, {args.seconds:.0f} s, median of {args.rounds}")
-    print("all runs, CPU ms: " + "; ".join(f"{n} {[round(1000 * v, 1) for v in r]}" for n, r in results.items()))
+    runs = "; ".join(f"{name} {[round(1000 * v, 1) for v in values]}" for name, values in results.items())
+    print(f"all runs, CPU ms: {runs}")
     print("| event-loop watch | server CPU, ms per s | per probe, µs |")
     print("|---|---:|---:|")
     for name, value in median.items():
