@@ -107,10 +107,12 @@ class KernelExecutions:
             elif state == "idle":
                 self._idle(msg)
             elif state == "starting":
-                # A new kernel process: whatever ran is over. Requests that reached the server
-                # after it started are for it (the watcher may hear "starting" late, after a
-                # restart, when the next cell is already on its way): they stay.
-                self.ended("died", before=kernel_time(msg.date, 0.0) or None)
+                # A new kernel process: whatever ran is over. The requests waiting stay: a
+                # kernel says "starting" once it is up (xeus-python 0.3 s after it was launched,
+                # later under load), and the requests sent since the launch are queued for it.
+                # Those sent to the old process were aborted when the server restarted it or saw
+                # it die (watch.py).
+                self.ended("died", keep_queued=True)
         elif msg.msg_type == "execute_input":
             current = self._open.get(msg.parent_id)
             if current is not None:
@@ -223,10 +225,9 @@ class KernelExecutions:
 
     # -- from elsewhere ---------------------------------------------------------------------------
 
-    def ended(self, status: str, before: float | None = None) -> None:
+    def ended(self, status: str, keep_queued: bool = False) -> None:
         """The kernel died, restarted or shut down: close what was running with ``status`` and
-        record requests still queued as aborted (only those received ``before`` that time, when
-        given: later ones are for the new process)."""
+        record requests still queued as aborted (unless ``keep_queued``: a new process has them)."""
         now = time.time()
         if self._open:
             for current in list(self._open.values()):
@@ -237,23 +238,19 @@ class KernelExecutions:
                 current.late = None  # ended by force: its peak is the old process's, unsure
                 self._close(current, end, now)
             self._open.clear()
-        kept = [r for r in self._pending.values() if before is not None and r.received >= before]
-        for request in list(self._pending.values()):
-            if request in kept:
-                continue
-            if not request.silent:
-                self._append(
-                    Execution(
-                        msg_id=request.msg_id,
-                        cell_id=request.cell_id,
-                        started=None,
-                        ended=now,
-                        status="aborted",
+        if not keep_queued:
+            for request in self._pending.values():
+                if not request.silent:
+                    self._append(
+                        Execution(
+                            msg_id=request.msg_id,
+                            cell_id=request.cell_id,
+                            started=None,
+                            ended=now,
+                            status="aborted",
+                        )
                     )
-                )
-        self._pending.clear()
-        for request in kept:
-            self._pending[request.msg_id] = request
+            self._pending.clear()
         self._last_end = None
         self._body = None
 
