@@ -46,6 +46,9 @@ class KernelSocket:
         self.server, self.kernel_id = server, kernel_id
         self.session = uuid.uuid4().hex
         self.replies: dict[str, dict] = {}
+        # iopub status messages read so far: (parent msg_id, execution_state, header date as the
+        # server forwarded it, time.time() when read here)
+        self.statuses: list[tuple[str | None, str, str, float]] = []
         self.conn = None
 
     async def __aenter__(self) -> KernelSocket:
@@ -80,6 +83,15 @@ class KernelSocket:
             if isinstance(raw, bytes):
                 continue  # binary frames: not replies here
             msg = json.loads(raw)
+            if msg.get("channel") == "iopub" and msg["header"]["msg_type"] == "status":
+                self.statuses.append(
+                    (
+                        msg["parent_header"].get("msg_id"),
+                        msg["content"]["execution_state"],
+                        msg["header"]["date"],
+                        time.time(),
+                    )
+                )
             if msg.get("channel") == "shell" and msg["header"]["msg_type"] == "execute_reply":
                 self.replies[msg["parent_header"]["msg_id"]] = msg["content"]
         return self.replies[msg_id]

@@ -9,6 +9,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
@@ -18,15 +19,10 @@ from .kernel_ws import KernelSocket, kernel_cpu_s, records_for
 
 MiB = 1 << 20
 GiB = 1 << 30
-KERNELS = [
-    "python3",
-    pytest.param(
-        "xpython",
-        marks=pytest.mark.skipif(
-            "xpython" not in KernelSpecManager().find_kernel_specs(), reason="xeus-python is not installed"
-        ),
-    ),
-]
+XPYTHON = pytest.mark.skipif(
+    "xpython" not in KernelSpecManager().find_kernel_specs(), reason="xeus-python is not installed"
+)
+KERNELS = ["python3", pytest.param("xpython", marks=XPYTHON)]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +76,11 @@ def vm_rss(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def epoch(date: str) -> float:
+    """Seconds since the epoch from a message header's ISO 8601 date."""
+    return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+
+
 async def keep_sampling(server, stop: asyncio.Event) -> None:
     """Poll the metrics as a frontend does, so the worker samples during the cell."""
     while not stop.is_set():
@@ -96,7 +97,7 @@ SPIKE = (
 
 
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
-async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel, request):
+async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel):
     kernel_id, pid = kernel
     async with KernelSocket(server, kernel_id) as k:
         await k.run("x = 1")  # the kernel has started up and settled
@@ -109,13 +110,46 @@ async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel, 
     assert abs(record["peak_rss"] - (GiB + before)) <= 0.1 * (GiB + before), (record, before)
     # What the cell left behind: nothing of the spike.
     assert record["rss_end"] < before + 100 * MiB
-    if request.node.callspec.params["kernel"] != "xpython":
-        # With xeus-python a record once started 0.16 s after it ended (its busy and idle dates
-        # inverted as recorded, under load): not understood yet, in the notes; ipykernel only.
-        assert record["started"] < record["ended"]
+    assert record["started"] < record["ended"]
     assert record["wall_s"] == pytest.approx(max(0.0, record["ended"] - record["started"]), abs=1e-3)
     body = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
     assert body["peak_since_start"] >= record["peak_rss"]
+
+
+# A cell sent just after a whole second: xeus 6 (in xeus-python 0.19) writes the microseconds of its
+# dates without their leading zeros, so its busy, dated in the second's first tenth (12.045 s written
+# "12.45…"), reads 0.09 to 0.9 s late; its idle, half a second later, is dated right.
+HALF_SECOND = "import time\ntime.sleep(0.5)"
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+async def test_a_cell_is_timed_from_when_it_ran_even_when_its_kernel_misdates_it(server, kernel, request):
+    kernel_id, pid = kernel
+    runs = []
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        for _ in range(3):
+            await asyncio.sleep(1.02 - time.time() % 1)
+            sent = time.time()
+            msg_id, reply = await k.run(HALF_SECOND)
+            assert reply["status"] == "ok"
+            runs.append((msg_id, sent))
+    records = records_for(server, kernel_id, [msg_id for msg_id, _ in runs])
+    for (_, sent), record in zip(runs, records, strict=True):
+        assert sent <= record["started"] < record["ended"], record
+        # Its own half second, less at most the busy's delivery to the server (the misdated busy
+        # read 0.09 s late at the least: wall_s 0.41 or less).
+        assert 0.45 <= record["wall_s"] < 1.0, record
+        assert record["wall_s"] == pytest.approx(record["ended"] - record["started"], abs=1e-3)
+    if request.node.callspec.params["kernel"] == "xpython":
+        # What was corrected happened: a busy that the kernel dated after this client read it.
+        ids = {msg_id for msg_id, _ in runs}
+        misdated = [
+            (date, read)
+            for parent, state, date, read in k.statuses
+            if parent in ids and state == "busy" and epoch(date) > read
+        ]
+        assert misdated, k.statuses
 
 
 CHILD = (
@@ -322,3 +356,27 @@ def test_a_starting_status_keeps_the_requests_sent_since_the_restart():
     records = {e["msg_id"]: e for e in json.loads(store.body())["executions"]}
     assert records["old"]["status"] == "aborted" and records["old"]["cell_id"] == "queued-before"
     assert records["new"]["status"] == "ok" and records["new"]["cell_id"] == "after"
+
+
+def test_a_date_later_than_its_receipt_is_not_believed():
+    """xeus 6 writes 12.045123 s as ``12.45123``: a busy dated 0.4 s after the server read it, and an
+    idle dated right. The cell starts when the busy was read at the latest, and ends after it."""
+    from datetime import datetime, timezone
+
+    from jupyter_resource_monitor.executions.frames import Message
+    from jupyter_resource_monitor.executions.kernel import KernelExecutions
+
+    def iso(at: float) -> str:
+        return datetime.fromtimestamp(at, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+    store = KernelExecutions("k", lambda: os.getpid())
+    now = time.time()
+    busy = Message("status", iso(now + 0.4), "m", "execute_request", {"execution_state": "busy"})
+    store.on_message(busy)
+    read = time.time()
+    store.on_message(Message("execute_input", None, "m", "execute_request", None))
+    store.on_message(Message("status", iso(now + 0.001), "m", "execute_request", {"execution_state": "idle"}))
+    (record,) = json.loads(store.body())["executions"]
+    assert now <= record["started"] <= read
+    assert record["started"] <= record["ended"] <= time.time()
+    assert record["wall_s"] == pytest.approx(record["ended"] - record["started"], abs=1e-6)

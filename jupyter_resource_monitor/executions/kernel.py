@@ -67,7 +67,7 @@ class _Open:
 
 def kernel_time(date: str | None, default: float) -> float:
     """Seconds since the epoch from a message header's ``date`` (the kernel's clock, the same host's
-    for a local kernel), else ``default``."""
+    for a local kernel), else ``default``. Not always right: see :meth:`KernelExecutions._time`."""
     if not date:
         return default
     try:
@@ -89,6 +89,7 @@ class KernelExecutions:
         self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
         self._open: dict[str, _Open] = {}
         self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
+        self._clock: float | None = None  # the time given to the last busy or idle (see _time)
         self._body: bytes | None = None
 
     # -- what passes through the server ---------------------------------------------------------
@@ -123,9 +124,24 @@ class KernelExecutions:
                 ename = (msg.content or {}).get("ename")
                 current.status = "interrupted" if ename == "KeyboardInterrupt" else "error"
 
+    def _time(self, msg: Message) -> float:
+        """When the kernel said busy or idle: the date it wrote, but never later than the server
+        received it, nor earlier than the busy or idle before it.
+
+        xeus 6 (in xeus-python 0.19) writes the microseconds of its dates without leading zeros
+        (12.045123 s as ``12.45123``), so the dates of one message in ten read up to 0.9 s late:
+        a cell's busy read later than its idle. Such a date, capped at its receipt, falls between
+        the true moment and the receipt: off by no more than the message's delivery."""
+        received = time.time()
+        at = min(kernel_time(msg.date, received), received)
+        if self._clock is not None and at < self._clock:
+            at = self._clock
+        self._clock = at
+        return at
+
     def _busy(self, msg: Message) -> None:
-        started = kernel_time(msg.date, 0.0)
-        if self._last_end is not None and started and started < self._last_end[1]:
+        started = self._time(msg)
+        if self._last_end is not None and started < self._last_end[1]:
             # The kernel started this before the previous end was read: that reading may hold
             # some of this request's work.
             self._late_end(*self._last_end, started)
@@ -137,7 +153,7 @@ class KernelExecutions:
             return
         pid = self.pid()
         record = Execution(
-            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started or None
+            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started
         )
         current = _Open(record, pid, None, None, requested=request is not None)
         if self._open:
@@ -159,11 +175,11 @@ class KernelExecutions:
         current.late = max(0.0, reading.at - record.started)
 
     def _idle(self, msg: Message) -> None:
+        ended = self._time(msg)
         current = self._open.pop(msg.parent_id, None) if msg.parent_id else None
         if current is None:
             return
         end = peak.read(current.pid, reset=True) if current.pid is not None else None
-        ended = kernel_time(msg.date, end.at if end else 0.0) or None
         waiting = next(iter(self._open.values()), None)
         if waiting is not None and waiting.waiting:
             # The next request starts as this one ends: this end is its start.
@@ -177,7 +193,7 @@ class KernelExecutions:
                 return  # silent, from a client that did not go through the server: not a cell
             current.status = "aborted"  # seen non-silent, but the kernel ran nothing
         self._close(current, end, ended)
-        if waiting is not None and end is not None and ended is not None:
+        if waiting is not None and end is not None:
             self._late_end(current.record, end.at, ended)
             self._last_end = None
 
