@@ -358,6 +358,23 @@ def test_a_starting_status_keeps_the_requests_sent_since_the_restart():
     assert records["new"]["status"] == "ok" and records["new"]["cell_id"] == "after"
 
 
+def test_a_request_waiting_behind_a_cell_when_the_kernel_dies_is_aborted():
+    """xeus says busy for a request as it arrives, while the cell before it runs: if the kernel
+    dies then, the first cell died and the one waiting never ran."""
+    from jupyter_resource_monitor.executions.frames import Message, Request
+    from jupyter_resource_monitor.executions.kernel import KernelExecutions
+
+    store = KernelExecutions("k", lambda: os.getpid())
+    for msg_id in ("running", "waiting"):
+        store.request(Request(msg_id, msg_id, False))
+        store.on_message(Message("status", None, msg_id, "execute_request", {"execution_state": "busy"}))
+    store.on_message(Message("execute_input", None, "running", "execute_request", None))
+    store.ended("died")
+    running, waiting = json.loads(store.body())["executions"]
+    assert running["status"] == "died" and running["started"] is not None and running["cpu_s"] is not None
+    assert waiting["status"] == "aborted" and waiting["started"] is None and waiting["cpu_s"] is None
+
+
 def test_a_date_later_than_its_receipt_is_not_believed():
     """xeus 6 writes 12.045123 s as ``12.45123``: a busy dated 0.4 s after the server read it, and an
     idle dated right. The cell starts when the busy was read at the latest, and ends after it."""

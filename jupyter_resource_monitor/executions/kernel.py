@@ -247,6 +247,11 @@ class KernelExecutions:
         now = time.time()
         if self._open:
             for current in list(self._open.values()):
+                if current.waiting:  # said busy on arrival (xeus), never started: nothing ran
+                    current.record.started = None
+                    current.status = "aborted"
+                    self._close(current, None, now)
+                    continue
                 # Still the process that ran it (a restart is told before the old one is killed):
                 # its peak so far, if it is still there to read.
                 end = peak.read(current.pid, reset=False) if current.pid is not None else None
