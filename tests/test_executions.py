@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
@@ -263,7 +264,7 @@ async def test_error_and_restart_end_their_records(server, kernel):
     assert died["ended"] is not None and 0.3 <= died["wall_s"] < 10 and not died["peak_exact"]
 
 
-# xeus-python 0.19 does not act on an interrupt (the cell runs on): ipykernel only.
+# ipykernel only: xeus-python 0.19 cannot interrupt a cell (the two tests after this one).
 async def test_interrupt_ends_the_cell_and_aborts_the_queue(server, kernel):
     kernel_id, pid = kernel
     async with KernelSocket(server, kernel_id) as k:
@@ -279,6 +280,77 @@ async def test_interrupt_ends_the_cell_and_aborts_the_queue(server, kernel):
     assert [r["status"] for r in records] == ["interrupted", "aborted", "ok"], records
     assert 1.0 < records[0]["wall_s"] < 10 and records[0]["cpu_s"] < 0.5
     assert records[1]["cell_id"] == "queued"
+
+
+def sigint_caught(pid: int) -> bool:
+    """Whether the process has a handler for SIGINT (bit 2 of SigCgt in its status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (2 - 1)))
+    raise AssertionError("no SigCgt")
+
+
+SPIN_30_S = "import time\nt = time.time()\nwhile time.time() - t < 30: pass"
+
+
+@XPYTHON
+@pytest.mark.parametrize("kernel", ["xpython"], indirect=True)
+async def test_xeus_python_exits_on_an_interrupt_signal_and_its_cell_is_recorded_died(server, kernel):
+    """The kernelspec's interrupt mode is "signal": the server sends SIGINT. xeus-python has a
+    handler for it (Python's) and runs the cell on its main thread, yet its process exits, with
+    status 0, without a reply, and the server's restarter starts another."""
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        assert sigint_caught(pid)
+        long_cell = await k.send(SPIN_30_S, cell_id="long")
+        queued = await k.send("y = 2", cell_id="queued")
+        await asyncio.sleep(1.5)
+        call(server, "POST", f"api/kernels/{kernel_id}/interrupt")
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not os.path.exists(f"/proc/{pid}"), "the kernel process is still there"
+        with pytest.raises((AssertionError, asyncio.TimeoutError)):
+            await k.reply(long_cell, timeout=3)  # the cell got no reply: it never ended in the kernel
+    assert long_cell not in k.replies and queued not in k.replies
+    new_pid = server.wait_until(
+        f"api/metrics/v1/kernels/{kernel_id}", lambda b: b["pid"] not in (None, pid), timeout=30
+    )["pid"]
+    assert new_pid != pid
+    records = records_for(server, kernel_id, [long_cell, queued])
+    assert [r["status"] for r in records] == ["died", "aborted"], records
+    assert [r["cell_id"] for r in records] == ["long", "queued"]
+    assert 1.0 < records[0]["wall_s"] < 15
+    # The server's log says how it ended (the tracker reads the exit status from its Popen).
+    deadline = time.monotonic() + 10
+    while f"Kernel {kernel_id} died (exit status 0)" not in Path(server.log.name).read_text():
+        assert time.monotonic() < deadline, "no exit status 0 in the server's log"
+        await asyncio.sleep(0.2)
+
+
+@XPYTHON
+@pytest.mark.parametrize("kernel", ["xpython"], indirect=True)
+async def test_xeus_python_answers_an_interrupt_request_and_runs_the_cell_on(server, kernel):
+    """Interrupt mode "message" (an ``interrupt_request`` on the control channel): xeus-python
+    answers ``ok`` at once, and the cell runs to its end; its record says ``ok``, its full wall."""
+    kernel_id, pid = kernel
+    async with KernelSocket(server, kernel_id) as k:
+        await k.run("x = 1")
+        sent = time.time()
+        cell = await k.send("import time\ntime.sleep(4)", cell_id="runs-on")
+        await asyncio.sleep(1.5)
+        interrupted = time.time()
+        assert (await k.reply(await k.interrupt(), timeout=10))["status"] == "ok"
+        answered = time.time()
+        assert (await k.reply(cell, timeout=20))["status"] == "ok"
+        done = time.time()
+    assert answered - interrupted < 1.0 and done - sent >= 4.0
+    assert os.path.exists(f"/proc/{pid}")  # the same process
+    (record,) = records_for(server, kernel_id, [cell])
+    assert record["status"] == "ok" and record["cell_id"] == "runs-on"
+    assert 3.9 <= record["wall_s"] < 6, record
 
 
 def test_unknown_kernel_is_404(server):
