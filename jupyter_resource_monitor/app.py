@@ -50,7 +50,7 @@ class ResourceMonitorApp(ExtensionApp):
             options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(), start_paused=True)
         supervisor = WorkerSupervisor(options, log=self.log)
         if loop_watch is not None:
-            supervisor.on_probe = loop_watch.on_probe
+            supervisor.pass_fds = (loop_watch.probe_fd,)
             supervisor.keep_alive = True
         serverapp = self.serverapp
         tracker = Tracker(
@@ -123,7 +123,7 @@ class ResourceMonitorApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp):
         if self.monitor.loop_watch is not None:
-            self.monitor.loop_watch.watch_this_thread()
+            self.monitor.loop_watch.attach()
             self.monitor.supervisor.start()  # the loop is watched before anyone polls
 
     async def stop_extension(self):

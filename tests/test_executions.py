@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
@@ -82,10 +85,14 @@ def epoch(date: str) -> float:
     return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
 
 
-async def keep_sampling(server, stop: asyncio.Event) -> None:
-    """Poll the metrics as a frontend does, so the worker samples during the cell."""
+async def keep_sampling(server, stop: asyncio.Event, taken: list[float] | None = None) -> None:
+    """Poll the metrics as a frontend does, so the worker samples during the cell; ``taken``, if
+    given, collects when each sample the server had was taken."""
     while not stop.is_set():
-        await asyncio.get_running_loop().run_in_executor(None, server.get, "api/metrics/v1")
+        body = await asyncio.get_running_loop().run_in_executor(None, server.get, "api/metrics/v1")
+        at = body["sample"]["taken_at"]  # None before the worker's first sample
+        if taken is not None and at is not None and at not in taken[-1:]:
+            taken.append(at)
         await asyncio.sleep(0.2)
 
 
@@ -189,6 +196,9 @@ async def test_cpu_of_a_cell_matches_the_kernels_own_account(server, kernel, cod
     assert record["cpu_s"] == pytest.approx(truth, rel=0.15), (record, truth)
     if code is CHILD:  # the child held 300 MiB for 2 s, sampled every 0.5 s
         assert record["children_peak_pss"] is not None and record["children_peak_pss"] >= 250 * MiB
+    # No child outlived the cell: nothing to add to cpu_s. The child, sampled as it ran, was
+    # reaped at the cell's very end (after the last sample) and is in cpu_s: not counted twice.
+    assert record["children_cpu_s"] is not None and record["children_cpu_s"] <= 0.05, record
 
 
 RUN_ALL = [
@@ -469,3 +479,154 @@ def test_a_date_later_than_its_receipt_is_not_believed():
     assert now <= record["started"] <= read
     assert record["started"] <= record["ended"] <= time.time()
     assert record["wall_s"] == pytest.approx(record["ended"] - record["started"], abs=1e-6)
+
+
+# A child that is still running when the cell ends: stopped (SIGSTOP) as the cell's last act, so
+# that its CPU account stays what it was at the end for the test to read.
+STILL_RUNNING = (
+    "import os, signal, subprocess, sys, time\n"
+    "child = subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
+    "time.sleep(4)\n"
+    "os.kill(child.pid, signal.SIGSTOP)"
+)
+
+
+@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
+async def test_a_child_still_running_at_the_end_is_in_children_cpu_s_not_in_cpu_s(server, kernel):
+    kernel_id, pid = kernel
+    stop, taken = asyncio.Event(), []
+    sampling = asyncio.create_task(keep_sampling(server, stop, taken))
+    child = None
+    try:
+        async with KernelSocket(server, kernel_id) as k:
+            await k.run("x = 1")
+            before = kernel_cpu_s(pid)
+            msg_id, reply = await k.run(STILL_RUNNING)
+            after = kernel_cpu_s(pid)
+            assert reply["status"] == "ok"
+        (child,) = [c for c in psutil.Process(pid).children() if "while True" in " ".join(c.cmdline())]
+        truth = kernel_cpu_s(child.pid)  # its own CPU (it reaped nothing), frozen at the cell's end
+        (record,) = records_for(server, kernel_id, [msg_id])
+    finally:
+        stop.set()
+        await sampling
+        if child is not None:
+            child.kill()
+    assert truth >= 1.0, truth  # it ran for the 4 s (on a busy machine, whatever it got)
+    # cpu_s is the kernel's own account, which holds nothing of a child it has not reaped.
+    assert record["cpu_s"] == pytest.approx(after - before, abs=0.05) and record["cpu_s"] < 0.5, record
+    # children_cpu_s is the change between the first and the last sample inside the cell: it
+    # misses the child's work before the first and after the last, at most one CPU's worth (one
+    # thread) over those gaps, read here from the samples the server had. The margins of 0.1 s
+    # keep a sample taken as the cell started or ended, but seen by the server outside it, out.
+    first = min(t for t in taken if t >= record["started"] + 0.1)
+    last = max(t for t in taken if t <= record["ended"] - 0.1)
+    missed = (first - record["started"]) + (record["ended"] - last)
+    assert truth - missed - 0.03 <= record["children_cpu_s"] <= truth + 0.02, (record, truth, missed)
+    assert missed < truth - 0.3  # the samples were close enough for the check to mean something
+
+
+@pytest.fixture(scope="module")
+def capped_server(tmp_path_factory):
+    """A server whose worker reads 2 processes per sample: itself and one kernel, never the
+    kernel's children."""
+    folder = tmp_path_factory.mktemp("capped") / "work"
+    folder.mkdir()
+    server = servers.ServerProcess(
+        folder, "--ResourceMonitor.sample_interval=0.5", "--ResourceMonitor.max_processes=2"
+    )
+    try:
+        server.wait_until("api/status", lambda body: True)
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_children_cpu_s_is_null_when_the_cap_left_the_children_unread(capped_server):
+    """Samples that left processes out are not compared (a child unread would count as idle):
+    with none complete during the cell, the figure is unknown rather than 0."""
+    server = capped_server
+    kernel_id = server.post("api/kernels", {"name": "python3"})["id"]
+    pid = wait_for_pid(server, kernel_id)
+    stop, child = asyncio.Event(), None
+    sampling = asyncio.create_task(keep_sampling(server, stop))
+    try:
+        async with KernelSocket(server, kernel_id) as k:
+            await k.run("x = 1")
+            msg_id, reply = await k.run(STILL_RUNNING)
+            assert reply["status"] == "ok"
+        (child,) = [c for c in psutil.Process(pid).children() if "while True" in " ".join(c.cmdline())]
+        truth = kernel_cpu_s(child.pid)
+        (record,) = records_for(server, kernel_id, [msg_id])
+        metrics = server.get("api/metrics/v1")
+    finally:
+        stop.set()
+        await sampling
+        if child is not None:
+            child.kill()
+        call(server, "DELETE", f"api/kernels/{kernel_id}")
+    assert metrics["sample"]["processes"]["left_out"] >= 1  # the child, at least
+    assert truth >= 1.0  # it did work the samples could not see
+    assert record["children_cpu_s"] is None, record
+    assert record["cpu_s"] is not None and record["cpu_s"] < 0.5
+
+
+def test_children_cpu_s_takes_off_a_child_reaped_after_the_last_sample():
+    """The store alone, this very process as the kernel, fed samples of its real children read
+    from /proc as the worker reads them: one spins through the cell, still running at its end;
+    the other spins between the two samples and is reaped after the last one. That is the risk:
+    its work is in the samples' difference and, through the kernel's reaped time, in cpu_s."""
+    from jupyter_resource_monitor.executions.frames import Message
+    from jupyter_resource_monitor.executions.kernel import KernelExecutions
+    from jupyter_resource_monitor.snapshot import Usage
+    from jupyter_resource_monitor.worker import procfs
+
+    me = os.getpid()
+    store = KernelExecutions("k", lambda: me)
+
+    def status(state):
+        return Message("status", None, "m", "execute_request", {"execution_state": state})
+
+    def account(pid):
+        st = procfs.read_stat(pid)
+        return (st.cpu_ticks + st.reaped_ticks) / procfs.CLOCK_TICKS
+
+    def sample(children):
+        accounts = {c.pid: account(c.pid) for c in children}
+        reaped = procfs.read_stat(me).reaped_ticks / procfs.CLOCK_TICKS
+        usage = Usage(children_cpu_s=round(sum(accounts.values()), 3), reaped_cpu_s=reaped)
+        store.observe_children(time.time(), usage, me)
+        return accounts
+
+    burst = (
+        "import sys, time\nsys.stdin.readline()\n"
+        "end = time.process_time() + 1\nwhile time.process_time() < end: pass"
+    )
+    store.on_message(status("busy"))
+    store.on_message(Message("execute_input", None, "m", "execute_request", None))
+    running = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    reaped = subprocess.Popen([sys.executable, "-c", burst], stdin=subprocess.PIPE)
+    try:
+        time.sleep(0.3)
+        first = sample([running, reaped])
+        reaped.stdin.close()  # go
+        deadline = time.monotonic() + 30
+        while procfs.read_stat(reaped.pid).state != "Z":  # done, not reaped: its account is final
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        last = sample([running, reaped])
+        reaped.wait()  # reaped after the last sample, before the cell ends
+        store.on_message(status("idle"))
+    finally:
+        running.kill()
+        running.wait()
+        reaped.kill()
+        reaped.wait()
+    (record,) = json.loads(store.body())["executions"]
+    assert first[reaped.pid] < 0.3 and last[reaped.pid] >= 0.9  # it waited, then did its work
+    assert record["cpu_s"] >= last[reaped.pid]  # all of it, in the kernel's account
+    # The running child's work between the samples, less at most what the reaped one had done by
+    # the first (its start-up): not its second of work again.
+    spent = last[running.pid] - first[running.pid]
+    assert spent >= 0.3
+    assert spent - first[reaped.pid] - 0.011 <= record["children_cpu_s"] <= spent + 0.011, (record, spent)

@@ -1,15 +1,19 @@
-"""The server's half of the loop watch in this process: answering probes through the shared page,
-one block per stall however many probes it delayed, and faulthandler registered only between
+"""The loop watch in this process: answering probes through the shared page, one block per stall
+however many probes it delayed, probes read from their own pipe by one reader on a running loop,
+a prober that skips probes while that pipe is full, and faulthandler registered only between
 start and stop."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
+import threading
 import time
 
 from jupyter_resource_monitor.tracking import stacks
 from jupyter_resource_monitor.tracking.loop_watch import LoopWatch
-from jupyter_resource_monitor.worker.loop_probe import AnswerPage, probe_line
+from jupyter_resource_monitor.worker.loop_probe import AnswerPage, Prober, probe_line
 
 
 def caught(sig: int) -> bool:
@@ -76,3 +80,56 @@ def test_faulthandler_is_registered_between_start_and_stop_only():
     assert not caught(sig)
     assert not any(os.path.exists(p) for p in paths)
     assert stacks.pick_signal() == sig  # free again
+
+
+def test_probes_on_their_pipe_are_answered_by_the_running_loop():
+    watch = LoopWatch()
+    options = watch.start()
+    page = AnswerPage(options.answer_path)
+
+    async def serve():
+        watch.attach()
+        os.write(options.fd, probe_line(1, time.monotonic()) + probe_line(2, time.monotonic()))
+        deadline = time.monotonic() + 2
+        while page.read() < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(serve())
+        assert page.read() == 2 and watch.probes_total == 2
+    finally:
+        page.close()
+        watch.stop()
+
+
+def test_a_prober_skips_probes_while_the_pipe_is_full_and_resumes_after():
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    filled = 0
+    try:
+        while True:
+            filled += os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    watch = LoopWatch()
+    options = watch.start()
+    prober = Prober(dataclasses.replace(options, fd=write_end, signal=0, interval_s=0.05))
+    thread = threading.Thread(target=prober._run_quietly, daemon=True)
+    try:
+        thread.start()
+        time.sleep(0.3)  # about 6 probes due, none fits
+        assert thread.is_alive()  # not blocked in write, not ended
+        drained = b""
+        while len(drained) < filled:
+            drained += os.read(read_end, 65536)
+        assert set(drained[:filled]) == {ord("x")}
+        time.sleep(0.3)
+        lines = (drained[filled:] + os.read(read_end, 65536)).splitlines()
+        seqs = [int(line.split()[1]) for line in lines]
+        assert len(seqs) >= 3 and seqs == list(range(1, len(seqs) + 1))  # none lost in the numbering
+    finally:
+        os.close(read_end)  # the prober's next write fails with EPIPE and its thread ends
+        thread.join(2)
+        os.close(write_end)
+        watch.stop()
+    assert not thread.is_alive()

@@ -333,3 +333,51 @@ def test_left_out_counts_only_what_the_cap_left_unread(tmp_path):
     assert (whole.seen, whole.sampled) == (3, 3)  # nothing left out: 13 is gone, not unread
     capped = Sampler(10, max_processes=2, proc_root=str(tmp_path)).sample()
     assert (capped.seen, capped.sampled) == (3, 2)  # 12 left unread by the cap; 13 still gone
+
+
+def test_a_childs_cpu_moves_from_the_children_level_to_the_roots_reaped_level_when_reaped():
+    """Per subtree, the live descendants' CPU (own and reaped) and the root's reaped CPU: when the
+    root reaps a child, the child's whole account leaves the first and joins the second, to the
+    tick, so their sum (with the root's own) is continuous (what per-cell figures rely on)."""
+    kernel = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, sys, time\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n"
+                "    end = time.process_time() + 0.5\n"
+                "    while time.process_time() < end: pass\n"
+                "    os._exit(0)\n"
+                "print(pid, flush=True)\n"
+                "sys.stdin.readline()\n"
+                "os.waitpid(pid, 0)\n"
+                "print('reaped', flush=True)\n"
+                "time.sleep(600)\n"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        child = int(kernel.stdout.readline())
+        deadline = time.monotonic() + 30
+        while procfs.read_stat(child).state != "Z":  # exited, not reaped: its account is final
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        st = procfs.read_stat(child)
+        account = (st.cpu_ticks + st.reaped_ticks) / procfs.CLOCK_TICKS
+        sampler = Sampler(os.getpid())
+        before = sampler.sample().subtrees[kernel.pid]
+        kernel.stdin.write(b"\n")
+        kernel.stdin.flush()
+        assert kernel.stdout.readline() == b"reaped\n"
+        after = sampler.sample().subtrees[kernel.pid]
+    finally:
+        kernel.stdin.close()
+        workloads.stop(kernel)
+    assert account >= 0.4  # the child did its work
+    assert before.children_cpu_s == pytest.approx(account, abs=1e-6)
+    assert after.children_cpu_s == 0.0 and after.processes == 1
+    assert after.reaped_cpu_s - before.reaped_cpu_s == pytest.approx(account, abs=1e-6)

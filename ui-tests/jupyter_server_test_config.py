@@ -24,6 +24,9 @@ from tempfile import mkdtemp
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821 (`c` is injected by traitlets)
+# Galata exposes JupyterLab's application as `window.jupyterapp`; Notebook 7's too, for the specs
+# that read its current kernel (glance-notebook7.spec.ts).
+c.JupyterNotebookApp.expose_app_in_browser = True  # noqa: F821
 
 c.ServerApp.port = int(os.environ.get("RESOURCE_MONITOR_UI_PORT", "8888"))  # noqa: F821
 # CI machines and containers often run as root.

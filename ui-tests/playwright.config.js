@@ -263,7 +263,7 @@ module.exports = {
     },
     {
       name: 'notebook7',
-      testMatch: /\/notebook7(-cells)?\.spec\.ts/,
+      testMatch: /\/(glance-)?notebook7(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     ...(OLDEST_LAB_JUPYTER

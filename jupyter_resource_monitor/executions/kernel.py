@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from ..snapshot import Usage
 from . import peak
 from .frames import Message, Request
 
@@ -51,6 +52,9 @@ class Execution:
     # (ours) seconds by which the readings missed the kernel's boundaries: cpu_s and the peak
     # may hold up to this much of the previous or next request's work
     late_s: float | None = None
+    # (ours) CPU seconds of the kernel's descendants during the cell that cpu_s leaves out (those
+    # still running at its end), sampled: see _children_cpu_s
+    children_cpu_s: float | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -63,6 +67,11 @@ class _Open:
     saw_input: bool = False  # the kernel broadcast execute_input: it ran code
     waiting: bool = False  # said busy while another ran: not started yet
     status: str = "ok"
+    # (children_cpu_s, reaped_cpu_s) of the kernel's subtree (see snapshot.Usage) in the first and
+    # the last complete sample taken during the execution, and how many there were
+    cpu_first: tuple[float, float] | None = None
+    cpu_last: tuple[float, float] | None = None
+    cpu_samples: int = 0
 
 
 def kernel_time(date: str | None, default: float) -> float:
@@ -224,6 +233,7 @@ class KernelExecutions:
                 record.peak_rss = end.hwm if exact else max(start.hwm, end.hwm)
                 record.peak_exact = exact
                 record.late_s = round(current.late, 4) if current.late is not None else None
+                record.children_cpu_s = _children_cpu_s(current, end)
             self._last_end = (record, end.at)
         else:
             self._last_end = None
@@ -275,13 +285,22 @@ class KernelExecutions:
         self._last_end = None
         self._body = None
 
-    def observe_children(self, taken_at: float, children_pss: int) -> None:
-        """A sample of the kernel's descendants (not the kernel itself), taken at ``taken_at``."""
+    def observe_children(self, taken_at: float, usage: Usage, pid: int | None, complete: bool = True) -> None:
+        """A sample, taken at ``taken_at``, of the subtree of the kernel's process ``pid``: its
+        descendants' PSS and the CPU levels of :func:`_children_cpu_s`. ``complete``: the sample
+        read every process (the worker's cap left none out), so its CPU levels can be compared."""
         for current in self._open.values():
             started = current.record.started
             if started is not None and taken_at >= started:
                 prev = current.record.children_peak_pss
-                current.record.children_peak_pss = children_pss if prev is None else max(prev, children_pss)
+                pss = usage.children_pss
+                current.record.children_peak_pss = pss if prev is None else max(prev, pss)
+                # Not for a request still queued behind another (its start is not known yet), nor
+                # for another process than the one that started it (a restart).
+                if complete and not current.waiting and pid == current.pid:
+                    current.cpu_last = (usage.children_cpu_s, usage.reaped_cpu_s)
+                    current.cpu_first = current.cpu_first or current.cpu_last
+                    current.cpu_samples += 1
 
     @property
     def running(self) -> bool:
@@ -299,6 +318,30 @@ class KernelExecutions:
                 + b"}"
             )
         return self._body
+
+
+def _children_cpu_s(current: _Open, end: peak.Reading) -> float | None:
+    """CPU of the kernel's descendants during the execution that ``cpu_s`` leaves out: the work
+    of children still running at its end. None without two complete samples during it.
+
+    L, the own and reaped CPU of the live processes below the kernel, grows as they work and
+    drops by a child's whole account when the kernel reaps it, which moves that account into the
+    kernel's reaped time and so into ``cpu_s``. Between the first and the last sample, the change
+    in L is then what the children alive at the last one did since the first, less what the
+    children reaped in between had done by the first: their whole account is in ``cpu_s``, so
+    nothing is counted twice (at most, their work before the first sample is taken off). A child
+    reaped after the last sample (``p.wait()`` ending the cell) is the risk: the change in L
+    counts its work and ``cpu_s`` holds it too. The kernel's reaped time grew by at least what L
+    held of it at the last sample, so that growth is taken off: at worst this also takes off what
+    children did after the last sample. The figure is thus never more than the descendants' work
+    between the two samples; it misses the work in the first and last sample intervals, processes
+    that left the tree (orphans adopted by init), and is never below 0.
+    """
+    first, last = current.cpu_first, current.cpu_last
+    if first is None or last is None or current.cpu_samples < 2:
+        return None
+    reaped_since = max(0.0, end.reaped_ticks / peak.CLOCK_TICKS - last[1])
+    return round(max(0.0, last[0] - first[0] - reaped_since), 3)
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Execution))

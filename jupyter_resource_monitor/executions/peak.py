@@ -29,6 +29,7 @@ class Reading(NamedTuple):
     cpu_ticks: int  # utime + stime + cutime + cstime: the kernel and the children it reaped
     rss: int  # bytes resident now
     hwm: int  # bytes: peak resident set since the last reset (before this reading's reset)
+    reaped_ticks: int = 0  # cutime + cstime alone: children reaped by now (part of cpu_ticks)
 
 
 def read(pid: int, reset: bool) -> Reading | None:
@@ -41,7 +42,7 @@ def read(pid: int, reset: bool) -> Reading | None:
             _reset(pid)
     except (procfs.ProcfsError, OSError, ValueError):
         return None
-    return Reading(time.time(), stat.cpu_ticks + stat.reaped_ticks, rss or stat.rss, hwm)
+    return Reading(time.time(), stat.cpu_ticks + stat.reaped_ticks, rss or stat.rss, hwm, stat.reaped_ticks)
 
 
 def _hwm_rss(pid: int) -> tuple[int, int]:

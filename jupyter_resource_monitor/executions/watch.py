@@ -134,7 +134,7 @@ class Executions:
             self.peaks.note(path, executions.peak_since_start)
 
     def on_snapshot(self, snap: Snapshot) -> None:
-        """Per sample: children's PSS for running cells; forget kernels that are gone; hook
+        """Per sample: children's PSS and CPU for running cells; forget kernels that are gone; hook
         restarters that did not exist when the kernel was attached."""
         known = set(self.kernel_manager.list_kernel_ids())
         for kernel_id in [k for k in self.kernels if k not in known]:
@@ -153,7 +153,7 @@ class Executions:
             pid = executions.pid()
             usage = snap.subtrees.get(pid) if pid is not None else None
             if usage is not None:
-                executions.observe_children(snap.taken_at, usage.children_pss)
+                executions.observe_children(snap.taken_at, usage, pid, complete=snap.left_out == 0)
 
     def notebook_peak(self, path: str) -> dict[str, Any]:
         """The route's answer for one notebook path: its highest kernel peak in this server's

@@ -1,8 +1,9 @@
 """The server's half of watching its own event loop: answer the worker's probes, keep the lag's
 percentiles over the last minute and a bounded list of blocks with their stacks.
 
-Everything here runs on the event loop, once per probe (4 a second): parse a short line, store a
-number in the shared answer page, append to a deque, count a histogram bucket. A block (a probe
+Everything here runs on the event loop, once per probe (4 a second): one reader callback reads the
+probe pipe, parses a short line, stores a number in the shared answer page, appends to a deque and
+counts a histogram bucket. A block (a probe
 answered ``threshold_s`` late or more) also reads back the few KiB faulthandler wrote while the
 loop was stuck and parses them: once per block, after a block that cost a second already.
 
@@ -15,6 +16,7 @@ than the true block, never more. See :mod:`..worker.loop_probe` for the worker's
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import collections
 import logging
@@ -109,17 +111,27 @@ class LoopWatch:
         self._page_path: str | None = None
         self._dumper: stacks.StackDumper | None = None
         self._loop_thread = threading.get_ident()
+        self._pipe: tuple[int, int] | None = None  # the probe pipe: (read end, write end)
+        self._partial = b""  # the start of a line not read whole yet
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> ProbeOptions:
-        """Create the answer page and register faulthandler; the worker's probe options.
+        """Create the probe pipe and the answer page and register faulthandler; the worker's probe
+        options. The worker must inherit :attr:`probe_fd`; probes are read once :meth:`attach`ed.
 
-        Call on the loop's thread (its stack is the one a block's record shows). Without a free
-        signal the loop is still measured, and blocks are recorded without a stack."""
+        Without a free signal the loop is still measured, and blocks are recorded without a
+        stack."""
         self._loop_thread = threading.get_ident()
+        self._pipe = os.pipe()
+        for end in self._pipe:
+            # Non-blocking on both sides (one open file description): the loop never waits to
+            # read, and a worker whose probes pile up in a stuck server skips them.
+            os.set_blocking(end, False)
         directory = stacks.fast_directory()
-        fd, self._page_path = tempfile.mkstemp(prefix="jrm-loop-answer-", dir=directory)
+        stacks.remove_orphans(directory)
+        fd, self._page_path = tempfile.mkstemp(prefix=stacks.file_prefix("answer"), dir=directory)
         os.close(fd)
         self._page = AnswerPage(self._page_path, writable=True)
         sig = stacks.pick_signal()
@@ -131,12 +143,37 @@ class LoopWatch:
         else:
             self._dumper = stacks.StackDumper(sig, directory)
         return ProbeOptions(
-            answer_path=self._page_path, server_pid=os.getpid(), signal=sig or 0, threshold_s=self.threshold_s
+            answer_path=self._page_path,
+            fd=self._pipe[1],
+            server_pid=os.getpid(),
+            signal=sig or 0,
+            threshold_s=self.threshold_s,
         )
 
+    @property
+    def probe_fd(self) -> int | None:
+        """The probe pipe's write end, for the worker to inherit (None before :meth:`start`)."""
+        return self._pipe[1] if self._pipe else None
+
+    def attach(self) -> None:
+        """Read probes on the running loop, and take its thread as the loop's (its stack is the
+        one a block's record shows). Call from the loop, once it runs."""
+        self._loop_thread = threading.get_ident()
+        if self._pipe is not None and self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self._pipe[0], self._on_readable)
+
     def stop(self) -> None:
-        """Unregister faulthandler and remove the files. Stop the worker first: the signal's
-        default action would end the server."""
+        """Unregister faulthandler, close the pipe and remove the files. Stop the worker first:
+        the signal's default action would end the server."""
+        if self._loop is not None and self._pipe is not None:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._pipe[0])
+            self._loop = None
+        if self._pipe is not None:
+            for end in self._pipe:
+                os.close(end)
+            self._pipe = None
         if self._dumper is not None:
             self._dumper.close()
             self._dumper = None
@@ -150,17 +187,23 @@ class LoopWatch:
                 pass
             self._page_path = None
 
-    def watch_this_thread(self) -> None:
-        """Take the calling thread as the loop's (call from the running loop): its stack is the
-        one a block's record shows."""
-        self._loop_thread = threading.get_ident()
-
     @property
     def signal(self) -> int | None:
         """The signal faulthandler is registered for, while it is."""
         return self._dumper.signal if self._dumper else None
 
     # -- per probe, on the loop --------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        """The probe pipe has lines: answer each (several after a block)."""
+        try:
+            data = os.read(self._pipe[0], 65536)
+        except BlockingIOError:
+            return
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()  # writes of a line are atomic: this is almost always b""
+        for line in lines:
+            self.on_probe(line)
 
     def on_probe(self, line: bytes) -> float | None:
         """Answer one probe line and account for its lag; its send time (None if unreadable)."""

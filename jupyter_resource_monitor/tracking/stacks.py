@@ -178,7 +178,7 @@ class StackDumper:
 
     def __init__(self, sig: int, directory: str | None = None):
         self.signal = sig
-        fd, self.path = tempfile.mkstemp(prefix="jrm-loop-stacks-", suffix=".txt", dir=directory)
+        fd, self.path = tempfile.mkstemp(prefix=file_prefix("stacks"), suffix=".txt", dir=directory)
         os.close(fd)
         self._file = open(self.path, "ab+", buffering=0)
         faulthandler.register(sig, file=self._file, all_threads=True, chain=False)
@@ -207,3 +207,46 @@ def fast_directory() -> str | None:
     """Shared memory for the dump and the answer page where it exists (no disk I/O either way,
     but a tmpfs also survives a full disk); else the system's temporary folder."""
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+# The loop watch's files are named for the server that made them, so that a server killed before it
+# could remove them (SIGKILL, the OOM killer) has them removed by the next one.
+_FILE_NAME = re.compile(r"jrm-loop-(?:answer|stacks)-(\d+)-")
+
+
+def file_prefix(kind: str) -> str:
+    """The start of the name of one of this server's files (``kind``: answer or stacks)."""
+    return f"jrm-loop-{kind}-{os.getpid()}-"
+
+
+def remove_orphans(directory: str | None) -> list[str]:
+    """Remove this user's loop-watch files left by servers that are gone; the paths removed.
+    A listing of one folder, once, at the server's start."""
+    directory = directory or tempfile.gettempdir()
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        found = _FILE_NAME.match(name)
+        if found is None or _alive(int(found.group(1))):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if os.stat(path).st_uid == os.getuid():
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

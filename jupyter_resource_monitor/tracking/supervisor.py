@@ -1,7 +1,7 @@
 """Server side of the worker: start it on demand, keep its latest snapshot, restart it when it
 dies or hangs. With the event-loop watch on, it starts with the server instead (``keep_alive``,
-:meth:`WorkerSupervisor.start`), sampling only once demanded, and passes probe lines to
-``on_probe``.
+:meth:`WorkerSupervisor.start`), sampling only once demanded, and inherits the probe pipe
+(``pass_fds``; the probes do not pass through here, see loop_watch.py).
 
 Everything here runs on the server's event loop and does O(1) work per request: a request only
 reads :attr:`WorkerSupervisor.snapshot` and calls :meth:`WorkerSupervisor.demand`. The loop's only
@@ -19,7 +19,6 @@ import sys
 import time
 
 from ..snapshot import Snapshot, decode
-from ..worker.loop_probe import PROBE_PREFIX
 from ..worker.main import WorkerOptions
 
 # Seconds between restarts of a worker that keeps dying young: doubles from the first to the last.
@@ -91,8 +90,8 @@ class WorkerSupervisor:
         self.snapshot: Snapshot | None = None
         # Called with each new snapshot, on the event loop (see tracker.Tracker.on_snapshot).
         self.listeners: list = []
-        # Called with each event-loop probe line (``p ...``), on the loop (see loop_watch.py).
-        self.on_probe = None
+        # File descriptors the worker inherits (the event-loop probe's pipe, see loop_watch.py).
+        self.pass_fds: tuple[int, ...] = ()
         # Keep a worker running (and restart it) even when nobody wants samples: the event-loop
         # probe lives in it. Its sampling still pauses when nobody polls.
         self.keep_alive = False
@@ -217,6 +216,7 @@ class WorkerSupervisor:
                 stderr=asyncio.subprocess.PIPE,
                 cwd="/",
                 limit=self.line_limit,
+                pass_fds=self.pass_fds,
             )
         except OSError as exc:
             self.error = f"could not be started ({exc})"
@@ -243,14 +243,6 @@ class WorkerSupervisor:
                 except ValueError as exc:
                     # A line over the stream limit: asyncio dropped it and the pipe goes on.
                     self.log.warning("Resource monitor worker wrote an over-long line: %s", exc)
-                    continue
-                if self.on_probe is not None and line.startswith(PROBE_PREFIX):
-                    # A probe is not a sample. Measured at its send time (the same clock), the
-                    # silence cannot include a block of the loop that delayed our reading.
-                    sent_at = self.on_probe(line)
-                    if sent_at and self.state != "paused" and self._hung(last_line, sent_at):
-                        self.error = f"hung (no sample for {sent_at - last_line:.0f} s)"
-                        return True
                     continue
                 if not line:
                     try:
@@ -300,11 +292,10 @@ class WorkerSupervisor:
     def _stderr_tail(self) -> str:
         return f": {self._stderr[-1]}" if self._stderr else ""
 
-    def _hung(self, last_line: float, now: float | None = None) -> bool:
+    def _hung(self, last_line: float) -> bool:
         interval = self.snapshot.interval_s if self.snapshot else self.options.interval_s
         silent_since = max(last_line, self._woken_at)
-        now = time.monotonic() if now is None else now
-        return now - silent_since > max(self.hang_timeout_s, 5 * interval)
+        return time.monotonic() - silent_since > max(self.hang_timeout_s, 5 * interval)
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None

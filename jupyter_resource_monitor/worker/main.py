@@ -7,8 +7,8 @@ options as JSON (forking the multi-threaded server without exec is unsafe). Prot
   ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line.
   End of file means the server is gone: the worker exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
-  :func:`.snapshot.encode`), or an event line, or (from the event-loop prober's thread, see
-  :mod:`.loop_probe`) a probe line ``p <seq> <time>``.
+  :func:`.snapshot.encode`), or an event line. The event-loop prober's thread writes its probes on
+  a pipe of their own (see :mod:`.loop_probe`).
 
 It runs at lowered priority and never counts itself in the totals, but reports its own CPU use.
 """
@@ -127,7 +127,7 @@ def run(options: WorkerOptions) -> None:
     interval = options.interval_s
     last_demand = -float("inf") if options.start_paused else time.monotonic()
     if options.loop_probe:
-        loop_probe.start(options.loop_probe, out)  # a thread: probes go on while sampling pauses
+        loop_probe.start(options.loop_probe)  # a thread: probes go on while sampling pauses
     cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
     while True:
         if options.idle_timeout_s > 0 and time.monotonic() - last_demand > options.idle_timeout_s:

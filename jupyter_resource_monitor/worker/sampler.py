@@ -348,6 +348,9 @@ def _usage(
     entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None, root: int | None = None
 ) -> Usage:
     cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
+    # Below the root, each process's reaped CPU too: a grandchild reaped by a child stays counted.
+    below = [e.stat for e in entries if e.stat.pid != root] if root is not None else []
+    reaped = next((e.stat.reaped_ticks for e in entries if e.stat.pid == root), 0)
     return Usage(
         rss=sum(e.stat.rss for e in entries),
         pss=sum(e.pss for e in entries),
@@ -357,6 +360,8 @@ def _usage(
         cpu_wait_s=round(wait_s, 6),
         cpu_wait_percent=wait_percent,
         children_pss=sum(e.pss for e in entries if e.stat.pid != root) if root is not None else 0,
+        children_cpu_s=round(sum(st.cpu_ticks + st.reaped_ticks for st in below) / procfs.CLOCK_TICKS, 3),
+        reaped_cpu_s=round(reaped / procfs.CLOCK_TICKS, 3),
     )
 
 

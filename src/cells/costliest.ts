@@ -12,7 +12,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { formatBytes } from '../shared/format';
 import { trans } from '../shared/i18n';
-import { cellPeak, formatSeconds } from './figures';
+import { cellCpu, cellPeak, formatSeconds } from './figures';
 import { assertExecutionList, IExecution, IExecutionList } from './types';
 
 /**
@@ -134,7 +134,7 @@ export function kernelCells(
 function compareCost(a: IExecution, b: IExecution): number {
   return (
     (cellPeak(b) ?? -1) - (cellPeak(a) ?? -1) ||
-    (b.cpu_s ?? -1) - (a.cpu_s ?? -1) ||
+    (cellCpu(b) ?? -1) - (cellCpu(a) ?? -1) ||
     (b.wall_s ?? -1) - (a.wall_s ?? -1)
   );
 }
@@ -229,8 +229,9 @@ export function cellCostText(execution: IExecution): string {
   if (peak !== null) {
     parts.push(trans.__('peak %1', formatBytes(peak)));
   }
-  if (execution.cpu_s !== null) {
-    parts.push(trans.__('CPU %1', formatSeconds(execution.cpu_s)));
+  const cpu = cellCpu(execution);
+  if (cpu !== null) {
+    parts.push(trans.__('CPU %1', formatSeconds(cpu)));
   }
   if (execution.wall_s !== null) {
     parts.push(trans.__('wall %1', formatSeconds(execution.wall_s)));

@@ -51,6 +51,22 @@ export function cellPeak(
 }
 
 /**
+ * The CPU the cell used: the kernel's exact account, plus the sampled CPU of
+ * its children still running at the end when known.
+ *
+ * @param execution - The record (or the figures kept in a cell's metadata).
+ *
+ * @returns Seconds, or null when unknown.
+ */
+export function cellCpu(
+  execution: Pick<IExecution, 'cpu_s' | 'children_cpu_s'>
+): number | null {
+  return typeof execution.cpu_s === 'number'
+    ? execution.cpu_s + (execution.children_cpu_s ?? 0)
+    : null;
+}
+
+/**
  * Format seconds for the line: `340 ms`, `2.1 s`, `14 s`, `3 min 5 s`.
  *
  * @param seconds - The duration.
@@ -107,24 +123,29 @@ export function cellLine(
       )
     );
   }
-  if (typeof execution.cpu_s === 'number') {
+  const cpu = cellCpu(execution);
+  if (cpu !== null) {
     const wall = execution.wall_s ?? 0;
-    const cores = wall >= 0.05 ? execution.cpu_s / wall : null;
+    const cores = wall >= 0.05 ? cpu / wall : null;
     parts.push(
       cores !== null && cores >= 0.05
-        ? trans.__(
-            'CPU %1 (%2 cores)',
-            formatSeconds(execution.cpu_s),
-            cores.toFixed(1)
-          )
-        : trans.__('CPU %1', formatSeconds(execution.cpu_s))
+        ? trans.__('CPU %1 (%2 cores)', formatSeconds(cpu), cores.toFixed(1))
+        : trans.__('CPU %1', formatSeconds(cpu))
     );
     tips.push(
       trans.__(
         'CPU: %1 of processor time used by the kernel and by the child processes it started and waited for during the cell; divided by the wall time, how many cores it kept busy on average.',
-        formatSeconds(execution.cpu_s)
+        formatSeconds(execution.cpu_s!)
       )
     );
+    if (execution.children_cpu_s) {
+      tips.push(
+        trans.__(
+          'Plus %1 of child processes still running at the end: sampled, not exact (the rest is exact).',
+          formatSeconds(execution.children_cpu_s)
+        )
+      );
+    }
   }
   const peak = cellPeak(execution);
   let nearLimit = false;
@@ -200,6 +221,7 @@ export function metadataFigures(execution: IExecution): {
     ended: execution.ended,
     wall_s: execution.wall_s,
     cpu_s: execution.cpu_s,
+    children_cpu_s: execution.children_cpu_s ?? null,
     peak_rss: execution.peak_rss,
     peak_exact: execution.peak_exact,
     children_peak_pss: execution.children_peak_pss,

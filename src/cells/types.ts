@@ -49,6 +49,11 @@ export interface IExecution {
   readonly rss_start: number | null;
   readonly rss_end: number | null;
   /**
+   * (ours) CPU seconds of children still running when the cell ended, which
+   * `cpu_s` leaves out: sampled, not exact; null or absent when unknown.
+   */
+  readonly children_cpu_s?: number | null;
+  /**
    * How the execution ended.
    */
   readonly status: 'ok' | 'error' | 'aborted' | 'interrupted' | 'died' | string;

@@ -139,9 +139,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     this._currentKernelChanged.emit(id);
     this._soonRefreshes = 0;
     this._askAgainSoon();
-    if (!wasWanted) {
-      this.wantedChanged();
-    } else if (
+    if (
       id !== null &&
       this.kernel(id) === null &&
       this.isReady &&
@@ -149,6 +147,8 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
       this.poll.state.phase !== 'stopped'
     ) {
       void this.refresh();
+    } else if (!wasWanted) {
+      this.wantedChanged();
     }
   }
 

@@ -591,6 +591,7 @@ export interface Execution {
   rss_end: Bytes | null;
   status: 'ok' | 'error' | 'aborted' | 'interrupted' | 'died';
   late_s?: number | null;
+  children_cpu_s?: number | null;
 }
 /**
  * GET /api/metrics/v1/events: kernels ended by the OOM killer, newest last.

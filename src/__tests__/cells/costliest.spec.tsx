@@ -133,6 +133,12 @@ describe('cellCostText() and cellLabel()', () => {
     expect(
       cellCostText(execution({ peak_rss: 300 * MiB, cpu_s: 1.4, wall_s: 0.25 }))
     ).toBe('peak 300 MiB · CPU 1.4 s · wall 250 ms');
+    // With the sampled CPU of children still running at the end.
+    expect(
+      cellCostText(
+        execution({ peak_rss: null, cpu_s: 0.4, children_cpu_s: 2.5 })
+      )
+    ).toBe('CPU 2.9 s · wall 2.1 s');
     expect(cellCostText(execution({ peak_rss: null, cpu_s: null }))).toBe(
       'wall 2.1 s'
     );

@@ -72,6 +72,24 @@ describe('cellLine()', () => {
     expect(cellLine(execution(), 2 * GiB, 0).nearLimit).toBe(false);
   });
 
+  it('adds the CPU of children still running at the end, saying it is sampled', () => {
+    const line = cellLine(
+      execution({ cpu_s: 0.4, children_cpu_s: 2.9, wall_s: 3.1 }),
+      null
+    );
+    expect(line.text).toContain('CPU 3.3 s (1.1 cores)');
+    expect(line.tooltip).toContain('CPU: 400 ms of processor time');
+    expect(line.tooltip).toContain(
+      'Plus 2.9 s of child processes still running at the end: sampled'
+    );
+    const none = cellLine(execution({ children_cpu_s: 0 }), null);
+    expect(none.text).toContain('CPU 3.4 s (1.6 cores)');
+    expect(none.tooltip).not.toContain('still running');
+    expect(
+      metadataFigures(execution({ children_cpu_s: 2.9 })).children_cpu_s
+    ).toBe(2.9);
+  });
+
   it('leaves out what the server could not measure (a gateway kernel)', () => {
     const line = cellLine(
       execution({

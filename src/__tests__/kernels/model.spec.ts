@@ -368,6 +368,28 @@ describe('KernelUsageModel', () => {
       expect(server).toHaveBeenCalledTimes(2);
       expect(model.currentKernel?.name).toBe('ir');
     });
+
+    it('asks at once too when it stood by with no current kernel', async () => {
+      // Opening a notebook: a moment ago the new widget had no kernel yet.
+      const server = stubServer(
+        { status: 200, body: kernelList([pythonKernel()]) },
+        { status: 200, body: kernelList([pythonKernel(), rKernel()]) }
+      );
+      model = makeModel({ onlyWhenShown: true });
+      model.currentKernelId = PYTHON_ID;
+      void model.start();
+      await runTick(model);
+      expect(server).toHaveBeenCalledTimes(1);
+
+      model.currentKernelId = null; // not wanted: the next tick stands by
+      await jest.advanceTimersByTimeAsync(1000);
+      const tick = model.poll.tick;
+      model.currentKernelId = R_ID; // the answer is 1 s old: not due yet
+      await jest.advanceTimersByTimeAsync(20);
+      expect(server).toHaveBeenCalledTimes(2);
+      await tick;
+      expect(model.currentKernel?.name).toBe('ir');
+    });
   });
 
   describe('a kernel not sampled yet', () => {
