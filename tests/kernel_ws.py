@@ -46,6 +46,9 @@ class KernelSocket:
         self.server, self.kernel_id = server, kernel_id
         self.session = uuid.uuid4().hex
         self.replies: dict[str, dict] = {}
+        # iopub status messages read so far: (parent msg_id, execution_state, header date as the
+        # server forwarded it, time.time() when read here)
+        self.statuses: list[tuple[str | None, str, str, float]] = []
         self.conn = None
 
     async def __aenter__(self) -> KernelSocket:
@@ -69,18 +72,35 @@ class KernelSocket:
         await self.conn.write_message(json.dumps(msg))
         return msg["header"]["msg_id"]
 
+    async def interrupt(self) -> str:
+        """An ``interrupt_request`` on the control channel (what the server sends for a kernelspec
+        whose ``interrupt_mode`` is ``message``); its reply comes through :meth:`reply`."""
+        msg = execute_request("", session=self.session)
+        msg["header"]["msg_type"], msg["channel"], msg["content"] = "interrupt_request", "control", {}
+        await self.conn.write_message(json.dumps(msg))
+        return msg["header"]["msg_id"]
+
     async def reply(self, msg_id: str, timeout: float = 120.0) -> dict:
-        """The execute_reply's content for ``msg_id``."""
+        """The content of the reply (execute_reply, interrupt_reply) to ``msg_id``."""
         deadline = time.monotonic() + timeout
         while msg_id not in self.replies:
             left = deadline - time.monotonic()
-            assert left > 0, f"no execute_reply for {msg_id}"
+            assert left > 0, f"no reply to {msg_id}"
             raw = await asyncio.wait_for(self.conn.read_message(), left)
             assert raw is not None, "the kernel WebSocket closed"
             if isinstance(raw, bytes):
                 continue  # binary frames: not replies here
             msg = json.loads(raw)
-            if msg.get("channel") == "shell" and msg["header"]["msg_type"] == "execute_reply":
+            if msg.get("channel") == "iopub" and msg["header"]["msg_type"] == "status":
+                self.statuses.append(
+                    (
+                        msg["parent_header"].get("msg_id"),
+                        msg["content"]["execution_state"],
+                        msg["header"]["date"],
+                        time.time(),
+                    )
+                )
+            if msg.get("channel") in ("shell", "control") and msg["header"]["msg_type"].endswith("_reply"):
                 self.replies[msg["parent_header"]["msg_id"]] = msg["content"]
         return self.replies[msg_id]
 

@@ -9,7 +9,6 @@ and ``parent_header`` frames (and, for ``status`` and ``error``, the content) pa
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, NamedTuple
 
 DELIMITER = b"<IDS|MSG>"
@@ -58,7 +57,6 @@ class Request(NamedTuple):
     msg_id: str
     cell_id: str | None
     silent: bool
-    received: float = 0.0  # time.time() when it passed through the server
 
 
 def _request(head: Any, meta: Any, body: Any) -> Request | None:
@@ -69,7 +67,7 @@ def _request(head: Any, meta: Any, body: Any) -> Request | None:
         return None
     cell_id = meta.get("cellId") if isinstance(meta, dict) else None
     silent = bool(body.get("silent")) if isinstance(body, dict) else False
-    return Request(msg_id, cell_id if isinstance(cell_id, str) else None, silent, time.time())
+    return Request(msg_id, cell_id if isinstance(cell_id, str) else None, silent)
 
 
 def parse_ws_v1(message: bytes) -> Request | None:

@@ -76,7 +76,7 @@ class _Open:
 
 def kernel_time(date: str | None, default: float) -> float:
     """Seconds since the epoch from a message header's ``date`` (the kernel's clock, the same host's
-    for a local kernel), else ``default``."""
+    for a local kernel), else ``default``. Not always right: see :meth:`KernelExecutions._time`."""
     if not date:
         return default
     try:
@@ -98,6 +98,7 @@ class KernelExecutions:
         self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
         self._open: dict[str, _Open] = {}
         self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
+        self._clock: float | None = None  # the time given to the last busy or idle (see _time)
         self._body: bytes | None = None
 
     # -- what passes through the server ---------------------------------------------------------
@@ -116,10 +117,12 @@ class KernelExecutions:
             elif state == "idle":
                 self._idle(msg)
             elif state == "starting":
-                # A new kernel process: whatever ran is over. Requests that reached the server
-                # after it started are for it (the watcher may hear "starting" late, after a
-                # restart, when the next cell is already on its way): they stay.
-                self.ended("died", before=kernel_time(msg.date, 0.0) or None)
+                # A new kernel process: whatever ran is over. The requests waiting stay: a
+                # kernel says "starting" once it is up (xeus-python 0.3 s after it was launched,
+                # later under load), and the requests sent since the launch are queued for it.
+                # Those sent to the old process were aborted when the server restarted it or saw
+                # it die (watch.py).
+                self.ended("died", keep_queued=True)
         elif msg.msg_type == "execute_input":
             current = self._open.get(msg.parent_id)
             if current is not None:
@@ -130,9 +133,24 @@ class KernelExecutions:
                 ename = (msg.content or {}).get("ename")
                 current.status = "interrupted" if ename == "KeyboardInterrupt" else "error"
 
+    def _time(self, msg: Message) -> float:
+        """When the kernel said busy or idle: the date it wrote, but never later than the server
+        received it, nor earlier than the busy or idle before it.
+
+        xeus 6 (in xeus-python 0.19) writes the microseconds of its dates without leading zeros
+        (12.045123 s as ``12.45123``), so the dates of one message in ten read up to 0.9 s late:
+        a cell's busy read later than its idle. Such a date, capped at its receipt, falls between
+        the true moment and the receipt: off by no more than the message's delivery."""
+        received = time.time()
+        at = min(kernel_time(msg.date, received), received)
+        if self._clock is not None and at < self._clock:
+            at = self._clock
+        self._clock = at
+        return at
+
     def _busy(self, msg: Message) -> None:
-        started = kernel_time(msg.date, 0.0)
-        if self._last_end is not None and started and started < self._last_end[1]:
+        started = self._time(msg)
+        if self._last_end is not None and started < self._last_end[1]:
             # The kernel started this before the previous end was read: that reading may hold
             # some of this request's work.
             self._late_end(*self._last_end, started)
@@ -144,7 +162,7 @@ class KernelExecutions:
             return
         pid = self.pid()
         record = Execution(
-            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started or None
+            msg_id=msg.parent_id, cell_id=request.cell_id if request else None, started=started
         )
         current = _Open(record, pid, None, None, requested=request is not None)
         if self._open:
@@ -166,11 +184,11 @@ class KernelExecutions:
         current.late = max(0.0, reading.at - record.started)
 
     def _idle(self, msg: Message) -> None:
+        ended = self._time(msg)
         current = self._open.pop(msg.parent_id, None) if msg.parent_id else None
         if current is None:
             return
         end = peak.read(current.pid, reset=True) if current.pid is not None else None
-        ended = kernel_time(msg.date, end.at if end else 0.0) or None
         waiting = next(iter(self._open.values()), None)
         if waiting is not None and waiting.waiting:
             # The next request starts as this one ends: this end is its start.
@@ -184,7 +202,7 @@ class KernelExecutions:
                 return  # silent, from a client that did not go through the server: not a cell
             current.status = "aborted"  # seen non-silent, but the kernel ran nothing
         self._close(current, end, ended)
-        if waiting is not None and end is not None and ended is not None:
+        if waiting is not None and end is not None:
             self._late_end(current.record, end.at, ended)
             self._last_end = None
 
@@ -233,13 +251,17 @@ class KernelExecutions:
 
     # -- from elsewhere ---------------------------------------------------------------------------
 
-    def ended(self, status: str, before: float | None = None) -> None:
+    def ended(self, status: str, keep_queued: bool = False) -> None:
         """The kernel died, restarted or shut down: close what was running with ``status`` and
-        record requests still queued as aborted (only those received ``before`` that time, when
-        given: later ones are for the new process)."""
+        record requests still queued as aborted (unless ``keep_queued``: a new process has them)."""
         now = time.time()
         if self._open:
             for current in list(self._open.values()):
+                if current.waiting:  # said busy on arrival (xeus), never started: nothing ran
+                    current.record.started = None
+                    current.status = "aborted"
+                    self._close(current, None, now)
+                    continue
                 # Still the process that ran it (a restart is told before the old one is killed):
                 # its peak so far, if it is still there to read.
                 end = peak.read(current.pid, reset=False) if current.pid is not None else None
@@ -247,23 +269,19 @@ class KernelExecutions:
                 current.late = None  # ended by force: its peak is the old process's, unsure
                 self._close(current, end, now)
             self._open.clear()
-        kept = [r for r in self._pending.values() if before is not None and r.received >= before]
-        for request in list(self._pending.values()):
-            if request in kept:
-                continue
-            if not request.silent:
-                self._append(
-                    Execution(
-                        msg_id=request.msg_id,
-                        cell_id=request.cell_id,
-                        started=None,
-                        ended=now,
-                        status="aborted",
+        if not keep_queued:
+            for request in self._pending.values():
+                if not request.silent:
+                    self._append(
+                        Execution(
+                            msg_id=request.msg_id,
+                            cell_id=request.cell_id,
+                            started=None,
+                            ended=now,
+                            status="aborted",
+                        )
                     )
-                )
-        self._pending.clear()
-        for request in kept:
-            self._pending[request.msg_id] = request
+            self._pending.clear()
         self._last_end = None
         self._body = None
 
