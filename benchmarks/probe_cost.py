@@ -9,6 +9,9 @@ the table gives the median.
 
     flock /tmp/timing.lock python benchmarks/probe_cost.py      # from the repository root; ~4 min
 
+A last setting, ``bare loop``, is the floor: a bare asyncio loop in a process of its own, woken as
+often by a line on a pipe that one reader callback reads. What a probe costs above it is ours.
+
 ``--also DIR`` adds a third setting, the watch on with the package of another checkout (``DIR`` put
 first on the server's path), measured in the same rounds: absolute figures drift with the machine's
 state, so compare settings of one run.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +62,46 @@ def measure(watch: bool, seconds: float, pythonpath: str | None = None) -> float
         server.stop()
 
 
+# The writer: a probe-sized line down the pipe (its fd in argv) every 250 ms.
+# It ends at EPIPE, when the loop's process is gone.
+WRITER = """
+import os, sys, time
+try:
+    while True:
+        time.sleep(0.25)
+        os.write(int(sys.argv[1]), b"p 1 2.0\\n")
+except OSError:
+    pass
+"""
+# A bare asyncio loop: one reader callback for the pipe the writer writes to.
+BARE_LOOP = """
+import asyncio, os, subprocess, sys
+r, w = os.pipe()
+writer = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(w)], pass_fds=(w,))
+loop = asyncio.new_event_loop()
+loop.add_reader(r, lambda: os.read(r, 4096))
+print("ready", flush=True)
+try:
+    loop.run_forever()
+finally:
+    writer.kill()
+"""
+
+
+def measure_bare(seconds: float) -> float:
+    """CPU seconds a bare asyncio loop spent over ``seconds``, woken 4 times a second."""
+    loop = subprocess.Popen([sys.executable, "-c", BARE_LOOP, WRITER], stdout=subprocess.PIPE, text=True)
+    try:
+        loop.stdout.readline()
+        time.sleep(SETTLE_S)
+        before = cpu_s(loop.pid)
+        time.sleep(seconds)
+        return cpu_s(loop.pid) - before
+    finally:
+        loop.terminate()
+        loop.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -71,15 +115,17 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, (watch, pythonpath) in settings.items():
             results[name].append(measure(watch, args.seconds, pythonpath))
+        results.setdefault("bare loop", []).append(measure_bare(args.seconds))
     median = {name: statistics.median(values) for name, values in results.items()}
     probes = PROBES_PER_S * args.seconds
     print(f"idle server, {args.seconds:.0f} s, median of {args.rounds}")
     runs = "; ".join(f"{name} {[round(1000 * v, 1) for v in values]}" for name, values in results.items())
     print(f"all runs, CPU ms: {runs}")
-    print("| event-loop watch | server CPU, ms per s | per probe, µs |")
+    print("| event-loop watch | CPU, ms per s | per probe, µs |")
     print("|---|---:|---:|")
     for name, value in median.items():
-        per_probe = "" if name == "off" else f"{1e6 * (value - median['off']) / probes:.0f}"
+        above = 0.0 if name == "bare loop" else median["off"]  # a bare loop does nothing else
+        per_probe = "" if name == "off" else f"{1e6 * (value - above) / probes:.0f}"
         print(f"| {name} | {1000 * value / args.seconds:.3f} | {per_probe} |")
 
 
