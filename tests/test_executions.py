@@ -266,47 +266,6 @@ async def test_error_and_restart_end_their_records(server, kernel):
     assert died["ended"] is not None and 0.3 <= died["wall_s"] < 10 and not died["peak_exact"]
 
 
-RESTARTS = 10
-
-
-@pytest.mark.parametrize("kernel", KERNELS, indirect=True)
-async def test_a_cell_sent_right_after_each_restart_is_recorded_once_and_not_aborted(server, kernel, request):
-    """The server re-creates its iopub watcher once the new process is up: the first cell, sent as
-    the restart returns, is sometimes run and done before the watcher has subscribed, its busy and
-    idle never seen. Its reply, on its way to this client, records it then."""
-    kernel_id, pid = kernel
-    sent: list[tuple[str, str]] = []
-    async with KernelSocket(server, kernel_id) as k:
-        await k.run("x = 1")
-        for i in range(RESTARTS):
-            await asyncio.get_running_loop().run_in_executor(
-                None, call, server, "POST", f"api/kernels/{kernel_id}/restart"
-            )
-            cell_id = f"after-restart-{i}"
-            msg_id, reply = await k.run(f"y = {i}", cell_id=cell_id)
-            assert reply["status"] == "ok", reply
-            sent.append((msg_id, cell_id))
-        records_for(server, kernel_id, [m for m, _ in sent], timeout=10)
-        # Nothing left waiting: a last restart aborts none of them.
-        await asyncio.get_running_loop().run_in_executor(
-            None, call, server, "POST", f"api/kernels/{kernel_id}/restart"
-        )
-        last, reply = await k.run("z = 1", cell_id="last")
-    records_for(server, kernel_id, [last], timeout=10)
-    final = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]
-    records = []
-    for msg_id, cell_id in sent:
-        (record,) = [e for e in final if e["msg_id"] == msg_id]  # exactly one
-        records.append(record)
-        assert record["cell_id"] == cell_id and record["status"] == "ok", record
-        if record["started"] is None:  # from its reply: an end, and nothing measured
-            assert record["ended"] is not None and record["wall_s"] is None and record["cpu_s"] is None
-            assert record["peak_rss"] is None and not record["peak_exact"]
-    from_reply = sum(r["started"] is None for r in records)
-    name = request.node.callspec.params["kernel"]
-    print(f"{name}: {from_reply} of {RESTARTS} cells after a restart recorded from their reply")
-
-
 # ipykernel only: xeus-python 0.19 cannot interrupt a cell (the two tests after this one).
 async def test_interrupt_ends_the_cell_and_aborts_the_queue(server, kernel):
     kernel_id, pid = kernel
