@@ -105,3 +105,40 @@ def parse_ws_json(message: str | bytes) -> Request | None:
         return _request(msg.get("header"), msg.get("metadata"), msg.get("content"))
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+class Reply(NamedTuple):
+    """An execute_reply on its way to a client: which request it answers, and its content frame,
+    decoded only if needed (see :meth:`status`)."""
+
+    msg_id: str
+    content: bytes
+
+    def status(self) -> str:
+        """``ok``, ``error``, ``aborted`` or ``interrupted`` (an error whose ``ename`` is
+        ``KeyboardInterrupt``); ``ok`` for a content that says nothing else."""
+        try:
+            content = json.loads(self.content)
+        except ValueError:
+            return "ok"
+        status = content.get("status") if isinstance(content, dict) else None
+        if status == "error":
+            return "interrupted" if content.get("ename") == "KeyboardInterrupt" else "error"
+        return status if status in ("ok", "aborted") else "ok"
+
+
+def parse_reply(frames: list[bytes]) -> Reply | None:
+    """The execute_reply among a kernel's shell messages (raw frames), else None: its header frame
+    is searched for the name first, then the header and parent_header decoded; not its content."""
+    try:
+        i = frames.index(DELIMITER)
+        header_frame = frames[i + 2]
+        if b"execute_reply" not in header_frame:
+            return None
+        if json.loads(header_frame).get("msg_type") != "execute_reply":
+            return None
+        msg_id = (json.loads(frames[i + 3]) or {}).get("msg_id")
+        content = frames[i + 5]
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return None
+    return Reply(msg_id, bytes(content)) if isinstance(msg_id, str) else None

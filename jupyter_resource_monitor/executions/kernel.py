@@ -16,8 +16,11 @@ from datetime import datetime
 
 from ..snapshot import Usage
 from . import peak
-from .frames import Message, Request
+from .frames import Message, Reply, Request
 
+# How long a request answered before its busy was seen waits for that busy (the reply and the
+# busy come on two sockets: the server may read either first) before it is recorded from its reply.
+ANSWERED_WAIT_S = 0.5
 # Records kept per kernel (the newest). The route serves a body encoded once per change.
 MAX_RECORDS = 500
 # Requests seen on their way to the kernel and not yet started (a long Run All queue is
@@ -72,6 +75,8 @@ class _Open:
     cpu_first: tuple[float, float] | None = None
     cpu_last: tuple[float, float] | None = None
     cpu_samples: int = 0
+    # its execute_reply, passed to the client before its idle was read, and when (see ended)
+    answered: tuple[Reply, float] | None = None
 
 
 def kernel_time(date: str | None, default: float) -> float:
@@ -97,6 +102,10 @@ class KernelExecutions:
         self.peak_since_start: int | None = None  # running maximum of every VmHWM read
         self._pending: collections.OrderedDict[str, Request] = collections.OrderedDict()
         self._open: dict[str, _Open] = {}
+        # Requests answered before their busy was seen (see reply): (request, reply, receipt)
+        self._answered: collections.OrderedDict[str, tuple[Request, Reply, float]] = collections.OrderedDict()
+        # Those of them since recorded from their reply: a busy that still comes opens nothing.
+        self._replied: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
         self._clock: float | None = None  # the time given to the last busy or idle (see _time)
         self._body: bytes | None = None
@@ -157,7 +166,13 @@ class KernelExecutions:
         self._last_end = None
         if msg.parent_type != "execute_request" or msg.parent_id is None:
             return
-        request = self._pending.pop(msg.parent_id, None)
+        answered = self._answered.pop(msg.parent_id, None)
+        # The kernel says busy for requests in order: those answered still without theirs missed it.
+        self._settle()
+        if msg.parent_id in self._replied:  # recorded from its reply already
+            del self._replied[msg.parent_id]
+            return
+        request = answered[0] if answered is not None else self._pending.pop(msg.parent_id, None)
         if request is not None and request.silent:
             return
         pid = self.pid()
@@ -249,12 +264,48 @@ class KernelExecutions:
             self.peak_since_start = hwm
             self._body = None
 
+    def reply(self, reply: Reply) -> None:
+        """An execute_reply on its way to the client. A request still waiting then (neither open
+        nor recorded) has not had its busy read: the kernel says busy before it replies (ipykernel
+        as it takes the request up, xeus as it arrives), but the server reads the two sockets in
+        either order, so that busy may be read next. Or it never will be: the first cell after a
+        restart can run before the server's iopub watcher, re-created once the new process is up,
+        has subscribed (ZeroMQ's slow joiner). A request whose busy is not read before the next
+        request's, nor within :data:`ANSWERED_WAIT_S`, nor before the kernel ends, is recorded from
+        its reply: its status, the reply's receipt as its end, nothing measured."""
+        current = self._open.get(reply.msg_id)
+        if current is not None:  # its idle is on its way; or the kernel ends first (see ended)
+            current.answered = (reply, time.time())
+        request = self._pending.pop(reply.msg_id, None)
+        if request is None:  # open or recorded already
+            return
+        self._answered[reply.msg_id] = (request, reply, time.time())
+        while len(self._answered) > MAX_PENDING:
+            self._answered.popitem(last=False)
+
+    def _settle(self, received_before: float | None = None) -> None:
+        """Record the requests answered (before ``received_before``) whose busy was not read."""
+        while self._answered:
+            msg_id, (request, reply, received) = next(iter(self._answered.items()))
+            if received_before is not None and received >= received_before:
+                return
+            del self._answered[msg_id]
+            self._replied[msg_id] = None
+            while len(self._replied) > MAX_PENDING:
+                self._replied.popitem(last=False)
+            if not request.silent:
+                self._append(
+                    Execution(msg_id, request.cell_id, started=None, ended=received, status=reply.status())
+                )
+
     # -- from elsewhere ---------------------------------------------------------------------------
 
     def ended(self, status: str, keep_queued: bool = False) -> None:
         """The kernel died, restarted or shut down: close what was running with ``status`` and
         record requests still queued as aborted (unless ``keep_queued``: a new process has them)."""
         now = time.time()
+        if not keep_queued:
+            self._settle()  # answered: they ran
         if self._open:
             for current in list(self._open.values()):
                 if current.waiting:  # said busy on arrival (xeus), never started: nothing ran
@@ -265,8 +316,13 @@ class KernelExecutions:
                 # Still the process that ran it (a restart is told before the old one is killed):
                 # its peak so far, if it is still there to read.
                 end = peak.read(current.pid, reset=False) if current.pid is not None else None
-                current.status = status
                 current.late = None  # ended by force: its peak is the old process's, unsure
+                if current.answered is not None:  # it ran to its end: its idle was not read yet
+                    reply, received = current.answered
+                    current.status = reply.status()
+                    self._close(current, end, received)
+                    continue
+                current.status = status
                 self._close(current, end, now)
             self._open.clear()
         if not keep_queued:
@@ -309,6 +365,8 @@ class KernelExecutions:
     def body(self) -> bytes:
         """``{"executions": [...], "peak_since_start": ...}``, built at most once per change from
         records encoded once each."""
+        if self._answered:
+            self._settle(time.time() - ANSWERED_WAIT_S)
         if self._body is None:
             self._body = (
                 b'{"executions": ['

@@ -120,6 +120,11 @@ class Executions:
         if executions is not None:
             executions.request(request)
 
+    def reply(self, kernel_id: str, reply: frames.Reply) -> None:
+        executions = self.kernels.get(kernel_id)
+        if executions is not None:
+            executions.reply(reply)
+
     def ended(self, kernel_id: str, status: str) -> None:
         executions = self.kernels.get(kernel_id)
         if executions is not None:
@@ -173,8 +178,10 @@ class Executions:
 
 def connection_class(base: type, executions: Executions) -> type:
     """``base`` (the server's kernel WebSocket connection class), noting each execute_request's
-    id, ``cellId`` and ``silent`` before passing the message on unchanged. Other messages cost a
-    few bytes' comparison."""
+    id, ``cellId`` and ``silent`` before passing the message on unchanged, and each execute_reply
+    on its way back (for a request whose busy the server missed, see
+    :meth:`.KernelExecutions.reply`). Other messages cost a few bytes' comparison; those of other
+    channels than shell (iopub output among them), an attribute's."""
 
     class CellTrackingConnection(base):  # type: ignore[misc, valid-type]
         def handle_incoming_message(self, incoming_msg):
@@ -192,6 +199,17 @@ def connection_class(base: type, executions: Executions) -> type:
             except Exception:  # noqa: BLE001 - the message goes on whatever happens here
                 executions.log.exception("Per-cell figures: reading a request")
             return super().handle_incoming_message(incoming_msg)
+
+        def handle_outgoing_message(self, stream, outgoing_msg):
+            try:
+                channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+                if channel == "shell":
+                    reply = frames.parse_reply(outgoing_msg)
+                    if reply is not None:
+                        executions.reply(self.kernel_id, reply)
+            except Exception:  # noqa: BLE001 - the message goes on whatever happens here
+                executions.log.exception("Per-cell figures: reading a reply")
+            return super().handle_outgoing_message(stream, outgoing_msg)
 
     CellTrackingConnection.__name__ = CellTrackingConnection.__qualname__ = f"CellTracking{base.__name__}"
     return CellTrackingConnection
