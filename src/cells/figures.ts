@@ -204,6 +204,15 @@ export function cellLine(
       );
     }
   }
+  if (execution.started === null && execution.status !== 'aborted') {
+    // Recorded from the kernel's reply: the server missed its busy and idle.
+    parts.push(trans.__('not measured'));
+    tips.push(
+      trans.__(
+        'The server did not see this cell start or end (right after a kernel restart, for instance), so it has no figures for it.'
+      )
+    );
+  }
   return { text: parts.join(' · '), tooltip: tips.join('\n'), nearLimit };
 }
 

@@ -47,6 +47,26 @@ describe('cellLine()', () => {
     expect(line.tooltip).toContain('exact however short the spike');
   });
 
+  it('says a cell recorded from its reply alone was not measured', () => {
+    const missed = {
+      started: null,
+      wall_s: null,
+      cpu_s: null,
+      peak_rss: null,
+      peak_exact: false,
+      rss_start: null,
+      rss_end: null
+    };
+    expect(cellLine(execution(missed), 8 * GiB).text).toBe('not measured');
+    const failed = cellLine(execution({ ...missed, status: 'error' }), null);
+    expect(failed.text).toBe('error · not measured');
+    expect(failed.tooltip).toContain('did not see this cell start or end');
+    // A cell that never ran says so, and nothing more.
+    expect(
+      cellLine(execution({ ...missed, status: 'aborted' }), null).text
+    ).toBe('not run');
+  });
+
   it('says when the peak is not exact, what was freed, and how it ended', () => {
     const line = cellLine(
       execution({
