@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from dataclasses import dataclass
 
 import prometheus_client
@@ -12,12 +13,14 @@ from jupyter_server.extension.application import ExtensionApp
 from . import events
 from .config import ResourceMonitor, load_config
 from .executions.watch import Executions
+from .guard.service import GuardService, guard_options
 from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
 from .tracking.loop_watch import LoopWatch
 from .tracking.supervisor import WorkerSupervisor, worker_options_from
-from .tracking.tracker import Tracker
+from .tracking.tracker import Tracker, kernel_pid
+from .worker import limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Monitor:
     tracker: Tracker
     loop_watch: LoopWatch | None = None  # None: c.ResourceMonitor.track_event_loop is off
     executions: Executions | None = None  # None: per-cell tracking is off
+    guard: GuardService | None = None  # the memory guard (its .available is False without one)
 
 
 class ResourceMonitorApp(ExtensionApp):
@@ -48,10 +52,16 @@ class ResourceMonitorApp(ExtensionApp):
             loop_watch = LoopWatch(threshold_s=config.loop_block_threshold, log=self.log)
             # The worker probes the loop from the start, sampling only once someone polls.
             options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(), start_paused=True)
+        guarding = guard_options(config, limits.cgroup_memory_limit(), os.environ.get("MEM_LIMIT"))
+        if guarding is not None:
+            # The guard lives in the worker from the start, which samples only once someone polls.
+            options = dataclasses.replace(
+                options, memory_guard=dataclasses.asdict(guarding), start_paused=True
+            )
         supervisor = WorkerSupervisor(options, log=self.log)
         if loop_watch is not None:
             supervisor.pass_fds = (loop_watch.probe_fd,)
-            supervisor.keep_alive = True
+        supervisor.keep_alive = loop_watch is not None or guarding is not None
         serverapp = self.serverapp
         tracker = Tracker(
             serverapp.kernel_manager,
@@ -68,6 +78,18 @@ class ResourceMonitorApp(ExtensionApp):
             tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
             if loop_watch is not None:  # and each blocked-loop episode, naming its culprit
                 loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
+        guard = GuardService(
+            supervisor,
+            serverapp.kernel_manager,
+            guarding,
+            pid_of=functools.partial(kernel_pid, serverapp.kernel_manager),
+            session_of=tracker.session_of,
+            session_manager=getattr(serverapp, "session_manager", None),
+            log=self.log,
+        )
+        supervisor.listeners.append(guard.on_snapshot)
+        if event_logger is not None and guarding is not None and events.register_schemas(event_logger):
+            guard.listeners.append(functools.partial(events.emit_memory_guard, event_logger))
         executions = None
         if config.track_executions:
             executions = Executions(
@@ -78,12 +100,14 @@ class ResourceMonitorApp(ExtensionApp):
             # Our settings start as a copy of the web app's and are copied back after this method.
             executions.install(self.settings)
             supervisor.listeners.append(executions.on_snapshot)
+            executions.reply_listeners.append(guard.on_reply)
         self.monitor = Monitor(
             config=config,
             supervisor=supervisor,
             tracker=tracker,
             loop_watch=loop_watch,
             executions=executions,
+            guard=guard,
         )
         self.settings["resource_monitor"] = self.monitor
         if self.serverapp.jpserver_extensions.get("jupyter_resource_usage"):
@@ -124,7 +148,8 @@ class ResourceMonitorApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp):
         if self.monitor.loop_watch is not None:
             self.monitor.loop_watch.attach()
-            self.monitor.supervisor.start()  # the loop is watched before anyone polls
+        if self.monitor.supervisor.keep_alive:
+            self.monitor.supervisor.start()  # the loop is watched, the kernels guarded, before anyone polls
 
     async def stop_extension(self):
         if self._collector is not None:

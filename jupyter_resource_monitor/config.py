@@ -133,6 +133,34 @@ class ResourceMonitor(LoggingConfigurable):
         file names to whoever reads the metrics, and a renamed notebook starts new series.""",
     ).tag(config=True)
 
+    memory_guard = Bool(
+        None,
+        allow_none=True,
+        help="""Keep kernels alive at the memory limit: a cell that asks for more than is left
+        gets a MemoryError instead of the OOM killer ending its kernel (see docs/memory-guard.md).
+        None (the default): on where a memory limit applies (the cgroup's, or mem_limit /
+        MEM_LIMIT), off without one. True: on, against the host's available memory when no limit
+        applies. False: off.""",
+    ).tag(config=True)
+
+    memory_guard_reserve = Float(
+        0.05,
+        help="""Fraction of the memory limit the guard keeps free for the server and for memory
+        its fence cannot see, at least memory_guard_reserve_min bytes. Between 0 and 1.""",
+    ).tag(config=True)
+
+    memory_guard_reserve_min = Int(
+        100 << 20,
+        help="Least bytes the guard keeps free under the memory limit (see memory_guard_reserve).",
+    ).tag(config=True)
+
+    memory_guard_interrupt_at = Float(
+        0.97,
+        help="""Fraction of the memory limit past which a kernel that is executing and growing
+        is interrupted, as the stop button does (memory its fence cannot stop: pages of arrays
+        taken earlier, shared memory). Between 0 and 1; 0 never interrupts.""",
+    ).tag(config=True)
+
     track_executions = Bool(
         True,
         help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
@@ -200,6 +228,20 @@ class ResourceMonitor(LoggingConfigurable):
     @validate("pss_budget")
     def _check_budget(self, proposal):
         return _fraction(proposal, "pss_budget")
+
+    @validate("memory_guard_reserve")
+    def _check_guard_reserve(self, proposal):
+        return _fraction(proposal, "memory_guard_reserve")
+
+    @validate("memory_guard_interrupt_at")
+    def _check_guard_interrupt(self, proposal):
+        return _fraction(proposal, "memory_guard_interrupt_at")
+
+    @validate("memory_guard_reserve_min")
+    def _check_guard_reserve_min(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError(f"memory_guard_reserve_min must be 0 or more bytes, not {proposal['value']!r}")
+        return proposal["value"]
 
     @validate("mem_warning_threshold")
     def _check_mem_warn(self, proposal):

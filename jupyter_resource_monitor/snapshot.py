@@ -71,6 +71,8 @@ class Snapshot:
     # information as worker/pressure.py reads it (None: the kernel has none).
     cpu_throttle: CpuThrottle | None = None
     psi: dict | None = None
+    # The memory guard's state (guard/fence.py, Guard.state); None: no guard.
+    guard: dict | None = None
 
     @property
     def left_out(self) -> int:

@@ -143,12 +143,12 @@ async def test_a_long_pause_then_a_slow_first_sample_is_not_a_hang(tmp_path, sup
             time.sleep(0.7)
         return real(*a, **k)
     w.take_snapshot = take
-    real_wait = w._wait_for_demand
-    def wait(timeout):
+    real_wait = w.Commands.wait
+    def wait(self, timeout):
         if timeout is None:
             state["paused"] = True
-        return real_wait(timeout)
-    w._wait_for_demand = wait
+        return real_wait(self, timeout)
+    w.Commands.wait = wait
     """
     opts = options(idle_timeout_s=0.3)
     command = script(tmp_path, REAL_WORKER.format(prelude=textwrap.dedent(prelude))) + [opts.to_arg()]

@@ -1,4 +1,5 @@
-"""Our events on jupyter_server's event bus (jupyter_events): OOM kills and blocked-loop episodes.
+"""Our events on jupyter_server's event bus (jupyter_events): OOM kills, blocked-loop episodes and
+the memory guard's catches.
 
 The REST routes keep every record for tabs opened later; the bus tells those already open at once
 (JupyterLab receives it through ``serviceManager.events``) and lets operators route the records to
@@ -21,7 +22,8 @@ from typing import Any
 EVENTS_URI = "https://github.com/jupyter-resource-monitor/jupyter-resource-monitor/events"
 OOM_KILL_SCHEMA_ID = f"{EVENTS_URI}/oom_kill/v1"
 LOOP_BLOCK_SCHEMA_ID = f"{EVENTS_URI}/loop_block/v1"
-SCHEMA_IDS = (OOM_KILL_SCHEMA_ID, LOOP_BLOCK_SCHEMA_ID)
+MEMORY_GUARD_SCHEMA_ID = f"{EVENTS_URI}/memory_guard/v1"
+SCHEMA_IDS = (OOM_KILL_SCHEMA_ID, LOOP_BLOCK_SCHEMA_ID, MEMORY_GUARD_SCHEMA_ID)
 
 # Bounds the schemas state, applied before validation so a long path cuts instead of failing.
 MAX_STACK_FRAMES = 32
@@ -32,6 +34,8 @@ _MAX_TEXT = {
     "session_type": 64,
     "limit_source": 64,
     "exit_signal": 16,
+    "cell_id": 256,
+    "ename": 64,
     "function": 256,
     "file": 1024,
 }
@@ -96,6 +100,11 @@ def emit_loop_block(event_logger, block: Any) -> dict[str, Any] | None:
     """Emit one blocked-loop episode on the bus; returns what was emitted (None when nobody
     listens). Fits ``LoopWatch.listeners`` through ``functools.partial(emit_loop_block, logger)``."""
     return _emit(event_logger, LOOP_BLOCK_SCHEMA_ID, loop_block_record(block))
+
+
+def emit_memory_guard(event_logger, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Emit one of the memory guard's records (see guard/service.py) on the bus."""
+    return _emit(event_logger, MEMORY_GUARD_SCHEMA_ID, _bounded(dict(record)))
 
 
 def _emit(event_logger, schema_id: str, data: dict[str, Any]) -> dict[str, Any] | None:

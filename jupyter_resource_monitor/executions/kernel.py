@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -263,6 +264,20 @@ class KernelExecutions:
         if self.peak_since_start is None or hwm > self.peak_since_start:
             self.peak_since_start = hwm
             self._body = None
+
+    def cell_of(self, msg_id: str) -> str | None:
+        """The cell id of a request waiting, running or just recorded (its idle may be read before
+        its reply), if the client gave one."""
+        current = self._open.get(msg_id)
+        if current is not None:
+            return current.record.cell_id
+        request = self._pending.get(msg_id)
+        if request is not None:
+            return request.cell_id
+        for record in itertools.islice(reversed(self.records), 4):
+            if record.msg_id == msg_id:
+                return record.cell_id
+        return None
 
     def reply(self, reply: Reply) -> None:
         """An execute_reply on its way to the client. A request still waiting then (neither open

@@ -40,6 +40,9 @@ class Executions:
         self.peaks = NotebookPeaks()
         self.path_of = path_of
         self._paths: dict[str, str] = {}
+        # Called with (kernel id, the reply's content bytes, its cell id) for each execute reply
+        # on its way to a client (the memory guard looks for a failed allocation).
+        self.reply_listeners: list[Callable[[str, bytes, str | None], Any]] = []
 
     # -- installation ---------------------------------------------------------------------------
 
@@ -122,8 +125,14 @@ class Executions:
 
     def reply(self, kernel_id: str, reply: frames.Reply) -> None:
         executions = self.kernels.get(kernel_id)
+        cell_id = executions.cell_of(reply.msg_id) if executions is not None else None
         if executions is not None:
             executions.reply(reply)
+        for listener in self.reply_listeners:
+            try:
+                listener(kernel_id, reply.content, cell_id)
+            except Exception:  # noqa: BLE001 - the reply goes on whatever happens here
+                self.log.exception("Per-cell figures: a reply listener failed")
 
     def ended(self, kernel_id: str, status: str) -> None:
         executions = self.kernels.get(kernel_id)

@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from . import kernels, payload
+from .guard import GuardHandler
 
 # Reading server metrics needs what reading /api/status needs; reading a kernel's usage needs
 # what reading the kernel needs (jupyter_server's kernel handlers use "kernels").
@@ -119,7 +120,14 @@ class EventsHandler(_SnapshotHandler):
     async def get(self):
         """Return the recorded events (bounded in number) from memory."""
         self.snapshot()  # counts as demand: the counter is read by a running worker
-        self.reply({"events": [dataclasses.asdict(e) for e in self.tracker.events]})
+        guard = self.settings["resource_monitor"].guard
+        self.reply(
+            {
+                "events": [dataclasses.asdict(e) for e in self.tracker.events],
+                # The memory guard's catches (kernels kept alive), newest last.
+                "guard": list(guard.events) if guard is not None else [],
+            }
+        )
 
 
 class HistoryHandler(_SnapshotHandler):
@@ -188,4 +196,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(r"/events/?"), EventsHandler),
         (route(r"/history/?"), HistoryHandler),
         (route(r"/notebooks/peaks/?"), NotebookPeaksHandler),
+        (route(r"/guard/?"), GuardHandler),
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import os
 import signal
@@ -37,6 +38,8 @@ LINE_LIMIT = 64 << 20
 HANG_TIMEOUT_S = 10.0
 # A snapshot older than this (or three of the worker's intervals, if longer) is reported stale.
 STALE_AFTER_S = 2.0
+# With the server, a worker is given this long to exit by itself (restoring what it changed).
+STOP_GRACE_S = 3.0
 # Demand is signalled to the worker at most this often, however many clients poll.
 DEMAND_EVERY_S = 1.0
 
@@ -95,6 +98,11 @@ class WorkerSupervisor:
         # Keep a worker running (and restart it) even when nobody wants samples: the event-loop
         # probe lives in it. Its sampling still pauses when nobody polls.
         self.keep_alive = False
+        # Called on the loop with each event line from the worker other than "paused" (the
+        # memory guard's, see guard/service.py).
+        self.event_listeners: list = []
+        # Lines written to each new worker's stdin as it starts (the guard's switch, say).
+        self.greeting: list[bytes] = []
         self.state = "stopped"
         self.restarts = 0
         self.error: str | None = None
@@ -133,6 +141,16 @@ class WorkerSupervisor:
             except (BrokenPipeError, ConnectionResetError, RuntimeError):
                 pass  # it is dying: the supervising task will notice and restart it
 
+    def send(self, line: bytes) -> bool:
+        """Write one command line to the running worker; False when none runs."""
+        if self._proc is None or self._proc.stdin is None:
+            return False
+        try:
+            self._proc.stdin.write(line)
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            return False  # it is dying: the supervising task will notice and restart it
+        return True
+
     def start(self) -> None:
         """Start the worker without asking for samples (for the event-loop probe): it starts
         paused when its options say so, and samples on the first :meth:`demand`."""
@@ -156,6 +174,7 @@ class WorkerSupervisor:
     async def stop(self) -> None:
         """Stop supervising and end the worker (with the server). Bounded in time."""
         self._stopped = True
+        await self._kill(grace_s=STOP_GRACE_S)  # before the task: it would SIGKILL at once
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
@@ -177,6 +196,8 @@ class WorkerSupervisor:
                 self.log.exception("Resource monitor: supervising the worker failed")
                 self.error = f"supervisor error: {exc!r}"
                 await self._kill()
+            if self._stopped:
+                return  # ended by stop(): no restart
             self.restarts += 1
             if time.monotonic() - started >= self.healthy_after_s:
                 backoff, young_deaths = self.backoff_first_s, 0  # it was healthy: restart promptly
@@ -223,6 +244,8 @@ class WorkerSupervisor:
             return False
         self.pid = proc.pid
         self._last_signal = self._woken_at = time.monotonic()
+        for line in self.greeting:
+            proc.stdin.write(line)
         if (
             self.options.start_paused
             and self._last_demand
@@ -259,6 +282,9 @@ class WorkerSupervisor:
                 if line.startswith(b'{"event":"paused"'):
                     self.state = "paused"
                     continue
+                if line.startswith(b'{"event":'):
+                    self._tell_event_listeners(line)
+                    continue
                 try:
                     self.snapshot = decode(line)
                 except Exception as exc:  # noqa: BLE001 - any malformed line is skipped
@@ -277,6 +303,18 @@ class WorkerSupervisor:
                 listener(snapshot)
             except Exception:  # noqa: BLE001 - a listener's bug must not stop the samples
                 self.log.exception("Resource monitor: a snapshot listener failed")
+
+    def _tell_event_listeners(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            self.log.warning("Resource monitor worker wrote an unreadable event: %r", line[:200])
+            return
+        for listener in self.event_listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the samples
+                self.log.exception("Resource monitor: an event listener failed")
 
     async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
         """Drain the worker's stderr (so it never blocks on a full pipe), keeping its last lines
@@ -300,11 +338,20 @@ class WorkerSupervisor:
         silent_since = max(last_line, self._woken_at)
         return time.monotonic() - silent_since > max(self.hang_timeout_s, 5 * interval)
 
-    async def _kill(self) -> None:
+    async def _kill(self, grace_s: float = 0.0) -> None:
+        """End the worker: with ``grace_s``, first close its stdin and give it that long to exit
+        by itself (the memory guard then gives every kernel its limit back), else SIGKILL."""
         proc, self._proc = self._proc, None
         self.pid = None
         if proc is None or proc.returncode is not None:
             return
+        if grace_s > 0 and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+                await asyncio.wait_for(proc.wait(), grace_s)
+                return
+            except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError, RuntimeError):
+                pass
         try:
             proc.send_signal(signal.SIGKILL)  # it holds nothing worth a clean shutdown
         except ProcessLookupError:

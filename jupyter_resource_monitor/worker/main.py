@@ -20,9 +20,11 @@ import os
 import select
 import shutil
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 
+from ..guard import fence
 from ..snapshot import Disk, Snapshot, encode
 from . import (  # why is it slow: quota throttling, pressure stalls
     cgroup_memory,
@@ -55,6 +57,7 @@ class WorkerOptions:
     disk_path: str | None = None  # None: disk use not tracked
     loop_probe: dict | None = None  # loop_probe.ProbeOptions as a dict; None: loop not watched
     start_paused: bool = False  # started for the loop probe alone: sample only once demanded
+    memory_guard: dict | None = None  # guard.fence.GuardOptions as a dict; None: no guard
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -65,7 +68,12 @@ class WorkerOptions:
 
 
 def take_snapshot(
-    sampler: Sampler, options: WorkerOptions, interval_s: float, cpu_before: float, cpu_before_at: float
+    sampler: Sampler,
+    options: WorkerOptions,
+    interval_s: float,
+    cpu_before: float,
+    cpu_before_at: float,
+    guard: fence.Guard | None = None,
 ) -> Snapshot:
     """One sample of the tree, limits and disk, with the worker's own cost."""
     t0 = own_cpu_seconds()
@@ -77,6 +85,10 @@ def take_snapshot(
             disk = Disk(used=usage.used, total=usage.total)
         except OSError:
             pass  # a missing path reports no disk figures rather than failing the sample
+    guard_state = None
+    if guard is not None:
+        with guard.lock:
+            guard_state = guard.state()
     memory_limit = limits.memory_limit(options.mem_limit or None, options.mem_limit_env)
     cpu_limit = limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env)
     now = time.monotonic()
@@ -101,23 +113,89 @@ def take_snapshot(
         oom=cgroup_memory.read_oom_counter(),
         cpu_throttle=cpu_quota.read_cpu_throttle(),
         psi=pressure.read_psi(),
+        guard=guard_state,
     )
 
 
-def _wait_for_demand(timeout: float | None) -> bool | None:
-    """Wait up to ``timeout`` seconds (None: forever) for lines on stdin.
+class Commands:
+    """Lines from the server on stdin: ``d`` (someone polls) or ``g <json>`` (for the guard)."""
 
-    Returns True if some arrived, False on timeout, None at end of file (the server is gone).
-    """
-    ready, _, _ = select.select([sys.stdin.buffer], [], [], timeout)
-    if not ready:
-        return False
-    data = os.read(sys.stdin.fileno(), 4096)
-    return True if data else None
+    def __init__(self, guard: fence.Guard | None = None):
+        self.guard = guard
+        self._partial = b""
+
+    def wait(self, timeout: float | None) -> bool | None:
+        """Wait up to ``timeout`` seconds (None: forever) for lines on stdin.
+
+        Returns True if a demand arrived, False on timeout or other lines only, None at end of
+        file (the server is gone).
+        """
+        ready, _, _ = select.select([sys.stdin.buffer], [], [], timeout)
+        if not ready:
+            return False
+        data = os.read(sys.stdin.fileno(), 4096)
+        if not data:
+            return None
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        demanded = False
+        for line in lines:
+            if line.startswith(b"g "):
+                if self.guard is not None:
+                    try:
+                        self.guard.command(json.loads(line[2:]))
+                    except ValueError:
+                        pass  # a malformed command changes nothing
+            elif line:
+                demanded = True
+        return demanded
+
+
+class Output:
+    """stdout, shared by the sampling loop and the guard's thread: one line at a time."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def write(self, line: bytes) -> None:
+        with self.lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+    def event(self, event: dict) -> None:
+        try:
+            self.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+        except (BrokenPipeError, ValueError):
+            pass  # the server is gone: the main loop sees the end of stdin
 
 
 def run(options: WorkerOptions) -> None:
-    out = sys.stdout.buffer
+    out = Output(sys.stdout.buffer)
+    guard = None
+    if options.memory_guard is not None:
+        guard, _thread = fence.start(
+            options.root_pid,
+            fence.GuardOptions(**options.memory_guard),
+            emit=out.event,
+            exclude=(os.getpid(),),
+        )
+    try:
+        _sample(options, out, guard)
+    finally:
+        if guard is not None:
+            guard.stop()
+            _thread.join(5.0)  # every fence is taken down before the worker goes
+
+
+def _sample(options: WorkerOptions, out: Output, guard: fence.Guard | None) -> None:
+    try:
+        # The user's kernels come first. Linux sets a thread's nice value, not the process's:
+        # the guard's thread, started before, keeps the server's priority, as a fence that lags
+        # behind a runaway cell is no fence.
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    commands = Commands(guard)
     sampler = Sampler(
         options.root_pid,
         exclude=[os.getpid()],
@@ -132,20 +210,20 @@ def run(options: WorkerOptions) -> None:
     while True:
         if options.idle_timeout_s > 0 and time.monotonic() - last_demand > options.idle_timeout_s:
             out.write(b'{"event":"paused"}\n')
-            out.flush()
-            if _wait_for_demand(None) is None:
+            while (got := commands.wait(None)) is False:
+                pass  # a command for the guard: still paused
+            if got is None:
                 return
             last_demand = time.monotonic()
         started = time.monotonic()
-        snapshot = take_snapshot(sampler, options, interval, cpu_before, cpu_before_at)
+        snapshot = take_snapshot(sampler, options, interval, cpu_before, cpu_before_at, guard)
         cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
         out.write(encode(snapshot))
-        out.flush()
         walk_cost = snapshot.cost_s - sampler.last_pss_cost_s
         interval = max(options.interval_s, walk_cost / WALK_CPU_SHARE)
         next_at = started + interval
         while (left := next_at - time.monotonic()) > 0:
-            got = _wait_for_demand(left)
+            got = commands.wait(left)
             if got is None:
                 return
             if got:
@@ -155,10 +233,6 @@ def run(options: WorkerOptions) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     options = WorkerOptions.from_arg(argv[0])
-    try:
-        os.nice(NICENESS)  # the user's kernels come first
-    except OSError:
-        pass
     try:
         run(options)
     except (BrokenPipeError, KeyboardInterrupt):

@@ -1,0 +1,141 @@
+"""How much memory is left under the limit that applies (worker side).
+
+The limit and the memory counted against it come from one of three sources, in this order:
+
+- ``cgroup``: the limiting memory cgroup's limit and working set (usage less inactive file
+  pages), which is what its OOM killer counts;
+- ``configured``: ``mem_limit`` or ``MEM_LIMIT``, against the resident anonymous and shared memory
+  of the server's processes (nothing kills at this limit, but its owner asked to stay under it);
+- ``host``: with neither, only when the guard is switched on: the host's memory, against what it
+  has not available (``MemTotal - MemAvailable``).
+
+The cgroup files are opened once and re-read with ``pread``: the guard reads them up to 50 times
+a second while memory moves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from ..worker import limits
+
+MiB = 1 << 20
+
+
+class Headroom(NamedTuple):
+    source: str  # "cgroup", "configured" or "host"
+    limit: int  # bytes
+    used: int  # bytes counted against the limit
+    reserve: int  # bytes kept for the server and what the fence cannot see
+
+    @property
+    def left(self) -> int:
+        """What a fenced process may still take (negative past the reserve)."""
+        return self.limit - self.used - self.reserve
+
+
+def reserve_for(limit: int, fraction: float, minimum: int) -> int:
+    return max(int(limit * fraction), minimum)
+
+
+def _fields(data: bytes) -> dict[bytes, int]:
+    out = {}
+    for line in data.splitlines():
+        key, _, value = line.partition(b" ")
+        if value.strip().isdigit():
+            out[key] = int(value)
+    return out
+
+
+class CgroupSource:
+    """The limiting memory cgroup's limit and working set."""
+
+    name = "cgroup"
+
+    def __init__(self, version: int, directory: str, limit: int):
+        self.limit = limit
+        usage = "memory.current" if version == 2 else "memory.usage_in_bytes"
+        self._inactive_key = b"inactive_file" if version == 2 else b"total_inactive_file"
+        self._usage = os.open(os.path.join(directory, usage), os.O_RDONLY)
+        self._stat = os.open(os.path.join(directory, "memory.stat"), os.O_RDONLY)
+
+    @classmethod
+    def find(cls) -> CgroupSource | None:
+        found = limits.limiting_memory_cgroup()
+        if found is None:
+            return None
+        try:
+            return cls(*found)
+        except OSError:
+            return None
+
+    def used(self) -> int:
+        usage = int(os.pread(self._usage, 64, 0))
+        stat = _fields(os.pread(self._stat, 16384, 0))
+        return max(0, usage - stat.get(self._inactive_key, 0))
+
+    def close(self) -> None:
+        for fd in (self._usage, self._stat):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class HostSource:
+    """The host's memory: what is not available counts as used."""
+
+    name = "host"
+
+    def __init__(self, proc_root: str = limits.PROC_ROOT):
+        self._meminfo = os.open(os.path.join(proc_root, "meminfo"), os.O_RDONLY)
+        total, _available = self._read()
+        self.limit = total
+
+    def _read(self) -> tuple[int, int]:
+        fields = {}
+        for line in os.pread(self._meminfo, 8192, 0).splitlines():
+            key, _, rest = line.partition(b":")
+            if key in (b"MemTotal", b"MemAvailable"):
+                fields[key] = int(rest.split()[0]) * 1024
+        return fields[b"MemTotal"], fields[b"MemAvailable"]
+
+    def used(self) -> int:
+        total, available = self._read()
+        return total - available
+
+    def close(self) -> None:
+        try:
+            os.close(self._meminfo)
+        except OSError:
+            pass
+
+
+class ConfiguredSource:
+    """A configured limit, against the resident memory the guard sums over the server's
+    processes (it passes that sum to :meth:`used`)."""
+
+    name = "configured"
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def close(self) -> None:
+        pass
+
+
+def find_source(configured_limit: int, host: bool):
+    """The source the guard fences against, or None (no limit applies and the guard was not
+    switched on for the host's memory)."""
+    cgroup = CgroupSource.find()
+    if cgroup is not None:
+        return cgroup
+    if configured_limit > 0:
+        return ConfiguredSource(configured_limit)
+    if host:
+        try:
+            return HostSource()
+        except (OSError, KeyError, ValueError):
+            return None
+    return None
