@@ -410,8 +410,8 @@ def test_records_are_bounded_newest_last_and_encoded_once_per_change():
 
 def test_a_starting_status_keeps_the_requests_sent_since_the_restart():
     """xeus-python says ``starting`` once up, 0.3 s after the server launched it, and the next cell
-    is often on its way by then (its first cell after a restart lost its cell id in 12 of 15
-    restarts): a ``starting`` keeps the requests waiting. Those sent to the old process are aborted
+    is often on its way by then (the first cell after a restart would otherwise lose its cell
+    id): a ``starting`` keeps the requests waiting. Those sent to the old process are aborted
     when the server restarts it."""
     from datetime import datetime, timezone
 

@@ -13,10 +13,10 @@ Protocol (see :mod:`..tracking.loop_watch` for the server's half):
   (``fd``, the server's, passed to the worker), on a fixed schedule whether or not the last one was
   answered. ``time.monotonic`` is one clock for every process on Linux, so the server measures the
   lag against the worker's send time and the worker's own scheduling delays (it runs at nice 10)
-  never count as the loop's. Not on stdout with the samples: there, each probe cost the loop an
-  asyncio stream read and a task wake-up more (~0.2 ms, benchmarks/probe_cost.py); on its own pipe
-  the loop reads it in one reader callback. The pipe is non-blocking: while the loop is stuck for
-  minutes and the pipe is full, probes are skipped, not queued.
+  never count as the loop's. The pipe is the probes' alone, so the loop reads each in one reader
+  callback (no asyncio stream, no task wake-up; costs in benchmarks/README.md). The pipe is
+  non-blocking: while the loop is stuck for minutes and the pipe is full, probes are skipped, not
+  queued.
 - the server answers by storing the sequence number it handled in a shared 8-byte page (a file
   both map): no system call on the loop, and no reader needed in the worker.
 - when the oldest unanswered probe is ``threshold_s`` old, the worker sends ``signal`` to the

@@ -3,7 +3,7 @@ CPU budget on exact PSS readings, estimating the rest.
 
 Runs inside the worker process (see :mod:`.main`), never in the server. No tornado here.
 
-Cost model (see FACTS.md): ``stat`` + ``children`` cost ~20 µs per process, so they are read for
+Cost model (benchmarks/README.md): ``stat`` + ``children`` cost ~20 µs per process, so they are read for
 every sampled process on every sample; ``smaps_rollup`` costs ~0.3 ms for a small process and
 ~25 ms for one with 2 GB resident, so it is read only as the budget allows.
 """

@@ -12,8 +12,8 @@ a run queue, so a thousand sleeping descendants cost nothing beyond the walk. A 
 loses nothing: its threads' counters are cumulative and the next reading takes the whole delta
 (only a thread that exits while its process is skipped takes its last moments with it).
 
-Time throttled by a CPU quota shows up here as waiting too (FACTS: a process spinning under a
-0.5-CPU quota read as much waiting as running): :mod:`.cpu_quota` says how much of it that was.
+Time throttled by a CPU quota shows up here as waiting too (a process spinning under a 0.5-CPU
+quota reads about as much waiting as running): :mod:`.cpu_quota` says how much of it that was.
 """
 
 from __future__ import annotations
