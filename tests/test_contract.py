@@ -29,6 +29,7 @@ PATHS = {
     "/api/metrics/v1/events": "api/metrics/v1/events",
     "/api/metrics/v1/history": "api/metrics/v1/history",
     "/api/metrics/v1/notebooks/peaks": "api/metrics/v1/notebooks/peaks?path=contract.ipynb",
+    "/api/metrics/v1/guard": "api/metrics/v1/guard",
 }
 
 

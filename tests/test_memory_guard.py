@@ -287,3 +287,12 @@ def test_bad_switch_requests_are_refused_clearly(guarded):
             request(server, "PUT", "api/metrics/v1/guard", body)
         assert info.value.code == 400
         info.value.close()
+
+
+def test_prometheus_counts_the_guards_actions(guarded):
+    server, _cgroup = guarded
+    counts = request(server, "GET", "api/metrics/v1/guard")["counts"]
+    text = server.get("metrics")
+    for action in ("fenced", "interrupted"):
+        line = f'jupyter_kernel_memory_guard_actions_total{{action="{action}"}} {float(counts[action])}'
+        assert line in text, (line, [t for t in text.splitlines() if "guard" in t])

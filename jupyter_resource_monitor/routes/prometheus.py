@@ -104,6 +104,12 @@ FAMILIES: dict[str, Family] = {
     "jupyter_kernel_deaths": Family(
         CounterMetricFamily, "Kernels of this server that died by themselves (any cause, OOM kills included)"
     ),
+    "jupyter_kernel_memory_guard_actions": Family(
+        CounterMetricFamily,
+        "Times the memory guard kept a kernel alive at the memory limit, by action: fenced (an "
+        "allocation failed under its fence), interrupted (growing past the interrupt threshold)",
+        ("action",),
+    ),
     # The server's event loop (c.ResourceMonitor.track_event_loop), see tracking/loop_watch.py.
     "jupyter_server_event_loop_lag_seconds": Family(
         HistogramMetricFamily,
@@ -220,6 +226,12 @@ class SnapshotCollector(Collector):
             yield _value("jupyter_server_event_loop_blocks", loop_watch.blocks_total)
         yield _value("jupyter_kernel_oom_kills", tracker.oom_kills_total)
         yield _value("jupyter_kernel_deaths", tracker.deaths_total)
+        guard = getattr(self.monitor, "guard", None)
+        if guard is not None and guard.available:
+            actions = _family("jupyter_kernel_memory_guard_actions")
+            for action, count in sorted(guard.counts.items()):
+                actions.add_metric([action], count)
+            yield actions
         snap = supervisor.snapshot
         if snap is None:
             return
