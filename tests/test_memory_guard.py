@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from . import cgroups, servers
+from .contract import assert_valid
 from .kernel_ws import KernelSocket
 
 MiB = 1 << 20
@@ -296,3 +297,16 @@ def test_prometheus_counts_the_guards_actions(guarded):
     for action in ("fenced", "interrupted"):
         line = f'jupyter_kernel_memory_guard_actions_total{{action="{action}"}} {float(counts[action])}'
         assert line in text, (line, [t for t in text.splitlines() if "guard" in t])
+
+
+def test_the_metrics_payload_carries_the_guards_summary(guarded):
+    server, _cgroup = guarded
+    body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"] and b["guard"]["left"] is not None)
+    assert_valid("metrics", body)
+    guard = body["guard"]
+    assert guard["enabled"] is True and guard["limit"] == LIMIT
+    assert 0 < guard["left"] < LIMIT
+    events = guard_events(server)
+    assert guard["last_event_id"] == (events[-1]["id"] if events else 0)
+    assert_valid("guard", request(server, "GET", "api/metrics/v1/guard"))
+    assert_valid("events", server.get("api/metrics/v1/events"))

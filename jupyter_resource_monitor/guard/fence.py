@@ -37,8 +37,9 @@ INF = resource.RLIM_INFINITY
 # Steps while memory moves: 50 a second. One step reads one cgroup file pair and one status file
 # per fenced process (tens of microseconds); see benchmarks/guard_cost.py for what it costs.
 FAST_S = 0.02
-# Steps while nothing moves.
-SLOW_S = 1.0
+# Steps while nothing moves: a still server pays a few hundred microseconds per step. A kernel
+# that starts moves memory, which brings the fast steps back at the next slow one.
+SLOW_S = 2.0
 # Memory moving less than this between steps counts as still; a fence moves only by at least this.
 STILL_BYTES = 1 * MiB
 # How long memory must stay still before the guard slows down.

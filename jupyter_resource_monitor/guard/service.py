@@ -237,6 +237,18 @@ class GuardService:
         if snap.guard is not None:
             self._last_state = snap.guard
 
+    def summary(self) -> dict[str, Any]:
+        """The few figures ``/api/metrics/v1`` carries: enough for the detail view, and the last
+        record's id so a client knows when to read the records."""
+        worker = self._last_state or {}
+        return {
+            "enabled": self.enabled,
+            "limit": worker.get("limit"),
+            "left": worker.get("left"),
+            "fenced": worker.get("fenced"),
+            "last_event_id": self.events[-1]["id"] if self.events else 0,
+        }
+
     def state(self) -> dict[str, Any]:
         """The route's view: the switch, the worker's last account and the counts."""
         worker = self._last_state or {}

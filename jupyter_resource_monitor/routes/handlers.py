@@ -56,15 +56,16 @@ class MetricsHandler(_SnapshotHandler):
     async def get(self):
         """Return the latest snapshot without waiting for a new one."""
         monitor = self.settings["resource_monitor"]
-        self.reply(
-            payload.metrics(
-                self.snapshot(),
-                monitor.config,
-                monitor.supervisor,
-                tracker=monitor.tracker,
-                loop_watch=monitor.loop_watch,
-            )
+        body = payload.metrics(
+            self.snapshot(),
+            monitor.config,
+            monitor.supervisor,
+            tracker=monitor.tracker,
+            loop_watch=monitor.loop_watch,
         )
+        if monitor.guard is not None and monitor.guard.available:
+            body["guard"] = monitor.guard.summary()
+        self.reply(body)
 
 
 class KernelsHandler(_SnapshotHandler):
