@@ -225,35 +225,23 @@ class ResourceMonitor(LoggingConfigurable):
             raise TraitError(f"cpu_limit must be 0 (none) or a number of CPUs, not {proposal['value']!r}")
         return proposal["value"]
 
-    @validate("pss_budget")
-    def _check_budget(self, proposal):
-        return _fraction(proposal, "pss_budget")
-
-    @validate("memory_guard_reserve")
-    def _check_guard_reserve(self, proposal):
-        return _fraction(proposal, "memory_guard_reserve")
-
-    @validate("memory_guard_interrupt_at")
-    def _check_guard_interrupt(self, proposal):
-        return _fraction(proposal, "memory_guard_interrupt_at")
+    @validate(
+        "pss_budget",
+        "memory_guard_reserve",
+        "memory_guard_interrupt_at",
+        "mem_warning_threshold",
+        "cpu_warning_threshold",
+        "throttle_warning_threshold",
+        "disk_warning_threshold",
+    )
+    def _check_fraction(self, proposal):
+        return _fraction(proposal, proposal["trait"].name)
 
     @validate("memory_guard_reserve_min")
     def _check_guard_reserve_min(self, proposal):
         if proposal["value"] < 0:
             raise TraitError(f"memory_guard_reserve_min must be 0 or more bytes, not {proposal['value']!r}")
         return proposal["value"]
-
-    @validate("mem_warning_threshold")
-    def _check_mem_warn(self, proposal):
-        return _fraction(proposal, "mem_warning_threshold")
-
-    @validate("cpu_warning_threshold")
-    def _check_cpu_warn(self, proposal):
-        return _fraction(proposal, "cpu_warning_threshold")
-
-    @validate("throttle_warning_threshold")
-    def _check_throttle_warn(self, proposal):
-        return _fraction(proposal, "throttle_warning_threshold")
 
     @validate("cpu_wait_warning_threshold")
     def _check_cpu_wait_warn(self, proposal):
@@ -262,10 +250,6 @@ class ResourceMonitor(LoggingConfigurable):
                 f"cpu_wait_warning_threshold must be 0 (never) or more CPUs, not {proposal['value']!r}"
             )
         return proposal["value"]
-
-    @validate("disk_warning_threshold")
-    def _check_disk_warn(self, proposal):
-        return _fraction(proposal, "disk_warning_threshold")
 
 
 def load_config(config: Config, log: logging.Logger) -> ResourceMonitor:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
+import signal
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -301,7 +304,9 @@ def test_prometheus_counts_the_guards_actions(guarded):
 
 def test_the_metrics_payload_carries_the_guards_summary(guarded):
     server, _cgroup = guarded
-    body = server.wait_until("api/metrics/v1", lambda b: b["sample"]["ready"] and b["guard"]["left"] is not None)
+    body = server.wait_until(
+        "api/metrics/v1", lambda b: b["sample"]["ready"] and b["guard"]["left"] is not None
+    )
     assert_valid("metrics", body)
     guard = body["guard"]
     assert guard["enabled"] is True and guard["limit"] == LIMIT
@@ -310,3 +315,43 @@ def test_the_metrics_payload_carries_the_guards_summary(guarded):
     assert guard["last_event_id"] == (events[-1]["id"] if events else 0)
     assert_valid("guard", request(server, "GET", "api/metrics/v1/guard"))
     assert_valid("events", server.get("api/metrics/v1/events"))
+
+
+def worker_pid(server) -> int:
+    found = subprocess.run(
+        ["pgrep", "-P", str(server.proc.pid), "-f", "jupyter_resource_monitor.worker"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert len(found) == 1, found
+    return int(found[0])
+
+
+async def test_a_worker_killed_while_fencing_is_replaced_and_limits_still_come_back(guarded):
+    """The limits each process had outlive the worker (a file under /dev/shm): the next worker
+    fences on and gives back the original, not the dead worker's fence."""
+    server, _cgroup = guarded
+    async with Kernel(server, "worker-killed") as kernel:
+        for _ in range(50):
+            if resource.prlimit(kernel.pid, resource.RLIMIT_DATA)[0] != resource.RLIM_INFINITY:
+                break
+            await asyncio.sleep(0.1)
+        first = worker_pid(server)
+        os.kill(first, signal.SIGKILL)
+        for _ in range(100):  # restarted after its backoff
+            await asyncio.sleep(0.2)
+            try:
+                if worker_pid(server) != first:
+                    break
+            except AssertionError:
+                continue
+        assert worker_pid(server) != first
+        _, reply = await kernel.socket.run(FENCED_CELLS["bytearray_2g"])
+        assert reply["status"] == "error" and reply["ename"] == "MemoryError", reply
+        request(server, "PUT", "api/metrics/v1/guard", {"enabled": False})
+        for _ in range(50):
+            if resource.prlimit(kernel.pid, resource.RLIMIT_DATA)[0] == resource.RLIM_INFINITY:
+                break
+            await asyncio.sleep(0.1)
+        assert resource.prlimit(kernel.pid, resource.RLIMIT_DATA)[0] == resource.RLIM_INFINITY
+        request(server, "PUT", "api/metrics/v1/guard", {"enabled": True})
