@@ -48,6 +48,7 @@ def test_a_configured_limit_and_the_thresholds_reach_the_worker():
     [
         ({"status": "error", "ename": "MemoryError", "evalue": ""}, True),
         ({"status": "error", "ename": "_ArrayMemoryError", "evalue": "Unable to allocate 2.0 GiB"}, True),
+        ({"status": "error", "ename": "<class 'MemoryError'>", "evalue": ""}, True),  # xeus-python
         ({"status": "error", "ename": "OutOfMemoryError", "evalue": ""}, True),  # Julia
         ({"status": "error", "ename": "ERROR", "evalue": "cannot allocate vector of size 2 Gb"}, True),  # R
         ({"status": "error", "ename": "KeyboardInterrupt", "evalue": ""}, False),

@@ -139,6 +139,24 @@ async def test_a_runaway_cell_gets_a_memory_error_and_the_kernel_lives(guarded, 
     assert cgroup.oom_kills() == kills
 
 
+async def test_a_xeus_python_kernel_gets_a_memory_error_too(guarded):
+    """xeus-python (C++ around Python): the kernel process is the xpython binary, found by its
+    connection-file argument like any other kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "xpython" not in KernelSpecManager().find_kernel_specs():
+        pytest.skip("xeus-python is not installed")
+    server, cgroup = guarded
+    kills = cgroup.oom_kills()
+    async with Kernel(server, "xeus", kernel_name="xpython") as kernel:
+        _, reply = await kernel.socket.run(FENCED_CELLS["bytearray_2g"], cell_id="cell-xeus")
+        assert reply["status"] == "error" and "MemoryError" in reply.get("ename", ""), reply
+        await assert_survived(kernel)
+        event = await wait_for_event(server, lambda e: e["kernel_id"] == kernel.kernel_id)
+        assert event["action"] == "fenced" and event["cell_id"] == "cell-xeus"
+    assert cgroup.oom_kills() == kills
+
+
 async def test_two_kernels_allocating_at_once_both_live(guarded):
     server, cgroup = guarded
     kills = cgroup.oom_kills()

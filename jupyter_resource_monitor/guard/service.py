@@ -52,7 +52,9 @@ def is_memory_error(content: dict) -> bool:
     """Whether an execute reply's content says an allocation failed."""
     if content.get("status") != "error":
         return False
-    if content.get("ename") in MEMORY_ERRORS:
+    ename = str(content.get("ename") or "")
+    # xeus-python names the class as its repr: "<class 'MemoryError'>".
+    if ename in MEMORY_ERRORS or "MemoryError" in ename:
         return True
     text = str(content.get("evalue") or "")
     return any(part in text for part in MEMORY_ERROR_TEXT)
