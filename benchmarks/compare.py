@@ -34,6 +34,8 @@ MARGIN_S = 180  # on top of --max-run before a run counts as hung (server start,
 # Variants that run another variant's server with a switch flipped: (base variant, its arguments).
 DERIVED_VARIANTS = {
     "ours-loop-off": ("ours", ["--ResourceMonitor.track_event_loop=False"]),
+    # The memory guard on (without a cgroup limit, against the host's memory): its kernels fenced.
+    "ours-guard": ("ours", ["--ResourceMonitor.memory_guard=True"]),
 }
 
 

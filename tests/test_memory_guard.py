@@ -95,8 +95,10 @@ class Kernel:
         return self
 
     async def getpid(self) -> int:
-        _, reply = await self.socket.run("import os\nassert os.getpid() < 0, os.getpid()")
-        return int(reply["evalue"])
+        # The server's account of the kernel's process (not a deliberate error in the kernel: a
+        # kernel may abort the request that follows an error).
+        body = self.server.wait_until(f"api/metrics/v1/kernels/{self.kernel_id}", lambda k: k["available"])
+        return body["pid"]
 
     async def __aexit__(self, *exc) -> None:
         await self.socket.__aexit__(*exc)
@@ -107,9 +109,20 @@ def guard_events(server) -> list[dict]:
     return request(server, "GET", "api/metrics/v1/guard")["events"]
 
 
+async def check_sentinel(socket) -> dict:
+    """Whether the kernel kept its variables. xeus-python 0.19 may answer a request that follows
+    an error closely with a bare ``{"status": "error"}`` (it aborts it, as stop_on_error asks): that
+    one is sent again."""
+    _, reply = await socket.run(SENTINEL_CHECK + "\nhog = x = df = a = None")
+    if reply == {"status": "error"}:
+        await asyncio.sleep(0.5)
+        _, reply = await socket.run(SENTINEL_CHECK + "\nhog = x = df = a = None")
+    return reply
+
+
 async def assert_survived(kernel: Kernel) -> None:
     assert await kernel.getpid() == kernel.pid, "the kernel process was replaced"
-    _, reply = await kernel.socket.run(SENTINEL_CHECK + "\nhog = x = df = None")
+    reply = await check_sentinel(kernel.socket)
     assert reply["status"] == "ok", f"the kernel lost its variables: {reply}"
 
 
@@ -253,8 +266,9 @@ async def test_switching_off_restores_every_limit_and_on_fences_again(guarded):
             "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])"
         )
         assert reply["status"] == "ok", reply
-        _, reply = await kernel.socket.run("import time; time.sleep(1.5)\nassert child.pid < 0, child.pid")
-        child = int(reply["evalue"])
+        await asyncio.sleep(1.5)
+        with open(f"/proc/{kernel.pid}/task/{kernel.pid}/children") as f:
+            (child,) = (int(pid) for pid in f.read().split())
         pids = (kernel.pid, child)
 
         async def soft_limits():
