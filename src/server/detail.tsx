@@ -171,8 +171,9 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
   constructor(model: ResourceMonitorModel) {
     super(model);
     this.addClass(DETAIL_CLASS);
-    // Focusable, so Escape reaches the popup after keyboard activation.
-    this.node.tabIndex = -1;
+    // In the tab order: it scrolls, and a keyboard user scrolls it with the
+    // arrow keys once it has the focus.
+    this.node.tabIndex = 0;
     this.node.setAttribute('role', 'dialog');
     this.node.setAttribute('aria-label', trans.__('Resource monitor details'));
   }

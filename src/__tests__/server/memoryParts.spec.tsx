@@ -126,4 +126,19 @@ describe('the detail view', () => {
     detail.dispose();
     model.dispose();
   });
+
+  it('is a named dialog in the tab order, so the keyboard can scroll it', () => {
+    const model = new ResourceMonitorModel({
+      serverSettings: ServerConnection.makeSettings(),
+      standby: 'never'
+    });
+    const detail = new ResourceMonitorDetail(model);
+    expect(detail.node.tabIndex).toBe(0);
+    expect(detail.node.getAttribute('role')).toBe('dialog');
+    expect(detail.node.getAttribute('aria-label')).toBe(
+      'Resource monitor details'
+    );
+    detail.dispose();
+    model.dispose();
+  });
 });
