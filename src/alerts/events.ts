@@ -1,9 +1,9 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
+import type { ServerConnection } from '@jupyterlab/services';
 
+import { getJSON } from '../shared/http';
 import { Guards } from '../shared/validate';
 
 /**
@@ -102,15 +102,7 @@ export function assertEvents(
 export async function fetchEvents(
   settings: ServerConnection.ISettings
 ): Promise<IOomEvent[]> {
-  const response = await ServerConnection.makeRequest(
-    URLExt.join(settings.baseUrl, EVENTS_PATH),
-    { method: 'GET', cache: 'no-store' },
-    settings
-  );
-  if (response.status !== 200) {
-    throw new Error(`GET ${EVENTS_PATH}: HTTP ${response.status}`);
-  }
-  const body: unknown = await response.json();
+  const body = await getJSON(settings, EVENTS_PATH);
   assertEvents(body);
   return body.events;
 }

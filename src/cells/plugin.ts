@@ -12,7 +12,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
-import { URLExt } from '@jupyterlab/coreutils';
 import {
   INotebookTracker,
   Notebook,
@@ -24,6 +23,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator } from '@jupyterlab/translation';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
+import { getJSON } from '../shared/http';
 import { setTranslator } from '../shared/i18n';
 import {
   cellLine,
@@ -32,8 +32,8 @@ import {
   recordedPeak,
   rightSizingNote
 } from './figures';
-import { fetchNotebookPeak } from './costliest';
-import { assertExecutionList, IExecution, IExecutionList } from './types';
+import { fetchExecutionList, fetchNotebookPeak } from './costliest';
+import { IExecution, IExecutionList } from './types';
 
 /**
  * The id of this plugin.
@@ -100,14 +100,7 @@ export class CellFigures {
    * One kernel's answer, with `peak_since_start`; null on any failure.
    */
   async executionList(kernelId: string): Promise<IExecutionList | null> {
-    const body = await this._get(
-      `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
-    );
-    try {
-      return body === null ? null : assertExecutionList(body);
-    } catch {
-      return null;
-    }
+    return fetchExecutionList(this._serverSettings, kernelId);
   }
 
   /**
@@ -126,28 +119,14 @@ export class CellFigures {
     const now = Date.now();
     if (this._limit === undefined || now - this._limitAt > 30_000) {
       this._limitAt = now;
-      const body = (await this._get('api/metrics/v1')) as {
+      const body = await getJSON<{
         memory?: { limit?: unknown };
         limits?: { memory?: { pss?: unknown } };
-      } | null;
+      }>(this._serverSettings, 'api/metrics/v1').catch(() => null);
       const limit = body?.memory?.limit ?? body?.limits?.memory?.pss;
       this._limit = typeof limit === 'number' && limit > 0 ? limit : null;
     }
     return this._limit;
-  }
-
-  private async _get(path: string): Promise<unknown> {
-    const url = URLExt.join(this._serverSettings.baseUrl, path);
-    try {
-      const response = await ServerConnection.makeRequest(
-        url,
-        { method: 'GET', cache: 'no-store' },
-        this._serverSettings
-      );
-      return response.status === 200 ? await response.json() : null;
-    } catch {
-      return null;
-    }
   }
 
   private _limit: number | null | undefined = undefined;

@@ -1,13 +1,13 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { VDomModel } from '@jupyterlab/ui-components';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { getJSON, MetricsRequestError } from './http';
 import { trans } from './i18n';
 
 /**
@@ -24,26 +24,6 @@ import { trans } from './i18n';
  */
 export type MonitorStatus =
   'loading' | 'ok' | 'stale' | 'unreachable' | 'unavailable';
-
-/**
- * The error thrown by the poll factory on a non-200 answer.
- */
-export class MetricsRequestError extends Error {
-  /**
-   * Create an error for an HTTP status.
-   *
-   * @param status - The HTTP status code.
-   *
-   * @param statusText - The HTTP status text, if any.
-   */
-  constructor(
-    readonly status: number,
-    statusText: string
-  ) {
-    super(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
-    this.name = 'MetricsRequestError';
-  }
-}
 
 /**
  * The base of the models that poll one `/api/metrics/v1` endpoint.
@@ -424,15 +404,13 @@ export abstract class PollingModel<
    * One request, validated and recorded (see {@link _fetch}).
    */
   private async _fetchOnce(): Promise<T> {
-    const url = URLExt.join(this._serverSettings.baseUrl, this._endpoint.path);
     let payload: T;
     try {
-      const response = await ServerConnection.makeRequest(
-        url,
-        { method: 'GET', cache: 'no-store' },
-        this._serverSettings
-      );
-      if (response.status === 404) {
+      const body = await getJSON(this._serverSettings, this._endpoint.path);
+      this._endpoint.validate(body);
+      payload = body as T;
+    } catch (reason) {
+      if (reason instanceof MetricsRequestError && reason.status === 404) {
         // No handler: the server extension is missing, disabled or too old.
         // Retrying cannot help, so stop and let the views hide.
         this._error = trans.__(
@@ -441,16 +419,7 @@ export abstract class PollingModel<
         );
         this._setStatus('unavailable', true);
         void this._poll.stop();
-        throw new MetricsRequestError(404, 'Not Found');
-      }
-      if (response.status !== 200) {
-        throw new MetricsRequestError(response.status, response.statusText);
-      }
-      const body: unknown = await response.json();
-      this._endpoint.validate(body);
-      payload = body as T;
-    } catch (reason) {
-      if (this._status !== 'unavailable') {
+      } else if (this._status !== 'unavailable') {
         const error = Private.describeError(reason);
         const changed = error !== this._error;
         this._error = error;
