@@ -5,6 +5,7 @@ import type { ServerConnection } from '@jupyterlab/services';
 
 import { getJSON } from '../shared/http';
 import { Guards } from '../shared/validate';
+import type * as Wire from '../shared/wire';
 
 /**
  * The REST path of the OOM events, relative to the server's base URL.
@@ -12,46 +13,21 @@ import { Guards } from '../shared/validate';
 export const EVENTS_PATH = 'api/metrics/v1/events';
 
 /**
- * A kernel ended by the OOM killer, as `GET /api/metrics/v1/events` lists it.
+ * A kernel ended by the OOM killer, as `GET /api/metrics/v1/events` lists it
+ * (the fields this frontend reads and checks).
  */
-export interface IOomEvent {
-  /**
-   * 1, 2, … in the server's life: tells new events from those shown.
-   */
-  readonly id: number;
-  /**
-   * Always `oom_kill`.
-   */
-  readonly type: string;
-  /**
-   * When the death was noticed, in seconds since the epoch.
-   */
-  readonly time: number;
-  /**
-   * The kernel's id (it is restarted under the same id).
-   */
-  readonly kernel_id: string;
-  /**
-   * The kernelspec name.
-   */
-  readonly kernel_name: string | null;
-  /**
-   * The notebook or console of its session.
-   */
-  readonly path: string | null;
-  /**
-   * The kernel's memory at the last sample before it died, in bytes.
-   */
-  readonly kernel_memory: number | null;
-  /**
-   * The server's figure compared with the limit at that sample, in bytes.
-   */
-  readonly server_memory: number | null;
-  /**
-   * The memory limit in bytes (0: unknown).
-   */
-  readonly limit: number;
-}
+export type IOomEvent = Pick<
+  Wire.OomEvent,
+  | 'id'
+  | 'type'
+  | 'time'
+  | 'kernel_id'
+  | 'kernel_name'
+  | 'path'
+  | 'kernel_memory'
+  | 'server_memory'
+  | 'limit'
+>;
 
 /**
  * The error thrown when the events answer does not have the documented shape.

@@ -1,11 +1,13 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { Guards } from '../shared/validate';
+import { Guards, Optional } from '../shared/validate';
+import type * as Wire from '../shared/wire';
 
 /**
- * Wire types of the "why is it slow?" fields of `GET /api/metrics/v1` and of
- * the kernel rows (docs/api.md), and their validators.
+ * The "why is it slow?" fields of `GET /api/metrics/v1` and of the kernel
+ * rows as this frontend reads them (the generated wire types, less what it
+ * never reads), and their validators.
  *
  * Every field is optional: a server that does not send them (an older one,
  * a kernel without PSI, a machine without a CPU quota) renders nothing, and
@@ -13,190 +15,42 @@ import { Guards } from '../shared/validate';
  */
 
 /**
- * Throttling under the CPU quota of the cgroup that limits the server, over
- * the last window.
+ * One Python frame of a blocked event loop's stack; the line may be absent
+ * where the stack dump did not say.
  */
-export interface ICpuThrottle {
-  /**
-   * Share of the quota periods in which the cgroup had work that were
-   * throttled, in percent; null before two readings.
-   */
-  readonly throttled_percent: number | null;
-  /**
-   * The cgroup's throttled-time counter's growth over the window, in seconds
-   * (summed over CPUs, so it can exceed `window_s`); null before two readings.
-   */
-  readonly throttled_seconds: number | null;
-  /**
-   * The window, in seconds (a minute once the server has run that long).
-   */
-  readonly window_s: number;
-  /**
-   * The quota, in CPUs.
-   */
-  readonly quota_cpus: number;
-}
+export type IFrame = Optional<Wire.Frame, 'line'>;
 
 /**
- * One pressure figure: the share of time some (or all) tasks stalled.
+ * One time the server's event loop was blocked past the threshold, from the
+ * metrics or from the event bus (which need not number them).
  */
-export interface IPressureFigure {
-  /**
-   * Percent of the last 10 s.
-   */
-  readonly avg10: number;
-  /**
-   * Percent of the last 60 s.
-   */
-  readonly avg60: number;
-  /**
-   * Stalled time since boot (or the cgroup's creation), in seconds.
-   */
-  readonly total_s: number;
-}
-
-/**
- * Pressure of one resource: `some` (at least one task stalled) and `full`
- * (every non-idle task stalled); either may be absent.
- */
-export interface IPressure {
-  readonly some?: IPressureFigure;
-  readonly full?: IPressureFigure;
-}
-
-/**
- * The resources pressure is read for.
- */
-export type PressureResource = 'cpu' | 'memory' | 'io';
-
-/**
- * Pressure stall information: the server's cgroup's, or the host's (every
- * tenant's, never to be blamed on this server).
- */
-export interface IPsi {
-  /**
-   * `cgroup` (the server's own) or `host`.
-   */
-  readonly source: 'cgroup' | 'host' | string;
-  readonly cpu?: IPressure | null;
-  readonly memory?: IPressure | null;
-  readonly io?: IPressure | null;
-}
-
-/**
- * One Python frame of a blocked event loop's stack.
- */
-export interface IFrame {
-  readonly function: string;
-  readonly file: string;
-  /**
-   * The line; null (or absent) where the stack dump did not say.
-   */
-  readonly line?: number | null;
-}
-
-/**
- * One time the server's event loop was blocked past the threshold.
- */
-export interface IEventLoopBlock {
-  /**
-   * 1, 2, … in the server's life, when the server numbers them.
-   */
-  readonly id?: number;
-  /**
-   * When it began, in seconds since the epoch.
-   */
-  readonly time: number;
-  /**
-   * How long the loop was blocked, in ms.
-   */
-  readonly duration_ms: number;
-  /**
-   * The loop's stack while it was blocked, innermost first.
-   */
+export type IEventLoopBlock = Optional<
+  Omit<Wire.LoopBlock, 'stack' | 'culprit'>,
+  'id'
+> & {
   readonly stack: ReadonlyArray<IFrame>;
-  /**
-   * The innermost frame outside the standard library and the event-loop
-   * machinery; null when none was found.
-   */
   readonly culprit?: IFrame | null;
-}
+};
 
 /**
- * The server's own responsiveness: its event loop's delay and blocks.
+ * Pressure of one resource: `some` and `full`, either may be absent.
  */
-export interface IEventLoop {
-  /**
-   * Percentiles of the loop's delay over the last minute, in ms (null
-   * without a measurement in that time).
-   */
-  readonly lag_ms: {
-    readonly p50: number | null;
-    readonly p99: number | null;
-    readonly max: number | null;
-  };
-  /**
-   * Blocks longer than `threshold_ms`, newest last, bounded.
-   */
-  readonly blocks: ReadonlyArray<IEventLoopBlock>;
-  /**
-   * The server's threshold for recording a block, in ms.
-   */
-  readonly threshold_ms: number;
-}
-
-/**
- * The server's warning thresholds (`c.ResourceMonitor.*`), in the units of
- * the figures they apply to.
- */
-export interface IServerThresholds {
-  /**
-   * Percent of the quota periods.
-   */
-  readonly throttled_percent: number;
-  /**
-   * Percent of one CPU (100 = one CPU's worth of waiting).
-   */
-  readonly cpu_wait_percent: number;
-}
+export type IPressure = Wire.PsiResource;
 
 /**
  * The fields of `/api/metrics/v1` that say why the server may be slow.
  */
-export interface IDiagnosisFields {
-  /**
-   * Time the server's processes were ready to run but not running, like CPU
-   * use (100 = one CPU's worth of waiting); null before two samples.
-   */
-  readonly cpu_wait_percent?: number | null;
-  /**
-   * Throttling under the CPU quota; null without a quota.
-   */
-  readonly cpu_throttle?: ICpuThrottle | null;
-  /**
-   * Pressure stalls; absent where the kernel has none.
-   */
-  readonly psi?: IPsi | null;
-  /**
-   * The server's event loop; absent when its measurement is off.
-   */
-  readonly event_loop?: IEventLoop | null;
-  /**
-   * The server's warning thresholds.
-   */
-  readonly thresholds?: IServerThresholds;
-}
-
-/**
- * The field of a kernel row that says whether the kernel waits for a CPU.
- */
-export interface IKernelDiagnosisFields {
-  /**
-   * Time the kernel and its descendants were ready to run but not running
-   * (100 = one CPU's worth of waiting); null when not measured.
-   */
-  readonly cpu_wait_percent?: number | null;
-}
+export type IDiagnosisFields = Pick<
+  Wire.Metrics,
+  'cpu_wait_percent' | 'psi' | 'thresholds'
+> & {
+  readonly cpu_throttle?: Omit<Wire.CpuThrottle, 'read_at'> | null;
+  readonly event_loop?:
+    | (Pick<Wire.EventLoop, 'lag_ms' | 'threshold_ms'> & {
+        readonly blocks: ReadonlyArray<IEventLoopBlock>;
+      })
+    | null;
+};
 
 /**
  * Check the diagnosis fields of a parsed `/api/metrics/v1` body.
@@ -324,7 +178,7 @@ namespace Private {
   /**
    * The resources of a PSI block.
    */
-  export const RESOURCES: ReadonlyArray<PressureResource> = [
+  export const RESOURCES: ReadonlyArray<Exclude<keyof Wire.Psi, 'source'>> = [
     'cpu',
     'memory',
     'io'

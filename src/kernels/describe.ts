@@ -14,7 +14,8 @@ import {
   MISSING,
   PENDING
 } from '../shared/format';
-import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelOomEvent, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
 import { kernelReasonText } from '../shared/terms';
@@ -140,7 +141,7 @@ export function unavailableText(kernel: IKernelUsage): string | null {
  */
 export function describeKernelsStatus(
   status: MonitorStatus,
-  sample: IKernelSampleInfo | null,
+  sample: ISampleInfo | null,
   error: string | null
 ): string | null {
   switch (status) {

@@ -24,7 +24,8 @@ import {
   waitText
 } from './describe';
 import { IKernelHistoryPoint, KernelUsageModel } from './model';
-import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
@@ -438,7 +439,7 @@ export namespace KernelListComponent {
     /**
      * The sample block of the last answer, or null.
      */
-    readonly sample: IKernelSampleInfo | null;
+    readonly sample: ISampleInfo | null;
     /**
      * Why the last request failed, or null.
      */

@@ -12,7 +12,8 @@ import {
   unavailableText
 } from './describe';
 import { KernelUsageModel } from './model';
-import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { buttonProps } from '../shared/activate';
 import { trans } from '../shared/i18n';
@@ -40,7 +41,7 @@ export function kernelStatusTitle(options: {
   readonly kernelId: string;
   readonly kernel: IKernelUsage | null;
   readonly status: MonitorStatus;
-  readonly sample: IKernelSampleInfo | null;
+  readonly sample: ISampleInfo | null;
   readonly error: string | null;
 }): string {
   const lines = [trans.__('Current kernel usage')];
@@ -122,7 +123,7 @@ export namespace KernelStatusComponent {
     /**
      * The sample block of the last answer, or null.
      */
-    readonly sample: IKernelSampleInfo | null;
+    readonly sample: ISampleInfo | null;
     /**
      * Why the last request failed, or null.
      */

@@ -2,139 +2,41 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertSampleInfo, ISampleInfo } from '../server/types';
-import {
-  assertKernelDiagnosisFields,
-  IKernelDiagnosisFields
-} from '../diagnosis/types';
-import { Guards } from '../shared/validate';
+import { assertKernelDiagnosisFields } from '../diagnosis/types';
+import { Guards, Optional } from '../shared/validate';
+import type * as Wire from '../shared/wire';
 
 /**
- * Wire types of `GET /api/metrics/v1/kernels` and
- * `GET /api/metrics/v1/kernels/<kernel_id>`.
- *
- * Field names keep the server's snake_case, as in `types.ts`.
+ * `GET /api/metrics/v1/kernels` and `GET /api/metrics/v1/kernels/<kernel_id>`
+ * as this frontend reads them: the generated wire types, with what older
+ * servers did not send optional.
  */
 
 /**
- * Why the server has no figures for a kernel.
- *
- * - `not a local process`: the kernel has no local PID (e.g. behind a gateway).
- * - `not sampled yet`: the kernel started after the latest sample.
- * - `left out by the process cap`: the sampler skipped it to stay in budget.
- *
- * Other strings are allowed, so a newer server does not break this frontend.
+ * One kernel's usage, as the server reports it.
  */
-export type KernelUnavailableReason =
-  'not a local process' | 'not sampled yet' | 'left out by the process cap';
-
-/**
- * One kernel's usage, as the server reports it (its CPU waiting is declared
- * in diagnosis/types.ts).
- */
-export interface IKernelUsage extends IKernelDiagnosisFields {
-  /**
-   * The kernel id.
-   */
-  readonly id: string;
-  /**
-   * The kernelspec name, such as `python3`; null when the server does not know.
-   */
-  readonly name: string | null;
-  /**
-   * The kernel's local process id; null for a kernel that is not local.
-   */
-  readonly pid: number | null;
-  /**
-   * Whether the figures below were measured; false means they are all null.
-   */
-  readonly available: boolean;
-  /**
-   * The memory figure to show, in bytes: PSS of the kernel and its descendants.
-   */
-  readonly memory: number | null;
-  /**
-   * RSS of the kernel and its descendants, in bytes.
-   */
-  readonly rss: number | null;
-  /**
-   * PSS of the kernel and its descendants, in bytes.
-   */
-  readonly pss: number | null;
-  /**
-   * CPU use of the kernel and its descendants, 100 = one CPU busy; null
-   * before the kernel's second sample.
-   */
-  readonly cpu_percent: number | null;
-  /**
-   * How many processes the kernel's tree has.
-   */
-  readonly processes: number | null;
-  /**
-   * Why there are no figures; present only when `available` is false.
-   */
-  readonly reason?: KernelUnavailableReason | string;
-  /**
-   * The path of the kernel's session (its notebook or console), if any.
-   */
-  readonly path?: string | null;
-  /**
-   * The session's type, such as `notebook` or `console`.
-   */
-  readonly session_type?: string | null;
+export type IKernelUsage = Optional<
+  Omit<Wire.Kernel, 'oom_events'>,
+  'path' | 'session_type'
+> & {
   /**
    * Times this kernel was ended by the OOM killer (and restarted), oldest first.
    */
   readonly oom_events?: ReadonlyArray<IKernelOomEvent>;
-}
+};
 
 /**
  * An OOM kill of a kernel, as its row in the kernel list carries it.
  */
-export interface IKernelOomEvent {
-  /**
-   * The event's id (see `/api/metrics/v1/events`).
-   */
-  readonly id: number;
-  /**
-   * When the death was noticed, in seconds since the epoch.
-   */
-  readonly time: number;
-  /**
-   * The kernel's memory at the last sample before it died, in bytes.
-   */
-  readonly kernel_memory: number | null;
-  /**
-   * The server's figure compared with the limit at that sample, in bytes.
-   */
-  readonly server_memory: number | null;
-  /**
-   * The memory limit, in bytes (0: unknown).
-   */
-  readonly limit: number;
-}
-
-/**
- * The sample block of a kernel answer.
- *
- * #### Notes
- * The same block as `sample` in `/api/metrics/v1` (see docs/api.md), checked
- * by the same validator.
- */
-export type IKernelSampleInfo = ISampleInfo;
+export type IKernelOomEvent = Wire.KernelOomEvent;
 
 /**
  * The payload of `GET /api/metrics/v1/kernels`.
  */
-export interface IKernelList {
-  /**
-   * Every running kernel, in the kernel manager's order.
-   */
+export type IKernelList = {
   readonly kernels: ReadonlyArray<IKernelUsage>;
-  /**
-   * What the sample behind these figures is.
-   */
-  readonly sample?: IKernelSampleInfo;
-}
+  readonly sample?: ISampleInfo;
+};
 
 /**
  * The error thrown when a kernel response does not have the documented shape.

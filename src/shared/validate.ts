@@ -10,6 +10,11 @@
  */
 
 /**
+ * `T` with the fields `K` optional: what a validator lets through absent.
+ */
+export type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/**
  * Make the error for a malformed field.
  *
  * @param path - Dotted path of the field, e.g. `sample.age_ms`.
