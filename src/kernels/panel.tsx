@@ -12,7 +12,7 @@ import {
   IKernelCells
 } from '../cells/costliest';
 import { formatBytes, formatPercent } from '../shared/format';
-import { diagnosisContext } from '../diagnosis/context';
+import { DiagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
 import {
   describeKernelsStatus,
@@ -479,6 +479,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   ) {
     super(model);
     this._cellName = options.cellName ?? null;
+    this._context = options.context ?? new DiagnosisContext();
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
@@ -536,7 +537,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         status={model.status}
         sample={model.sample}
         error={model.error}
-        waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
+        waitThreshold={this._context.thresholds().cpuWaitPercent}
         cells={id => model.cells(id)}
         cellName={this._cellName}
       />
@@ -553,6 +554,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   }
 
   private _cellName: CellNamer | null;
+  private _context: DiagnosisContext;
 }
 
 /**
@@ -568,6 +570,11 @@ export namespace KernelUsagePanel {
      * without it, cells are named by their id.
      */
     cellName?: CellNamer | null;
+    /**
+     * The thresholds of "why is it slow?", shared with the other views;
+     * without it, the defaults apply.
+     */
+    context?: DiagnosisContext;
   }
 }
 

@@ -13,7 +13,7 @@ import { AnchoredPopup } from '../shared/popup';
 import { OwnersTable, WorkingSetBreakdown } from './memoryParts';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
-import { diagnosisContext } from '../diagnosis/context';
+import type { DiagnosisContext } from '../diagnosis/context';
 import { DiagnosisSection } from '../diagnosis/section';
 import { cpuHeldBack } from '../diagnosis/verdict';
 
@@ -30,7 +30,7 @@ export const DETAIL_CLASS = 'jp-ResourceMonitor-detail';
 export function ResourceMonitorDetailComponent(
   props: ResourceMonitorDetailComponent.IProps
 ): JSX.Element {
-  const { snapshot, history, historyMinutes } = props;
+  const { snapshot, history, historyMinutes, context } = props;
   const explanations = describeMetrics(snapshot);
   const metrics = snapshot.metrics;
   const windowMs = historyMinutes * 60_000;
@@ -118,8 +118,8 @@ export function ResourceMonitorDetailComponent(
       )}
       <DiagnosisSection
         metrics={metrics}
-        kernels={diagnosisContext.kernels()}
-        thresholds={diagnosisContext.thresholds(metrics)}
+        kernels={context.kernels()}
+        thresholds={context.thresholds(metrics)}
         now={snapshot.now}
       />
       {metrics && <WorkingSetBreakdown metrics={metrics} />}
@@ -156,6 +156,10 @@ export namespace ResourceMonitorDetailComponent {
      * The history window in minutes.
      */
     readonly historyMinutes: number;
+    /**
+     * The thresholds and kernel rows of "why is it slow?".
+     */
+    readonly context: DiagnosisContext;
   }
 }
 
@@ -167,8 +171,13 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
    * Create the detail view.
    *
    * @param model - The shared model.
+   *
+   * @param context - The thresholds and kernel rows of "why is it slow?".
    */
-  constructor(model: ResourceMonitorModel) {
+  constructor(
+    model: ResourceMonitorModel,
+    private readonly _context: DiagnosisContext
+  ) {
     super(model);
     this.addClass(DETAIL_CLASS);
     // In the tab order: it scrolls, and a keyboard user scrolls it with the
@@ -196,11 +205,12 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
           now: Date.now(),
           cpuHeldBack: cpuHeldBack(
             model.metrics,
-            diagnosisContext.thresholds(model.metrics)
+            this._context.thresholds(model.metrics)
           )
         }}
         history={model.history}
         historyMinutes={model.historyMinutes}
+        context={this._context}
       />
     );
   }
@@ -223,6 +233,8 @@ export function isDetailOpen(anchor: Widget): boolean {
  *
  * @param model - The shared model.
  *
+ * @param context - The thresholds and kernel rows of "why is it slow?".
+ *
  * @returns The open popup, or null when this call closed it.
  *
  * #### Notes
@@ -231,14 +243,15 @@ export function isDetailOpen(anchor: Widget): boolean {
  */
 export function toggleDetail(
   anchor: Widget,
-  model: ResourceMonitorModel
+  model: ResourceMonitorModel,
+  context: DiagnosisContext
 ): AnchoredPopup | null {
   const open = Private.popups.get(anchor);
   if (open && !open.isDisposed) {
     open.dispose();
     return null;
   }
-  const body = new ResourceMonitorDetail(model);
+  const body = new ResourceMonitorDetail(model, context);
   const popup = new AnchoredPopup({ body, anchor });
   popup.launch();
   Private.popups.set(anchor, popup);

@@ -4,7 +4,7 @@
 import { VDomRenderer } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { diagnosisContext } from '../diagnosis/context';
+import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
 import { cpuHeldBack } from '../diagnosis/verdict';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
@@ -325,6 +325,8 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     super(options.model);
     this._onActivate = options.onActivate ?? (() => this.toggleDetail());
     this._display = options.display ?? DEFAULT_DISPLAY;
+    this._context = options.context ?? new DiagnosisContext();
+    this._context.changed.connect(() => this.update(), this);
     // Hover and pressed styles of clickable JupyterLab status items.
     this.addClass('jp-mod-highlighted');
     this.addClass('jp-ResourceMonitor-item');
@@ -356,7 +358,9 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     if (!this.model) {
       return;
     }
-    toggleDetail(this, this.model)?.disposed.connect(() => this.update());
+    toggleDetail(this, this.model, this._context)?.disposed.connect(() =>
+      this.update()
+    );
     this.update();
   }
 
@@ -379,7 +383,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
         now={Date.now()}
         display={this._display}
         onActivate={this._onActivate}
-        thresholds={diagnosisContext.thresholds(model.metrics)}
+        thresholds={this._context.thresholds(model.metrics)}
       />
     );
   }
@@ -392,7 +396,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   ): Partial<Record<IMetricText['key'], number>> {
     const heldBack = cpuHeldBack(
       model.metrics,
-      diagnosisContext.thresholds(model.metrics)
+      this._context.thresholds(model.metrics)
     );
     for (const text of metricTexts(
       model.status,
@@ -408,6 +412,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     return { ...this._widths };
   }
 
+  private _context: DiagnosisContext;
   private _display: IDisplayOptions;
   private _widths: Partial<Record<IMetricText['key'], number>> = {};
   private _onActivate: () => void;
@@ -433,5 +438,10 @@ export namespace ResourceMonitorStatus {
      * Which metrics to show; defaults to all.
      */
     display?: IDisplayOptions;
+    /**
+     * The thresholds of "why is it slow?", shared with the other views;
+     * without it, the defaults and the server's apply.
+     */
+    context?: DiagnosisContext;
   }
 }

@@ -6,6 +6,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { describeMetrics, memoryFigure } from '../../server/describe';
+import { DiagnosisContext } from '../../diagnosis/context';
 import { ResourceMonitorDetail } from '../../server/detail';
 import { workingSetParts } from '../../server/memoryParts';
 import { ResourceMonitorModel } from '../../server/model';
@@ -97,7 +98,7 @@ describe('the detail view', () => {
       refreshRate: 600_000
     });
     await model.refresh();
-    const detail = new ResourceMonitorDetail(model);
+    const detail = new ResourceMonitorDetail(model, new DiagnosisContext());
     Widget.attach(detail, document.body);
     MessageLoop.sendMessage(detail, Widget.Msg.UpdateRequest);
     await detail.renderPromise;
@@ -132,7 +133,7 @@ describe('the detail view', () => {
       serverSettings: ServerConnection.makeSettings(),
       standby: 'never'
     });
-    const detail = new ResourceMonitorDetail(model);
+    const detail = new ResourceMonitorDetail(model, new DiagnosisContext());
     expect(detail.node.tabIndex).toBe(0);
     expect(detail.node.getAttribute('role')).toBe('dialog');
     expect(detail.node.getAttribute('aria-label')).toBe(
