@@ -4,7 +4,7 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
 import { getJSON } from '../shared/http';
-import { Guards } from '../shared/validate';
+import { Guards, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -32,14 +32,10 @@ export type IOomEvent = Pick<
 /**
  * The error thrown when the events answer does not have the documented shape.
  */
-export class EventsValidationError extends Error {
-  constructor(path: string, expected: string) {
-    super(
-      `Invalid /api/metrics/v1/events payload: '${path}' must be ${expected}`
-    );
-    this.name = 'EventsValidationError';
-  }
-}
+export const EventsValidationError = validationError(
+  'EventsValidationError',
+  '/api/metrics/v1/events payload'
+);
 
 /**
  * Check a parsed events answer.
@@ -51,21 +47,19 @@ export function assertEvents(
 ): asserts value is { events: IOomEvent[] } {
   const check = Private.check;
   const root = check.object(value, '(payload)');
-  if (!Array.isArray(root.events)) {
-    throw new EventsValidationError('events', 'an array');
-  }
-  root.events.forEach((item: unknown, i: number) => {
-    const event = check.object(item, `events.${i}`);
-    check.number(event.id, `events.${i}.id`);
-    check.string(event.type, `events.${i}.type`);
-    check.number(event.time, `events.${i}.time`);
-    check.string(event.kernel_id, `events.${i}.kernel_id`);
-    check.nullableString(event.kernel_name, `events.${i}.kernel_name`);
-    check.nullableString(event.path, `events.${i}.path`);
-    check.nullableNumber(event.kernel_memory, `events.${i}.kernel_memory`);
-    check.nullableNumber(event.server_memory, `events.${i}.server_memory`);
-    check.number(event.limit, `events.${i}.limit`);
-  });
+  check.array(root.events, 'events').forEach((event, i) =>
+    check.shape(event, `events.${i}`, {
+      id: 'number',
+      type: 'string',
+      time: 'number',
+      kernel_id: 'string',
+      kernel_name: 'string|null',
+      path: 'string|null',
+      kernel_memory: 'number|null',
+      server_memory: 'number|null',
+      limit: 'number'
+    })
+  );
 }
 
 /**
@@ -87,7 +81,5 @@ export async function fetchEvents(
  * Module-private state.
  */
 namespace Private {
-  export const check = new Guards(
-    (path, expected) => new EventsValidationError(path, expected)
-  );
+  export const check = new Guards(EventsValidationError);
 }

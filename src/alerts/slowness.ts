@@ -18,7 +18,7 @@ import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
 import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
-import { Guards } from '../shared/validate';
+import { Guards, validationError } from '../shared/validate';
 import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
 
 /**
@@ -273,7 +273,6 @@ namespace Private {
    * The guards of {@link loopBlockOf}.
    */
   export const check = new Guards(
-    (path, expected) =>
-      new Error(`Invalid loop_block event: '${path}' must be ${expected}`)
+    validationError('LoopBlockValidationError', 'loop_block event')
   );
 }

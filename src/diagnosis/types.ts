@@ -1,7 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { Guards, Optional } from '../shared/validate';
+import { FieldKind, Guards, Optional } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -68,24 +68,20 @@ export function assertDiagnosisFields(
   root: Record<string, unknown>,
   check: Guards
 ): void {
-  check.optionalNumber(root.cpu_wait_percent, 'cpu_wait_percent', true);
-  if (root.cpu_throttle !== undefined && root.cpu_throttle !== null) {
-    const throttle = check.object(root.cpu_throttle, 'cpu_throttle');
-    check.nullableNumber(
-      throttle.throttled_percent,
-      'cpu_throttle.throttled_percent'
-    );
-    check.nullableNumber(
-      throttle.throttled_seconds,
-      'cpu_throttle.throttled_seconds'
-    );
-    check.number(throttle.window_s, 'cpu_throttle.window_s');
-    check.number(throttle.quota_cpus, 'cpu_throttle.quota_cpus');
+  check.shape(root, '(payload)', { cpu_wait_percent: '?number|null' });
+  const present = (key: string): boolean =>
+    root[key] !== undefined && root[key] !== null;
+  if (present('cpu_throttle')) {
+    check.shape(root.cpu_throttle, 'cpu_throttle', {
+      throttled_percent: 'number|null',
+      throttled_seconds: 'number|null',
+      window_s: 'number',
+      quota_cpus: 'number'
+    });
   }
-  if (root.psi !== undefined && root.psi !== null) {
-    const psi = check.object(root.psi, 'psi');
-    check.string(psi.source, 'psi.source');
-    for (const resource of Private.RESOURCES) {
+  if (present('psi')) {
+    const psi = check.shape(root.psi, 'psi', { source: 'string' });
+    for (const resource of ['cpu', 'memory', 'io']) {
       const pressure = psi[resource];
       if (pressure === undefined || pressure === null) {
         continue;
@@ -93,34 +89,35 @@ export function assertDiagnosisFields(
       const kinds = check.object(pressure, `psi.${resource}`);
       for (const kind of ['some', 'full']) {
         // Absent where the kernel has none (CPU "full" before Linux 5.13).
-        if (kinds[kind] === undefined) {
-          continue;
-        }
-        const figure = check.object(kinds[kind], `psi.${resource}.${kind}`);
-        for (const key of ['avg10', 'avg60', 'total_s']) {
-          check.number(figure[key], `psi.${resource}.${kind}.${key}`);
+        if (kinds[kind] !== undefined) {
+          check.shape(kinds[kind], `psi.${resource}.${kind}`, {
+            avg10: 'number',
+            avg60: 'number',
+            total_s: 'number'
+          });
         }
       }
     }
   }
-  if (root.event_loop !== undefined && root.event_loop !== null) {
+  if (present('event_loop')) {
     const loop = check.object(root.event_loop, 'event_loop');
-    const lag = check.object(loop.lag_ms, 'event_loop.lag_ms');
-    for (const key of ['p50', 'p99', 'max']) {
-      check.nullableNumber(lag[key], `event_loop.lag_ms.${key}`);
-    }
-    check.number(loop.threshold_ms, 'event_loop.threshold_ms');
-    if (!Array.isArray(loop.blocks)) {
-      throw check.fail('event_loop.blocks', 'an array');
-    }
-    loop.blocks.forEach((value: unknown, i: number) =>
-      assertLoopBlock(value, `event_loop.blocks.${i}`, check)
-    );
+    check.shape(loop.lag_ms, 'event_loop.lag_ms', {
+      p50: 'number|null',
+      p99: 'number|null',
+      max: 'number|null'
+    });
+    check.shape(loop, 'event_loop', { threshold_ms: 'number' });
+    check
+      .array(loop.blocks, 'event_loop.blocks')
+      .forEach((value, i) =>
+        assertLoopBlock(value, `event_loop.blocks.${i}`, check)
+      );
   }
   if (root.thresholds !== undefined) {
-    const thresholds = check.object(root.thresholds, 'thresholds');
-    check.number(thresholds.throttled_percent, 'thresholds.throttled_percent');
-    check.number(thresholds.cpu_wait_percent, 'thresholds.cpu_wait_percent');
+    check.shape(root.thresholds, 'thresholds', {
+      throttled_percent: 'number',
+      cpu_wait_percent: 'number'
+    });
   }
 }
 
@@ -139,62 +136,24 @@ export function assertLoopBlock(
   at: string,
   check: Guards
 ): asserts value is IEventLoopBlock {
-  const block = check.object(value, at);
-  check.optionalNumber(block.id, `${at}.id`);
-  check.number(block.time, `${at}.time`);
-  check.number(block.duration_ms, `${at}.duration_ms`);
-  if (!Array.isArray(block.stack)) {
-    throw check.fail(`${at}.stack`, 'an array');
-  }
-  block.stack.forEach((frame: unknown, j: number) =>
-    Private.assertFrame(frame, `${at}.stack.${j}`, check)
-  );
+  const block = check.shape(value, at, {
+    id: '?number',
+    time: 'number',
+    duration_ms: 'number'
+  });
+  check
+    .array(block.stack, `${at}.stack`)
+    .forEach((frame, j) => check.shape(frame, `${at}.stack.${j}`, FRAME));
   if (block.culprit !== undefined && block.culprit !== null) {
-    Private.assertFrame(block.culprit, `${at}.culprit`, check);
+    check.shape(block.culprit, `${at}.culprit`, FRAME);
   }
 }
 
 /**
- * Check the diagnosis field of a kernel row.
- *
- * @param kernel - The row, already checked to be an object.
- *
- * @param at - Make the dotted path of a field of the row.
- *
- * @param check - The calling validator's guards.
+ * The fields of a stack frame.
  */
-export function assertKernelDiagnosisFields(
-  kernel: Record<string, unknown>,
-  at: (field: string) => string,
-  check: Guards
-): void {
-  check.optionalNumber(kernel.cpu_wait_percent, at('cpu_wait_percent'), true);
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * The resources of a PSI block.
-   */
-  export const RESOURCES: ReadonlyArray<Exclude<keyof Wire.Psi, 'source'>> = [
-    'cpu',
-    'memory',
-    'io'
-  ];
-
-  /**
-   * Check one stack frame.
-   */
-  export function assertFrame(
-    value: unknown,
-    path: string,
-    check: Guards
-  ): void {
-    const frame = check.object(value, path);
-    check.string(frame.function, `${path}.function`);
-    check.string(frame.file, `${path}.file`);
-    check.optionalNumber(frame.line, `${path}.line`, true);
-  }
-}
+const FRAME: Readonly<Record<string, FieldKind>> = {
+  function: 'string',
+  file: 'string',
+  line: '?number|null'
+};

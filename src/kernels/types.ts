@@ -2,8 +2,7 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertSampleInfo, ISampleInfo } from '../server/types';
-import { assertKernelDiagnosisFields } from '../diagnosis/types';
-import { Guards, Optional } from '../shared/validate';
+import { Guards, Optional, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -41,19 +40,10 @@ export type IKernelList = {
 /**
  * The error thrown when a kernel response does not have the documented shape.
  */
-export class KernelValidationError extends Error {
-  /**
-   * Create an error naming the offending field.
-   *
-   * @param path - Dotted path of the field, e.g. `kernels[0].pid`.
-   *
-   * @param expected - What the field should have been.
-   */
-  constructor(path: string, expected: string) {
-    super(`Invalid kernel usage payload: '${path}' must be ${expected}`);
-    this.name = 'KernelValidationError';
-  }
-}
+export const KernelValidationError = validationError(
+  'KernelValidationError',
+  'kernel usage payload'
+);
 
 /**
  * Check that a parsed response is one kernel's usage.
@@ -73,45 +63,35 @@ export function assertKernelUsage(
   path = '(payload)'
 ): asserts value is IKernelUsage {
   const check = Private.check;
-  const kernel = check.object(value, path);
-  const at = (field: string): string =>
-    path === '(payload)' ? field : `${path}.${field}`;
-  check.string(kernel.id, at('id'));
+  const kernel = check.shape(value, path, { id: 'string' });
   if (kernel.id === '') {
-    throw new KernelValidationError(at('id'), 'a non-empty string');
+    throw check.fail(check.at(path, 'id'), 'a non-empty string');
   }
-  check.nullableString(kernel.name, at('name'));
-  check.nullableNumber(kernel.pid, at('pid'));
-  check.boolean(kernel.available, at('available'));
-  check.nullableNumber(kernel.memory, at('memory'));
-  check.nullableNumber(kernel.rss, at('rss'));
-  check.nullableNumber(kernel.pss, at('pss'));
-  check.nullableNumber(kernel.cpu_percent, at('cpu_percent'));
-  check.nullableNumber(kernel.processes, at('processes'));
-  assertKernelDiagnosisFields(kernel, at, check);
-  if (kernel.reason !== undefined) {
-    check.string(kernel.reason, at('reason'));
-  }
-  check.optionalString(kernel.path, at('path'), true);
-  check.optionalString(kernel.session_type, at('session_type'), true);
+  check.shape(kernel, path, {
+    name: 'string|null',
+    pid: 'number|null',
+    available: 'boolean',
+    memory: 'number|null',
+    rss: 'number|null',
+    pss: 'number|null',
+    cpu_percent: 'number|null',
+    processes: 'number|null',
+    cpu_wait_percent: '?number|null',
+    reason: '?string',
+    path: '?string|null',
+    session_type: '?string|null'
+  });
   if (kernel.oom_events !== undefined) {
-    if (!Array.isArray(kernel.oom_events)) {
-      throw new KernelValidationError(at('oom_events'), 'an array');
-    }
-    kernel.oom_events.forEach((value: unknown, i: number) => {
-      const event = check.object(value, at(`oom_events.${i}`));
-      check.number(event.id, at(`oom_events.${i}.id`));
-      check.number(event.time, at(`oom_events.${i}.time`));
-      check.nullableNumber(
-        event.kernel_memory,
-        at(`oom_events.${i}.kernel_memory`)
-      );
-      check.nullableNumber(
-        event.server_memory,
-        at(`oom_events.${i}.server_memory`)
-      );
-      check.number(event.limit, at(`oom_events.${i}.limit`));
-    });
+    const at = check.at(path, 'oom_events');
+    check.array(kernel.oom_events, at).forEach((event, i) =>
+      check.shape(event, `${at}.${i}`, {
+        id: 'number',
+        time: 'number',
+        kernel_memory: 'number|null',
+        server_memory: 'number|null',
+        limit: 'number'
+      })
+    );
   }
 }
 
@@ -128,15 +108,12 @@ export function assertKernelUsage(
 export function assertKernelList(value: unknown): asserts value is IKernelList {
   const check = Private.check;
   const root = check.object(value, '(payload)');
-  if (!Array.isArray(root.kernels)) {
-    throw new KernelValidationError('kernels', 'an array');
-  }
   const seen = new Set<string>();
-  root.kernels.forEach((kernel: unknown, index: number) => {
+  check.array(root.kernels, 'kernels').forEach((kernel, index) => {
     const path = `kernels[${index}]`;
     assertKernelUsage(kernel, path);
     if (seen.has(kernel.id)) {
-      throw new KernelValidationError(`${path}.id`, 'unique');
+      throw check.fail(`${path}.id`, 'unique');
     }
     seen.add(kernel.id);
   });
@@ -152,7 +129,5 @@ namespace Private {
   /**
    * The guards of the kernel validators.
    */
-  export const check = new Guards(
-    (path, expected) => new KernelValidationError(path, expected)
-  );
+  export const check = new Guards(KernelValidationError);
 }

@@ -2,7 +2,12 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertDiagnosisFields, IDiagnosisFields } from '../diagnosis/types';
-import { Guards, Optional } from '../shared/validate';
+import {
+  FieldKind,
+  Guards,
+  Optional,
+  validationError
+} from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -83,18 +88,10 @@ export type IMetrics = Omit<
 /**
  * The error thrown when a response does not have the documented shape.
  */
-export class MetricsValidationError extends Error {
-  /**
-   * Create an error naming the offending field.
-   *
-   * @param path - Dotted path of the field, e.g. `limits.memory.warn`.
-   * @param expected - What the field should have been.
-   */
-  constructor(path: string, expected: string) {
-    super(`Invalid /api/metrics/v1 payload: '${path}' must be ${expected}`);
-    this.name = 'MetricsValidationError';
-  }
-}
+export const MetricsValidationError = validationError(
+  'MetricsValidationError',
+  '/api/metrics/v1 payload'
+);
 
 /**
  * Check that a parsed response is a metrics payload.
@@ -110,80 +107,69 @@ export class MetricsValidationError extends Error {
  */
 export function assertMetrics(value: unknown): asserts value is IMetrics {
   const check = Private.check;
-  const root = check.object(value, '(payload)');
-  check.number(root.rss, 'rss');
-  check.optionalNumber(root.pss, 'pss', true);
-  check.optionalNumber(root.cpu_percent, 'cpu_percent', true);
-  check.optionalNumber(root.cpu_count, 'cpu_count', true);
-  check.optionalNumber(root.disk_used, 'disk_used');
-  check.optionalNumber(root.disk_total, 'disk_total');
-
+  const root = check.shape(value, '(payload)', {
+    rss: 'number',
+    pss: '?number|null',
+    cpu_percent: '?number|null',
+    cpu_count: '?number|null',
+    disk_used: '?number',
+    disk_total: '?number'
+  });
   if (root.limits !== undefined) {
     const limits = check.object(root.limits, 'limits');
-    if (limits.memory !== undefined) {
-      const memory = check.object(limits.memory, 'limits.memory');
-      check.optionalNumber(memory.rss, 'limits.memory.rss');
-      check.optionalNumber(memory.pss, 'limits.memory.pss');
-      check.boolean(memory.warn, 'limits.memory.warn');
-      check.optionalString(memory.source, 'limits.memory.source');
-    }
-    if (limits.cpu !== undefined) {
-      const cpu = check.object(limits.cpu, 'limits.cpu');
-      check.number(cpu.cpu, 'limits.cpu.cpu');
-      check.boolean(cpu.warn, 'limits.cpu.warn');
-      check.optionalString(cpu.source, 'limits.cpu.source');
-    }
-    if (limits.disk !== undefined) {
-      const disk = check.object(limits.disk, 'limits.disk');
-      check.number(disk.disk, 'limits.disk.disk');
-      check.boolean(disk.warn, 'limits.disk.warn');
-    }
+    const optional = (key: string, fields: Record<string, FieldKind>) =>
+      limits[key] === undefined ||
+      check.shape(limits[key], `limits.${key}`, fields);
+    optional('memory', {
+      rss: '?number',
+      pss: '?number',
+      warn: 'boolean',
+      source: '?string'
+    });
+    optional('cpu', { cpu: 'number', warn: 'boolean', source: '?string' });
+    optional('disk', { disk: 'number', warn: 'boolean' });
   }
-
   if (root.sample !== undefined) {
     assertSampleInfo(root.sample, check);
   }
   if (root.memory !== undefined) {
-    const memory = check.object(root.memory, 'memory');
-    check.string(memory.figure, 'memory.figure');
-    check.number(memory.used, 'memory.used');
-    check.number(memory.limit, 'memory.limit');
-    check.optionalString(memory.limit_source, 'memory.limit_source');
-    check.optionalNumber(memory.host_total, 'memory.host_total');
-    check.number(memory.processes, 'memory.processes');
+    const memory = check.shape(root.memory, 'memory', {
+      figure: 'string',
+      used: 'number',
+      limit: 'number',
+      limit_source: '?string',
+      host_total: '?number',
+      processes: 'number'
+    });
     if (memory.cgroup !== null) {
-      const cgroup = check.object(memory.cgroup, 'memory.cgroup');
-      for (const key of [
-        'version',
-        'usage',
-        'working_set',
-        'outside_processes',
-        'page_cache',
-        'shmem',
-        'kernel'
-      ]) {
-        check.number(cgroup[key], `memory.cgroup.${key}`);
-      }
+      check.shape(memory.cgroup, 'memory.cgroup', {
+        version: 'number',
+        usage: 'number',
+        working_set: 'number',
+        outside_processes: 'number',
+        page_cache: 'number',
+        shmem: 'number',
+        kernel: 'number'
+      });
     }
   }
   if (root.by_owner !== undefined) {
-    if (!Array.isArray(root.by_owner)) {
-      throw new MetricsValidationError('by_owner', 'an array');
-    }
-    root.by_owner.forEach((value: unknown, i: number) => {
-      const owner = check.object(value, `by_owner.${i}`);
-      check.string(owner.type, `by_owner.${i}.type`);
-      check.nullableString(owner.name, `by_owner.${i}.name`);
-      check.nullableString(owner.path, `by_owner.${i}.path`);
-      check.nullableString(owner.kernel_id, `by_owner.${i}.kernel_id`);
-      check.number(owner.memory, `by_owner.${i}.memory`);
-    });
+    check.array(root.by_owner, 'by_owner').forEach((owner, i) =>
+      check.shape(owner, `by_owner.${i}`, {
+        type: 'string',
+        name: 'string|null',
+        path: 'string|null',
+        kernel_id: 'string|null',
+        memory: 'number'
+      })
+    );
   }
   if (root.oom !== undefined) {
-    const oom = check.object(root.oom, 'oom');
-    check.number(oom.kernel_kills, 'oom.kernel_kills');
-    check.number(oom.last_event_id, 'oom.last_event_id');
-    check.nullableString(oom.counter_source, 'oom.counter_source');
+    check.shape(root.oom, 'oom', {
+      kernel_kills: 'number',
+      last_event_id: 'number',
+      counter_source: 'string|null'
+    });
   }
   assertDiagnosisFields(root, check);
 }
@@ -204,45 +190,36 @@ export function assertSampleInfo(
   value: unknown,
   check: Guards
 ): asserts value is ISampleInfo {
-  const sample = check.object(value, 'sample');
-  check.boolean(sample.ready, 'sample.ready');
-  check.boolean(sample.stale, 'sample.stale');
+  const sample = check.shape(value, 'sample', {
+    ready: 'boolean',
+    stale: 'boolean'
+  });
   if (sample.ready || sample.age_ms !== null) {
     check.number(sample.age_ms, 'sample.age_ms');
   }
-  check.number(sample.interval_ms, 'sample.interval_ms');
-  check.optionalBoolean(sample.cpu_ready, 'sample.cpu_ready');
-  check.optionalNumber(sample.cost_ms, 'sample.cost_ms', true);
-  check.optionalNumber(
-    sample.monitor_cpu_percent,
-    'sample.monitor_cpu_percent',
-    true
-  );
-  check.optionalNumber(
-    sample.pss_estimated_bytes,
-    'sample.pss_estimated_bytes'
-  );
-  check.optionalNumber(
-    sample.pss_estimated_fraction,
-    'sample.pss_estimated_fraction'
-  );
-  check.optionalNumber(
-    sample.oldest_exact_age_ms,
-    'sample.oldest_exact_age_ms',
-    true
-  );
-  check.optionalNumber(sample.next_poll_ms, 'sample.next_poll_ms');
+  check.shape(sample, 'sample', {
+    interval_ms: 'number',
+    cpu_ready: '?boolean',
+    cost_ms: '?number|null',
+    monitor_cpu_percent: '?number|null',
+    pss_estimated_bytes: '?number',
+    pss_estimated_fraction: '?number',
+    oldest_exact_age_ms: '?number|null',
+    next_poll_ms: '?number'
+  });
   if (sample.processes !== undefined) {
-    const processes = check.object(sample.processes, 'sample.processes');
-    check.number(processes.seen, 'sample.processes.seen');
-    check.number(processes.sampled, 'sample.processes.sampled');
-    check.number(processes.left_out, 'sample.processes.left_out');
+    check.shape(sample.processes, 'sample.processes', {
+      seen: 'number',
+      sampled: 'number',
+      left_out: 'number'
+    });
   }
   if (sample.worker !== undefined) {
-    const worker = check.object(sample.worker, 'sample.worker');
-    check.string(worker.state, 'sample.worker.state');
-    check.number(worker.restarts, 'sample.worker.restarts');
-    check.nullableString(worker.error, 'sample.worker.error');
+    check.shape(sample.worker, 'sample.worker', {
+      state: 'string',
+      restarts: 'number',
+      error: 'string|null'
+    });
   }
 }
 
@@ -253,7 +230,5 @@ namespace Private {
   /**
    * The guards of {@link assertMetrics}.
    */
-  export const check = new Guards(
-    (path, expected) => new MetricsValidationError(path, expected)
-  );
+  export const check = new Guards(MetricsValidationError);
 }
