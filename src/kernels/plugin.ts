@@ -15,26 +15,14 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker } from '@jupyterlab/notebook';
-import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
 import { notebookCellNamer } from '../cells/costliest';
 import type { DiagnosisContext } from '../diagnosis/context';
 import { setTranslator, trans } from '../shared/i18n';
-import {
-  applyPollSettings,
-  connectionOptions,
-  IResourceMonitorSettings,
-  placeItem,
-  startWithSettings
-} from '../shared/plugin';
-import {
-  CommandIDs,
-  IDiagnosisContext,
-  IKernelUsageModel,
-  IRefreshRegistry
-} from '../tokens';
+import { modelPlugin, placeItem } from '../shared/plugin';
+import { CommandIDs, IDiagnosisContext, IKernelUsageModel } from '../tokens';
 import { CurrentKernelTracker } from './currentKernel';
 import { KernelUsageModel } from './model';
 import { KERNELS_PANEL_ID, KernelUsagePanel } from './panel';
@@ -63,32 +51,12 @@ export const KERNELS_PANEL_RANK = 800;
  * The tab's one model of the kernels' usage; it polls only while the panel
  * is visible or the status bar shows a kernel.
  */
-export const kernelModelPlugin: JupyterFrontEndPlugin<KernelUsageModel> = {
+export const kernelModelPlugin = modelPlugin({
   id: 'jupyter-resource-monitor:kernel-usage',
   description: "Polls each kernel's memory and CPU use while a view shows it.",
-  autoStart: false,
   provides: IKernelUsageModel,
-  optional: [ISettingRegistry, IRefreshRegistry],
-  activate: (
-    app: JupyterFrontEnd,
-    registry: ISettingRegistry | null,
-    refreshers: IRefreshRegistry | null
-  ): KernelUsageModel => {
-    const model = new KernelUsageModel({
-      ...connectionOptions(app),
-      onlyWhenShown: true
-    });
-    refreshers?.add(() => model.refresh());
-    void startWithSettings<IResourceMonitorSettings>(
-      app,
-      registry,
-      'kernel usage',
-      settings => applyPollSettings(settings, model),
-      () => model.start()
-    );
-    return model;
-  }
-};
+  create: options => new KernelUsageModel({ ...options, onlyWhenShown: true })
+});
 
 /**
  * The current kernel's usage in the status bar, and a Kernel usage panel in

@@ -18,9 +18,7 @@ import { ITranslator } from '@jupyterlab/translation';
 import type { DiagnosisContext } from '../diagnosis/context';
 import { setTranslator, trans } from '../shared/i18n';
 import {
-  applyPollSettings,
-  connectionOptions,
-  IResourceMonitorSettings,
+  modelPlugin,
   PLUGIN_ID,
   placeItem,
   startWithSettings
@@ -28,7 +26,6 @@ import {
 import {
   CommandIDs,
   IDiagnosisContext,
-  IRefreshRegistry,
   IResourceMonitorModel
 } from '../tokens';
 import { isDetailOpen } from './detail';
@@ -63,29 +60,12 @@ export function displaySettings(
  * The tab's one model of the server's usage, started once the settings are
  * applied.
  */
-export const serverModelPlugin: JupyterFrontEndPlugin<ResourceMonitorModel> = {
+export const serverModelPlugin = modelPlugin({
   id: 'jupyter-resource-monitor:server-usage',
   description: "Polls the Jupyter server's memory, CPU and disk use.",
-  autoStart: false,
   provides: IResourceMonitorModel,
-  optional: [ISettingRegistry, IRefreshRegistry],
-  activate: (
-    app: JupyterFrontEnd,
-    registry: ISettingRegistry | null,
-    refreshers: IRefreshRegistry | null
-  ): ResourceMonitorModel => {
-    const model = new ResourceMonitorModel(connectionOptions(app));
-    refreshers?.add(() => model.refresh());
-    void startWithSettings<IResourceMonitorSettings>(
-      app,
-      registry,
-      'server usage',
-      settings => applyPollSettings(settings, model),
-      () => model.start()
-    );
-    return model;
-  }
-};
+  create: options => new ResourceMonitorModel(options)
+});
 
 /**
  * The status item (or, with no status bar, the top-area item) and its

@@ -16,6 +16,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
+import { Token } from '@lumino/coreutils';
 
 import { CommandIDs, IRefreshRegistry } from '../tokens';
 import { setTranslator, trans } from './i18n';
@@ -194,6 +195,45 @@ export function placeItem(
   follow();
   item.activeStateChanged?.connect(follow);
   app.shell.add(widget, 'top', { rank: TOP_AREA_RANK + rank });
+}
+
+/**
+ * A plugin providing the tab's one model of a route: it is refreshed by the
+ * refresh command, timed by the shared settings, and started once they are
+ * applied.
+ *
+ * @param plugin - Its id, description and token, and how to make the model
+ *   (given the connection options).
+ */
+export function modelPlugin<T extends PollingModel<any>>(plugin: {
+  id: string;
+  description: string;
+  provides: Token<T>;
+  create: (options: PollingModel.IOptions) => T;
+}): JupyterFrontEndPlugin<T> {
+  return {
+    id: plugin.id,
+    description: plugin.description,
+    autoStart: false,
+    provides: plugin.provides,
+    optional: [ISettingRegistry, IRefreshRegistry],
+    activate: (
+      app: JupyterFrontEnd,
+      registry: ISettingRegistry | null,
+      refreshers: IRefreshRegistry | null
+    ): T => {
+      const model = plugin.create(connectionOptions(app));
+      refreshers?.add(() => model.refresh());
+      void startWithSettings<IResourceMonitorSettings>(
+        app,
+        registry,
+        plugin.id,
+        settings => applyPollSettings(settings, model),
+        () => model.start()
+      );
+      return model;
+    }
+  };
 }
 
 /**
