@@ -523,11 +523,8 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   /**
    * Render the list from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <KernelListComponent
         kernels={model.kernels}

@@ -175,25 +175,10 @@ export class KernelUsageStatus extends VDomRenderer<KernelUsageModel> {
   }
 
   /**
-   * Dispose the item and its signal connections.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.model?.stateChanged.disconnect(this._onModelChanged, this);
-    Signal.clearData(this);
-    super.dispose();
-  }
-
-  /**
    * Render the item from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <KernelStatusComponent
         kernelId={model.currentKernelId}

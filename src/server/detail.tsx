@@ -190,11 +190,8 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
   /**
    * Render the details from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <ResourceMonitorDetailComponent
         snapshot={{

@@ -367,11 +367,8 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   /**
    * Render the item from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <ResourceMonitorComponent
         expanded={isDetailOpen(this)}
