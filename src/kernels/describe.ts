@@ -18,7 +18,7 @@ import type { ISampleInfo } from '../server/types';
 import { IKernelOomEvent, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
-import { kernelReasonText } from '../shared/terms';
+import { termText } from '../shared/terms';
 
 /**
  * How many characters of a kernel id are shown.
@@ -125,7 +125,7 @@ export function unavailableText(kernel: IKernelUsage): string | null {
   }
   return trans.__(
     'not available: %1',
-    (kernel.reason && kernelReasonText(kernel.reason)) ||
+    (kernel.reason && termText(kernel.reason)) ||
       trans.__('no figures from the server')
   );
 }
