@@ -47,19 +47,16 @@ export function assertEvents(
 ): asserts value is { events: IOomEvent[] } {
   const check = Private.check;
   const root = check.object(value, '(payload)');
-  check.array(root.events, 'events').forEach((event, i) =>
-    check.shape(event, `events.${i}`, {
-      id: 'number',
-      type: 'string',
-      time: 'number',
-      kernel_id: 'string',
-      kernel_name: 'string|null',
-      path: 'string|null',
-      kernel_memory: 'number|null',
-      server_memory: 'number|null',
-      limit: 'number'
-    })
-  );
+  check
+    .array(root.events, 'events')
+    .forEach((event, i) =>
+      check.shape(event, `events.${i}`, {
+        number: ['id', 'time', 'limit'],
+        string: ['type', 'kernel_id'],
+        'string|null': ['kernel_name', 'path'],
+        'number|null': ['kernel_memory', 'server_memory']
+      })
+    );
 }
 
 /**

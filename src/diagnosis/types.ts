@@ -1,7 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { FieldKind, Guards, Optional } from '../shared/validate';
+import { Fields, Guards, Optional } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -68,19 +68,17 @@ export function assertDiagnosisFields(
   root: Record<string, unknown>,
   check: Guards
 ): void {
-  check.shape(root, '(payload)', { cpu_wait_percent: '?number|null' });
+  check.shape(root, '(payload)', { '?number|null': ['cpu_wait_percent'] });
   const present = (key: string): boolean =>
     root[key] !== undefined && root[key] !== null;
   if (present('cpu_throttle')) {
     check.shape(root.cpu_throttle, 'cpu_throttle', {
-      throttled_percent: 'number|null',
-      throttled_seconds: 'number|null',
-      window_s: 'number',
-      quota_cpus: 'number'
+      'number|null': ['throttled_percent', 'throttled_seconds'],
+      number: ['window_s', 'quota_cpus']
     });
   }
   if (present('psi')) {
-    const psi = check.shape(root.psi, 'psi', { source: 'string' });
+    const psi = check.shape(root.psi, 'psi', { string: ['source'] });
     for (const resource of ['cpu', 'memory', 'io']) {
       const pressure = psi[resource];
       if (pressure === undefined || pressure === null) {
@@ -91,9 +89,7 @@ export function assertDiagnosisFields(
         // Absent where the kernel has none (CPU "full" before Linux 5.13).
         if (kinds[kind] !== undefined) {
           check.shape(kinds[kind], `psi.${resource}.${kind}`, {
-            avg10: 'number',
-            avg60: 'number',
-            total_s: 'number'
+            number: ['avg10', 'avg60', 'total_s']
           });
         }
       }
@@ -102,11 +98,9 @@ export function assertDiagnosisFields(
   if (present('event_loop')) {
     const loop = check.object(root.event_loop, 'event_loop');
     check.shape(loop.lag_ms, 'event_loop.lag_ms', {
-      p50: 'number|null',
-      p99: 'number|null',
-      max: 'number|null'
+      'number|null': ['p50', 'p99', 'max']
     });
-    check.shape(loop, 'event_loop', { threshold_ms: 'number' });
+    check.shape(loop, 'event_loop', { number: ['threshold_ms'] });
     check
       .array(loop.blocks, 'event_loop.blocks')
       .forEach((value, i) =>
@@ -115,8 +109,7 @@ export function assertDiagnosisFields(
   }
   if (root.thresholds !== undefined) {
     check.shape(root.thresholds, 'thresholds', {
-      throttled_percent: 'number',
-      cpu_wait_percent: 'number'
+      number: ['throttled_percent', 'cpu_wait_percent']
     });
   }
 }
@@ -137,9 +130,8 @@ export function assertLoopBlock(
   check: Guards
 ): asserts value is IEventLoopBlock {
   const block = check.shape(value, at, {
-    id: '?number',
-    time: 'number',
-    duration_ms: 'number'
+    '?number': ['id'],
+    number: ['time', 'duration_ms']
   });
   check
     .array(block.stack, `${at}.stack`)
@@ -152,8 +144,7 @@ export function assertLoopBlock(
 /**
  * The fields of a stack frame.
  */
-const FRAME: Readonly<Record<string, FieldKind>> = {
-  function: 'string',
-  file: 'string',
-  line: '?number|null'
+const FRAME: Fields = {
+  string: ['function', 'file'],
+  '?number|null': ['line']
 };

@@ -63,35 +63,28 @@ export function assertKernelUsage(
   path = '(payload)'
 ): asserts value is IKernelUsage {
   const check = Private.check;
-  const kernel = check.shape(value, path, { id: 'string' });
+  const kernel = check.shape(value, path, { string: ['id'] });
   if (kernel.id === '') {
     throw check.fail(check.at(path, 'id'), 'a non-empty string');
   }
   check.shape(kernel, path, {
-    name: 'string|null',
-    pid: 'number|null',
-    available: 'boolean',
-    memory: 'number|null',
-    rss: 'number|null',
-    pss: 'number|null',
-    cpu_percent: 'number|null',
-    processes: 'number|null',
-    cpu_wait_percent: '?number|null',
-    reason: '?string',
-    path: '?string|null',
-    session_type: '?string|null'
+    'string|null': ['name'],
+    'number|null': ['pid', 'memory', 'rss', 'pss', 'cpu_percent', 'processes'],
+    boolean: ['available'],
+    '?number|null': ['cpu_wait_percent'],
+    '?string': ['reason'],
+    '?string|null': ['path', 'session_type']
   });
   if (kernel.oom_events !== undefined) {
     const at = check.at(path, 'oom_events');
-    check.array(kernel.oom_events, at).forEach((event, i) =>
-      check.shape(event, `${at}.${i}`, {
-        id: 'number',
-        time: 'number',
-        kernel_memory: 'number|null',
-        server_memory: 'number|null',
-        limit: 'number'
-      })
-    );
+    check
+      .array(kernel.oom_events, at)
+      .forEach((event, i) =>
+        check.shape(event, `${at}.${i}`, {
+          number: ['id', 'time', 'limit'],
+          'number|null': ['kernel_memory', 'server_memory']
+        })
+      );
   }
 }
 

@@ -2,12 +2,7 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertDiagnosisFields, IDiagnosisFields } from '../diagnosis/types';
-import {
-  FieldKind,
-  Guards,
-  Optional,
-  validationError
-} from '../shared/validate';
+import { Fields, Guards, Optional, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -108,67 +103,66 @@ export const MetricsValidationError = validationError(
 export function assertMetrics(value: unknown): asserts value is IMetrics {
   const check = Private.check;
   const root = check.shape(value, '(payload)', {
-    rss: 'number',
-    pss: '?number|null',
-    cpu_percent: '?number|null',
-    cpu_count: '?number|null',
-    disk_used: '?number',
-    disk_total: '?number'
+    number: ['rss'],
+    '?number|null': ['pss', 'cpu_percent', 'cpu_count'],
+    '?number': ['disk_used', 'disk_total']
   });
   if (root.limits !== undefined) {
     const limits = check.object(root.limits, 'limits');
-    const optional = (key: string, fields: Record<string, FieldKind>) =>
+    const optional = (key: string, fields: Fields) =>
       limits[key] === undefined ||
       check.shape(limits[key], `limits.${key}`, fields);
     optional('memory', {
-      rss: '?number',
-      pss: '?number',
-      warn: 'boolean',
-      source: '?string'
+      '?number': ['rss', 'pss'],
+      boolean: ['warn'],
+      '?string': ['source']
     });
-    optional('cpu', { cpu: 'number', warn: 'boolean', source: '?string' });
-    optional('disk', { disk: 'number', warn: 'boolean' });
+    optional('cpu', {
+      number: ['cpu'],
+      boolean: ['warn'],
+      '?string': ['source']
+    });
+    optional('disk', { number: ['disk'], boolean: ['warn'] });
   }
   if (root.sample !== undefined) {
     assertSampleInfo(root.sample, check);
   }
   if (root.memory !== undefined) {
     const memory = check.shape(root.memory, 'memory', {
-      figure: 'string',
-      used: 'number',
-      limit: 'number',
-      limit_source: '?string',
-      host_total: '?number',
-      processes: 'number'
+      string: ['figure'],
+      number: ['used', 'limit', 'processes'],
+      '?string': ['limit_source'],
+      '?number': ['host_total']
     });
     if (memory.cgroup !== null) {
       check.shape(memory.cgroup, 'memory.cgroup', {
-        version: 'number',
-        usage: 'number',
-        working_set: 'number',
-        outside_processes: 'number',
-        page_cache: 'number',
-        shmem: 'number',
-        kernel: 'number'
+        number: [
+          'version',
+          'usage',
+          'working_set',
+          'outside_processes',
+          'page_cache',
+          'shmem',
+          'kernel'
+        ]
       });
     }
   }
   if (root.by_owner !== undefined) {
-    check.array(root.by_owner, 'by_owner').forEach((owner, i) =>
-      check.shape(owner, `by_owner.${i}`, {
-        type: 'string',
-        name: 'string|null',
-        path: 'string|null',
-        kernel_id: 'string|null',
-        memory: 'number'
-      })
-    );
+    check
+      .array(root.by_owner, 'by_owner')
+      .forEach((owner, i) =>
+        check.shape(owner, `by_owner.${i}`, {
+          string: ['type'],
+          'string|null': ['name', 'path', 'kernel_id'],
+          number: ['memory']
+        })
+      );
   }
   if (root.oom !== undefined) {
     check.shape(root.oom, 'oom', {
-      kernel_kills: 'number',
-      last_event_id: 'number',
-      counter_source: 'string|null'
+      number: ['kernel_kills', 'last_event_id'],
+      'string|null': ['counter_source']
     });
   }
   assertDiagnosisFields(root, check);
@@ -190,35 +184,26 @@ export function assertSampleInfo(
   value: unknown,
   check: Guards
 ): asserts value is ISampleInfo {
-  const sample = check.shape(value, 'sample', {
-    ready: 'boolean',
-    stale: 'boolean'
-  });
+  const sample = check.shape(value, 'sample', { boolean: ['ready', 'stale'] });
   if (sample.ready || sample.age_ms !== null) {
     check.number(sample.age_ms, 'sample.age_ms');
   }
   check.shape(sample, 'sample', {
-    interval_ms: 'number',
-    cpu_ready: '?boolean',
-    cost_ms: '?number|null',
-    monitor_cpu_percent: '?number|null',
-    pss_estimated_bytes: '?number',
-    pss_estimated_fraction: '?number',
-    oldest_exact_age_ms: '?number|null',
-    next_poll_ms: '?number'
+    number: ['interval_ms'],
+    '?boolean': ['cpu_ready'],
+    '?number|null': ['cost_ms', 'monitor_cpu_percent', 'oldest_exact_age_ms'],
+    '?number': ['pss_estimated_bytes', 'pss_estimated_fraction', 'next_poll_ms']
   });
   if (sample.processes !== undefined) {
     check.shape(sample.processes, 'sample.processes', {
-      seen: 'number',
-      sampled: 'number',
-      left_out: 'number'
+      number: ['seen', 'sampled', 'left_out']
     });
   }
   if (sample.worker !== undefined) {
     check.shape(sample.worker, 'sample.worker', {
-      state: 'string',
-      restarts: 'number',
-      error: 'string|null'
+      string: ['state'],
+      number: ['restarts'],
+      'string|null': ['error']
     });
   }
 }

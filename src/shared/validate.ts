@@ -26,6 +26,11 @@ export type FieldKind =
   `${'' | '?'}${'number' | 'string' | 'boolean'}${'' | '|null'}`;
 
 /**
+ * The fields of an object a validator checks, by kind.
+ */
+export type Fields = Readonly<Partial<Record<FieldKind, readonly string[]>>>;
+
+/**
  * Make the error class of one kind of payload.
  *
  * @param name - The class's name.
@@ -74,33 +79,30 @@ export class Guards {
   }
 
   /**
-   * Check for an object whose fields are of the given kinds, in that order,
-   * and return it.
+   * Check for an object whose fields are of the given kinds, and return it.
    *
    * @param value - The object.
    *
    * @param path - Its path; the root of a payload is `(payload)`, whose
    *   fields are named alone.
    *
-   * @param fields - The kind of each field checked; others are allowed.
+   * @param fields - The names of the fields checked, by kind; other fields
+   *   are allowed.
    */
-  shape(
-    value: unknown,
-    path: string,
-    fields: Readonly<Record<string, FieldKind>>
-  ): Record<string, unknown> {
+  shape(value: unknown, path: string, fields: Fields): Record<string, unknown> {
     const record = this.object(value, path);
-    for (const [key, kind] of Object.entries(fields)) {
-      const field = record[key];
-      if (
-        (field === undefined && kind.startsWith('?')) ||
-        (field === null && kind.endsWith('|null'))
-      ) {
-        continue;
-      }
+    for (const [kind, names] of Object.entries(fields)) {
       const type = kind.replace(/^\?|\|null$/g, '') as
         'number' | 'string' | 'boolean';
-      this[type](field, this.at(path, key));
+      for (const name of names) {
+        const field = record[name];
+        if (
+          !(field === undefined && kind.startsWith('?')) &&
+          !(field === null && kind.endsWith('|null'))
+        ) {
+          this[type](field, this.at(path, name));
+        }
+      }
     }
     return record;
   }
