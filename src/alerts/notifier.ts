@@ -106,10 +106,7 @@ export class MemoryAlerts {
   }
 
   private _actions(): Notification.IAction[] {
-    const show = this._showKernels;
-    return show
-      ? [{ label: trans.__('Show kernel usage'), callback: () => show() }]
-      : [];
+    return actionsOf(trans.__('Show kernel usage'), this._showKernels);
   }
 
   private _events = new OomEventWatch();
@@ -139,6 +136,20 @@ export namespace MemoryAlerts {
      */
     readonly showKernels?: () => void;
   }
+}
+
+/**
+ * A notification's one action, when there is something to show.
+ *
+ * @param label - The button's label.
+ *
+ * @param show - What it shows; without it, no action.
+ */
+export function actionsOf(
+  label: string,
+  show: (() => void) | undefined
+): Notification.IAction[] {
+  return show ? [{ label, callback: () => show() }] : [];
 }
 
 /**

@@ -19,6 +19,7 @@ import type { IMetrics } from '../server/types';
 import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { Guards, validationError } from '../shared/validate';
+import { actionsOf } from './notifier';
 import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
 
 /**
@@ -105,10 +106,7 @@ export class SlownessAlerts {
   }
 
   private _actions(): Notification.IAction[] {
-    const show = this._showDetails;
-    return show
-      ? [{ label: trans.__('Show details'), callback: () => show() }]
-      : [];
+    return actionsOf(trans.__('Show details'), this._showDetails);
   }
 
   private _blockNotice: string | null = null;
