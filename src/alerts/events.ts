@@ -47,16 +47,14 @@ export function assertEvents(
 ): asserts value is { events: IOomEvent[] } {
   const check = Private.check;
   const root = check.object(value, '(payload)');
-  check
-    .array(root.events, 'events')
-    .forEach((event, i) =>
-      check.shape(event, `events.${i}`, {
-        number: ['id', 'time', 'limit'],
-        string: ['type', 'kernel_id'],
-        'string|null': ['kernel_name', 'path'],
-        'number|null': ['kernel_memory', 'server_memory']
-      })
-    );
+  check.array(root.events, 'events').forEach((event, i) =>
+    check.shape(event, `events.${i}`, {
+      number: ['id', 'time', 'limit'],
+      string: ['type', 'kernel_id'],
+      'string|null': ['kernel_name', 'path'],
+      'number|null': ['kernel_memory', 'server_memory']
+    })
+  );
 }
 
 /**

@@ -77,14 +77,12 @@ export function assertKernelUsage(
   });
   if (kernel.oom_events !== undefined) {
     const at = check.at(path, 'oom_events');
-    check
-      .array(kernel.oom_events, at)
-      .forEach((event, i) =>
-        check.shape(event, `${at}.${i}`, {
-          number: ['id', 'time', 'limit'],
-          'number|null': ['kernel_memory', 'server_memory']
-        })
-      );
+    check.array(kernel.oom_events, at).forEach((event, i) =>
+      check.shape(event, `${at}.${i}`, {
+        number: ['id', 'time', 'limit'],
+        'number|null': ['kernel_memory', 'server_memory']
+      })
+    );
   }
 }
 

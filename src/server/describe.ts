@@ -145,8 +145,7 @@ export function describeMetrics(
         ? trans.__(
             'limit %1 (from %2)',
             formatBytes(memory.limit),
-            termText(limits?.memory?.source ?? '') ||
-              trans.__('the server')
+            termText(limits?.memory?.source ?? '') || trans.__('the server')
           )
         : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);

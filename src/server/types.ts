@@ -149,15 +149,13 @@ export function assertMetrics(value: unknown): asserts value is IMetrics {
     }
   }
   if (root.by_owner !== undefined) {
-    check
-      .array(root.by_owner, 'by_owner')
-      .forEach((owner, i) =>
-        check.shape(owner, `by_owner.${i}`, {
-          string: ['type'],
-          'string|null': ['name', 'path', 'kernel_id'],
-          number: ['memory']
-        })
-      );
+    check.array(root.by_owner, 'by_owner').forEach((owner, i) =>
+      check.shape(owner, `by_owner.${i}`, {
+        string: ['type'],
+        'string|null': ['name', 'path', 'kernel_id'],
+        number: ['memory']
+      })
+    );
   }
   if (root.oom !== undefined) {
     check.shape(root.oom, 'oom', {
