@@ -316,17 +316,20 @@ export function KernelChartsComponent(props: {
   // Headroom above the peak, so a steady kernel's line is not drawn on the
   // chart's top edge.
   const memoryMax = dataScaleMax(memoryValues);
+  const chart = {
+    className: 'jp-ResourceMonitor-kernelChart',
+    history,
+    windowMs,
+    width: 120,
+    height: 24
+  };
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
       <ChartFigure
-        className="jp-ResourceMonitor-kernelChart"
+        {...chart}
         caption={trans.__('Memory')}
-        history={history}
         value={point => point.memory}
         max={memoryMax}
-        windowMs={windowMs}
-        width={120}
-        height={24}
         label={trans.__(
           'Memory (PSS) over %1, up to %2',
           span,
@@ -334,14 +337,10 @@ export function KernelChartsComponent(props: {
         )}
       />
       <ChartFigure
-        className="jp-ResourceMonitor-kernelChart"
+        {...chart}
         caption={trans.__('CPU')}
-        history={history}
         value={point => point.cpu_percent}
         max={cpuScaleMax(cpuValues)}
-        windowMs={windowMs}
-        width={120}
-        height={24}
         label={trans.__(
           'CPU over %1, up to %2',
           span,

@@ -65,6 +65,7 @@ export function ResourceMonitorDetailComponent(
     .filter((value): value is number => value !== null);
   const cpuMax = cpuScaleMax(cpuValues);
   const showCpu = metrics?.cpu_percent !== undefined;
+  const chart = { className: 'jp-ResourceMonitor-chart', history, windowMs };
 
   return (
     <div className="jp-ResourceMonitor-detailBody">
@@ -74,17 +75,15 @@ export function ResourceMonitorDetailComponent(
       {history.length > 1 ? (
         <div className="jp-ResourceMonitor-charts">
           <ChartFigure
-            className="jp-ResourceMonitor-chart"
+            {...chart}
             caption={trans.__(
               'Memory (%1), scale 0 – %2%3',
               memoryKind,
               formatBytes(memoryMax),
               limitText
             )}
-            history={history}
             value={point => point.memory}
             max={memoryMax}
-            windowMs={windowMs}
             label={trans.__(
               'Memory (%1) over %2, up to %3%4',
               memoryKind,
@@ -95,12 +94,10 @@ export function ResourceMonitorDetailComponent(
           />
           {showCpu && (
             <ChartFigure
-              className="jp-ResourceMonitor-chart"
+              {...chart}
               caption={trans.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
-              history={history}
               value={point => point.cpu_percent}
               max={cpuMax}
-              windowMs={windowMs}
               label={trans.__(
                 'CPU over %1, up to %2',
                 span,
