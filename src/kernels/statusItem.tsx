@@ -82,19 +82,14 @@ export function KernelStatusComponent(
   const text = kernelStatusText(kernel);
   const title = kernelStatusTitle({ kernelId, kernel, status, sample, error });
   const why = kernel ? unavailableText(kernel) : null;
-  const ariaLabel = trans.__(
+  const label = trans.__(
     'Current kernel usage: %1%2. Press Enter to open the Kernel usage panel.',
     kernelFigures(kernel),
     why ? `, ${why}` : ''
   );
 
   return (
-    <div
-      className={className}
-      title={title}
-      aria-label={ariaLabel}
-      {...buttonProps(onActivate)}
-    >
+    <div {...buttonProps(onActivate, { className, title, label })}>
       <span className="jp-ResourceMonitor-metric">{text}</span>
     </div>
   );

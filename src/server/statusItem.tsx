@@ -211,7 +211,7 @@ export function ResourceMonitorComponent(
   const summary = texts.length
     ? texts.map(text => text.text).join(', ')
     : trans.__('Resource usage');
-  const ariaLabel = trans.__(
+  const label = trans.__(
     'Resource monitor: %1.%2 Press Enter for details.',
     summary,
     statusNote ? ` ${statusNote}` : ''
@@ -219,10 +219,7 @@ export function ResourceMonitorComponent(
 
   return (
     <div
-      className={className}
-      title={title}
-      aria-label={ariaLabel}
-      {...buttonProps(onActivate)}
+      {...buttonProps(onActivate, { className, title, label })}
       aria-haspopup="dialog"
       aria-expanded={expanded ?? false}
     >
