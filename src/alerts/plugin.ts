@@ -36,8 +36,7 @@ import { loopBlockOf, SlownessAlerts } from './slowness';
  */
 export const alertsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-resource-monitor:alerts',
-  description:
-    'Notifies when a kernel runs out of memory, memory nears its limit, or the server or a kernel is held back.',
+  description: 'Notifies of OOM kills, memory near its limit and slowness.',
   autoStart: true,
   requires: [IResourceMonitorModel, IDiagnosisContext],
   optional: [ISettingRegistry, ITranslator],

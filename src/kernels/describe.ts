@@ -144,19 +144,20 @@ export function describeKernelsStatus(
   sample: ISampleInfo | null,
   error: string | null
 ): string | null {
-  switch (status) {
-    case 'loading':
-      return trans.__('Waiting for the first answer from the server.');
-    case 'unreachable':
-      return trans.__(
+  // Keyed by the status union: a new status fails to compile until said.
+  const notes: Record<MonitorStatus, () => string | null> = {
+    ok: () => null,
+    loading: () => trans.__('Waiting for the first answer from the server.'),
+    unreachable: () =>
+      trans.__(
         'Server unreachable (%1); retrying with backoff. The figures shown may be old.',
         error ?? trans.__('request failed')
-      );
-    case 'unavailable':
-      return trans.__(
+      ),
+    unavailable: () =>
+      trans.__(
         'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.'
-      );
-    case 'stale':
+      ),
+    stale: () => {
       if (sample && !sample.ready) {
         return trans.__('The server has not taken its first sample yet.');
       }
@@ -169,9 +170,9 @@ export function describeKernelsStatus(
       return trans.__(
         'No fresh figures for a while (polling paused or delayed).'
       );
-    case 'ok':
-      return null;
-  }
+    }
+  };
+  return notes[status]();
 }
 
 /**

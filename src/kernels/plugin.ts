@@ -29,15 +29,6 @@ import { KERNELS_PANEL_ID, KernelUsagePanel } from './panel';
 import { KernelUsageStatus } from './statusItem';
 
 /**
- * The id of the per-kernel plugin.
- *
- * #### Notes
- * It has no settings of its own: it reads `refreshRate` and `historyMinutes`
- * from the server plugin's, so one setting times both polls.
- */
-export const KERNELS_PLUGIN_ID = 'jupyter-resource-monitor:kernels';
-
-/**
  * The id of the kernel status-bar item.
  */
 export const KERNEL_STATUS_ITEM_ID = 'jupyter-resource-monitor:kernel-status';
@@ -61,9 +52,13 @@ export const kernelModelPlugin = modelPlugin({
 /**
  * The current kernel's usage in the status bar, and a Kernel usage panel in
  * the right sidebar listing every running kernel.
+ *
+ * #### Notes
+ * It has no settings of its own: its model reads `refreshRate` and
+ * `historyMinutes` from the server plugin's, so one setting times both polls.
  */
 export const kernelsPlugin: JupyterFrontEndPlugin<void> = {
-  id: KERNELS_PLUGIN_ID,
+  id: 'jupyter-resource-monitor:kernels',
   description:
     "Shows each kernel's memory (PSS) and CPU use: the current one in the status bar, all of them in a sidebar panel.",
   autoStart: true,

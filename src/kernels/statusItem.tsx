@@ -173,14 +173,15 @@ export class KernelUsageStatus extends VDomRenderer<KernelUsageModel> {
    * Render the item from the model.
    */
   protected render(): JSX.Element {
-    const model = this.model;
+    const { currentKernelId, currentKernel, status, sample, error } =
+      this.model;
     return (
       <KernelStatusComponent
-        kernelId={model.currentKernelId}
-        kernel={model.currentKernel}
-        status={model.status}
-        sample={model.sample}
-        error={model.error}
+        kernelId={currentKernelId}
+        kernel={currentKernel}
+        status={status}
+        sample={sample}
+        error={error}
         onActivate={this._onActivate}
       />
     );
