@@ -4,7 +4,7 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
 import { getJSON } from '../shared/http';
-import { Guards, validationError } from '../shared/validate';
+import { AnyString, Guards, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -16,17 +16,20 @@ export const EVENTS_PATH = 'api/metrics/v1/events';
  * A kernel ended by the OOM killer, as `GET /api/metrics/v1/events` lists it
  * (the fields this frontend reads and checks).
  */
-export type IOomEvent = Pick<
-  Wire.OomEvent,
-  | 'id'
-  | 'type'
-  | 'time'
-  | 'kernel_id'
-  | 'kernel_name'
-  | 'path'
-  | 'kernel_memory'
-  | 'server_memory'
-  | 'limit'
+export type IOomEvent = AnyString<
+  Pick<
+    Wire.OomEvent,
+    | 'id'
+    | 'type'
+    | 'time'
+    | 'kernel_id'
+    | 'kernel_name'
+    | 'path'
+    | 'kernel_memory'
+    | 'server_memory'
+    | 'limit'
+  >,
+  'type'
 >;
 
 /**

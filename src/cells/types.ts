@@ -1,18 +1,22 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
+import type { AnyString } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
  * What one execution of code cost, as the server measured it
- * (`GET /api/metrics/v1/kernels/<id>/executions`).
+ * (`GET /api/metrics/v1/kernels/<id>/executions`); a status a newer server
+ * adds is shown as sent.
  */
-export type IExecution = Wire.Execution;
+export type IExecution = AnyString<Wire.Execution, 'status'>;
 
 /**
  * The route's answer.
  */
-export type IExecutionList = Wire.Executions;
+export type IExecutionList = Omit<Wire.Executions, 'executions'> & {
+  readonly executions: ReadonlyArray<IExecution>;
+};
 
 /**
  * Check an answer's shape before using it.

@@ -1,7 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { Fields, Guards, Optional } from '../shared/validate';
+import { AnyString, Fields, Guards, Optional } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -42,8 +42,9 @@ export type IPressure = Wire.PsiResource;
  */
 export type IDiagnosisFields = Pick<
   Wire.Metrics,
-  'cpu_wait_percent' | 'psi' | 'thresholds'
+  'cpu_wait_percent' | 'thresholds'
 > & {
+  readonly psi?: AnyString<Wire.Psi, 'source'> | null;
   readonly cpu_throttle?: Omit<Wire.CpuThrottle, 'read_at'> | null;
   readonly event_loop?:
     | (Pick<Wire.EventLoop, 'lag_ms' | 'threshold_ms'> & {

@@ -2,7 +2,12 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertSampleInfo, ISampleInfo } from '../server/types';
-import { Guards, Optional, validationError } from '../shared/validate';
+import {
+  AnyString,
+  Guards,
+  Optional,
+  validationError
+} from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -15,7 +20,7 @@ import type * as Wire from '../shared/wire';
  * One kernel's usage, as the server reports it.
  */
 export type IKernelUsage = Optional<
-  Omit<Wire.Kernel, 'oom_events'>,
+  AnyString<Omit<Wire.Kernel, 'oom_events'>, 'reason'>,
   'path' | 'session_type'
 > & {
   /**

@@ -2,7 +2,13 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertDiagnosisFields, IDiagnosisFields } from '../diagnosis/types';
-import { Fields, Guards, Optional, validationError } from '../shared/validate';
+import {
+  AnyString,
+  Fields,
+  Guards,
+  Optional,
+  validationError
+} from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
 /**
@@ -16,8 +22,14 @@ import type * as Wire from '../shared/wire';
  * The limits and their warning flags; each limit may be absent.
  */
 export type ILimits = {
-  readonly memory?: Optional<Wire.Limits['memory'], 'rss' | 'pss' | 'source'>;
-  readonly cpu?: Optional<NonNullable<Wire.Limits['cpu']>, 'source'>;
+  readonly memory?: Optional<
+    AnyString<Wire.Limits['memory'], 'source'>,
+    'rss' | 'pss' | 'source'
+  >;
+  readonly cpu?: Optional<
+    AnyString<NonNullable<Wire.Limits['cpu']>, 'source'>,
+    'source'
+  >;
   readonly disk?: Wire.Limits['disk'];
 };
 
@@ -29,14 +41,17 @@ export type ISampleInfo = Pick<
   'ready' | 'stale' | 'age_ms' | 'interval_ms'
 > &
   Partial<
-    Omit<Wire.Sample, 'ready' | 'stale' | 'age_ms' | 'interval_ms' | 'taken_at'>
+    Omit<
+      Wire.Sample,
+      'ready' | 'stale' | 'age_ms' | 'interval_ms' | 'taken_at' | 'worker'
+    > & { readonly worker: AnyString<Wire.Sample['worker'], 'state'> }
   >;
 
 /**
  * The figure compared with the memory limit, and what it is made of.
  */
 export type IMemoryFigure = Optional<
-  Omit<Wire.Memory, 'cgroup'>,
+  AnyString<Omit<Wire.Memory, 'cgroup'>, 'figure' | 'limit_source'>,
   'limit_source' | 'host_total'
 > & {
   readonly cgroup: Omit<
@@ -48,7 +63,7 @@ export type IMemoryFigure = Optional<
 /**
  * Memory of one notebook, console or terminal.
  */
-export type IOwner = Omit<Wire.Owner, 'cpu_percent'>;
+export type IOwner = AnyString<Omit<Wire.Owner, 'cpu_percent'>, 'type'>;
 
 /**
  * The payload of `GET /api/metrics/v1` (the "why is it slow?" fields as
@@ -77,7 +92,10 @@ export type IMetrics = Omit<
     readonly memory?: IMemoryFigure;
     readonly sample?: ISampleInfo;
     readonly by_owner?: ReadonlyArray<IOwner>;
-    readonly oom?: Omit<Wire.OomSummary, 'kernel_deaths'>;
+    readonly oom?: AnyString<
+      Omit<Wire.OomSummary, 'kernel_deaths'>,
+      'counter_source'
+    >;
   };
 
 /**

@@ -14,6 +14,14 @@
 export type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 /**
+ * `T` with the enumerations `K` read as any string: the validators let a
+ * value a newer server may add through, and the views show it as sent.
+ */
+export type AnyString<T, K extends keyof T> = Omit<T, K> & {
+  [P in keyof Pick<T, K>]: Exclude<Pick<T, K>[P], string> | string;
+};
+
+/**
  * The class of the errors one validator throws.
  */
 export type FieldErrorClass = new (path: string, expected: string) => Error;
