@@ -2,19 +2,16 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
+import { PluginRegistry, Token } from '@lumino/coreutils';
 import { MessageLoop } from '@lumino/messaging';
 import { Signal, Stream } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import plugins, {
-  CommandIDs,
-  PALETTE_CATEGORY,
-  TOP_AREA_CLASS
-} from '../index';
+import plugins from '../index';
 import { OOM_KILL_SCHEMA_ID } from '../alerts/bus';
 import {
   DEFAULT_DISPLAY,
@@ -22,7 +19,9 @@ import {
   ResourceMonitorStatus
 } from '../server/statusItem';
 import { setTranslator, trans, TRANSLATION_DOMAIN } from '../shared/i18n';
+import { PALETTE_CATEGORY, PLUGIN_ID, TOP_AREA_CLASS } from '../shared/plugin';
 import { KERNELS_PANEL_ID } from '../kernels/panel';
+import { CommandIDs } from '../tokens';
 import { normalPayload, stubServer } from './fixtures';
 
 /**
@@ -57,21 +56,57 @@ function notebookLikeApp(): {
   return { app, added, activated };
 }
 
+/**
+ * Activate the plugins as the application does, given some of its services
+ * (the others absent, as optional ones may be).
+ */
+async function activate(
+  app: JupyterFrontEnd,
+  services: Array<[Token<unknown>, unknown]> = []
+): Promise<PluginRegistry> {
+  const registry = new PluginRegistry();
+  registry.application = app;
+  registry.registerPlugins([
+    ...plugins,
+    ...services.map(([token, service]) => ({
+      id: `test:${token.name}`,
+      provides: token,
+      activate: () => service
+    }))
+  ]);
+  await registry.activatePlugins('startUp');
+  return registry;
+}
+
+describe('the plugins', () => {
+  it('keep their ids, and require only what one of them provides', () => {
+    const ids = plugins.map(plugin => plugin.id);
+    for (const id of ['plugin', 'kernels', 'cells']) {
+      expect(ids).toContain(`jupyter-resource-monitor:${id}`);
+    }
+    expect(ids).toContain(PLUGIN_ID);
+    const provided = plugins.map(plugin => plugin.provides);
+    for (const plugin of plugins) {
+      for (const token of plugin.requires ?? []) {
+        expect(provided).toContain(token);
+      }
+    }
+  });
+});
+
 describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
   afterEach(() => {
     document.body.innerHTML = '';
     jest.restoreAllMocks();
   });
 
-  it('need no status bar and put both items in the top area', () => {
-    for (const plugin of plugins) {
-      expect(plugin.requires ?? []).toHaveLength(0);
-    }
+  it('need no status bar and put both items in the top area', async () => {
     stubServer({ status: 200, body: normalPayload() });
     const { app, added } = notebookLikeApp();
-    const [server, kernels] = plugins;
-    server.activate(app, null, null, null);
-    kernels.activate(app, null, null, null, null, null, null, null);
+    const registry = await activate(app);
+    for (const plugin of plugins) {
+      expect(registry.isPluginActivated(plugin.id)).toBe(true);
+    }
     const top = added.filter(entry => entry.area === 'top');
     expect(top.map(entry => entry.widget.id)).toEqual([
       'jp-ResourceMonitor-status',
@@ -91,13 +126,11 @@ describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
       addItem: (item: { command: string; category: string }) =>
         paletteItems.push(item)
     };
-    const [server, kernels] = plugins;
-    server.activate(app, null, null, palette);
-    kernels.activate(app, null, null, null, null, null, null, palette);
+    await activate(app, [[ICommandPalette, palette]]);
 
     expect(paletteItems).toEqual([
-      { command: CommandIDs.openDetails, category: PALETTE_CATEGORY },
       { command: CommandIDs.refresh, category: PALETTE_CATEGORY },
+      { command: CommandIDs.openDetails, category: PALETTE_CATEGORY },
       { command: CommandIDs.openKernelUsage, category: PALETTE_CATEGORY }
     ]);
 
@@ -139,11 +172,11 @@ describe('the plugins without a status bar (Jupyter Notebook 7)', () => {
     expect(app.commands.isToggled(CommandIDs.openDetails)).toBe(false);
   });
 
-  it("announce an OOM kill heard on the server's event bus", () => {
+  it("announce an OOM kill heard on the server's event bus", async () => {
     stubServer({ status: 200, body: normalPayload() });
     const { app } = notebookLikeApp();
     Notification.dismiss();
-    plugins[0].activate(app, null, null, null);
+    await activate(app);
     const stream = app.serviceManager.events.stream as unknown as Stream<
       object,
       unknown
@@ -192,8 +225,7 @@ describe('translation', () => {
     } as unknown as ITranslator;
     stubServer({ status: 200, body: normalPayload() });
     const { app, added } = notebookLikeApp();
-    const [server] = plugins;
-    server.activate(app, null, null, null, translator);
+    await activate(app, [[ITranslator, translator]]);
 
     expect(app.commands.label(CommandIDs.openDetails)).toBe(
       '«Resource Usage Details»'

@@ -1,10 +1,11 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
+import type { ServerConnection } from '@jupyterlab/services';
 
-import { Guards } from '../shared/validate';
+import { getJSON } from '../shared/http';
+import { AnyString, Guards, validationError } from '../shared/validate';
+import type * as Wire from '../shared/wire';
 
 /**
  * The REST path of the OOM events, relative to the server's base URL.
@@ -12,58 +13,32 @@ import { Guards } from '../shared/validate';
 export const EVENTS_PATH = 'api/metrics/v1/events';
 
 /**
- * A kernel ended by the OOM killer, as `GET /api/metrics/v1/events` lists it.
+ * A kernel ended by the OOM killer, as `GET /api/metrics/v1/events` lists it
+ * (the fields this frontend reads and checks).
  */
-export interface IOomEvent {
-  /**
-   * 1, 2, … in the server's life: tells new events from those shown.
-   */
-  readonly id: number;
-  /**
-   * Always `oom_kill`.
-   */
-  readonly type: string;
-  /**
-   * When the death was noticed, in seconds since the epoch.
-   */
-  readonly time: number;
-  /**
-   * The kernel's id (it is restarted under the same id).
-   */
-  readonly kernel_id: string;
-  /**
-   * The kernelspec name.
-   */
-  readonly kernel_name: string | null;
-  /**
-   * The notebook or console of its session.
-   */
-  readonly path: string | null;
-  /**
-   * The kernel's memory at the last sample before it died, in bytes.
-   */
-  readonly kernel_memory: number | null;
-  /**
-   * The server's figure compared with the limit at that sample, in bytes.
-   */
-  readonly server_memory: number | null;
-  /**
-   * The memory limit in bytes (0: unknown).
-   */
-  readonly limit: number;
-}
+export type IOomEvent = AnyString<
+  Pick<
+    Wire.OomEvent,
+    | 'id'
+    | 'type'
+    | 'time'
+    | 'kernel_id'
+    | 'kernel_name'
+    | 'path'
+    | 'kernel_memory'
+    | 'server_memory'
+    | 'limit'
+  >,
+  'type'
+>;
 
 /**
  * The error thrown when the events answer does not have the documented shape.
  */
-export class EventsValidationError extends Error {
-  constructor(path: string, expected: string) {
-    super(
-      `Invalid /api/metrics/v1/events payload: '${path}' must be ${expected}`
-    );
-    this.name = 'EventsValidationError';
-  }
-}
+export const EventsValidationError = validationError(
+  'EventsValidationError',
+  '/api/metrics/v1/events payload'
+);
 
 /**
  * Check a parsed events answer.
@@ -75,21 +50,14 @@ export function assertEvents(
 ): asserts value is { events: IOomEvent[] } {
   const check = Private.check;
   const root = check.object(value, '(payload)');
-  if (!Array.isArray(root.events)) {
-    throw new EventsValidationError('events', 'an array');
-  }
-  root.events.forEach((item: unknown, i: number) => {
-    const event = check.object(item, `events.${i}`);
-    check.number(event.id, `events.${i}.id`);
-    check.string(event.type, `events.${i}.type`);
-    check.number(event.time, `events.${i}.time`);
-    check.string(event.kernel_id, `events.${i}.kernel_id`);
-    check.nullableString(event.kernel_name, `events.${i}.kernel_name`);
-    check.nullableString(event.path, `events.${i}.path`);
-    check.nullableNumber(event.kernel_memory, `events.${i}.kernel_memory`);
-    check.nullableNumber(event.server_memory, `events.${i}.server_memory`);
-    check.number(event.limit, `events.${i}.limit`);
-  });
+  check.array(root.events, 'events').forEach((event, i) =>
+    check.shape(event, `events.${i}`, {
+      number: ['id', 'time', 'limit'],
+      string: ['type', 'kernel_id'],
+      'string|null': ['kernel_name', 'path'],
+      'number|null': ['kernel_memory', 'server_memory']
+    })
+  );
 }
 
 /**
@@ -102,15 +70,7 @@ export function assertEvents(
 export async function fetchEvents(
   settings: ServerConnection.ISettings
 ): Promise<IOomEvent[]> {
-  const response = await ServerConnection.makeRequest(
-    URLExt.join(settings.baseUrl, EVENTS_PATH),
-    { method: 'GET', cache: 'no-store' },
-    settings
-  );
-  if (response.status !== 200) {
-    throw new Error(`GET ${EVENTS_PATH}: HTTP ${response.status}`);
-  }
-  const body: unknown = await response.json();
+  const body = await getJSON(settings, EVENTS_PATH);
   assertEvents(body);
   return body.events;
 }
@@ -119,7 +79,5 @@ export async function fetchEvents(
  * Module-private state.
  */
 namespace Private {
-  export const check = new Guards(
-    (path, expected) => new EventsValidationError(path, expected)
-  );
+  export const check = new Guards(EventsValidationError);
 }

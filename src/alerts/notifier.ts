@@ -11,6 +11,7 @@ import type { IMetrics } from '../server/types';
 import { baseName, formatBytes, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { fetchEvents, IOomEvent } from './events';
+import { actionsOf, ModelAlerts } from './modelAlerts';
 import { HighWaterMark, OomEventWatch } from './watch';
 
 /**
@@ -24,12 +25,11 @@ export const DEFAULT_HIGH_WATER_PERCENT = 90;
  * high-water mark. Fed by the shared server model; fetches only the events,
  * and only when the payload says there are new ones.
  */
-export class MemoryAlerts {
+export class MemoryAlerts extends ModelAlerts {
   constructor(options: MemoryAlerts.IOptions) {
-    this._model = options.model;
+    super(options.model);
     this._settings = options.serverSettings;
     this._showKernels = options.showKernels;
-    this._model.stateChanged.connect(this._onChange, this);
   }
 
   /**
@@ -42,19 +42,10 @@ export class MemoryAlerts {
     this._highWater.percent = value;
   }
 
-  /**
-   * Stop following the model.
-   */
-  dispose(): void {
-    this._model.stateChanged.disconnect(this._onChange, this);
-  }
-
-  private _onChange(): void {
-    const metrics = this._model.metrics;
-    if (!metrics || metrics === this._last || metrics.sample?.ready === false) {
+  protected onMetrics(metrics: IMetrics): void {
+    if (metrics.sample?.ready === false) {
       return;
     }
-    this._last = metrics;
     const figure = memoryFigure(metrics);
     if (
       figure.limit !== null &&
@@ -106,17 +97,12 @@ export class MemoryAlerts {
   }
 
   private _actions(): Notification.IAction[] {
-    const show = this._showKernels;
-    return show
-      ? [{ label: trans.__('Show kernel usage'), callback: () => show() }]
-      : [];
+    return actionsOf(trans.__('Show kernel usage'), this._showKernels);
   }
 
   private _events = new OomEventWatch();
   private _fetching = false;
   private _highWater = new HighWaterMark(DEFAULT_HIGH_WATER_PERCENT);
-  private _last: IMetrics | null = null;
-  private _model: ResourceMonitorModel;
   private _settings: ServerConnection.ISettings;
   private _showKernels: (() => void) | undefined;
 }

@@ -18,7 +18,8 @@ import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
 import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
-import { Guards } from '../shared/validate';
+import { Guards, validationError } from '../shared/validate';
+import { actionsOf, ModelAlerts } from './modelAlerts';
 import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
 
 /**
@@ -28,12 +29,11 @@ import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
  * One per episode. Fed by the shared server model and the diagnosis context;
  * fetches nothing.
  */
-export class SlownessAlerts {
+export class SlownessAlerts extends ModelAlerts {
   constructor(options: SlownessAlerts.IOptions) {
-    this._model = options.model;
+    super(options.model);
     this._context = options.context;
     this._showDetails = options.showDetails;
-    this._model.stateChanged.connect(this._onChange, this);
   }
 
   /**
@@ -43,23 +43,14 @@ export class SlownessAlerts {
    * @param block - The bus record (the REST block's fields).
    */
   announceLive(block: IEventLoopBlock): void {
-    const metrics = this._model.metrics;
+    const metrics = this.model.metrics;
     this._onBlocks([block], this._context.thresholds(metrics), Date.now());
   }
 
-  /**
-   * Stop following the model.
-   */
-  dispose(): void {
-    this._model.stateChanged.disconnect(this._onChange, this);
-  }
-
-  private _onChange(): void {
-    const metrics = this._model.metrics;
-    if (!metrics || metrics === this._last || !hasDiagnosis(metrics)) {
+  protected onMetrics(metrics: IMetrics): void {
+    if (!hasDiagnosis(metrics)) {
       return;
     }
-    this._last = metrics;
     const now = Date.now();
     const thresholds = this._context.thresholds(metrics);
     this._onBlocks(metrics.event_loop?.blocks ?? [], thresholds, now);
@@ -105,18 +96,13 @@ export class SlownessAlerts {
   }
 
   private _actions(): Notification.IAction[] {
-    const show = this._showDetails;
-    return show
-      ? [{ label: trans.__('Show details'), callback: () => show() }]
-      : [];
+    return actionsOf(trans.__('Show details'), this._showDetails);
   }
 
   private _blockNotice: string | null = null;
   private _blocks = new LoopBlockWatch();
   private _context: DiagnosisContext;
   private _heldBack = new HeldBackWatch();
-  private _last: IMetrics | null = null;
-  private _model: ResourceMonitorModel;
   private _showDetails: (() => void) | undefined;
 }
 
@@ -273,7 +259,6 @@ namespace Private {
    * The guards of {@link loopBlockOf}.
    */
   export const check = new Guards(
-    (path, expected) =>
-      new Error(`Invalid loop_block event: '${path}' must be ${expected}`)
+    validationError('LoopBlockValidationError', 'loop_block event')
   );
 }

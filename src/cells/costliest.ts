@@ -7,10 +7,11 @@
  * server's memory of a notebook's peak.
  */
 
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
+import type { ServerConnection } from '@jupyterlab/services';
 
 import { formatBytes } from '../shared/format';
+import { getJSON } from '../shared/http';
+import type { NotebookPeak } from '../shared/wire';
 import { trans } from '../shared/i18n';
 import { cellCpu, cellPeak, formatSeconds } from './figures';
 import { assertExecutionList, IExecution, IExecutionList } from './types';
@@ -36,28 +37,6 @@ export interface IKernelCells {
 }
 
 /**
- * GET a JSON body from the server.
- *
- * @returns The parsed body, or null on any failure or a status other than 200.
- */
-async function getJSON(
-  serverSettings: ServerConnection.ISettings,
-  path: string
-): Promise<unknown> {
-  const url = URLExt.join(serverSettings.baseUrl, path);
-  try {
-    const response = await ServerConnection.makeRequest(
-      url,
-      { method: 'GET', cache: 'no-store' },
-      serverSettings
-    );
-    return response.status === 200 ? await response.json() : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * One kernel's execution records (`GET .../kernels/<id>/executions`).
  *
  * @returns The answer, or null on any failure or a malformed answer.
@@ -66,12 +45,13 @@ export async function fetchExecutionList(
   serverSettings: ServerConnection.ISettings,
   kernelId: string
 ): Promise<IExecutionList | null> {
-  const body = await getJSON(
-    serverSettings,
-    `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
-  );
   try {
-    return body === null ? null : assertExecutionList(body);
+    return assertExecutionList(
+      await getJSON(
+        serverSettings,
+        `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
+      )
+    );
   } catch {
     return null;
   }
@@ -87,12 +67,15 @@ export async function fetchNotebookPeak(
   serverSettings: ServerConnection.ISettings,
   path: string
 ): Promise<number | null> {
-  const body = (await getJSON(
-    serverSettings,
-    `api/metrics/v1/notebooks/peaks?path=${encodeURIComponent(path)}`
-  )) as { peak?: unknown } | null;
-  const peak = body?.peak;
-  return typeof peak === 'number' && peak >= 0 ? peak : null;
+  try {
+    const { peak } = await getJSON<Partial<NotebookPeak>>(
+      serverSettings,
+      `api/metrics/v1/notebooks/peaks?path=${encodeURIComponent(path)}`
+    );
+    return typeof peak === 'number' && peak >= 0 ? peak : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

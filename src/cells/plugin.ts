@@ -12,7 +12,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
-import { URLExt } from '@jupyterlab/coreutils';
 import {
   INotebookTracker,
   Notebook,
@@ -24,7 +23,11 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator } from '@jupyterlab/translation';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
+import type { ResourceMonitorModel } from '../server/model';
+import type { IMetrics } from '../server/types';
 import { setTranslator } from '../shared/i18n';
+import { startWithSettings } from '../shared/plugin';
+import { IResourceMonitorModel } from '../tokens';
 import {
   cellLine,
   metadataFigures,
@@ -32,19 +35,13 @@ import {
   recordedPeak,
   rightSizingNote
 } from './figures';
-import { fetchNotebookPeak } from './costliest';
-import { assertExecutionList, IExecution, IExecutionList } from './types';
+import { fetchExecutionList, fetchNotebookPeak } from './costliest';
+import { IExecution, IExecutionList } from './types';
 
 /**
  * The id of this plugin.
  */
 export const CELLS_PLUGIN_ID = 'jupyter-resource-monitor:cells';
-
-/**
- * The plugin whose settings this one reads (the extension's one settings
- * schema, `schema/plugin.json`).
- */
-const SETTINGS_ID = 'jupyter-resource-monitor:plugin';
 
 /**
  * The class of the line under a cell.
@@ -70,14 +67,35 @@ export interface ICellSettings {
 }
 
 /**
- * Reads executions and the memory limit from the server.
+ * What {@link CellFigures} reads of the server model.
+ */
+export interface IMetricsSource {
+  /**
+   * Settles after the model's first answer (or failure).
+   */
+  readonly ready: Promise<void>;
+  /**
+   * The latest payload, if any.
+   */
+  readonly metrics: IMetrics | null;
+}
+
+/**
+ * Reads executions from the server, and the memory limit from the model that
+ * polls it.
  */
 export class CellFigures {
   /**
    * @param serverSettings - The connection to the server.
+   *
+   * @param server - The server model; without it the limit is unknown.
    */
-  constructor(serverSettings: ServerConnection.ISettings) {
+  constructor(
+    serverSettings: ServerConnection.ISettings,
+    server: IMetricsSource | null = null
+  ) {
     this._serverSettings = serverSettings;
+    this._server = server;
   }
 
   /**
@@ -100,14 +118,7 @@ export class CellFigures {
    * One kernel's answer, with `peak_since_start`; null on any failure.
    */
   async executionList(kernelId: string): Promise<IExecutionList | null> {
-    const body = await this._get(
-      `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
-    );
-    try {
-      return body === null ? null : assertExecutionList(body);
-    } catch {
-      return null;
-    }
+    return fetchExecutionList(this._serverSettings, kernelId);
   }
 
   /**
@@ -119,39 +130,20 @@ export class CellFigures {
   }
 
   /**
-   * This server's memory limit in bytes (null: unknown), asked at most every
-   * 30 s.
+   * This server's memory limit in bytes (null: unknown), once the model has
+   * its first answer.
    */
   async memoryLimit(): Promise<number | null> {
-    const now = Date.now();
-    if (this._limit === undefined || now - this._limitAt > 30_000) {
-      this._limitAt = now;
-      const body = (await this._get('api/metrics/v1')) as {
-        memory?: { limit?: unknown };
-        limits?: { memory?: { pss?: unknown } };
-      } | null;
-      const limit = body?.memory?.limit ?? body?.limits?.memory?.pss;
-      this._limit = typeof limit === 'number' && limit > 0 ? limit : null;
-    }
-    return this._limit;
-  }
-
-  private async _get(path: string): Promise<unknown> {
-    const url = URLExt.join(this._serverSettings.baseUrl, path);
-    try {
-      const response = await ServerConnection.makeRequest(
-        url,
-        { method: 'GET', cache: 'no-store' },
-        this._serverSettings
-      );
-      return response.status === 200 ? await response.json() : null;
-    } catch {
+    if (!this._server) {
       return null;
     }
+    await this._server.ready;
+    const metrics = this._server.metrics;
+    const limit = metrics?.memory?.limit ?? metrics?.limits?.memory?.pss;
+    return limit !== undefined && limit > 0 ? limit : null;
   }
 
-  private _limit: number | null | undefined = undefined;
-  private _limitAt = 0;
+  private _server: IMetricsSource | null;
   private _serverSettings: ServerConnection.ISettings;
 }
 
@@ -310,17 +302,23 @@ function onExecuted(
 }
 
 /**
- * The plugin.
+ * The line under each executed cell, and the right-sizing note.
  */
-const cellsPlugin: JupyterFrontEndPlugin<void> = {
+export const cellsPlugin: JupyterFrontEndPlugin<void> = {
   id: CELLS_PLUGIN_ID,
   description:
     'Shows what each executed cell cost (time, CPU, peak memory) under it, and warns when an opened notebook last peaked near the memory limit.',
   autoStart: true,
-  optional: [INotebookTracker, ISettingRegistry, ITranslator],
+  optional: [
+    INotebookTracker,
+    IResourceMonitorModel,
+    ISettingRegistry,
+    ITranslator
+  ],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker | null,
+    server: ResourceMonitorModel | null,
     registry: ISettingRegistry | null,
     translator: ITranslator | null
   ): void => {
@@ -328,31 +326,15 @@ const cellsPlugin: JupyterFrontEndPlugin<void> = {
       return;
     }
     setTranslator(translator);
-    const figures = new CellFigures(app.serviceManager.serverSettings);
-    const apply = (composite: Partial<ICellSettings>): void => {
-      figures.settings = { ...figures.settings, ...composite };
+    const figures = new CellFigures(app.serviceManager.serverSettings, server);
+    void startWithSettings<ICellSettings>(app, registry, 'cells', settings => {
+      figures.settings = { ...figures.settings, ...settings };
       if (!figures.settings.cellFigures) {
         notebooks.forEach(panel =>
           panel.content.widgets.forEach(cell => showLine(cell, null, null))
         );
       }
-    };
-    if (registry) {
-      void registry
-        .load(SETTINGS_ID)
-        .then(settings => {
-          apply(settings.composite as Partial<ICellSettings>);
-          settings.changed.connect(() =>
-            apply(settings.composite as Partial<ICellSettings>)
-          );
-        })
-        .catch(reason =>
-          console.error(
-            'jupyter-resource-monitor: cell settings not loaded',
-            reason
-          )
-        );
-    }
+    });
     NotebookActions.executed.connect((_, { notebook, cell }) =>
       onExecuted(figures, notebooks, notebook, cell)
     );
@@ -361,8 +343,6 @@ const cellsPlugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
-
-export default cellsPlugin;
 
 /**
  * Module-private state.

@@ -13,16 +13,27 @@ import {
 
 /**
  * What the views of a tab share to judge "why is it slow?": the thresholds
- * the user set, and the kernel rows when the kernel list is polled.
+ * the user set, the latest metrics and the kernel rows while they are fresh.
  *
  * #### Notes
- * The two plugins fill it in (the server plugin the settings, the kernel
- * plugin its rows); the detail view, the CPU item, the Kernel usage panel and
- * the notifications read it. It holds no figures of its own.
+ * The diagnosis plugin makes the one context and gives it its sources; the
+ * detail view, the CPU item, the Kernel usage panel and the notifications
+ * read it. It holds no figures of its own.
  */
 export class DiagnosisContext {
   /**
-   * Emitted when the settings or the kernel source change.
+   * Create a context.
+   *
+   * @param options - Where the metrics and the kernel rows come from; by
+   *   default there are none.
+   */
+  constructor(options: DiagnosisContext.IOptions = {}) {
+    this._metrics = options.metrics ?? (() => null);
+    this._kernels = options.kernels ?? (() => []);
+  }
+
+  /**
+   * Emitted when the settings change.
    */
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -36,23 +47,6 @@ export class DiagnosisContext {
   }
   set settings(value: IThresholdSettings) {
     this._settings = { ...value };
-    this._changed.emit();
-  }
-
-  /**
-   * Where fresh kernel rows come from; the default has none.
-   */
-  set kernelSource(source: () => ReadonlyArray<IKernelUsage>) {
-    this._kernels = source;
-    this._changed.emit();
-  }
-
-  /**
-   * Where the latest `/api/metrics/v1` payload comes from (for the server's
-   * thresholds); the default has none.
-   */
-  set metricsSource(source: () => IMetrics | null) {
-    this._metrics = source;
     this._changed.emit();
   }
 
@@ -73,12 +67,26 @@ export class DiagnosisContext {
   }
 
   private _changed = new Signal<this, void>(this);
-  private _kernels: () => ReadonlyArray<IKernelUsage> = () => [];
-  private _metrics: () => IMetrics | null = () => null;
+  private _kernels: () => ReadonlyArray<IKernelUsage>;
+  private _metrics: () => IMetrics | null;
   private _settings: IThresholdSettings = {};
 }
 
 /**
- * The tab's shared context (one per page, as the models are).
+ * A namespace for {@link DiagnosisContext} statics.
  */
-export const diagnosisContext = new DiagnosisContext();
+export namespace DiagnosisContext {
+  /**
+   * The sources of a {@link DiagnosisContext}.
+   */
+  export interface IOptions {
+    /**
+     * The latest `/api/metrics/v1` payload (for the server's thresholds).
+     */
+    metrics?: () => IMetrics | null;
+    /**
+     * The kernel rows while they are fresh.
+     */
+    kernels?: () => ReadonlyArray<IKernelUsage>;
+  }
+}

@@ -303,49 +303,54 @@ export function pressureLines(
   if (!psi) {
     return [];
   }
-  const some = (pressure: IPressure | null | undefined): number | null =>
-    pressure?.some?.avg60 ?? null;
+  const over = (pressure: IPressure | null | undefined): string | null => {
+    const value = pressure?.some?.avg60 ?? null;
+    return reaches(value, thresholds.pressurePercent)
+      ? formatPercent(value)
+      : null;
+  };
   if (psi.source === 'cgroup') {
-    const lines: IVerdictLine[] = [];
-    const memory = some(psi.memory);
-    if (reaches(memory, thresholds.pressurePercent)) {
-      lines.push({
-        kind: 'pressure',
-        key: 'pressure:memory',
-        heldBack: true,
-        text: trans.__(
-          "This server's processes stalled waiting for memory %1 of the last minute (the kernel reclaiming or swapping near the memory limit): free memory (restart idle kernels, drop large objects) or ask for more.",
-          formatPercent(memory)
-        )
-      });
-    }
-    const io = some(psi.io);
-    if (reaches(io, thresholds.pressurePercent)) {
-      lines.push({
-        kind: 'pressure',
-        key: 'pressure:io',
-        heldBack: true,
-        text: trans.__(
-          "This server's processes stalled waiting for disk or network storage %1 of the last minute: read and write less at once, or use faster storage.",
-          formatPercent(io)
-        )
-      });
-    }
-    return lines;
+    const memory = over(psi.memory);
+    const io = over(psi.io);
+    const stalls: Array<[string, string | null]> = [
+      [
+        'memory',
+        memory &&
+          trans.__(
+            "This server's processes stalled waiting for memory %1 of the last minute (the kernel reclaiming or swapping near the memory limit): free memory (restart idle kernels, drop large objects) or ask for more.",
+            memory
+          )
+      ],
+      [
+        'io',
+        io &&
+          trans.__(
+            "This server's processes stalled waiting for disk or network storage %1 of the last minute: read and write less at once, or use faster storage.",
+            io
+          )
+      ]
+    ];
+    return stalls.flatMap(([resource, text]) =>
+      text
+        ? [
+            {
+              kind: 'pressure',
+              key: `pressure:${resource}`,
+              heldBack: true,
+              text
+            }
+          ]
+        : []
+    );
   }
-  const parts: string[] = [];
-  const cpu = some(psi.cpu);
-  const memory = some(psi.memory);
-  const io = some(psi.io);
-  if (reaches(cpu, thresholds.pressurePercent)) {
-    parts.push(trans.__('CPU %1', formatPercent(cpu)));
-  }
-  if (reaches(memory, thresholds.pressurePercent)) {
-    parts.push(trans.__('memory %1', formatPercent(memory)));
-  }
-  if (reaches(io, thresholds.pressurePercent)) {
-    parts.push(trans.__('I/O %1', formatPercent(io)));
-  }
+  const cpu = over(psi.cpu);
+  const memory = over(psi.memory);
+  const io = over(psi.io);
+  const parts = [
+    cpu && trans.__('CPU %1', cpu),
+    memory && trans.__('memory %1', memory),
+    io && trans.__('I/O %1', io)
+  ].filter(Boolean);
   if (parts.length === 0) {
     return [];
   }

@@ -14,10 +14,11 @@ import {
   MISSING,
   PENDING
 } from '../shared/format';
-import { IKernelOomEvent, IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelOomEvent, IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { trans } from '../shared/i18n';
-import { kernelReasonText } from '../shared/terms';
+import { termText } from '../shared/terms';
 
 /**
  * How many characters of a kernel id are shown.
@@ -124,7 +125,7 @@ export function unavailableText(kernel: IKernelUsage): string | null {
   }
   return trans.__(
     'not available: %1',
-    (kernel.reason && kernelReasonText(kernel.reason)) ||
+    (kernel.reason && termText(kernel.reason)) ||
       trans.__('no figures from the server')
   );
 }
@@ -140,22 +141,23 @@ export function unavailableText(kernel: IKernelUsage): string | null {
  */
 export function describeKernelsStatus(
   status: MonitorStatus,
-  sample: IKernelSampleInfo | null,
+  sample: ISampleInfo | null,
   error: string | null
 ): string | null {
-  switch (status) {
-    case 'loading':
-      return trans.__('Waiting for the first answer from the server.');
-    case 'unreachable':
-      return trans.__(
+  // Keyed by the status union: a new status fails to compile until said.
+  const notes: Record<MonitorStatus, () => string | null> = {
+    ok: () => null,
+    loading: () => trans.__('Waiting for the first answer from the server.'),
+    unreachable: () =>
+      trans.__(
         'Server unreachable (%1); retrying with backoff. The figures shown may be old.',
         error ?? trans.__('request failed')
-      );
-    case 'unavailable':
-      return trans.__(
+      ),
+    unavailable: () =>
+      trans.__(
         'The server has no kernel usage endpoint: its jupyter-resource-monitor server extension is missing or too old.'
-      );
-    case 'stale':
+      ),
+    stale: () => {
       if (sample && !sample.ready) {
         return trans.__('The server has not taken its first sample yet.');
       }
@@ -168,9 +170,9 @@ export function describeKernelsStatus(
       return trans.__(
         'No fresh figures for a while (polling paused or delayed).'
       );
-    case 'ok':
-      return null;
-  }
+    }
+  };
+  return notes[status]();
 }
 
 /**

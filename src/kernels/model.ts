@@ -4,12 +4,8 @@
 import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  assertKernelList,
-  IKernelList,
-  IKernelSampleInfo,
-  IKernelUsage
-} from './types';
+import type { ISampleInfo } from '../server/types';
+import { assertKernelList, IKernelList, IKernelUsage } from './types';
 import {
   fetchExecutionList,
   IKernelCells,
@@ -111,7 +107,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   /**
    * The sample block of the last valid answer, or null.
    */
-  get sample(): IKernelSampleInfo | null {
+  get sample(): ISampleInfo | null {
     return this._sample;
   }
 
@@ -409,7 +405,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   private _kernels: ReadonlyArray<IKernelUsage> = [];
   private _onlyWhenShown: boolean;
   private _panelVisible = false;
-  private _sample: IKernelSampleInfo | null = null;
+  private _sample: ISampleInfo | null = null;
   private _soonRefreshes = 0;
   private _soonTimer: ReturnType<typeof setTimeout> | null = null;
 }

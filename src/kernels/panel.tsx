@@ -12,7 +12,7 @@ import {
   IKernelCells
 } from '../cells/costliest';
 import { formatBytes, formatPercent } from '../shared/format';
-import { diagnosisContext } from '../diagnosis/context';
+import { DiagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
 import {
   describeKernelsStatus,
@@ -24,7 +24,8 @@ import {
   waitText
 } from './describe';
 import { IKernelHistoryPoint, KernelUsageModel } from './model';
-import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
@@ -315,17 +316,20 @@ export function KernelChartsComponent(props: {
   // Headroom above the peak, so a steady kernel's line is not drawn on the
   // chart's top edge.
   const memoryMax = dataScaleMax(memoryValues);
+  const chart = {
+    className: 'jp-ResourceMonitor-kernelChart',
+    history,
+    windowMs,
+    width: 120,
+    height: 24
+  };
   return (
     <div className="jp-ResourceMonitor-kernelCharts">
       <ChartFigure
-        className="jp-ResourceMonitor-kernelChart"
+        {...chart}
         caption={trans.__('Memory')}
-        history={history}
         value={point => point.memory}
         max={memoryMax}
-        windowMs={windowMs}
-        width={120}
-        height={24}
         label={trans.__(
           'Memory (PSS) over %1, up to %2',
           span,
@@ -333,14 +337,10 @@ export function KernelChartsComponent(props: {
         )}
       />
       <ChartFigure
-        className="jp-ResourceMonitor-kernelChart"
+        {...chart}
         caption={trans.__('CPU')}
-        history={history}
         value={point => point.cpu_percent}
         max={cpuScaleMax(cpuValues)}
-        windowMs={windowMs}
-        width={120}
-        height={24}
         label={trans.__(
           'CPU over %1, up to %2',
           span,
@@ -438,7 +438,7 @@ export namespace KernelListComponent {
     /**
      * The sample block of the last answer, or null.
      */
-    readonly sample: IKernelSampleInfo | null;
+    readonly sample: ISampleInfo | null;
     /**
      * Why the last request failed, or null.
      */
@@ -478,6 +478,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   ) {
     super(model);
     this._cellName = options.cellName ?? null;
+    this._context = options.context ?? new DiagnosisContext();
     this.id = KERNELS_PANEL_ID;
     this.addClass(KERNELS_PANEL_CLASS);
     this.title.icon = kernelUsageIcon;
@@ -521,11 +522,8 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   /**
    * Render the list from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <KernelListComponent
         kernels={model.kernels}
@@ -535,7 +533,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
         status={model.status}
         sample={model.sample}
         error={model.error}
-        waitThreshold={diagnosisContext.thresholds().cpuWaitPercent}
+        waitThreshold={this._context.thresholds().cpuWaitPercent}
         cells={id => model.cells(id)}
         cellName={this._cellName}
       />
@@ -552,6 +550,7 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
   }
 
   private _cellName: CellNamer | null;
+  private _context: DiagnosisContext;
 }
 
 /**
@@ -567,6 +566,11 @@ export namespace KernelUsagePanel {
      * without it, cells are named by their id.
      */
     cellName?: CellNamer | null;
+    /**
+     * The thresholds of "why is it slow?", shared with the other views;
+     * without it, the defaults apply.
+     */
+    context?: DiagnosisContext;
   }
 }
 

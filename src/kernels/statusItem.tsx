@@ -12,7 +12,8 @@ import {
   unavailableText
 } from './describe';
 import { KernelUsageModel } from './model';
-import { IKernelSampleInfo, IKernelUsage } from './types';
+import type { ISampleInfo } from '../server/types';
+import { IKernelUsage } from './types';
 import type { MonitorStatus } from '../server/model';
 import { buttonProps } from '../shared/activate';
 import { trans } from '../shared/i18n';
@@ -40,7 +41,7 @@ export function kernelStatusTitle(options: {
   readonly kernelId: string;
   readonly kernel: IKernelUsage | null;
   readonly status: MonitorStatus;
-  readonly sample: IKernelSampleInfo | null;
+  readonly sample: ISampleInfo | null;
   readonly error: string | null;
 }): string {
   const lines = [trans.__('Current kernel usage')];
@@ -81,19 +82,14 @@ export function KernelStatusComponent(
   const text = kernelStatusText(kernel);
   const title = kernelStatusTitle({ kernelId, kernel, status, sample, error });
   const why = kernel ? unavailableText(kernel) : null;
-  const ariaLabel = trans.__(
+  const label = trans.__(
     'Current kernel usage: %1%2. Press Enter to open the Kernel usage panel.',
     kernelFigures(kernel),
     why ? `, ${why}` : ''
   );
 
   return (
-    <div
-      className={className}
-      title={title}
-      aria-label={ariaLabel}
-      {...buttonProps(onActivate)}
-    >
+    <div {...buttonProps(onActivate, { className, title, label })}>
       <span className="jp-ResourceMonitor-metric">{text}</span>
     </div>
   );
@@ -122,7 +118,7 @@ export namespace KernelStatusComponent {
     /**
      * The sample block of the last answer, or null.
      */
-    readonly sample: IKernelSampleInfo | null;
+    readonly sample: ISampleInfo | null;
     /**
      * Why the last request failed, or null.
      */
@@ -174,32 +170,18 @@ export class KernelUsageStatus extends VDomRenderer<KernelUsageModel> {
   }
 
   /**
-   * Dispose the item and its signal connections.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.model?.stateChanged.disconnect(this._onModelChanged, this);
-    Signal.clearData(this);
-    super.dispose();
-  }
-
-  /**
    * Render the item from the model.
    */
-  protected render(): JSX.Element | null {
-    const model = this.model;
-    if (!model) {
-      return null;
-    }
+  protected render(): JSX.Element {
+    const { currentKernelId, currentKernel, status, sample, error } =
+      this.model;
     return (
       <KernelStatusComponent
-        kernelId={model.currentKernelId}
-        kernel={model.currentKernel}
-        status={model.status}
-        sample={model.sample}
-        error={model.error}
+        kernelId={currentKernelId}
+        kernel={currentKernel}
+        status={status}
+        sample={sample}
+        error={error}
         onActivate={this._onActivate}
       />
     );

@@ -17,7 +17,7 @@ import type { MonitorStatus } from '../shared/polling';
 import { memoryFigure } from './memoryFigure';
 import type { IMetrics } from './types';
 import { trans } from '../shared/i18n';
-import { limitSourceText, workerStateText } from '../shared/terms';
+import { termText } from '../shared/terms';
 
 export { memoryFigure };
 
@@ -145,8 +145,7 @@ export function describeMetrics(
         ? trans.__(
             'limit %1 (from %2)',
             formatBytes(memory.limit),
-            limitSourceText(limits?.memory?.source ?? '') ||
-              trans.__('the server')
+            termText(limits?.memory?.source ?? '') || trans.__('the server')
           )
         : trans.__('no limit set; the host has %1', formatBytes(memory.limit));
   const used = formatUsage(memory.used, memory.quota ? memory.limit : null);
@@ -213,7 +212,7 @@ export function describeMetrics(
           'This server may use %1 CPU%2, so the most it can reach is %3.',
           'This server may use %1 CPUs%2, so the most it can reach is %3.',
           cpus,
-          cpuSource ? trans.__(' (from %1)', limitSourceText(cpuSource)) : '',
+          cpuSource ? trans.__(' (from %1)', termText(cpuSource)) : '',
           formatPercent(cpus * 100)
         );
     }
@@ -302,7 +301,7 @@ export function describeMetrics(
             '%2, restarted %1 time',
             '%2, restarted %1 times',
             worker.restarts,
-            workerStateText(worker.state)
+            termText(worker.state)
           ) +
           (worker.error ? trans.__('; last error: %1', worker.error) : '') +
           '.'

@@ -13,7 +13,7 @@ import { AnchoredPopup } from '../shared/popup';
 import { OwnersTable, WorkingSetBreakdown } from './memoryParts';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
-import { diagnosisContext } from '../diagnosis/context';
+import type { DiagnosisContext } from '../diagnosis/context';
 import { DiagnosisSection } from '../diagnosis/section';
 import { cpuHeldBack } from '../diagnosis/verdict';
 
@@ -30,7 +30,7 @@ export const DETAIL_CLASS = 'jp-ResourceMonitor-detail';
 export function ResourceMonitorDetailComponent(
   props: ResourceMonitorDetailComponent.IProps
 ): JSX.Element {
-  const { snapshot, history, historyMinutes } = props;
+  const { snapshot, history, historyMinutes, context } = props;
   const explanations = describeMetrics(snapshot);
   const metrics = snapshot.metrics;
   const windowMs = historyMinutes * 60_000;
@@ -65,6 +65,7 @@ export function ResourceMonitorDetailComponent(
     .filter((value): value is number => value !== null);
   const cpuMax = cpuScaleMax(cpuValues);
   const showCpu = metrics?.cpu_percent !== undefined;
+  const chart = { className: 'jp-ResourceMonitor-chart', history, windowMs };
 
   return (
     <div className="jp-ResourceMonitor-detailBody">
@@ -74,17 +75,15 @@ export function ResourceMonitorDetailComponent(
       {history.length > 1 ? (
         <div className="jp-ResourceMonitor-charts">
           <ChartFigure
-            className="jp-ResourceMonitor-chart"
+            {...chart}
             caption={trans.__(
               'Memory (%1), scale 0 – %2%3',
               memoryKind,
               formatBytes(memoryMax),
               limitText
             )}
-            history={history}
             value={point => point.memory}
             max={memoryMax}
-            windowMs={windowMs}
             label={trans.__(
               'Memory (%1) over %2, up to %3%4',
               memoryKind,
@@ -95,12 +94,10 @@ export function ResourceMonitorDetailComponent(
           />
           {showCpu && (
             <ChartFigure
-              className="jp-ResourceMonitor-chart"
+              {...chart}
               caption={trans.__('CPU, scale 0 – %1', formatPercent(cpuMax))}
-              history={history}
               value={point => point.cpu_percent}
               max={cpuMax}
-              windowMs={windowMs}
               label={trans.__(
                 'CPU over %1, up to %2',
                 span,
@@ -118,8 +115,8 @@ export function ResourceMonitorDetailComponent(
       )}
       <DiagnosisSection
         metrics={metrics}
-        kernels={diagnosisContext.kernels()}
-        thresholds={diagnosisContext.thresholds(metrics)}
+        kernels={context.kernels()}
+        thresholds={context.thresholds(metrics)}
         now={snapshot.now}
       />
       {metrics && <WorkingSetBreakdown metrics={metrics} />}
@@ -156,6 +153,10 @@ export namespace ResourceMonitorDetailComponent {
      * The history window in minutes.
      */
     readonly historyMinutes: number;
+    /**
+     * The thresholds and kernel rows of "why is it slow?".
+     */
+    readonly context: DiagnosisContext;
   }
 }
 
@@ -167,12 +168,18 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
    * Create the detail view.
    *
    * @param model - The shared model.
+   *
+   * @param context - The thresholds and kernel rows of "why is it slow?".
    */
-  constructor(model: ResourceMonitorModel) {
+  constructor(
+    model: ResourceMonitorModel,
+    private readonly _context: DiagnosisContext
+  ) {
     super(model);
     this.addClass(DETAIL_CLASS);
-    // Focusable, so Escape reaches the popup after keyboard activation.
-    this.node.tabIndex = -1;
+    // In the tab order: it scrolls, and a keyboard user scrolls it with the
+    // arrow keys once it has the focus.
+    this.node.tabIndex = 0;
     this.node.setAttribute('role', 'dialog');
     this.node.setAttribute('aria-label', trans.__('Resource monitor details'));
   }
@@ -180,11 +187,8 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
   /**
    * Render the details from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <ResourceMonitorDetailComponent
         snapshot={{
@@ -195,11 +199,12 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
           now: Date.now(),
           cpuHeldBack: cpuHeldBack(
             model.metrics,
-            diagnosisContext.thresholds(model.metrics)
+            this._context.thresholds(model.metrics)
           )
         }}
         history={model.history}
         historyMinutes={model.historyMinutes}
+        context={this._context}
       />
     );
   }
@@ -222,6 +227,8 @@ export function isDetailOpen(anchor: Widget): boolean {
  *
  * @param model - The shared model.
  *
+ * @param context - The thresholds and kernel rows of "why is it slow?".
+ *
  * @returns The open popup, or null when this call closed it.
  *
  * #### Notes
@@ -230,14 +237,15 @@ export function isDetailOpen(anchor: Widget): boolean {
  */
 export function toggleDetail(
   anchor: Widget,
-  model: ResourceMonitorModel
+  model: ResourceMonitorModel,
+  context: DiagnosisContext
 ): AnchoredPopup | null {
   const open = Private.popups.get(anchor);
   if (open && !open.isDisposed) {
     open.dispose();
     return null;
   }
-  const body = new ResourceMonitorDetail(model);
+  const body = new ResourceMonitorDetail(model, context);
   const popup = new AnchoredPopup({ body, anchor });
   popup.launch();
   Private.popups.set(anchor, popup);

@@ -11,6 +11,7 @@ import * as React from 'react';
 
 import { formatBytes } from '../shared/format';
 import { trans } from '../shared/i18n';
+import { termText } from '../shared/terms';
 import type { IMetrics, IOwner } from './types';
 
 /**
@@ -134,24 +135,6 @@ export function ownerLabel(owner: IOwner): string {
 }
 
 /**
- * How an owner is named in the list.
- */
-function ownerKind(owner: IOwner): string {
-  switch (owner.type) {
-    case 'notebook':
-      return trans.__('notebook');
-    case 'console':
-      return trans.__('console');
-    case 'terminal':
-      return trans.__('terminal');
-    case 'kernel':
-      return trans.__('kernel without a session');
-    default:
-      return owner.type;
-  }
-}
-
-/**
  * The server's memory by notebook, console and terminal, largest first, and
  * what is left for the server itself and other processes.
  */
@@ -183,7 +166,7 @@ export function OwnersTable(props: {
                 {owner.name ?? owner.kernel_id}
               </td>
               <td className="jp-ResourceMonitor-ownerKind">
-                {ownerKind(owner)}
+                {termText(owner.type)}
               </td>
               <td className="jp-ResourceMonitor-ownerBytes">
                 {formatBytes(owner.memory)}

@@ -9,7 +9,7 @@ import { trans } from '../shared/i18n';
 import { memoryFigure } from './memoryFigure';
 import { assertMetrics, IMetrics } from './types';
 
-export { MetricsRequestError } from '../shared/polling';
+export { MetricsRequestError } from '../shared/http';
 export type { MonitorStatus } from '../shared/polling';
 
 /**

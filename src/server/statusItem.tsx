@@ -4,7 +4,7 @@
 import { VDomRenderer } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { diagnosisContext } from '../diagnosis/context';
+import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
 import { cpuHeldBack } from '../diagnosis/verdict';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
@@ -211,7 +211,7 @@ export function ResourceMonitorComponent(
   const summary = texts.length
     ? texts.map(text => text.text).join(', ')
     : trans.__('Resource usage');
-  const ariaLabel = trans.__(
+  const label = trans.__(
     'Resource monitor: %1.%2 Press Enter for details.',
     summary,
     statusNote ? ` ${statusNote}` : ''
@@ -219,10 +219,7 @@ export function ResourceMonitorComponent(
 
   return (
     <div
-      className={className}
-      title={title}
-      aria-label={ariaLabel}
-      {...buttonProps(onActivate)}
+      {...buttonProps(onActivate, { className, title, label })}
       aria-haspopup="dialog"
       aria-expanded={expanded ?? false}
     >
@@ -325,6 +322,8 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     super(options.model);
     this._onActivate = options.onActivate ?? (() => this.toggleDetail());
     this._display = options.display ?? DEFAULT_DISPLAY;
+    this._context = options.context ?? new DiagnosisContext();
+    this._context.changed.connect(() => this.update(), this);
     // Hover and pressed styles of clickable JupyterLab status items.
     this.addClass('jp-mod-highlighted');
     this.addClass('jp-ResourceMonitor-item');
@@ -356,18 +355,17 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     if (!this.model) {
       return;
     }
-    toggleDetail(this, this.model)?.disposed.connect(() => this.update());
+    toggleDetail(this, this.model, this._context)?.disposed.connect(() =>
+      this.update()
+    );
     this.update();
   }
 
   /**
    * Render the item from the model.
    */
-  protected render(): JSX.Element | null {
+  protected render(): JSX.Element {
     const model = this.model;
-    if (!model) {
-      return null;
-    }
     return (
       <ResourceMonitorComponent
         expanded={isDetailOpen(this)}
@@ -379,7 +377,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
         now={Date.now()}
         display={this._display}
         onActivate={this._onActivate}
-        thresholds={diagnosisContext.thresholds(model.metrics)}
+        thresholds={this._context.thresholds(model.metrics)}
       />
     );
   }
@@ -392,7 +390,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   ): Partial<Record<IMetricText['key'], number>> {
     const heldBack = cpuHeldBack(
       model.metrics,
-      diagnosisContext.thresholds(model.metrics)
+      this._context.thresholds(model.metrics)
     );
     for (const text of metricTexts(
       model.status,
@@ -408,6 +406,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
     return { ...this._widths };
   }
 
+  private _context: DiagnosisContext;
   private _display: IDisplayOptions;
   private _widths: Partial<Record<IMetricText['key'], number>> = {};
   private _onActivate: () => void;
@@ -433,5 +432,10 @@ export namespace ResourceMonitorStatus {
      * Which metrics to show; defaults to all.
      */
     display?: IDisplayOptions;
+    /**
+     * The thresholds of "why is it slow?", shared with the other views;
+     * without it, the defaults and the server's apply.
+     */
+    context?: DiagnosisContext;
   }
 }

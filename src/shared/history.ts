@@ -6,8 +6,9 @@
  * tab starts so its sparklines are drawn at once instead of filling up.
  */
 
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
+import type { ServerConnection } from '@jupyterlab/services';
+
+import { getJSON } from './http';
 
 /**
  * The REST path of the history, relative to the server's base URL.
@@ -47,15 +48,7 @@ export async function fetchServerHistory(
   settings: ServerConnection.ISettings
 ): Promise<IServerHistory | null> {
   try {
-    const response = await ServerConnection.makeRequest(
-      URLExt.join(settings.baseUrl, HISTORY_PATH),
-      { method: 'GET', cache: 'no-store' },
-      settings
-    );
-    if (response.status !== 200) {
-      return null;
-    }
-    return parseHistory(await response.json());
+    return parseHistory(await getJSON(settings, HISTORY_PATH));
   } catch {
     return null;
   }

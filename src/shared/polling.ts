@@ -1,13 +1,13 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { VDomModel } from '@jupyterlab/ui-components';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { getJSON, MetricsRequestError } from './http';
 import { trans } from './i18n';
 
 /**
@@ -24,26 +24,6 @@ import { trans } from './i18n';
  */
 export type MonitorStatus =
   'loading' | 'ok' | 'stale' | 'unreachable' | 'unavailable';
-
-/**
- * The error thrown by the poll factory on a non-200 answer.
- */
-export class MetricsRequestError extends Error {
-  /**
-   * Create an error for an HTTP status.
-   *
-   * @param status - The HTTP status code.
-   *
-   * @param statusText - The HTTP status text, if any.
-   */
-  constructor(
-    readonly status: number,
-    statusText: string
-  ) {
-    super(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
-    this.name = 'MetricsRequestError';
-  }
-}
 
 /**
  * The base of the models that poll one `/api/metrics/v1` endpoint.
@@ -88,10 +68,16 @@ export abstract class PollingModel<
     this._endpoint = endpoint;
     this._serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
-    this._refreshRate = Private.clampRefreshRate(
+    this._refreshRate = new Private.Setting(
+      'refreshRate',
+      Private.MIN_REFRESH_RATE,
+      Private.MAX_REFRESH_RATE,
       options.refreshRate ?? PollingModel.DEFAULT_REFRESH_RATE
     );
-    this._historyMinutes = Private.clampHistoryMinutes(
+    this._historyMinutes = new Private.Setting(
+      'historyMinutes',
+      1,
+      60,
       options.historyMinutes ?? PollingModel.DEFAULT_HISTORY_MINUTES
     );
     const standby = options.standby ?? Private.standby;
@@ -99,7 +85,7 @@ export abstract class PollingModel<
     this._poll = new Poll<T, Error>({
       auto: false,
       factory: () => this._fetch(),
-      frequency: Private.frequency(this._refreshRate),
+      frequency: Private.frequency(this._refreshRate.value),
       name: endpoint.name,
       standby: () => {
         if (!this.isWanted() || (isConnected && !isConnected())) {
@@ -215,18 +201,12 @@ export abstract class PollingModel<
    * `sample.next_poll_ms`; a waiting poll is rescheduled at once.
    */
   get refreshRate(): number {
-    return this._refreshRate;
+    return this._refreshRate.value;
   }
   set refreshRate(value: number) {
-    if (!Private.isNumber(value, 'refreshRate')) {
-      return;
+    if (this._refreshRate.set(value)) {
+      this._retime();
     }
-    const refreshRate = Private.clampRefreshRate(value);
-    if (refreshRate === this._refreshRate) {
-      return;
-    }
-    this._refreshRate = refreshRate;
-    this._retime();
   }
 
   /**
@@ -236,18 +216,10 @@ export abstract class PollingModel<
    * Values are clamped to [1, 60]; a non-number is ignored with a warning.
    */
   get historyMinutes(): number {
-    return this._historyMinutes;
+    return this._historyMinutes.value;
   }
   set historyMinutes(value: number) {
-    if (!Private.isNumber(value, 'historyMinutes')) {
-      return;
-    }
-    const minutes = Private.clampHistoryMinutes(value);
-    if (minutes === this._historyMinutes) {
-      return;
-    }
-    this._historyMinutes = minutes;
-    if (this.trimHistories()) {
+    if (this._historyMinutes.set(value) && this.trimHistories()) {
       this.stateChanged.emit();
     }
   }
@@ -391,7 +363,7 @@ export abstract class PollingModel<
       return false;
     }
     const newest = history[history.length - 1].time;
-    const cutoff = newest - this._historyMinutes * 60_000;
+    const cutoff = newest - this._historyMinutes.value * 60_000;
     let drop = 0;
     while (drop < history.length && history[drop].time < cutoff) {
       drop++;
@@ -424,15 +396,13 @@ export abstract class PollingModel<
    * One request, validated and recorded (see {@link _fetch}).
    */
   private async _fetchOnce(): Promise<T> {
-    const url = URLExt.join(this._serverSettings.baseUrl, this._endpoint.path);
     let payload: T;
     try {
-      const response = await ServerConnection.makeRequest(
-        url,
-        { method: 'GET', cache: 'no-store' },
-        this._serverSettings
-      );
-      if (response.status === 404) {
+      const body = await getJSON(this._serverSettings, this._endpoint.path);
+      this._endpoint.validate(body);
+      payload = body as T;
+    } catch (reason) {
+      if (reason instanceof MetricsRequestError && reason.status === 404) {
         // No handler: the server extension is missing, disabled or too old.
         // Retrying cannot help, so stop and let the views hide.
         this._error = trans.__(
@@ -441,16 +411,7 @@ export abstract class PollingModel<
         );
         this._setStatus('unavailable', true);
         void this._poll.stop();
-        throw new MetricsRequestError(404, 'Not Found');
-      }
-      if (response.status !== 200) {
-        throw new MetricsRequestError(response.status, response.statusText);
-      }
-      const body: unknown = await response.json();
-      this._endpoint.validate(body);
-      payload = body as T;
-    } catch (reason) {
-      if (this._status !== 'unavailable') {
+      } else if (this._status !== 'unavailable') {
         const error = Private.describeError(reason);
         const changed = error !== this._error;
         this._error = error;
@@ -493,7 +454,7 @@ export abstract class PollingModel<
    * The interval the poll should use after a success, in ms.
    */
   private _effectiveInterval(): number {
-    return Math.max(this._refreshRate, this._serverHint);
+    return Math.max(this._refreshRate.value, this._serverHint);
   }
 
   /**
@@ -628,13 +589,13 @@ export abstract class PollingModel<
   private _endpoint: PollingModel.IEndpoint;
   private _error: string | null = null;
   private _fetching = false;
-  private _historyMinutes: number;
+  private _historyMinutes: Private.Setting;
   private _isReady = false;
   private _lastUpdate: number | null = null;
   private _poll: Poll<T, Error>;
   private _readyDelegate = new PromiseDelegate<void>();
   private _ready = this._readyDelegate.promise;
-  private _refreshRate: number;
+  private _refreshRate: Private.Setting;
   private _serverHint = 0;
   private _serverSettings: ServerConnection.ISettings;
   private _status: MonitorStatus = 'loading';
@@ -769,30 +730,54 @@ namespace Private {
   }
 
   /**
-   * Whether a setting is a finite number; warn and say no otherwise.
+   * A numeric setting, kept in whole units within its range.
    */
-  export function isNumber(value: unknown, name: string): value is number {
-    if (typeof value === 'number' && Number.isFinite(value)) {
-      return true;
+  export class Setting {
+    /**
+     * @param name - The setting's name, for the warning.
+     *
+     * @param min - The smallest value kept.
+     *
+     * @param max - The largest value kept.
+     *
+     * @param initial - The first value (clamped).
+     */
+    constructor(
+      private readonly _name: string,
+      private readonly _min: number,
+      private readonly _max: number,
+      initial: number
+    ) {
+      this.value = this._clamp(initial);
     }
-    console.warn(`jupyter-resource-monitor: ignoring ${name} ${String(value)}`);
-    return false;
-  }
 
-  /**
-   * Clamp a refresh rate to the accepted range, in whole ms.
-   */
-  export function clampRefreshRate(value: number): number {
-    return Math.round(
-      Math.min(MAX_REFRESH_RATE, Math.max(MIN_REFRESH_RATE, value))
-    );
-  }
+    /**
+     * The value in force.
+     */
+    value: number;
 
-  /**
-   * Clamp a history length to the accepted range, in whole minutes.
-   */
-  export function clampHistoryMinutes(value: number): number {
-    return Math.round(Math.min(60, Math.max(1, value)));
+    /**
+     * Take a new value, clamped.
+     *
+     * @returns Whether the value in force changed; one that is not a finite
+     *   number is ignored, with a warning.
+     */
+    set(value: unknown): boolean {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        console.warn(
+          `jupyter-resource-monitor: ignoring ${this._name} ${String(value)}`
+        );
+        return false;
+      }
+      const next = this._clamp(value);
+      const changed = next !== this.value;
+      this.value = next;
+      return changed;
+    }
+
+    private _clamp(value: number): number {
+      return Math.round(Math.min(this._max, Math.max(this._min, value)));
+    }
   }
 
   /**

@@ -4,73 +4,40 @@
 import { trans } from './i18n';
 
 /**
- * Where a limit was read from (`limits.*.source`), as shown to users.
+ * A word the server sends as an API value, as shown to users: where a limit
+ * was read from (`limits.*.source`), the sampling worker's state
+ * (`sample.worker.state`), why a kernel has no figures (`reason`), what owns
+ * memory (`by_owner.*.type`).
  *
- * @param source - The value the server sent.
+ * @param value - The value the server sent.
  *
  * @returns The translated word; an unknown value (a newer server) as sent.
  *
  * #### Notes
- * The server sends these as API values; the texts name them, so each known
- * one is a message of its own (English: the value itself).
+ * The texts name the API values, so each known one is a message of its own
+ * (English: the value itself, or close to it). Looked up at each call: the
+ * translator is set after this module loads.
  */
-export function limitSourceText(source: string): string {
-  switch (source) {
-    case 'cgroup':
-      return trans._p('limit source', 'cgroup');
-    case 'affinity':
-      return trans._p('limit source', 'affinity');
-    case 'config':
-      return trans._p('limit source', 'config');
-    case 'env':
-      return trans._p('limit source', 'env');
-    case 'host':
-      return trans._p('limit source', 'host');
-    default:
-      return source;
-  }
-}
-
-/**
- * The sampling worker's state (`sample.worker.state`), as shown to users.
- *
- * @param state - The value the server sent.
- *
- * @returns The translated word; an unknown value as sent.
- */
-export function workerStateText(state: string): string {
-  switch (state) {
-    case 'starting':
-      return trans._p('worker state', 'starting');
-    case 'running':
-      return trans._p('worker state', 'running');
-    case 'paused':
-      return trans._p('worker state', 'paused');
-    case 'restarting':
-      return trans._p('worker state', 'restarting');
-    case 'failed':
-      return trans._p('worker state', 'failed');
-    default:
-      return state;
-  }
-}
-
-/**
- * Why the server has no figures for a kernel (`reason`), as shown to users.
- *
- * @param reason - The value the server sent.
- *
- * @returns The translated reason; an unknown one as sent.
- */
-export function kernelReasonText(reason: string): string {
-  switch (reason) {
-    case 'not a local process':
-      return trans.__('not a local process');
-    case 'not sampled yet':
-      return trans.__('not sampled yet');
-    case 'left out by the process cap':
-      return trans.__('left out by the process cap');
-    default:
-      return reason;
-  }
+export function termText(value: string): string {
+  return (
+    new Map([
+      ['cgroup', trans._p('limit source', 'cgroup')],
+      ['affinity', trans._p('limit source', 'affinity')],
+      ['config', trans._p('limit source', 'config')],
+      ['env', trans._p('limit source', 'env')],
+      ['host', trans._p('limit source', 'host')],
+      ['starting', trans._p('worker state', 'starting')],
+      ['running', trans._p('worker state', 'running')],
+      ['paused', trans._p('worker state', 'paused')],
+      ['restarting', trans._p('worker state', 'restarting')],
+      ['failed', trans._p('worker state', 'failed')],
+      ['not a local process', trans.__('not a local process')],
+      ['not sampled yet', trans.__('not sampled yet')],
+      ['left out by the process cap', trans.__('left out by the process cap')],
+      ['notebook', trans.__('notebook')],
+      ['console', trans.__('console')],
+      ['terminal', trans.__('terminal')],
+      ['kernel', trans.__('kernel without a session')]
+    ]).get(value) ?? value
+  );
 }

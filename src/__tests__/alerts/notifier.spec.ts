@@ -15,7 +15,7 @@ import { GiB, MiB, normalPayload, TEST_SETTINGS } from '../fixtures';
 
 const EVENT = {
   id: 1,
-  type: 'oom_kill',
+  type: 'oom_kill' as const,
   time: Date.now() / 1000,
   kernel_id: 'k1',
   kernel_name: 'python3',

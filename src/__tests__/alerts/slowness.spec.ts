@@ -13,6 +13,7 @@ import { DEFAULT_THRESHOLDS } from '../../diagnosis/thresholds';
 import { HeldBackWatch, LoopBlockWatch } from '../../alerts/slownessWatch';
 import { DiagnosisContext } from '../../diagnosis/context';
 import { formatClock } from '../../diagnosis/verdict';
+import type { IKernelUsage } from '../../kernels/types';
 import { ResourceMonitorModel } from '../../server/model';
 import { IMetrics } from '../../server/types';
 import { stubServer, TEST_SETTINGS } from '../fixtures';
@@ -98,6 +99,7 @@ describe('SlownessAlerts', () => {
   let model: ResourceMonitorModel;
   let alerts: SlownessAlerts;
   let context: DiagnosisContext;
+  let kernelRows: IKernelUsage[];
   let clock: number;
 
   beforeEach(() => {
@@ -119,7 +121,8 @@ describe('SlownessAlerts', () => {
       standby: 'never',
       refreshRate: 600_000
     });
-    context = new DiagnosisContext();
+    kernelRows = [];
+    context = new DiagnosisContext({ kernels: () => kernelRows });
     alerts = new SlownessAlerts({ model, context });
   }
 
@@ -192,7 +195,7 @@ describe('SlownessAlerts', () => {
 
   it('notifies a kernel held back most of a minute once, naming it and the limit', async () => {
     start(...throttledPolls(14));
-    context.kernelSource = () => [
+    kernelRows = [
       kernelRow('k1', 'work/analysis.ipynb', 96, 99),
       kernelRow('k2', 'idle.ipynb', 0.5, 0)
     ];

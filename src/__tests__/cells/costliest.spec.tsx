@@ -13,7 +13,11 @@ import {
   kernelCells,
   notebookCellNamer
 } from '../../cells/costliest';
-import { CellFigures, checkRightSizing } from '../../cells/plugin';
+import {
+  CellFigures,
+  checkRightSizing,
+  IMetricsSource
+} from '../../cells/plugin';
 import { IExecution, IExecutionList } from '../../cells/types';
 import { KernelUsageModel } from '../../kernels/model';
 import { KERNEL_ROW_CLASS, KernelUsagePanel } from '../../kernels/panel';
@@ -103,6 +107,16 @@ function routeServer(
         ? new Response('{}', { status: 404 })
         : new Response(JSON.stringify(answers[key]), { status: 200 });
     });
+}
+
+/**
+ * A server model whose latest payload has this memory limit.
+ */
+function limitOf(limit: number): IMetricsSource {
+  return {
+    ready: Promise.resolve(),
+    metrics: { rss: 0, limits: { memory: { pss: limit, warn: false } } }
+  };
 }
 
 function requestsFor(
@@ -309,15 +323,16 @@ describe('the right-sizing note from this server history', () => {
         path: 'work/big cell.ipynb',
         peak: Math.round(1.9 * GiB),
         at: 1764601382.35
-      },
-      '/api/metrics/v1': { memory: { limit: 2 * GiB } }
+      }
     });
     const warning = jest.spyOn(Notification, 'warning').mockReturnValue('id');
     await checkRightSizing(
-      new CellFigures(TEST_SETTINGS),
+      new CellFigures(TEST_SETTINGS, limitOf(2 * GiB)),
       openedNotebook([undefined, undefined])
     );
     expect(requestsFor(server, 'peaks?path=work%2Fbig%20cell.ipynb')).toBe(1);
+    // The limit comes from the server model, which polls it anyway.
+    expect(requestsFor(server, '/api/metrics/v1')).toBe(0);
     expect(warning).toHaveBeenCalledTimes(1);
     expect(warning.mock.calls[0][0]).toBe(
       'big cell.ipynb: its last run peaked at 1.9 GiB; this server may use 2.0 GiB.'
@@ -331,28 +346,30 @@ describe('the right-sizing note from this server history', () => {
         path: 'x',
         peak: 300 * MiB,
         at: 1
-      },
-      '/api/metrics/v1': { memory: { limit: 2 * GiB } }
+      }
     });
-    await checkRightSizing(new CellFigures(TEST_SETTINGS), openedNotebook([]));
+    await checkRightSizing(
+      new CellFigures(TEST_SETTINGS, limitOf(2 * GiB)),
+      openedNotebook([])
+    );
     jest.restoreAllMocks();
     const warning2 = jest.spyOn(Notification, 'warning').mockReturnValue('id');
     routeServer({
-      'peaks?path=work%2Fbig%20cell.ipynb': { path: 'x', peak: null, at: null },
-      '/api/metrics/v1': { memory: { limit: 2 * GiB } }
+      'peaks?path=work%2Fbig%20cell.ipynb': { path: 'x', peak: null, at: null }
     });
-    await checkRightSizing(new CellFigures(TEST_SETTINGS), openedNotebook([]));
+    await checkRightSizing(
+      new CellFigures(TEST_SETTINGS, limitOf(2 * GiB)),
+      openedNotebook([])
+    );
     expect(warning).not.toHaveBeenCalled();
     expect(warning2).not.toHaveBeenCalled();
   });
 
   it('prefers the figures recorded in the notebook, without asking the history', async () => {
-    const server = routeServer({
-      '/api/metrics/v1': { memory: { limit: 2 * GiB } }
-    });
+    const server = routeServer({});
     const warning = jest.spyOn(Notification, 'warning').mockReturnValue('id');
     await checkRightSizing(
-      new CellFigures(TEST_SETTINGS),
+      new CellFigures(TEST_SETTINGS, limitOf(2 * GiB)),
       openedNotebook([
         { peak_rss: Math.round(1.95 * GiB), children_peak_pss: null }
       ])

@@ -6,12 +6,12 @@ import { VDomRenderer } from '@jupyterlab/ui-components';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { diagnosisContext } from '../../diagnosis/context';
+import { DiagnosisContext } from '../../diagnosis/context';
 import { DIAGNOSIS_CLASS } from '../../diagnosis/section';
 import { describeKernel } from '../../kernels/describe';
 import { KernelUsageModel } from '../../kernels/model';
 import { KernelUsagePanel } from '../../kernels/panel';
-import { assertKernelList } from '../../kernels/types';
+import { assertKernelList, IKernelUsage } from '../../kernels/types';
 import { ResourceMonitorDetail } from '../../server/detail';
 import { ResourceMonitorModel } from '../../server/model';
 import { ResourceMonitorStatus, WARN_CLASS } from '../../server/statusItem';
@@ -42,10 +42,18 @@ async function serverModel(payload: IMetrics): Promise<ResourceMonitorModel> {
   return model;
 }
 
+/**
+ * The kernel rows the views' context reads.
+ */
+let kernelRows: IKernelUsage[] = [];
+let context: DiagnosisContext;
+
+beforeEach(() => {
+  kernelRows = [];
+  context = new DiagnosisContext({ kernels: () => kernelRows });
+});
+
 afterEach(() => {
-  diagnosisContext.settings = {};
-  diagnosisContext.kernelSource = () => [];
-  diagnosisContext.metricsSource = () => null;
   document.body.innerHTML = '';
   jest.restoreAllMocks();
 });
@@ -60,7 +68,7 @@ describe('the CPU status item', () => {
 
   async function cpuOf(payload: IMetrics): Promise<[HTMLElement, HTMLElement]> {
     model = await serverModel(payload);
-    item = new ResourceMonitorStatus({ model });
+    item = new ResourceMonitorStatus({ model, context });
     Widget.attach(item, document.body);
     const node = (await render(item)).querySelector(
       '.jp-ResourceMonitor'
@@ -99,7 +107,7 @@ describe('the CPU status item', () => {
   it("follows the user's threshold over the server's", async () => {
     const [, cpu] = await cpuOf(throttledPayload());
     expect(cpu.classList).toContain('jp-mod-warn');
-    diagnosisContext.settings = {
+    context.settings = {
       throttleWarningPercent: 95,
       cpuWaitWarningPercent: 0
     };
@@ -118,7 +126,7 @@ describe('the detail view', () => {
 
   async function sectionOf(payload: IMetrics): Promise<HTMLElement | null> {
     model = await serverModel(payload);
-    detail = new ResourceMonitorDetail(model);
+    detail = new ResourceMonitorDetail(model, context);
     Widget.attach(detail, document.body);
     return (await render(detail)).querySelector<HTMLElement>(
       `.${DIAGNOSIS_CLASS}`
@@ -126,7 +134,7 @@ describe('the detail view', () => {
   }
 
   it('has a "Why is it slow?" section, one line per cause, warnings marked', async () => {
-    diagnosisContext.kernelSource = () => [
+    kernelRows = [
       pythonKernel({ path: 'work/analysis.ipynb', cpu_wait_percent: 60 })
     ];
     const section = await sectionOf(throttledPayload());

@@ -1,7 +1,7 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { applyKernelSettings } from '../../index';
+import { applyPollSettings } from '../../shared/plugin';
 import { KernelUsageModel } from '../../kernels/model';
 import { assertKernelList, assertKernelUsage } from '../../kernels/types';
 import {
@@ -553,11 +553,11 @@ describe('KernelUsageModel', () => {
 
     it('is applied from the shared settings with historyMinutes', () => {
       model = makeModel();
-      applyKernelSettings({ refreshRate: 3000, historyMinutes: 2 }, model);
+      applyPollSettings({ refreshRate: 3000, historyMinutes: 2 }, model);
       expect(model.refreshRate).toBe(3000);
       expect(model.poll.frequency.interval).toBe(3000);
       expect(model.historyMinutes).toBe(2);
-      applyKernelSettings({ showCpu: false }, model);
+      applyPollSettings({}, model);
       expect(model.refreshRate).toBe(3000);
     });
   });

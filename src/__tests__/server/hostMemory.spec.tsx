@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as React from 'react';
 
+import { DiagnosisContext } from '../../diagnosis/context';
 import { describeAsTitle } from '../../server/describe';
 import { ResourceMonitorDetailComponent } from '../../server/detail';
 import { memoryFigure } from '../../server/memoryFigure';
@@ -79,6 +80,7 @@ describe("the host's memory without a limit", () => {
               error: null,
               now: 5000
             }}
+            context={new DiagnosisContext()}
             history={[
               { time: 0, memory: metrics.pss!, cpu_percent: 1 },
               { time: 5000, memory: metrics.pss!, cpu_percent: 2 }

@@ -6,6 +6,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { describeMetrics, memoryFigure } from '../../server/describe';
+import { DiagnosisContext } from '../../diagnosis/context';
 import { ResourceMonitorDetail } from '../../server/detail';
 import { workingSetParts } from '../../server/memoryParts';
 import { ResourceMonitorModel } from '../../server/model';
@@ -97,7 +98,7 @@ describe('the detail view', () => {
       refreshRate: 600_000
     });
     await model.refresh();
-    const detail = new ResourceMonitorDetail(model);
+    const detail = new ResourceMonitorDetail(model, new DiagnosisContext());
     Widget.attach(detail, document.body);
     MessageLoop.sendMessage(detail, Widget.Msg.UpdateRequest);
     await detail.renderPromise;
@@ -123,6 +124,21 @@ describe('the detail view', () => {
         `${Math.round((1.2 * GiB - 1000 * MiB) / MiB)} MiB`
       ]
     ]);
+    detail.dispose();
+    model.dispose();
+  });
+
+  it('is a named dialog in the tab order, so the keyboard can scroll it', () => {
+    const model = new ResourceMonitorModel({
+      serverSettings: ServerConnection.makeSettings(),
+      standby: 'never'
+    });
+    const detail = new ResourceMonitorDetail(model, new DiagnosisContext());
+    expect(detail.node.tabIndex).toBe(0);
+    expect(detail.node.getAttribute('role')).toBe('dialog');
+    expect(detail.node.getAttribute('aria-label')).toBe(
+      'Resource monitor details'
+    );
     detail.dispose();
     model.dispose();
   });

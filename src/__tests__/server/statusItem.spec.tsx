@@ -5,7 +5,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { applySettings } from '../../index';
+import { displaySettings } from '../../server/plugin';
+import { applyPollSettings } from '../../shared/plugin';
 import { ResourceMonitorModel } from '../../server/model';
 import { ResourceMonitorStatus } from '../../server/statusItem';
 import {
@@ -211,7 +212,7 @@ describe('ResourceMonitorStatus', () => {
   });
 });
 
-describe('applySettings', () => {
+describe('the settings', () => {
   let model: ResourceMonitorModel;
   let item: ResourceMonitorStatus;
 
@@ -223,17 +224,15 @@ describe('applySettings', () => {
   it('retimes the poll and sets what the item shows', () => {
     model = new ResourceMonitorModel({ standby: 'never' });
     item = new ResourceMonitorStatus({ model });
-    applySettings(
-      {
-        refreshRate: 15_000,
-        historyMinutes: 30,
-        showMemory: true,
-        showCpu: false,
-        showDisk: false
-      },
-      model,
-      item
-    );
+    const settings = {
+      refreshRate: 15_000,
+      historyMinutes: 30,
+      showMemory: true,
+      showCpu: false,
+      showDisk: false
+    };
+    applyPollSettings(settings, model);
+    item.display = displaySettings(settings);
     expect(model.poll.frequency.interval).toBe(15_000);
     expect(model.historyMinutes).toBe(30);
     expect(item.display).toEqual({

@@ -6,6 +6,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { DiagnosisContext } from '../../diagnosis/context';
 import { ResourceMonitorDetailComponent } from '../../server/detail';
 import { IHistoryPoint } from '../../server/model';
 import {
@@ -109,6 +110,7 @@ describe('ResourceMonitorDetailComponent', () => {
               error: null,
               now: 5000
             }}
+            context={new DiagnosisContext()}
             history={history}
             historyMinutes={10}
           />
