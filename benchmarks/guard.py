@@ -52,34 +52,61 @@ def start(guard: bool, *args: str) -> tuple[servers.ServerProcess, cgroups.Memor
     return server, cgroup
 
 
+class SetupFailed(Exception):
+    """The kernel never got to run the cell (it failed to start, say): the run is taken again."""
+
+
 async def survives(server, name: str, code: str) -> bool:
+    for attempt in range(3):
+        try:
+            return await _survives(server, f"{name}-{attempt}", code)
+        except SetupFailed:
+            continue
+    raise RuntimeError(f"{name}: no kernel could be set up in 3 attempts")
+
+
+async def _survives(server, name: str, code: str) -> bool:
     if code is None:  # the second line's case
         try:
-            async with Kernel(server, f"{name}-elsewhere") as elsewhere:
-                await elsewhere.socket.run(ELSEWHERE_CELL)
-                return await survives(server, name, FILL_CELL)
-        except Exception:  # noqa: BLE001 - the helper kernel died instead
-            return False
-    try:
-        async with Kernel(server, name) as kernel:
+            elsewhere = await Kernel(server, f"{name}-elsewhere").__aenter__()
+        except Exception as exc:  # noqa: BLE001 - a kernel that would not start
+            raise SetupFailed from exc
+        try:
+            _, reply = await elsewhere.socket.run(ELSEWHERE_CELL)
+            if reply["status"] != "ok":
+                raise SetupFailed(reply)
+            return await _survives(server, name, FILL_CELL)
+        finally:
             try:
-                if code == FILL_CELL:
-                    await kernel.socket.run(RESERVE_CELL)
-                msg_id = await kernel.socket.send(code)
-                reply = asyncio.ensure_future(kernel.socket.reply(msg_id, timeout=300))
-                while not reply.done():  # a kernel OOM-killed never replies: its process changes
-                    await asyncio.wait([reply], timeout=0.5)
-                    if not reply.done() and await kernel.getpid() != kernel.pid:
-                        reply.cancel()
-                        return False
-                reply.result()
-                if await kernel.getpid() != kernel.pid:
-                    return False
-                return (await check_sentinel(kernel.socket))["status"] == "ok"
-            except (AssertionError, asyncio.TimeoutError):
+                await elsewhere.__aexit__(None, None, None)
+            except Exception:  # noqa: BLE001 - it may have been the one killed
+                pass
+    kernel = Kernel(server, name)
+    try:
+        try:
+            await kernel.__aenter__()
+        except Exception as exc:  # noqa: BLE001 - a kernel that would not start (a port taken, say)
+            raise SetupFailed from exc
+        if code == FILL_CELL:
+            await kernel.socket.run(RESERVE_CELL)
+        msg_id = await kernel.socket.send(code)
+        reply = asyncio.ensure_future(kernel.socket.reply(msg_id, timeout=300))
+        while not reply.done():  # a kernel OOM-killed never replies: its process changes
+            await asyncio.wait([reply], timeout=0.5)
+            if not reply.done() and await kernel.getpid() != kernel.pid:
+                reply.cancel()
                 return False
-    except Exception:  # noqa: BLE001 - a kernel that died while closing counts as not survived
+        reply.result()
+        if await kernel.getpid() != kernel.pid:
+            return False
+        return (await check_sentinel(kernel.socket))["status"] == "ok"
+    except (AssertionError, asyncio.TimeoutError):
         return False
+    finally:
+        try:
+            await kernel.__aexit__(None, None, None)
+        except Exception:  # noqa: BLE001 - a kernel that died does not close cleanly
+            pass
 
 
 async def corpus(runs: int) -> dict[str, dict[bool, int]]:

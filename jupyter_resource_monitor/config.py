@@ -138,9 +138,9 @@ class ResourceMonitor(LoggingConfigurable):
         allow_none=True,
         help="""Keep kernels alive at the memory limit: a cell that asks for more than is left
         gets a MemoryError instead of the OOM killer ending its kernel (see docs/memory-guard.md).
-        None (the default): on where a memory limit applies (the cgroup's, or mem_limit /
-        MEM_LIMIT), off without one. True: on, against the host's available memory when no limit
-        applies. False: off.""",
+        None (the default): on where a cgroup memory limit applies, off without one. True: on,
+        against mem_limit / MEM_LIMIT where no cgroup limit applies, else against the host's
+        available memory. False: off.""",
     ).tag(config=True)
 
     memory_guard_reserve = Float(

@@ -21,7 +21,8 @@ def config(**values):
     [
         (None, 1 << 30, None, "limit"),  # a cgroup limit: on
         (None, None, None, None),  # no limit: off
-        (None, None, str(2 << 30), "limit"),  # MEM_LIMIT: on
+        (None, None, str(2 << 30), None),  # MEM_LIMIT alone (nothing enforces it): off
+        (True, None, str(2 << 30), "limit"),  # switched on: against MEM_LIMIT
         (False, 1 << 30, None, None),  # switched off
         (True, None, None, "host"),  # switched on without a limit: the host's memory
     ],
@@ -36,7 +37,9 @@ def test_the_guard_is_on_where_a_limit_applies_or_when_switched_on(setting, cgro
 
 def test_a_configured_limit_and_the_thresholds_reach_the_worker():
     options = guard_options(
-        config(mem_limit=3 << 30, memory_guard_reserve=0.1, memory_guard_interrupt_at=0.9), None, None
+        config(mem_limit=3 << 30, memory_guard=True, memory_guard_reserve=0.1, memory_guard_interrupt_at=0.9),
+        None,
+        None,
     )
     assert options.mem_limit == 3 << 30 and not options.host
     assert options.reserve_fraction == 0.1 and options.interrupt_at == 0.9

@@ -60,8 +60,13 @@ def hub(tmp_path_factory):
             cgroup = cgroups.MemoryCgroup(LIMIT)
             folder = tmp / "carol"
             folder.mkdir()
+            # The memory guard off: carol's kernel is to be OOM-killed (the guard would save it).
             server = started["carol"] = servers.ServerProcess(
-                folder, "--ResourceMonitor.sample_interval=0.5", token=TOKEN, base_url="/user/carol/"
+                folder,
+                "--ResourceMonitor.sample_interval=0.5",
+                "--ResourceMonitor.memory_guard=False",
+                token=TOKEN,
+                base_url="/user/carol/",
             )
             cgroup.add(server.proc.pid)
             prometheus.add_target("carol", server)

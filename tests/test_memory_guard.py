@@ -101,8 +101,11 @@ class Kernel:
         return body["pid"]
 
     async def __aexit__(self, *exc) -> None:
-        await self.socket.__aexit__(*exc)
-        request(self.server, "DELETE", f"api/kernels/{self.kernel_id}")
+        try:
+            if self.socket.conn is not None:
+                await self.socket.__aexit__(*exc)
+        finally:
+            request(self.server, "DELETE", f"api/kernels/{self.kernel_id}")
 
 
 def guard_events(server) -> list[dict]:
@@ -387,3 +390,29 @@ async def test_a_worker_killed_while_fencing_is_replaced_and_limits_still_come_b
             await asyncio.sleep(0.1)
         assert resource.prlimit(kernel.pid, resource.RLIMIT_DATA)[0] == resource.RLIM_INFINITY
         request(server, "PUT", "api/metrics/v1/guard", {"enabled": True})
+
+
+async def test_a_single_c_call_filling_memory_reserved_before_is_still_explained(guarded):
+    """What the guard cannot save: two arrays reserved while memory was free (each allowed: the
+    fence sees data size, and untouched pages are not the working set), then filled by numpy in C.
+    The page faults pass the fence, and an interrupt waits for the C call to return: the OOM
+    killer ends the kernel, and the kill is explained as without the guard."""
+    server, cgroup = guarded
+    kills = cgroup.oom_kills()
+    async with Kernel(server, "unsaveable") as kernel:
+        _, reply = await kernel.socket.run(
+            # Between the two, a step of the guard (at most SLOW_S) re-sizes the fence: each
+            # reservation alone fits in what is left.
+            "import numpy as np, time\na = np.empty((500 << 20) // 8)\ntime.sleep(2.5)\n"
+            "b = np.empty((500 << 20) // 8)"
+        )
+        assert reply["status"] == "ok", reply
+        await kernel.socket.send("a.fill(1.0); b.fill(1.0)")
+        body = server.wait_until(
+            "api/metrics/v1/events",
+            lambda b: any(e["kernel_id"] == kernel.kernel_id for e in b["events"]),
+            timeout=60,
+        )
+    event = [e for e in body["events"] if e["kernel_id"] == kernel.kernel_id][-1]
+    assert event["type"] == "oom_kill" and event["path"] == kernel.path and event["limit"] == LIMIT
+    assert cgroup.oom_kills() > kills

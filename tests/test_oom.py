@@ -77,12 +77,15 @@ async def send_code(server: servers.ServerProcess, kernel_id: str, code: str) ->
 
 @pytest.fixture
 def cgroup_server(tmp_path):
-    """A real jupyter server (sampling every 0.5 s) inside a new memory cgroup of LIMIT bytes."""
+    """A real jupyter server (sampling every 0.5 s) inside a new memory cgroup of LIMIT bytes, the
+    memory guard off (it would keep the kernel alive: see test_memory_guard.py)."""
     cgroups.skip_unless_possible(cgroups.unavailable(), "no real OOM kill here")
     cgroup = cgroups.MemoryCgroup(LIMIT)
     folder = tmp_path / "work"
     folder.mkdir()
-    server = servers.ServerProcess(folder, "--ResourceMonitor.sample_interval=0.5")
+    server = servers.ServerProcess(
+        folder, "--ResourceMonitor.sample_interval=0.5", "--ResourceMonitor.memory_guard=False"
+    )
     cgroup.add(server.proc.pid)  # before the first request: the worker and kernels start inside
     try:
         yield server, cgroup
@@ -201,7 +204,7 @@ async def test_sigkill_without_oom_is_not_an_oom_kill(jp_fetch, monitor):
     await restarted(jp_fetch, kernel_id, pid)
     assert await oom_counts(jp_fetch) == (1, 0)  # the death was seen, and judged
     body = json.loads((await jp_fetch("api", "metrics", "v1", "events")).body)
-    assert body == {"events": []}
+    assert body == {"events": [], "guard": []}
 
 
 async def test_plain_exit_is_not_an_oom_kill(jp_fetch, jp_serverapp, monitor):
@@ -215,7 +218,7 @@ async def test_plain_exit_is_not_an_oom_kill(jp_fetch, jp_serverapp, monitor):
     finally:
         client.stop_channels()
     assert await oom_counts(jp_fetch) == (1, 0)
-    assert json.loads((await jp_fetch("api", "metrics", "v1", "events")).body) == {"events": []}
+    assert json.loads((await jp_fetch("api", "metrics", "v1", "events")).body) == {"events": [], "guard": []}
 
 
 async def test_shutdown_is_not_an_oom_kill(jp_fetch, monitor):
@@ -223,7 +226,7 @@ async def test_shutdown_is_not_an_oom_kill(jp_fetch, monitor):
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     await asyncio.sleep(4)  # longer than the restarter's poll: it must stay silent
     assert await oom_counts(jp_fetch) == (0, 0)
-    assert json.loads((await jp_fetch("api", "metrics", "v1", "events")).body) == {"events": []}
+    assert json.loads((await jp_fetch("api", "metrics", "v1", "events")).body) == {"events": [], "guard": []}
 
 
 # -- pairing deaths with rises of the counter (pure logic) -------------------------------------

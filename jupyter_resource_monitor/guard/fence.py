@@ -50,6 +50,11 @@ WALK_EVERY_S = 0.25
 MAX_FENCED = 256
 # A data size that grew this much since the last look is looked at again for a GPU device.
 GPU_RECHECK_BYTES = 64 * MiB
+# Near the limit, each fenced process may still take this much (at most a quarter of the reserve)
+# beyond its data size when what is left first fell below it, and no more until memory is freed:
+# a kernel whose cell just failed with every byte held by its variables can still run the next
+# cell (`del hog`), while a loop cannot creep past the limit a floor at a time.
+FLOOR = 32 * MiB
 # Pressure (the second line) is reported at most this often per kernel.
 PRESSURE_EVERY_S = 2.0
 
@@ -78,6 +83,7 @@ class Fenced:
     vm_data: int = 0
     resident: int = 0
     gpu_checked_at: int = -1  # vm_data when last looked at for a GPU device
+    pinned: int | None = None  # the fence while little is left (see FLOOR), None: not pinned
 
 
 @dataclass(slots=True)
@@ -301,7 +307,12 @@ class Guard:
                 self._leave_alone(fenced)
                 return
         soft, hard = fenced.original
-        target = fenced.vm_data + max(left, 0)
+        floor = min(FLOOR, self.headroom.reserve // 4) if self.headroom else FLOOR
+        if fenced.pinned is not None and left > 2 * floor:
+            fenced.pinned = None  # memory was freed: the fence follows what is left again
+        if fenced.pinned is None and left <= floor:
+            fenced.pinned = fenced.vm_data + floor
+        target = fenced.pinned if fenced.pinned is not None else fenced.vm_data + left
         if soft != INF:
             target = min(target, soft)  # the user's own limit, if lower, stands
         if hard != INF:

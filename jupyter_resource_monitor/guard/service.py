@@ -30,18 +30,23 @@ INTERRUPT_EVERY_S = 5.0
 
 
 def guard_options(config, cgroup_limit: int | None, env_limit: str | None) -> GuardOptions | None:
-    """The worker's guard options from the configuration, or None (no guard: off, or no limit
-    applies and it was not switched on)."""
+    """The worker's guard options from the configuration, or None (no guard).
+
+    By default the guard is on where a cgroup limit applies: the limit the OOM killer enforces.
+    A limit that is only configured (``mem_limit``, ``MEM_LIMIT``, with no cgroup limit) is often
+    a figure to display that nothing enforces, and may be below what the server already uses:
+    fencing against it would refuse healthy kernels their memory, so there the guard acts only
+    when switched on (``memory_guard = True``), as against the host's memory without any limit.
+    """
     configured = config.mem_limit if isinstance(config.mem_limit, int) else 0
     if not configured and env_limit and env_limit.strip().isdigit():
         configured = int(env_limit)
-    has_limit = bool(cgroup_limit) or configured > 0
-    if config.memory_guard is False or (config.memory_guard is None and not has_limit):
+    if config.memory_guard is False or (config.memory_guard is None and not cgroup_limit):
         return None
     return GuardOptions(
         enabled=True,
         mem_limit=configured,
-        host=not has_limit,
+        host=not cgroup_limit and not configured,
         reserve_fraction=config.memory_guard_reserve,
         reserve_min=config.memory_guard_reserve_min,
         interrupt_at=config.memory_guard_interrupt_at,
@@ -128,6 +133,8 @@ class GuardService:
             return
         if getattr(kernel, "execution_state", None) != "busy":
             return  # an idle kernel's memory is what it keeps: nothing to stop
+        if self.pid_of(kernel_id) != event.get("pid"):
+            return  # the growing process is gone (OOM-killed, restarted): the new one is not it
         now = time.monotonic()
         if now - self._interrupted_at.get(kernel_id, -INTERRUPT_EVERY_S) < INTERRUPT_EVERY_S:
             return

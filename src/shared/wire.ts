@@ -74,6 +74,7 @@ export interface WireAnswers {
   events?: Events;
   history?: History;
   notebook_peak?: NotebookPeak;
+  guard?: Guard;
 }
 /**
  * GET /api/metrics/v1: jupyter-resource-usage's payload and ours.
@@ -89,6 +90,7 @@ export interface Metrics {
   disk_used?: Bytes;
   disk_total?: Bytes;
   limits: Limits;
+  guard?: GuardSummary;
   memory: Memory;
   by_owner?: Owner[];
   oom?: OomSummary;
@@ -119,6 +121,19 @@ export interface Limits {
     disk: Bytes;
     warn: boolean;
   };
+}
+/**
+ * (ours) the memory guard, where one is available: its switch, what is left under the limit at the worker's last sample, processes fenced, and the id of its last record (0: none yet).
+ *
+ * This interface was referenced by `WireAnswers`'s JSON-Schema
+ * via the `definition` "guard_summary".
+ */
+export interface GuardSummary {
+  enabled: boolean;
+  limit: Bytes | null;
+  left: number | null;
+  fenced: Count | null;
+  last_event_id: Count;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
@@ -604,6 +619,10 @@ export interface Events {
    * @maxItems 100
    */
   events: OomEvent[];
+  /**
+   * @maxItems 100
+   */
+  guard?: GuardEvent[];
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
@@ -626,6 +645,24 @@ export interface OomEvent {
   exit_signal: string | null;
   sample_time: SecondsSinceEpoch | null;
   memory_before: [unknown, unknown][];
+}
+/**
+ * This interface was referenced by `WireAnswers`'s JSON-Schema
+ * via the `definition` "guard_event".
+ */
+export interface GuardEvent {
+  id: number;
+  time: SecondsSinceEpoch;
+  action: 'fenced' | 'interrupted';
+  kernel_id: string;
+  path: string | null;
+  cell_id: string | null;
+  execution_count: number | null;
+  ename?: string;
+  limit: Bytes | null;
+  used: Bytes | null;
+  left: number | null;
+  source: 'cgroup' | 'configured' | 'host' | null;
 }
 /**
  * GET /api/metrics/v1/history: the last hour in buckets.
@@ -657,4 +694,30 @@ export interface NotebookPeak {
   path: string;
   peak: Bytes | null;
   at: SecondsSinceEpoch | null;
+}
+/**
+ * GET (and PUT {enabled}) /api/metrics/v1/guard: the memory guard's switch, the worker's last account of what is left under the limit, and what the guard did (docs/memory-guard.md).
+ *
+ * This interface was referenced by `WireAnswers`'s JSON-Schema
+ * via the `definition` "guard".
+ */
+export interface Guard {
+  available: boolean;
+  enabled: boolean;
+  source: 'cgroup' | 'configured' | 'host' | null;
+  limit: Bytes | null;
+  used: Bytes | null;
+  reserve: Bytes | null;
+  left: number | null;
+  kernels: Count | null;
+  fenced: Count | null;
+  interrupt_at: number | null;
+  counts: {
+    fenced: Count;
+    interrupted: Count;
+  };
+  /**
+   * @maxItems 100
+   */
+  events: GuardEvent[];
 }
