@@ -101,6 +101,7 @@ class ResourceMonitorApp(ExtensionApp):
             executions.install(self.settings)
             supervisor.listeners.append(executions.on_snapshot)
             executions.reply_listeners.append(guard.on_reply)
+            guard.marks = executions.mark
         self.monitor = Monitor(
             config=config,
             supervisor=supervisor,

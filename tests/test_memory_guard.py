@@ -16,7 +16,7 @@ import pytest
 
 from . import cgroups, servers
 from .contract import assert_valid
-from .kernel_ws import KernelSocket
+from .kernel_ws import KernelSocket, records_for
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -152,6 +152,9 @@ async def test_a_runaway_cell_gets_a_memory_error_and_the_kernel_lives(guarded, 
         assert event["cell_id"] == f"cell-{kind}" and event["path"] == kernel.path
         assert event["execution_count"] == reply["execution_count"]
         assert event["limit"] == LIMIT and event["source"] == "cgroup"
+        # The cell's record says so too (its cost line is marked).
+        (record,) = records_for(server, kernel.kernel_id, [msg_id])
+        assert record["guard"] == "fenced" and record["status"] == "error"
     assert cgroup.oom_kills() == kills
 
 
@@ -198,12 +201,16 @@ async def test_memory_filled_in_reserved_pages_is_interrupted(guarded):
         assert reply["status"] == "ok", reply
         _, reply = await elsewhere.socket.run("y = b'y' * (300 << 20)")
         assert reply["status"] == "ok", reply
-        _, reply = await kernel.socket.run("for i in range(0, len(a), 64):\n    a[i] = 1.0", cell_id="fill")
+        msg_id, reply = await kernel.socket.run(
+            "for i in range(0, len(a), 64):\n    a[i] = 1.0", cell_id="fill"
+        )
         assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
         await assert_survived(kernel)
         await assert_survived(elsewhere)
         event = await wait_for_event(server, lambda e: e["kernel_id"] == kernel.kernel_id)
         assert event["action"] == "interrupted" and event["path"] == kernel.path
+        (record,) = records_for(server, kernel.kernel_id, [msg_id])
+        assert record["guard"] == "interrupted" and record["status"] == "interrupted"
     assert cgroup.oom_kills() == kills
 
 

@@ -59,6 +59,9 @@ class Execution:
     # (ours) CPU seconds of the kernel's descendants during the cell that cpu_s leaves out (those
     # still running at its end), sampled: see _children_cpu_s
     children_cpu_s: float | None = None
+    # (ours) what the memory guard did to the cell: "fenced" (an allocation failed under its fence)
+    # or "interrupted"; None: nothing
+    guard: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -110,6 +113,8 @@ class KernelExecutions:
         self._last_end: tuple[Execution, float] | None = None  # last record, when its end was read
         self._clock: float | None = None  # the time given to the last busy or idle (see _time)
         self._body: bytes | None = None
+        # What the memory guard did to requests not recorded yet (see mark)
+        self._marks: collections.OrderedDict[str, str] = collections.OrderedDict()
 
     # -- what passes through the server ---------------------------------------------------------
 
@@ -256,6 +261,7 @@ class KernelExecutions:
         self._append(record)
 
     def _append(self, record: Execution) -> None:
+        record.guard = self._marks.pop(record.msg_id, record.guard)
         self.records.append(record)
         self._encoded.append(_encode(record))
         self._body = None
@@ -264,6 +270,26 @@ class KernelExecutions:
         if self.peak_since_start is None or hwm > self.peak_since_start:
             self.peak_since_start = hwm
             self._body = None
+
+    def mark(self, msg_id: str | None, guard: str) -> None:
+        """Note what the memory guard did to a request (None: the one running now)."""
+        if msg_id is None:
+            for current in self._open.values():
+                current.record.guard = guard
+            return
+        current = self._open.get(msg_id)
+        if current is not None:
+            current.record.guard = guard
+            return
+        for i in range(len(self.records) - 1, max(len(self.records) - 5, -1), -1):
+            if self.records[i].msg_id == msg_id:
+                self.records[i].guard = guard
+                self._encoded[i] = _encode(self.records[i])
+                self._body = None
+                return
+        self._marks[msg_id] = guard  # recorded later (its idle or busy is still on its way)
+        while len(self._marks) > MAX_PENDING:
+            self._marks.popitem(last=False)
 
     def cell_of(self, msg_id: str) -> str | None:
         """The cell id of a request waiting, running or just recorded (its idle may be read before

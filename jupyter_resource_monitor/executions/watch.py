@@ -40,9 +40,9 @@ class Executions:
         self.peaks = NotebookPeaks()
         self.path_of = path_of
         self._paths: dict[str, str] = {}
-        # Called with (kernel id, the reply's content bytes, its cell id) for each execute reply
-        # on its way to a client (the memory guard looks for a failed allocation).
-        self.reply_listeners: list[Callable[[str, bytes, str | None], Any]] = []
+        # Called with (kernel id, the reply, its cell id) for each execute reply on its way to a
+        # client (the memory guard looks for a failed allocation).
+        self.reply_listeners: list[Callable[[str, frames.Reply, str | None], Any]] = []
 
     # -- installation ---------------------------------------------------------------------------
 
@@ -130,9 +130,15 @@ class Executions:
             executions.reply(reply)
         for listener in self.reply_listeners:
             try:
-                listener(kernel_id, reply.content, cell_id)
+                listener(kernel_id, reply, cell_id)
             except Exception:  # noqa: BLE001 - the reply goes on whatever happens here
                 self.log.exception("Per-cell figures: a reply listener failed")
+
+    def mark(self, kernel_id: str, msg_id: str | None, guard: str) -> None:
+        """Note on a request's record what the memory guard did (msg_id None: the running one)."""
+        executions = self.kernels.get(kernel_id)
+        if executions is not None:
+            executions.mark(msg_id, guard)
 
     def ended(self, kernel_id: str, status: str) -> None:
         executions = self.kernels.get(kernel_id)

@@ -101,6 +101,8 @@ class GuardService:
         self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_EVENTS)
         self.counts = {"fenced": 0, "interrupted": 0}
         self.listeners: list[Callable[[dict], None]] = []  # the event bus
+        # Notes on a cell's record what the guard did: (kernel id, msg id or None, action).
+        self.marks: Callable[[str, str | None, str], None] = lambda kernel_id, msg_id, action: None
         self._interrupted_at: dict[str, float] = {}
         self._last_state: dict | None = None
         if self.available:
@@ -148,30 +150,33 @@ class GuardService:
         result = self.kernel_manager.interrupt_kernel(kernel_id)
         if inspect.isawaitable(result):
             asyncio.ensure_future(result)
+        self.marks(kernel_id, None, "interrupted")
         self._record("interrupted", kernel_id, used=event.get("used"), limit=event.get("limit"))
 
     # -- the fence's catches ---------------------------------------------------------------------
 
-    def on_reply(self, kernel_id: str, content: bytes, cell_id: str | None) -> dict | None:
-        """An execute reply on its way to a client: record it when it says an allocation failed
-        in a fenced kernel. Decodes the content only when it names an error."""
+    def on_reply(self, kernel_id: str, reply, cell_id: str | None) -> dict | None:
+        """An execute reply (``frames.Reply``) on its way to a client: record it when it says an
+        allocation failed in a fenced kernel. Decodes the content only when it names an error."""
+        content = reply.content
         if not self.enabled or b'"error"' not in content:
             return None
         try:
-            reply = json.loads(content)
+            decoded = json.loads(content)
         except ValueError:
             return None
-        if not isinstance(reply, dict) or not is_memory_error(reply):
+        if not isinstance(decoded, dict) or not is_memory_error(decoded):
             return None
         if not fenced(self.pid_of(kernel_id)):
             return None
-        count = reply.get("execution_count")
+        count = decoded.get("execution_count")
+        self.marks(kernel_id, reply.msg_id, "fenced")
         return self._record(
             "fenced",
             kernel_id,
             cell_id=cell_id,
             execution_count=count if isinstance(count, int) else None,
-            ename=str(reply.get("ename") or "")[:64],
+            ename=str(decoded.get("ename") or "")[:64],
         )
 
     def _headroom_now(self) -> dict:

@@ -607,6 +607,7 @@ export interface Execution {
   status: 'ok' | 'error' | 'aborted' | 'interrupted' | 'died';
   late_s?: number | null;
   children_cpu_s?: number | null;
+  guard?: 'fenced' | 'interrupted' | null;
 }
 /**
  * GET /api/metrics/v1/events: kernels ended by the OOM killer, newest last.
