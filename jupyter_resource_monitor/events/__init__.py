@@ -65,6 +65,20 @@ def register_schemas(event_logger) -> bool:
     return True
 
 
+def listen(event_logger, schema_id: str, listener) -> bool:
+    """Call ``listener(logger, schema_id, data)`` (a coroutine function) for each event of
+    ``schema_id`` on the server's bus; False where the bus cannot (a jupyter_events without
+    listeners, or a server that does not register that schema)."""
+    try:
+        if schema_id not in event_logger.schemas:
+            return False
+        event_logger.add_listener(schema_id=schema_id, listener=listener)
+    except Exception as exc:  # noqa: BLE001 - the worker's own walks still find every kernel
+        log.info("Resource monitor: not listening to %s (%s)", schema_id, exc)
+        return False
+    return True
+
+
 def oom_kill_record(event: Any) -> dict[str, Any]:
     """The bus record of an OOM event (an ``OomEvent`` or its REST dict): the REST fields without
     the memory curve, long strings cut to the schema's bounds."""

@@ -89,6 +89,7 @@ class Fenced:
 @dataclass(slots=True)
 class _Kernel:
     kernel_id: str | None
+    start: int  # its start time: with its pid, which process it is
     resident: int = 0  # the kernel's and its descendants' resident memory at the last step
     pressure_at: float = -PRESSURE_EVERY_S
     pids: list[int] = field(default_factory=list)
@@ -127,12 +128,13 @@ class Guard:
         self.headroom: headroom_mod.Headroom | None = None
         self.steps = 0
         self.lock = threading.Lock()
-        self._not_kernels: set[int] = set()
+        self._not_kernels: set[tuple[int, int]] = set()  # (pid, start) of children not kernels
         self._wake = threading.Event()
         self._stopping = False
         self._walked_at = -WALK_EVERY_S
         self._still_since = time.monotonic()
         self._last_used: int | None = None
+        self._root_cmdline = process.cmdline(root_pid)
         self._record = record_path(root_pid, options.record_dir)
         self._recorded = self._load_record()
 
@@ -155,14 +157,17 @@ class Guard:
         self._wake.set()
 
     def command(self, command: dict) -> None:
-        """A command from the server: ``{"enabled": bool}``."""
-        if "enabled" in command:
-            with self.lock:
+        """A command from the server: ``{"enabled": bool}``, or ``{"walk": true}`` (a kernel
+        started: find it now rather than at the next walk)."""
+        with self.lock:
+            if "enabled" in command:
                 enabled = bool(command["enabled"]) and self.source is not None
                 if self.enabled and not enabled:
                     self.restore_all()
                 self.enabled = enabled
-            self._wake.set()
+            if command.get("walk"):
+                self._walked_at = -WALK_EVERY_S
+        self._wake.set()
 
     def step(self, now: float) -> float:
         """One step: find new processes, read what is left, re-size every fence. Returns how long
@@ -214,35 +219,48 @@ class Guard:
     # -- finding the processes to fence ------------------------------------------------------------
 
     def _walk(self) -> None:
-        """Find the kernels among the server's children and their descendants."""
+        """Find the kernels among the server's children and their descendants. A process is
+        known by its pid and start time: pids are reused (only 32768 on many hosts)."""
         seen: set[int] = set()
         others = 0
         kernels: dict[int, _Kernel] = {}
+        not_kernels: set[tuple[int, int]] = set()
         for child in process.children(self.root_pid):
-            if child in self.exclude or child in self._not_kernels:
-                if child not in self.exclude:
-                    others += self._resident_of(child)
+            start = process.start_ticks(child)
+            if child in self.exclude or start is None:
                 continue
-            known = self.kernels.get(child)
-            kernel_id = known.kernel_id if known else process.kernel_id(child)
-            if known is None and kernel_id is None:
-                self._not_kernels.add(child)
+            if (child, start) in self._not_kernels:
+                not_kernels.add((child, start))
                 others += self._resident_of(child)
                 continue
-            kernel = known or _Kernel(kernel_id)
-            kernel.pids = self._descendants(child)
-            kernels[child] = kernel
-            for pid in kernel.pids:
+            known = self.kernels.get(child)
+            if known is None or known.start != start:
+                command = process.cmdline(child)
+                kernel_id = process.kernel_id_in(command)
+                if kernel_id is None:
+                    # A child forked but not yet exec'd still has the server's command line: it
+                    # may become a kernel in a moment, so it is looked at again at the next walk.
+                    if command != self._root_cmdline:
+                        not_kernels.add((child, start))
+                    others += self._resident_of(child)
+                    continue
+                known = _Kernel(kernel_id, start)
+            known.pids = self._descendants(child)
+            kernels[child] = known
+            for pid in known.pids:
+                fenced = self.fenced.get(pid)
+                if fenced is not None and fenced.start_ticks != process.start_ticks(pid):
+                    self._forget(pid)  # its pid was reused: a new process
+                    fenced = None
                 seen.add(pid)
-                if pid not in self.fenced:
-                    self._add(pid, child, kernel.kernel_id)
+                if fenced is None:
+                    self._add(pid, child, known.kernel_id)
         self._others_resident = others + self._resident_of(self.root_pid)
         self.kernels = kernels
+        self._not_kernels = not_kernels
         for pid in [p for p in self.fenced if p not in seen]:
             self._restore(self.fenced[pid])
             self._forget(pid)
-        children = set(process.children(self.root_pid))
-        self._not_kernels &= children
 
     _others_resident = 0
 

@@ -46,14 +46,18 @@ def read_facts(pid: int, root: str = PROC) -> Facts | None:
     return Facts(uid, vm_data, resident)
 
 
-def kernel_id(pid: int, root: str = PROC) -> str | None:
-    """The kernel id in the process's connection-file argument, or None (not a kernel)."""
+def cmdline(pid: int, root: str = PROC) -> bytes | None:
+    """The process's command line (NUL-separated), or None when it is gone."""
     try:
         with open(f"{root}/{pid}/cmdline", "rb") as f:
-            args = f.read().split(b"\0")
+            return f.read()
     except OSError:
         return None
-    for arg in args:
+
+
+def kernel_id_in(command: bytes | None) -> str | None:
+    """The kernel id in a command line's connection-file argument, or None (not a kernel)."""
+    for arg in (command or b"").split(b"\0"):
         found = _CONNECTION_FILE.search(arg)
         if found:
             return found.group(1).decode()

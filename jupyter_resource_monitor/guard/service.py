@@ -21,6 +21,8 @@ from . import headroom
 from .fence import GuardOptions
 
 MAX_EVENTS = 100
+# jupyter_server's own events of kernels started, restarted, interrupted and shut down.
+KERNEL_ACTIONS_SCHEMA_ID = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 # The error names kernels give a failed allocation: Python's, Julia's; R's is recognised by its
 # message (an ordinary "error").
 MEMORY_ERRORS = frozenset({"MemoryError", "OutOfMemoryError", "std::bad_alloc", "bad_alloc"})
@@ -120,6 +122,21 @@ class GuardService:
         self.supervisor.greeting = [line]  # a restarted worker starts in the same state
         self.supervisor.send(line)
         return self.enabled
+
+    async def on_kernel_action(self, logger=None, schema_id: str = "", data: dict | None = None) -> None:
+        """jupyter_server's kernel_actions event (its bus calls listeners with these keywords):
+        a kernel (re)started is fenced at once, before it can run a cell, not at the worker's
+        next walk of the tree (up to SLOW_S)."""
+        try:
+            data = data or {}
+            if (
+                self.enabled
+                and data.get("action") in ("start", "restart")
+                and data.get("status") == "success"
+            ):
+                self.supervisor.send(b'g {"walk": true}\n')
+        except Exception:  # noqa: BLE001 - the kernel's start must not fail because of us
+            self.log.exception("Memory guard: reading a kernel_actions event")
 
     # -- the second line --------------------------------------------------------------------------
 

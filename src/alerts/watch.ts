@@ -5,8 +5,6 @@
  * When to speak up: pure state machines, fed one payload at a time.
  */
 
-import type { IOomEvent } from './events';
-
 /**
  * Percentage points below the mark that memory must drop to before a new
  * crossing counts, so a figure hovering at the mark does not repeat the
@@ -78,6 +76,17 @@ export class HighWaterMark {
  * than `recentMs` count as new (a tab opened right after a kernel died still
  * says so; one opened next week does not repeat old news).
  */
+/**
+ * A record the server numbers in order (an OOM event, a memory guard record).
+ */
+export interface IRecord {
+  readonly id: number;
+  /**
+   * Seconds since the epoch.
+   */
+  readonly time: number;
+}
+
 export class OomEventWatch {
   /**
    * @param recentMs - How old an event may be at the first look to be shown.
@@ -106,7 +115,7 @@ export class OomEventWatch {
    *
    * @param event - The event.
    */
-  takeLive(event: IOomEvent): boolean {
+  takeLive(event: IRecord): boolean {
     if (
       (this._seen !== null && event.id <= this._seen) ||
       this._live.has(event.id)
@@ -124,7 +133,7 @@ export class OomEventWatch {
    *
    * @param now - The time, in ms since the epoch.
    */
-  take(events: ReadonlyArray<IOomEvent>, now: number): IOomEvent[] {
+  take<T extends IRecord>(events: ReadonlyArray<T>, now: number): T[] {
     const seen = this._seen;
     const fresh = (
       seen === null

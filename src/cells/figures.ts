@@ -114,6 +114,23 @@ export function cellLine(
     };
     parts.push(status[execution.status] ?? execution.status);
   }
+  if (execution.guard) {
+    // The memory guard kept the kernel: say so where the user looks.
+    parts.push(
+      execution.guard === 'interrupted'
+        ? trans.__('stopped by the memory guard, kernel kept')
+        : trans.__('memory refused, kernel kept')
+    );
+    tips.push(
+      execution.guard === 'interrupted'
+        ? trans.__(
+            'The memory guard interrupted this cell: it kept growing near the memory limit. The kernel and its variables are kept.'
+          )
+        : trans.__(
+            'This cell asked for more memory than was left under the memory limit: the memory guard refused it (MemoryError) instead of letting the kernel be ended. The kernel and its variables are kept.'
+          )
+    );
+  }
   if (typeof execution.wall_s === 'number') {
     parts.push(formatSeconds(execution.wall_s));
     tips.push(

@@ -15,6 +15,7 @@ import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
 import type { DiagnosisContext } from '../diagnosis/context';
 import { DiagnosisSection } from '../diagnosis/section';
+import { GuardSection } from '../guard/section';
 import { cpuHeldBack } from '../diagnosis/verdict';
 
 /**
@@ -119,6 +120,7 @@ export function ResourceMonitorDetailComponent(
         thresholds={context.thresholds(metrics)}
         now={snapshot.now}
       />
+      {metrics && <GuardSection metrics={metrics} />}
       {metrics && <WorkingSetBreakdown metrics={metrics} />}
       {metrics && <OwnersTable metrics={metrics} />}
       <dl className="jp-ResourceMonitor-explanations">

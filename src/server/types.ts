@@ -2,6 +2,7 @@
 // Distributed under the terms of the Modified BSD License.
 
 import { assertDiagnosisFields, IDiagnosisFields } from '../diagnosis/types';
+import { assertGuardSummary } from '../guard/types';
 import {
   AnyString,
   Fields,
@@ -180,6 +181,9 @@ export function assertMetrics(value: unknown): asserts value is IMetrics {
       number: ['kernel_kills', 'last_event_id'],
       'string|null': ['counter_source']
     });
+  }
+  if (root.guard !== undefined) {
+    assertGuardSummary(root.guard);
   }
   assertDiagnosisFields(root, check);
 }

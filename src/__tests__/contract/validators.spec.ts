@@ -21,6 +21,7 @@ import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 
 import { assertEvents } from '../../alerts/events';
+import { assertGuard } from '../../guard/types';
 import { assertKernelList, assertKernelUsage } from '../../kernels/types';
 import { assertMetrics } from '../../server/types';
 import { parseHistory } from '../../shared/history';
@@ -75,7 +76,8 @@ const VALIDATORS: Record<string, (value: unknown) => void> = {
   metrics: assertMetrics,
   kernels: assertKernelList,
   kernel: value => assertKernelUsage(value),
-  events: assertEvents
+  events: assertEvents,
+  guard: assertGuard
 };
 
 /**
@@ -271,6 +273,43 @@ const TOLERATED: ReadonlyArray<{
       'array'
     ],
     why: 'not read by the frontend: not checked'
+  },
+  {
+    fields: [
+      'guard source',
+      'guard reserve',
+      'guard kernels',
+      'guard interrupt_at',
+      'guard counts',
+      'guard counts.fenced',
+      'guard counts.interrupted',
+      'guard events.*.used',
+      'guard events.*.source',
+      'guard events.*.ename'
+    ],
+    kinds: [
+      'removed',
+      'null',
+      'string',
+      'boolean',
+      'negative',
+      'object',
+      'array'
+    ],
+    why: "not read by the frontend (the memory guard's route): not checked"
+  },
+  {
+    fields: ['events guard', 'events guard.**'],
+    kinds: [
+      'removed',
+      'null',
+      'string',
+      'boolean',
+      'negative',
+      'object',
+      'array'
+    ],
+    why: "the guard's records are read from its own route, not from the events"
   }
 ];
 
