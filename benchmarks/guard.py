@@ -30,6 +30,7 @@ RESERVE_CELL = "import numpy as np\na = np.empty((600 << 20) // 8)"
 ELSEWHERE_CELL = "y = b'y' * (300 << 20)"
 FILL_CELL = "for i in range(0, len(a), 64):\n    a[i] = 1.0"
 SECOND_LINE = "filled later (second line)"
+HANG_S = 90.0
 
 
 def cpu_s(pid: int) -> float:
@@ -90,7 +91,9 @@ async def _survives(server, name: str, code: str) -> bool:
         if code == FILL_CELL:
             await kernel.socket.run(RESERVE_CELL)
         msg_id = await kernel.socket.send(code)
-        reply = asyncio.ensure_future(kernel.socket.reply(msg_id, timeout=300))
+        # A runaway cell the guard stops ends in seconds; one that hangs (a pool whose child the
+        # OOM killer ended waits for it forever) counts as lost.
+        reply = asyncio.ensure_future(kernel.socket.reply(msg_id, timeout=HANG_S))
         while not reply.done():  # a kernel OOM-killed never replies: its process changes
             await asyncio.wait([reply], timeout=0.5)
             if not reply.done() and await kernel.getpid() != kernel.pid:
