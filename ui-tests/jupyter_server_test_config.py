@@ -9,6 +9,8 @@ Environment knobs, so one file serves every Playwright project:
 - ``RESOURCE_MONITOR_UI_PORT``: port to listen on (default 8888).
 - ``RESOURCE_MONITOR_UI_MEM_LIMIT``: bytes for ``ResourceMonitor.mem_limit``
   (unset: no configured limit, so the cgroup or host limit applies).
+- ``RESOURCE_MONITOR_UI_MEMORY_GUARD``: ``true`` or ``false`` for
+  ``ResourceMonitor.memory_guard`` (default: the extension's).
 - ``RESOURCE_MONITOR_UI_SAMPLE_INTERVAL``: seconds for
   ``ResourceMonitor.sample_interval``.
 - ``RESOURCE_MONITOR_UI_BLOCKER``: set to enable the test-only extension
@@ -46,6 +48,10 @@ c.Application.log_level = "ERROR"  # noqa: F821
 interval = os.environ.get("RESOURCE_MONITOR_UI_SAMPLE_INTERVAL")
 if interval:
     c.ResourceMonitor.sample_interval = float(interval)  # noqa: F821
+
+guard = os.environ.get("RESOURCE_MONITOR_UI_MEMORY_GUARD")
+if guard:
+    c.ResourceMonitor.memory_guard = guard == "true"  # noqa: F821
 
 mem_limit = os.environ.get("RESOURCE_MONITOR_UI_MEM_LIMIT")
 if mem_limit:

@@ -12,6 +12,9 @@
  * - `oom` (port 8892): JupyterLab inside a new 700 MiB memory cgroup (root
  *   only), where a kernel is really ended by the OOM killer;
  * - `oom-notebook7` (port 8893): the same with Jupyter Notebook 7;
+ * - `guard` (port 8899) and `guard-notebook7` (port 8900): JupyterLab and
+ *   Notebook 7 in such cgroups with the memory guard on (the OOM projects
+ *   turn it off): a runaway cell gets a MemoryError and a notification;
  * - `oom-bus` (port 8895): JupyterLab in its own such cgroup, polling once a
  *   minute: the OOM notification must come through the server's event bus;
  * - `pseudo-locale` (port 8894): JupyterLab with a pseudo-locale language pack
@@ -45,6 +48,9 @@ const PSEUDO_LOCALE_PORT = 8894;
 // ../tests/cgroups.py, so its kernel's OOM killer can end a kernel for real.
 const OOM_CGROUP_MIB = 700;
 const SLOW_PORT = 8896;
+// The memory guard's projects: the same cgroups, the guard on.
+const GUARD_PORT = 8899;
+const GUARD_NOTEBOOK_PORT = 8900;
 const SLOW_NOTEBOOK_PORT = 8897;
 // The `slow` projects' servers run under this CPU quota (in CPUs).
 const SLOW_QUOTA_CPUS = 1;
@@ -171,11 +177,16 @@ function labServer(
  * A server inside a new memory cgroup of OOM_CGROUP_MIB, made (and removed
  * afterwards) by ../tests/cgroups.py.
  */
-function cgroupServer(port, app) {
+function cgroupServer(port, app, guard = false) {
   return {
     ...labServer(
       port,
-      { RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5' },
+      {
+        RESOURCE_MONITOR_UI_SAMPLE_INTERVAL: '0.5',
+        // The OOM projects need the kernel really OOM-killed: the memory
+        // guard (on by default under a cgroup limit) would keep it alive.
+        RESOURCE_MONITOR_UI_MEMORY_GUARD: guard ? 'true' : 'false'
+      },
       app,
       'jupyter',
       `${process.env.PYTHON || 'python3'} ../tests/cgroups.py --limit-mib ${OOM_CGROUP_MIB} -- `
@@ -258,7 +269,7 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)(-cells)?\.spec\.ts/,
+        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|guard|guard-notebook7|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
@@ -298,6 +309,16 @@ module.exports = {
       name: 'oom-bus',
       testMatch: /oom-bus\.spec\.ts/,
       use: { baseURL: `http://localhost:${OOM_BUS_PORT}` }
+    },
+    {
+      name: 'guard',
+      testMatch: /\/guard\.spec\.ts/,
+      use: { baseURL: `http://localhost:${GUARD_PORT}` }
+    },
+    {
+      name: 'guard-notebook7',
+      testMatch: /guard-notebook7\.spec\.ts/,
+      use: { baseURL: `http://localhost:${GUARD_NOTEBOOK_PORT}` }
     },
     {
       name: 'slow',
@@ -352,7 +373,9 @@ module.exports = {
       : [
           cgroupServer(OOM_PORT, 'lab'),
           cgroupServer(OOM_NOTEBOOK_PORT, 'notebook'),
-          cgroupServer(OOM_BUS_PORT, 'lab')
+          cgroupServer(OOM_BUS_PORT, 'lab'),
+          cgroupServer(GUARD_PORT, 'lab', true),
+          cgroupServer(GUARD_NOTEBOOK_PORT, 'notebook', true)
         ]),
     ...(SLOW_UNAVAILABLE
       ? []

@@ -23,6 +23,7 @@ import { assertGuardSummary, fetchGuardEvents, IGuardEvent } from './types';
  * @param event - What the guard did.
  */
 export function guardMessage(event: IGuardEvent): string {
+  // A toast shows 140 characters: what happened and to which cell come first.
   const notebook = event.path
     ? baseName(event.path)
     : trans.__('a kernel without a notebook');
@@ -34,28 +35,37 @@ export function guardMessage(event: IGuardEvent): string {
   if (event.action === 'interrupted') {
     return limit
       ? trans.__(
-          "%1 was interrupted: it kept growing near this server's %2 memory limit. The kernel and its variables are kept.",
+          '%1 was interrupted near the %2 memory limit. Its kernel and variables are kept.',
           cell,
           limit
         )
       : trans.__(
-          '%1 was interrupted: it kept growing near the memory limit. The kernel and its variables are kept.',
+          '%1 was interrupted near the memory limit. Its kernel and variables are kept.',
           cell
         );
   }
-  if (limit && event.left !== null) {
+  if (limit && event.left !== null && event.left >= MiB) {
     return trans.__(
-      "%1 asked for more memory than the %2 left under this server's %3 limit. The kernel and its variables are kept.",
+      '%1 asked for more memory than the %2 left under the %3 limit. Its kernel and variables are kept.',
       cell,
-      formatBytes(Math.max(0, event.left)),
+      formatBytes(event.left),
+      limit
+    );
+  }
+  if (limit) {
+    return trans.__(
+      '%1 asked for more memory than is left under the %2 limit. Its kernel and variables are kept.',
+      cell,
       limit
     );
   }
   return trans.__(
-    '%1 asked for more memory than is left under the limit. The kernel and its variables are kept.',
+    '%1 asked for more memory than is left under the limit. Its kernel and variables are kept.',
     cell
   );
 }
+
+const MiB = 1024 ** 2;
 
 /**
  * Announces the guard's records: those the poll's summary says are new (read

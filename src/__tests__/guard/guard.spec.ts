@@ -94,12 +94,15 @@ describe('the memory guard in the browser', () => {
 
   it('names the notebook, the cell, what was left and the limit', () => {
     expect(guardMessage(FENCED)).toBe(
-      "Cell [7] of analysis.ipynb asked for more memory than the 410 MiB left under this server's 2.0 GiB limit. The kernel and its variables are kept."
+      'Cell [7] of analysis.ipynb asked for more memory than the 410 MiB left under the 2.0 GiB limit. Its kernel and variables are kept.'
+    );
+    expect(guardMessage({ ...FENCED, left: -MiB })).toBe(
+      'Cell [7] of analysis.ipynb asked for more memory than is left under the 2.0 GiB limit. Its kernel and variables are kept.'
     );
     expect(
       guardMessage({ ...FENCED, action: 'interrupted', execution_count: null })
     ).toBe(
-      "A cell of analysis.ipynb was interrupted: it kept growing near this server's 2.0 GiB memory limit. The kernel and its variables are kept."
+      'A cell of analysis.ipynb was interrupted near the 2.0 GiB memory limit. Its kernel and variables are kept.'
     );
   });
 
