@@ -389,3 +389,47 @@ def test_children_cpu_s_takes_off_a_child_reaped_after_the_last_sample():
     )
     store.reply(kernel.reply("n"))
     assert records(store)[-1]["children_cpu_s"] is None
+
+
+def xeus_date(at: float) -> str:
+    """``at`` as xeus 6 writes it: the microseconds without their leading zeros."""
+    whole = datetime.fromtimestamp(int(at), tz=timezone.utc).isoformat().replace("+00:00", "")
+    return f"{whole}.{round((at - int(at)) * 1e6)}Z"
+
+
+def test_a_kernel_that_drops_the_leading_zeros_of_its_microseconds_is_read_as_it_meant():
+    """xeus 6 writes 12.045123 s as ``12.45123``. Once one such date reads later than its receipt
+    (impossible on one clock), the kernel's short fractions are read as microseconds: a late
+    boundary is then seen late, not hidden by a date capped at its receipt."""
+    kernel = FakeKernel()
+    kernel.now = 1_000_000.0 + 0.045  # a date in the first tenth of a second: written short
+    store = store_of(kernel)
+    ready(store, kernel)
+    store.request(Request("first", None, False))
+    store.request(Request("second", None, False))
+    kernel.run(wall=1.0)  # first: sleeps to 1 000 001.045
+    ended = kernel.now
+    kernel.run(wall=0.3, cpu=0.3)  # second's C call, before first's reply reached the server
+    reply = Reply("first", OK, xeus_date(ended))
+    assert kernel_time_of(reply.date) > kernel.now  # the short date reads 0.4 s late: given away
+    store.reply(reply)
+    kernel.run(wall=0.01)
+    store.reply(Reply("second", OK, xeus_date(kernel.now)))
+    first, second = records(store)
+    assert first["ended"] == pytest.approx(ended, abs=1e-6)
+    assert first["late_s"] == pytest.approx(0.3, abs=1e-3) and not first["cpu_exact"]
+    # Before the kernel gave itself away, a short date is read as written (another kernel may
+    # write milliseconds): capped at its receipt.
+    other = FakeKernel()
+    other.now = 1_000_000.0 + 0.5
+    store = store_of(other)
+    ready(store, other)
+    store.request(Request("m", None, False))
+    other.run(wall=0.2)
+    store.reply(Reply("m", OK, other.date(other.now - 0.1)[:-4] + "Z"))  # milliseconds: .600
+    (record,) = records(store)
+    assert record["ended"] == pytest.approx(other.now - 0.1, abs=1e-3)
+
+
+def kernel_time_of(date: str) -> float:
+    return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()

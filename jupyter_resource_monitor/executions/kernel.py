@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -157,6 +158,19 @@ def kernel_time(date: str | None, default: float) -> float:
         return default
 
 
+_SHORT_FRACTION = re.compile(r"\.(\d{1,5})(?=Z|[+-]\d|$)")
+
+
+def _unpadded(date: str) -> float | None:
+    """For a date whose fraction of a second has fewer than 6 digits, the time it means if those
+    digits are microseconds written without leading zeros; else None."""
+    match = _SHORT_FRACTION.search(date)
+    if match is None:
+        return None
+    fixed = date[: match.start()] + f".{int(match.group(1)):06d}" + date[match.end() :]
+    return kernel_time(fixed, 0.0) or None
+
+
 class KernelExecutions:
     """Executions of one kernel. ``pid()`` gives its local process now (None: not local);
     ``reader`` reads a process's figures (:func:`.peak.read`), ``clock`` tells the time
@@ -193,6 +207,8 @@ class KernelExecutions:
         # The process is up and has answered something since it started (else a request sent
         # now would wait for its start-up, which is no cell's work).
         self._ready = False
+        # The kernel writes its dates' microseconds without leading zeros (see _date).
+        self._unpadded = False
         self._body: bytes | None = None
 
     # -- what passes through the server ---------------------------------------------------------
@@ -265,12 +281,23 @@ class KernelExecutions:
 
     def _date(self, date: str | None) -> float:
         """When the kernel wrote a message: the date it wrote, but never later than now (its
-        receipt). xeus 6 (in xeus-python 0.19) writes the microseconds of its dates without
-        leading zeros (12.045123 s as ``12.45123``), so the dates of one message in ten read up to
-        0.9 s late; such a date, capped at its receipt, falls between the true moment and the
-        receipt."""
+        receipt).
+
+        xeus 6 (in xeus-python 0.19) writes the microseconds of its dates without leading zeros
+        (12.045123 s as ``12.45123``), so the dates of one message in ten read up to 0.9 s late.
+        Capped at its receipt, such a date would hide how late a boundary was read after it. A
+        short fraction read later than its receipt gives such a kernel away (the kernel runs on
+        this host, on the same clock); from then on its short fractions are read as it meant
+        them."""
         now = self.clock()
-        return min(kernel_time(date, now), now)
+        at = kernel_time(date, now)
+        meant = _unpadded(date) if date else None
+        if meant is not None:
+            if at > now + 0.001:
+                self._unpadded = True
+            if self._unpadded:
+                at = meant
+        return min(at, now)
 
     def _read(self, pid: int | None, prior: float, reset: bool = True) -> _Boundary:
         reading = self.reader(pid, reset) if pid is not None else None
