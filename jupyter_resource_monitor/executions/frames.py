@@ -108,11 +108,12 @@ def parse_ws_json(message: str | bytes) -> Request | None:
 
 
 class Reply(NamedTuple):
-    """An execute_reply on its way to a client: which request it answers, and its content frame,
-    decoded only if needed (see :meth:`status`)."""
+    """An execute_reply on its way to a client: which request it answers, its content frame,
+    decoded only if needed (see :meth:`status`), and the kernel's timestamp (ISO 8601)."""
 
     msg_id: str
     content: bytes
+    date: str | None = None
 
     def status(self) -> str:
         """``ok``, ``error``, ``aborted`` or ``interrupted`` (an error whose ``ename`` is
@@ -135,10 +136,14 @@ def parse_reply(frames: list[bytes]) -> Reply | None:
         header_frame = frames[i + 2]
         if b"execute_reply" not in header_frame:
             return None
-        if json.loads(header_frame).get("msg_type") != "execute_reply":
+        header = json.loads(header_frame)
+        if header.get("msg_type") != "execute_reply":
             return None
         msg_id = (json.loads(frames[i + 3]) or {}).get("msg_id")
         content = frames[i + 5]
     except (ValueError, IndexError, AttributeError, TypeError):
         return None
-    return Reply(msg_id, bytes(content)) if isinstance(msg_id, str) else None
+    date = header.get("date")
+    if not isinstance(msg_id, str):
+        return None
+    return Reply(msg_id, bytes(content), date if isinstance(date, str) else None)

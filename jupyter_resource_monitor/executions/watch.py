@@ -193,9 +193,9 @@ class Executions:
 
 def connection_class(base: type, executions: Executions) -> type:
     """``base`` (the server's kernel WebSocket connection class), noting each execute_request's
-    id, ``cellId`` and ``silent`` before passing the message on unchanged, and each execute_reply
-    on its way back (for a request whose busy the server missed, see
-    :meth:`.KernelExecutions.reply`). Other messages cost a few bytes' comparison; those of other
+    id, ``cellId`` and ``silent`` before passing the message on unchanged (on an idle kernel, the
+    request's start), and each execute_reply on its way back (its request's end, unless its idle
+    came first: see :mod:`.kernel`). Other messages cost a few bytes' comparison; those of other
     channels than shell (iopub output among them), an attribute's."""
 
     class CellTrackingConnection(base):  # type: ignore[misc, valid-type]
@@ -209,11 +209,20 @@ def connection_class(base: type, executions: Executions) -> type:
                     )
                 else:
                     request = frames.parse_ws_json(incoming_msg)
-                if request is not None:
+                if request is not None and self._passes_on():
                     executions.request(self.kernel_id, request)
             except Exception:  # noqa: BLE001 - the message goes on whatever happens here
                 executions.log.exception("Per-cell figures: reading a request")
             return super().handle_incoming_message(incoming_msg)
+
+        def _passes_on(self) -> bool:
+            """Whether the server sends an execute_request on (as jupyter_server's connection
+            decides): a request it drops would wait for an end that never comes."""
+            channels = getattr(self, "channels", None)
+            if channels is not None and "shell" not in channels:
+                return False  # closed
+            allowed = getattr(getattr(self, "multi_kernel_manager", None), "allowed_message_types", None)
+            return not allowed or "execute_request" in allowed
 
         def handle_outgoing_message(self, stream, outgoing_msg):
             try:

@@ -144,11 +144,27 @@ export function cellLine(
   if (cpu !== null) {
     const wall = execution.wall_s ?? 0;
     const cores = wall >= 0.05 ? cpu / wall : null;
+    // Not exact when a boundary was read late (a C call at the start of the
+    // next cell holds the kernel's messages back): shown as approximate.
+    const approxCpu = execution.cpu_exact === false ? '≈' : '';
     parts.push(
       cores !== null && cores >= 0.05
-        ? trans.__('CPU %1 (%2 cores)', formatSeconds(cpu), cores.toFixed(1))
-        : trans.__('CPU %1', formatSeconds(cpu))
+        ? trans.__(
+            'CPU %1%2 (%3 cores)',
+            approxCpu,
+            formatSeconds(cpu),
+            cores.toFixed(1)
+          )
+        : trans.__('CPU %1%2', approxCpu, formatSeconds(cpu))
     );
+    if (approxCpu) {
+      tips.push(
+        trans.__(
+          "CPU not exact: the server read the kernel's CPU %1 late (the kernel held its messages back, e.g. during a long C call at the start of the next cell), so up to %1 of a neighbouring cell's work may be in it, or missing from it.",
+          formatSeconds(execution.late_s ?? 0)
+        )
+      );
+    }
     tips.push(
       trans.__(
         'CPU: %1 of processor time used by the kernel and by the child processes it started and waited for during the cell; divided by the wall time, how many cores it kept busy on average.',

@@ -599,6 +599,7 @@ export interface Execution {
   ended: SecondsSinceEpoch | null;
   wall_s: number | null;
   cpu_s: number | null;
+  cpu_exact?: boolean;
   peak_rss: Bytes | null;
   peak_exact: boolean;
   children_peak_pss: Bytes | null;

@@ -47,6 +47,15 @@ describe('cellLine()', () => {
     expect(line.tooltip).toContain('exact however short the spike');
   });
 
+  it('marks a CPU figure read late as approximate, saying why', () => {
+    const line = cellLine(execution({ cpu_exact: false, late_s: 0.2 }), null);
+    expect(line.text).toMatch(/ · CPU ≈[\d.]+ m?s/);
+    expect(line.tooltip).toContain(
+      "the server read the kernel's CPU 200 ms late"
+    );
+    expect(cellLine(execution(), null).text).not.toContain('≈');
+  });
+
   it('says a cell recorded from its reply alone was not measured', () => {
     const missed = {
       started: null,
