@@ -56,7 +56,8 @@ class Snapshot:
     oldest_exact_age_s: float | None  # age of the oldest exact PSS reading in `total`
     cost_s: float  # worker CPU seconds spent on this sample
     interval_s: float  # the worker's current interval between samples
-    monitor_cpu_percent: float | None  # the worker's own CPU use since its previous sample
+    # the worker's own CPU use (all its threads) over the last monitor_cpu_window_s seconds
+    monitor_cpu_percent: float | None
     cpu_count: float  # effective CPUs (affinity, cgroup quota)
     memory_limit: Limit
     cpu_limit: Limit
@@ -71,6 +72,8 @@ class Snapshot:
     # information as worker/pressure.py reads it (None: the kernel has none).
     cpu_throttle: CpuThrottle | None = None
     psi: dict | None = None
+    # seconds monitor_cpu_percent covers (about 10; less in the worker's first seconds)
+    monitor_cpu_window_s: float | None = None
     # The memory guard's state (guard/fence.py, Guard.state); None: no guard.
     guard: dict | None = None
 

@@ -249,28 +249,44 @@ async def test_metrics_has_the_lag_histogram_and_the_blocks_counter(server):
     assert blocks.samples[0].value == body["event_loop"]["blocks_total"] >= 1
 
 
-def test_the_loop_is_watched_before_anyone_polls_and_while_sampling_is_paused(tmp_path):
-    server = start_server(tmp_path)
+def test_the_loop_is_watched_while_someone_polls_and_nothing_wakes_at_rest(tmp_path):
+    server = start_server(tmp_path, "--ResourceMonitor.idle_timeout=2")
     try:
         worker = worker_of(server)
         # The prober is the worker's second thread; the server caught one real-time signal.
         wait_for(lambda: thread_count(worker) == 2, what="the prober thread")
         assert len(caught_signals(server.proc.pid) & set(RT_CANDIDATES)) == 1
+        time.sleep(0.5)
+        quiet = worker_cpu_wakeups(worker)
+        time.sleep(1.0)
+        # Nobody has polled: the worker sleeps (4 probes a second would be 4 wake-ups or more).
+        assert worker_cpu_wakeups(worker) - quiet <= 1
+        first = server.get("api/metrics/v1")  # someone polls: the watch starts
+        assert first["sample"]["ready"] is False
         time.sleep(1.0)  # probes flowing
-        response = server.get("loop-blocker/sleep?seconds=2")  # not a metrics request
+        response = server.get("loop-blocker/sleep?seconds=2")
         assert response["elapsed_s"] >= 1.5
-        # The first poll comes after the block: the loop may still be answering the late probe
-        # when it is served, so wait for the record, then check that no sample preceded it.
-        first = server.get("api/metrics/v1")
         body = server.wait_until("api/metrics/v1", lambda b: b["event_loop"]["blocks_total"] >= 1, timeout=5)
-        assert first["sample"]["ready"] is False  # nobody had polled: sampling had never run
         assert body["event_loop"]["blocks_total"] == 1
-        block = body["event_loop"]["blocks"][0]
-        assert block["culprit"]["function"] == "block_with_sleep"
-        if body["sample"]["ready"]:  # the first sample, if any yet, came after the block
-            assert body["sample"]["taken_at"] > block["time"] + 1.5
+        assert body["event_loop"]["blocks"][0]["culprit"]["function"] == "block_with_sleep"
+        # Nobody polls for the idle timeout: sampling and probing pause together.
+        time.sleep(3.5)
+        rested = worker_cpu_wakeups(worker)
+        time.sleep(2.0)
+        assert worker_cpu_wakeups(worker) - rested <= 1
     finally:
         server.stop()
+
+
+def worker_cpu_wakeups(pid: int) -> int:
+    """Times the worker's threads were scheduled (schedstat timeslices, summed over threads)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[2])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def test_switched_off_there_is_no_probe_and_no_signal_handler(tmp_path):

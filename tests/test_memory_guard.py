@@ -106,7 +106,17 @@ class Kernel:
             if self.socket.conn is not None:
                 await self.socket.__aexit__(*exc)
         finally:
-            request(self.server, "DELETE", f"api/kernels/{self.kernel_id}")
+            # A kernel the OOM killer ended is being restarted: jupyter_server answers 500 to a
+            # shutdown until the new process is up.
+            for attempt in range(20):
+                try:
+                    request(self.server, "DELETE", f"api/kernels/{self.kernel_id}")
+                    break
+                except urllib.error.HTTPError as exc:
+                    exc.close()
+                    if exc.code == 404 or attempt == 19:
+                        break
+                    await asyncio.sleep(0.5)
 
 
 def guard_events(server) -> list[dict]:

@@ -93,3 +93,39 @@ def test_this_process():
 
 def test_scan_parents_matches_stat(proc):
     assert procfs.scan_parents(proc) == {1234: 42}
+
+
+def test_kept_files_read_fresh_figures_and_never_another_process():
+    """A kept stat or children file reads what is true now; once its process is reaped, reading
+    it fails (ESRCH), whatever process has the pid by then."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time\nfor _ in range(2000):\n    if os.fork() == 0:\n"
+            "        time.sleep(60)\n        os._exit(0)\n"
+            "print('forked', flush=True)\nsys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    kept = procfs.KeptFiles(child.pid)
+    try:
+        assert child.stdout.readline() == b"forked\n"
+        # 2,000 children: more than a page of the children file, read whole
+        assert sorted(kept.children()) == sorted(procfs.read_children(child.pid, 1))
+        assert len(kept.children()) == 2000
+        assert procfs.parse_stat(child.pid, kept.stat()) == procfs.read_stat(child.pid)
+    finally:
+        for pid in procfs.read_children(child.pid, 1):
+            os.kill(pid, 9)
+        child.kill()
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+    with pytest.raises(procfs.ProcessGone):
+        kept.stat()
+    kept.close()

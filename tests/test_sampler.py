@@ -18,6 +18,9 @@ from . import workloads
 @pytest.fixture
 def forked():
     proc = workloads.start(mb=100, children=12)
+    # The last children may not have run yet: their first steps after fork() (the interpreter's
+    # own) move their RSS a little, which would make a reading taken at once due again.
+    time.sleep(0.5)
     yield proc
     workloads.stop(proc)
 
@@ -40,9 +43,8 @@ def test_spinning_child_reads_the_cpu_it_burned():
 
 
 def test_forked_children_read_their_pss_sum_not_rss_sum(forked):
-    sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
-    assert sampler.sample().pss_reads == 1  # one of the family, borrowed ahead: an estimate for all
-    time.sleep(0.3)  # 0.3 s of budget: the rest of them
+    sampler = Sampler(forked.pid, pss_budget=1.0)
+    assert sampler.sample().pss_reads == 13  # a budget for all of them from the first sample
     total = sampler.sample().total
     truth = workloads.tree_truth(forked.pid)
     assert total.processes == 13
@@ -53,7 +55,7 @@ def test_forked_children_read_their_pss_sum_not_rss_sum(forked):
 
 def test_siblings_not_read_are_estimated_from_those_that_were(forked):
     # a budget for a few readings only: the rest of the siblings get their group's ratio
-    sampler = Sampler(forked.pid, pss_budget=1e-9, pss_burst=0.004)
+    sampler = Sampler(forked.pid, **ONE_READING)
     sample = sampler.sample()
     truth = workloads.tree_truth(forked.pid)
     assert 1 <= sample.pss_reads < 13
@@ -69,10 +71,8 @@ def test_no_budget_means_every_figure_is_an_estimate(forked):
 
 
 def test_exact_readings_age_and_are_reported(forked):
-    sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
-    sampler.sample()
-    time.sleep(0.3)
-    assert sampler.sample().pss_reads == 12  # all but the one read first
+    sampler = Sampler(forked.pid, pss_budget=1.0)
+    assert sampler.sample().pss_reads == 13
     sampler.pss_budget = 0  # no more readings: the first ones age
     time.sleep(0.3)
     sample = sampler.sample()
@@ -81,10 +81,8 @@ def test_exact_readings_age_and_are_reported(forked):
 
 
 def test_unchanged_processes_are_not_read_again_until_their_reading_is_old(forked, monkeypatch):
-    sampler = Sampler(forked.pid, pss_budget=1.0, pss_burst=5.0)
-    sampler.sample()
-    time.sleep(0.3)
-    assert sampler.sample().pss_reads == 12
+    sampler = Sampler(forked.pid, pss_budget=1.0)
+    assert sampler.sample().pss_reads == 13
     time.sleep(0.3)
     assert sampler.sample().pss_reads == 0  # budget to spare, nothing due
     monkeypatch.setattr(sampler_module, "REREAD_AGE_S", 0.1)
@@ -112,7 +110,7 @@ def test_a_process_whose_rss_moved_is_read_again():
     )
     try:
         assert proc.stdout.readline() == b"READY\n"
-        sampler = Sampler(proc.pid, pss_budget=1.0, pss_burst=5.0)
+        sampler = Sampler(proc.pid, pss_budget=1.0)
         assert sampler.sample().pss_reads == 1
         time.sleep(0.2)
         assert sampler.sample().pss_reads == 0
@@ -138,13 +136,48 @@ def test_a_process_whose_rss_moved_is_read_again():
         proc.communicate()
 
 
-def test_first_readings_borrow_ahead_and_the_debt_is_repaid_first(forked):
-    sampler = Sampler(forked.pid, pss_budget=0.001, pss_burst=1.0)
+def test_exact_readings_spend_at_most_the_budget_over_any_window(forked):
+    # 4 ms of readings per 2 s window (2 ms refining): a few of the 13 members at a time.
+    sampler = Sampler(forked.pid, pss_budget=0.002, pss_window_s=2.0)
     first = sampler.sample()
-    assert first.pss_reads == 1  # the family's first reading, borrowed: the rest estimated
-    assert sampler.last_pss_cost_s > 0
-    time.sleep(0.3)  # earns 0.3 ms: less than the borrowed reading cost
-    assert sampler.sample().pss_reads == 0
+    assert 1 <= first.pss_reads < 13  # from the first sample on, within the window's budget
+    spent = [(time.monotonic(), sampler.last_pss_cost_s, first.pss_reads)]
+    while time.monotonic() - spent[0][0] < 4.5:
+        time.sleep(0.1)
+        reads = sampler.sample().pss_reads
+        spent.append((time.monotonic(), sampler.last_pss_cost_s, reads))
+    limit = 0.002 * 2.0
+    one = max(cost / reads for _, cost, reads in spent if reads)  # the dearest reading (on average)
+    for start, _, _ in spent:
+        in_window = sum(cost for at, cost, _ in spent if start <= at < start + 2.0)
+        # A reading starts only when its predicted cost fits: at most one misjudged reading over.
+        assert in_window <= limit + 2 * one
+    # The window moves on: readings go on after the first window's budget is spent.
+    assert sum(reads for at, _, reads in spent if at >= spent[0][0] + 2.0) >= 1
+
+
+def test_a_reading_dearer_than_the_window_allows_still_comes_when_paid_for(forked):
+    # 0.5 ms per 2 s for refining: one member's reading (1-2 ms) never fits a window; it comes
+    # once nothing was read for as long as the budget needs to pay for it.
+    sampler = Sampler(forked.pid, pss_budget=0.0005, pss_window_s=2.0)
+    assert sampler.sample().pss_reads == 1  # the family's first
+    cost = sampler.last_pss_cost_s
+    reads, start = 0, time.monotonic()
+    while reads == 0 and time.monotonic() - start < 30:
+        time.sleep(0.2)
+        reads = sampler.sample().pss_reads
+    waited = time.monotonic() - start
+    assert reads == 1
+    assert waited >= 0.8 * cost / (0.0005 * sampler_module.REFINE_SHARE)
+
+
+def test_readings_that_only_refine_leave_half_the_budget_for_new_kinds(forked):
+    sampler = Sampler(forked.pid, pss_budget=0.002, pss_window_s=60.0)  # 120 ms, refining 60
+    sampler.sample()
+    for _ in range(5):
+        sampler.sample()
+    spent = sampler._window_spent(time.monotonic())
+    assert spent <= 0.002 * 60.0 * sampler_module.REFINE_SHARE * 1.5
 
 
 def test_a_parent_of_a_thousand_children_has_all_of_them_seen():
@@ -209,7 +242,7 @@ def settled_pss(pid, **sampler_kw):
 
 
 # About one smaps_rollup reading of a 200 MiB process per sample: most members are estimated.
-ONE_READING = dict(pss_budget=1e-9, pss_burst=0.004)
+ONE_READING = dict(pss_budget=0.0004)  # 4 ms per 10 s window
 
 
 @pytest.mark.parametrize("shape", ["chain", "tree"])

@@ -12,6 +12,7 @@ from traitlets.config import Config
 
 from jupyter_resource_monitor.config import load_config
 from jupyter_resource_monitor.worker import cpu_quota, pressure
+from jupyter_resource_monitor.worker.cgroups import Cgroups, CpuQuota
 
 from .test_limits import build
 
@@ -144,10 +145,10 @@ def test_v2_quota_and_cpu_stat(tmp_path):
         os.path.join(V2_OWN, "cpu.stat"): "usage_usec 5\n",
     }  # no quota here: no nr_periods
     sys_root, proc_root = build(tmp_path, V2_CGROUP, files)
-    version, directory, quota = cpu_quota.quota_cgroup(sys_root, proc_root)
-    assert (version, directory, quota) == (2, os.path.join(sys_root, "user.slice"), 1.5)
+    cgroups = Cgroups(sys_root, proc_root)
+    assert cgroups.cpu_quota() == CpuQuota(2, os.path.join(sys_root, "user.slice"), 1.5)
     window = cpu_quota.ThrottleWindow(60)
-    first = cpu_quota.read_cpu_throttle(sys_root, proc_root, window=window, now=100.0)
+    first = cpu_quota.read_cpu_throttle(cgroups, window, now=100.0)
     assert first.quota_cpus == 1.5 and first.periods == 200 and first.throttled_periods == 150
     assert first.throttled_s == 2.5
     assert (first.throttled_percent, first.throttled_seconds, first.window_s) == (None, None, 0.0)
@@ -157,7 +158,7 @@ def test_v2_quota_and_cpu_stat(tmp_path):
             .replace("nr_throttled 150", "nr_throttled 175")
             .replace("2500000", "3000000")
         )
-    second = cpu_quota.read_cpu_throttle(sys_root, proc_root, window=window, now=110.0)
+    second = cpu_quota.read_cpu_throttle(cgroups, window, now=110.0)
     assert (second.throttled_percent, second.throttled_seconds, second.window_s) == (25.0, 0.5, 10.0)
 
 
@@ -171,7 +172,7 @@ def test_v1_quota_and_cpu_stat(tmp_path):
         "cpu,cpuacct/docker/abc/cpu.stat": V1_CPU_STAT,
     }
     sys_root, proc_root = build(tmp_path, HYBRID_CGROUP, files)
-    throttle = cpu_quota.read_cpu_throttle(sys_root, proc_root, window=cpu_quota.ThrottleWindow())
+    throttle = cpu_quota.read_cpu_throttle(Cgroups(sys_root, proc_root), cpu_quota.ThrottleWindow())
     assert throttle.version == 1 and throttle.quota_cpus == 0.5  # the tighter, inner one
     assert (throttle.periods, throttle.throttled_periods, throttle.throttled_s) == (40, 10, 1.5)
 
@@ -182,12 +183,12 @@ def test_no_quota_or_no_counters_is_none(tmp_path):
         "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
     }
     sys_root, proc_root = build(tmp_path, HYBRID_CGROUP, files)
-    assert cpu_quota.read_cpu_throttle(sys_root, proc_root, window=cpu_quota.ThrottleWindow()) is None
+    assert cpu_quota.read_cpu_throttle(Cgroups(sys_root, proc_root), cpu_quota.ThrottleWindow()) is None
     files = {"cgroup.controllers": "memory\n", os.path.join(V2_OWN, "cpu.max"): "50000 100000\n"}
     sys_root, proc_root = build(tmp_path / "nostat", V2_CGROUP, files)
-    assert cpu_quota.read_cpu_throttle(sys_root, proc_root, window=cpu_quota.ThrottleWindow()) is None
+    assert cpu_quota.read_cpu_throttle(Cgroups(sys_root, proc_root), cpu_quota.ThrottleWindow()) is None
     sys_root, proc_root = build(tmp_path / "empty", None, {})
-    assert cpu_quota.read_cpu_throttle(sys_root, proc_root, window=cpu_quota.ThrottleWindow()) is None
+    assert cpu_quota.read_cpu_throttle(Cgroups(sys_root, proc_root), cpu_quota.ThrottleWindow()) is None
 
 
 def test_the_window_keeps_the_last_minute_and_restarts_on_a_reset():

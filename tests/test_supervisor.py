@@ -135,14 +135,14 @@ async def test_a_long_pause_then_a_slow_first_sample_is_not_a_hang(tmp_path, sup
     # 0.7 s here (a slow walk), well within the hang timeout counted from the wake-up.
     prelude = """
     import jupyter_resource_monitor.worker.main as w
-    real = w.take_snapshot
+    real = w.Monitor.snapshot
     state = {"paused": False}
     def take(*a, **k):
         if state["paused"]:
             state["paused"] = False
             time.sleep(0.7)
         return real(*a, **k)
-    w.take_snapshot = take
+    w.Monitor.snapshot = take
     real_wait = w.Commands.wait
     def wait(self, timeout):
         if timeout is None:

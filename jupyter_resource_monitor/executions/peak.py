@@ -46,7 +46,7 @@ def read(pid: int, reset: bool) -> Reading | None:
 
 
 def _hwm_rss(pid: int) -> tuple[int, int]:
-    data = procfs._read(pid, f"{procfs.PROC}/{pid}/status")
+    data = procfs.read_file(pid, f"{procfs.PROC}/{pid}/status")
     return _field_kb(data, b"\nVmHWM:") << 10, _field_kb(data, b"\nVmRSS:") << 10
 
 

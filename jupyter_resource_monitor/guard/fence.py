@@ -110,6 +110,7 @@ class Guard:
         emit: Callable[[dict], None] = lambda event: None,
         exclude: tuple[int, ...] = (),
         source=None,
+        cgroups=None,
     ):
         self.root_pid = root_pid
         self.options = options
@@ -458,9 +459,12 @@ class Guard:
                 os.unlink(tmp)
 
 
-def start(root_pid: int, options: GuardOptions, emit, exclude=()) -> tuple[Guard, threading.Thread]:
-    """Start the guard's thread; :meth:`Guard.stop` ends it (every limit is given back)."""
-    guard = Guard(root_pid, options, emit=emit, exclude=exclude)
+def start(
+    root_pid: int, options: GuardOptions, emit, exclude=(), cgroups=None
+) -> tuple[Guard, threading.Thread]:
+    """Start the guard's thread; :meth:`Guard.stop` ends it (every limit is given back).
+    ``cgroups``: the worker's resolved cgroups, shared with its sampling."""
+    guard = Guard(root_pid, options, emit=emit, exclude=exclude, cgroups=cgroups)
     thread = threading.Thread(target=guard.run, name="memory-guard", daemon=True)
     thread.start()
     return guard, thread

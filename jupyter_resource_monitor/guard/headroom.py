@@ -9,8 +9,8 @@ The limit and the memory counted against it come from one of three sources, in t
 - ``host``: with neither, only when the guard is switched on: the host's memory, against what it
   has not available (``MemTotal - MemAvailable``).
 
-The cgroup files are opened once and re-read with ``pread``: the guard reads them up to 50 times
-a second while memory moves.
+The cgroup's files are kept open by the worker's :class:`~..worker.cgroups.Cgroups` and re-read
+with ``pread``: the guard reads them up to 50 times a second while memory moves.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from ..worker import limits
+from ..worker.cgroups import PROC_ROOT, Cgroups, WorkingSet
 
 MiB = 1 << 20
 
@@ -39,48 +39,31 @@ def reserve_for(limit: int, fraction: float, minimum: int) -> int:
     return max(int(limit * fraction), minimum)
 
 
-def _fields(data: bytes) -> dict[bytes, int]:
-    out = {}
-    for line in data.splitlines():
-        key, _, value = line.partition(b" ")
-        if value.strip().isdigit():
-            out[key] = int(value)
-    return out
-
-
 class CgroupSource:
-    """The limiting memory cgroup's limit and working set."""
+    """The limiting memory cgroup's limit and working set, from the worker's resolved cgroups
+    (files kept open and re-read with ``pread``: a few microseconds)."""
 
     name = "cgroup"
 
-    def __init__(self, version: int, directory: str, limit: int):
-        self.limit = limit
-        usage = "memory.current" if version == 2 else "memory.usage_in_bytes"
-        self._inactive_key = b"inactive_file" if version == 2 else b"total_inactive_file"
-        self._usage = os.open(os.path.join(directory, usage), os.O_RDONLY)
-        self._stat = os.open(os.path.join(directory, "memory.stat"), os.O_RDONLY)
+    def __init__(self, cgroups: Cgroups, first: WorkingSet):
+        self.cgroups = cgroups
+        self.limit = first.limit
 
     @classmethod
-    def find(cls) -> CgroupSource | None:
-        found = limits.limiting_memory_cgroup()
-        if found is None:
-            return None
-        try:
-            return cls(*found)
-        except OSError:
-            return None
+    def find(cls, cgroups: Cgroups | None = None) -> CgroupSource | None:
+        cgroups = cgroups if cgroups is not None else Cgroups()
+        first = cgroups.working_set()
+        return None if first is None else cls(cgroups, first)
 
     def used(self) -> int:
-        usage = int(os.pread(self._usage, 64, 0))
-        stat = _fields(os.pread(self._stat, 16384, 0))
-        return max(0, usage - stat.get(self._inactive_key, 0))
+        now = self.cgroups.working_set()
+        if now is None:
+            raise OSError("the limiting memory cgroup cannot be read")
+        self.limit = now.limit  # a limit raised or lowered at run time
+        return now.working_set
 
     def close(self) -> None:
-        for fd in (self._usage, self._stat):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        pass  # the cgroups object is its owner's to close
 
 
 class HostSource:
@@ -88,7 +71,7 @@ class HostSource:
 
     name = "host"
 
-    def __init__(self, proc_root: str = limits.PROC_ROOT):
+    def __init__(self, proc_root: str = PROC_ROOT):
         self._meminfo = os.open(os.path.join(proc_root, "meminfo"), os.O_RDONLY)
         total, _available = self._read()
         self.limit = total
@@ -125,10 +108,10 @@ class ConfiguredSource:
         pass
 
 
-def find_source(configured_limit: int, host: bool):
+def find_source(configured_limit: int, host: bool, cgroups: Cgroups | None = None):
     """The source the guard fences against, or None (no limit applies and the guard was not
-    switched on for the host's memory)."""
-    cgroup = CgroupSource.find()
+    switched on for the host's memory). ``cgroups``: the worker's, shared with its sampling."""
+    cgroup = CgroupSource.find(cgroups)
     if cgroup is not None:
         return cgroup
     if configured_limit > 0:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..worker.cgroups import Cgroups
 from . import headroom
 from .fence import GuardOptions
 
@@ -202,11 +203,10 @@ class GuardService:
         state = dict(self._last_state or {})
         if self.options is None:
             return state
-        source = headroom.find_source(self.options.mem_limit, self.options.host)
-        if source is None:
-            return state
+        cgroups = Cgroups()
+        source = headroom.find_source(self.options.mem_limit, self.options.host, cgroups)
         try:
-            if not isinstance(source, headroom.ConfiguredSource):
+            if source is not None and not isinstance(source, headroom.ConfiguredSource):
                 used = source.used()
                 options = self.options
                 reserve = headroom.reserve_for(source.limit, options.reserve_fraction, options.reserve_min)
@@ -215,7 +215,9 @@ class GuardService:
         except (OSError, ValueError, KeyError):
             pass
         finally:
-            source.close()
+            if source is not None:
+                source.close()
+            cgroups.close()
         return state
 
     def _record(self, action: str, kernel_id: str, **fields) -> dict:

@@ -131,7 +131,10 @@ class WorkerSupervisor:
             self._task = asyncio.get_running_loop().create_task(self._supervise())
             self._task.add_done_callback(self._supervision_ended)
             return
-        if self._proc is not None and (self.state == "paused" or now - self._last_signal >= DEMAND_EVERY_S):
+        # A worker still starting may be paused (started for the loop probe or the guard) before
+        # it says so: it is told at once too, or its probes would wait out DEMAND_EVERY_S.
+        waking = self.state in ("paused", "starting")
+        if self._proc is not None and (waking or now - self._last_signal >= DEMAND_EVERY_S):
             self._last_signal = now
             if self.state == "paused":
                 self.state = "running"

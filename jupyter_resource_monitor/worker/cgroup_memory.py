@@ -1,8 +1,10 @@
 """What the kernel's OOM killer counts: the cgroup's memory, its working set, and OOM kills.
 
 Read by the worker once per sample (a few small files), never by a request handler. Like
-:mod:`.limits`, every reader takes its roots so tests can point it at fixture trees, and returns
-``None`` rather than raising when files are missing or malformed.
+:mod:`.limits`, every reader takes its roots so tests can point it at fixture trees, or the
+worker's resolved :class:`~.cgroups.Cgroups`, and returns ``None`` rather than raising when files
+are missing or malformed. The working set alone, cheaply enough for a fast cadence, is
+:meth:`.cgroups.Cgroups.working_set`.
 
 - The limit is enforced on the cgroup's usage, which holds page cache, tmpfs and /dev/shm files
   and kernel memory besides the processes' pages. The working set (usage minus inactive file
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .limits import PROC_ROOT, SYS_ROOT, limiting_memory_cgroup, memory_cgroup_levels, read_text
+from .cgroups import PROC_ROOT, SYS_ROOT, Cgroups, parse_int, parse_keyed, read_keyed, read_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,40 +48,24 @@ class OomCounter:
     source: str
 
 
-def _fields(text: str | None) -> dict[str, int]:
-    """``key value`` lines (memory.stat, memory.events, memory.oom_control, vmstat) as ints."""
-    out: dict[str, int] = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
-            out[parts[0]] = int(parts[1])
-    return out
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int((text or "").strip())
-    except ValueError:
-        return None
-
-
 def read_cgroup_memory(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self", *, cgroups: Cgroups | None = None
 ) -> CgroupMemory | None:
     """The memory of the cgroup whose limit binds, or ``None`` when no cgroup limit applies (the
     status bar then compares the processes' PSS with the limit, as before)."""
-    found = limiting_memory_cgroup(sys_root, proc_root, pid)
+    cgroups = cgroups if cgroups is not None else Cgroups(sys_root, proc_root, pid)
+    found = cgroups.memory_limit()
     if found is None:
         return None
-    version, directory, _limit = found
-    stat = _fields(read_text(os.path.join(directory, "memory.stat")))
+    version, directory = found.version, found.directory
+    stat = read_keyed(os.path.join(directory, "memory.stat"))
 
     def join(name):
         return read_text(os.path.join(directory, name))
 
     if version == 2:
-        usage = _int(join("memory.current"))
-        events = _fields(join("memory.events"))
+        usage = parse_int(join("memory.current"))
+        events = parse_keyed(join("memory.events"))
         pressure = events.get("max", 0) + events.get("high", 0)
         anon, file, shmem = stat.get("anon"), stat.get("file"), stat.get("shmem", 0)
         inactive = stat.get("inactive_file", 0)
@@ -93,12 +79,12 @@ def read_cgroup_memory(
         )
     else:
         # v1's total_* figures include descendants, like memory.usage_in_bytes.
-        usage = _int(join("memory.usage_in_bytes"))
-        pressure = _int(join("memory.failcnt")) or 0
+        usage = parse_int(join("memory.usage_in_bytes"))
+        pressure = parse_int(join("memory.failcnt")) or 0
         anon, file = stat.get("total_rss"), stat.get("total_cache")
         shmem = stat.get("total_shmem", 0)
         inactive = stat.get("total_inactive_file", 0)
-        kernel = _int(join("memory.kmem.usage_in_bytes")) or 0
+        kernel = parse_int(join("memory.kmem.usage_in_bytes")) or 0
     if usage is None or anon is None or file is None:
         return None
     return CgroupMemory(
@@ -115,16 +101,16 @@ def read_cgroup_memory(
 
 
 def read_oom_counter(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self", *, cgroups: Cgroups | None = None
 ) -> OomCounter | None:
     """OOM kills counted in the server's own memory cgroup (where its kernels are), or on the
     host where that cgroup has no counter (the v2 root); ``None`` when neither can be read."""
-    found = memory_cgroup_levels(sys_root, proc_root, pid)
-    if found is not None:
-        version, levels = found
-        name = "memory.events" if version == 2 else "memory.oom_control"
-        kills = _fields(read_text(os.path.join(levels[0], name))).get("oom_kill")
+    cgroups = cgroups if cgroups is not None else Cgroups(sys_root, proc_root, pid)
+    memory = cgroups.layout.memory
+    if memory is not None:
+        name = "memory.events" if memory.version == 2 else "memory.oom_control"
+        kills = read_keyed(os.path.join(memory.own, name)).get("oom_kill")
         if kills is not None:
             return OomCounter(kills, "cgroup")
-    kills = _fields(read_text(os.path.join(proc_root, "vmstat"))).get("oom_kill")
+    kills = read_keyed(os.path.join(cgroups.proc_root, "vmstat")).get("oom_kill")
     return None if kills is None else OomCounter(kills, "host")

@@ -1,8 +1,9 @@
 """Throttling under a CPU quota: how often the cgroup that limits the server ran out of quota.
 
-Read by the worker once per sample (two or three small files), never by a request handler. Like
-:mod:`.limits`, readers take their roots so tests can point them at fixture trees, and return
-``None`` rather than raising when files are missing or malformed.
+Read by the worker once per sample (one small file; the quota comes from the worker's resolved
+:class:`~.cgroups.Cgroups`), never by a request handler. Readers return ``None`` rather than
+raising when files are missing or malformed. The window of readings is a :class:`ThrottleWindow`
+that the worker owns and passes in.
 
 CFS bandwidth control (Documentation/scheduler/sched-bwc.rst) counts in the quota cgroup's
 ``cpu.stat``: ``nr_periods`` (enforcement periods in which the cgroup had runnable work: an idle
@@ -19,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .limits import PROC_ROOT, SYS_ROOT, quota_cgroup, read_text
+from .cgroups import Cgroups, read_keyed
 
 WINDOW_S = 60.0
 
@@ -54,11 +55,7 @@ class CpuThrottle:
 def read_cpu_stat(directory: str, version: int) -> CpuStat | None:
     """``cpu.stat`` of a quota cgroup, or ``None`` when missing or incomplete (a v2 cgroup
     without the cpu controller has no ``nr_periods``)."""
-    values: dict[str, int] = {}
-    for line in (read_text(os.path.join(directory, "cpu.stat")) or "").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            values[parts[0]] = int(parts[1])
+    values = read_keyed(os.path.join(directory, "cpu.stat"))
     if version == 2:
         throttled = values.get("throttled_usec")
         throttled_s = None if throttled is None else throttled / 1e6
@@ -91,27 +88,19 @@ class ThrottleWindow:
         return None if base is None else (now - base[0], base[2])
 
 
-_WINDOW = ThrottleWindow()
-
-
 def read_cpu_throttle(
-    sys_root: str = SYS_ROOT,
-    proc_root: str = PROC_ROOT,
-    pid: str = "self",
-    window: ThrottleWindow | None = None,
-    now: float | None = None,
+    cgroups: Cgroups, window: ThrottleWindow, now: float | None = None
 ) -> CpuThrottle | None:
-    """Throttling of the quota cgroup over the last window (the worker's own window by default),
-    or ``None`` without a quota (or without its counters)."""
-    found = quota_cgroup(sys_root, proc_root, pid)
+    """Throttling of the quota cgroup over the last ``window`` (``now``: monotonic seconds), or
+    ``None`` without a quota (or without its counters)."""
+    found = cgroups.cpu_quota()
     if found is None:
         return None
-    version, directory, quota = found
+    version, directory, quota = found.version, found.directory, found.cpus
     stat = read_cpu_stat(directory, version)
     read_at = time.time()
     if stat is None:
         return None
-    window = _WINDOW if window is None else window
     base = window.add(time.monotonic() if now is None else now, directory, stat)
     percent = seconds = None
     elapsed = 0.0

@@ -30,6 +30,7 @@ Each probe is one ``write`` of a few bytes (atomic on a pipe), so lines never in
 from __future__ import annotations
 
 import collections
+import math
 import mmap
 import os
 import struct
@@ -94,12 +95,29 @@ class AnswerPage:
 
 
 class Prober:
-    """Sends probes on a fixed schedule and signals the server when one is late."""
+    """Sends probes on a fixed schedule and signals the server when one is late.
+
+    :meth:`pause` stops the probes (the worker pauses them with its sampling, when nobody has
+    polled for its idle timeout: the watch matters while a client is connected, and an idle
+    server is then woken by nothing); probes already sent are still watched until answered or
+    signalled. :meth:`resume` starts them again at once."""
 
     def __init__(self, options: ProbeOptions):
         self.options = options
         self.page = AnswerPage(options.answer_path)
         self.signals_sent = 0
+        self._active = threading.Event()
+        self._active.set()
+
+    def pause(self) -> None:
+        self._active.clear()
+
+    def resume(self) -> None:
+        self._active.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._active.is_set()
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self._run_quietly, name="loop-prober", daemon=True)
@@ -119,7 +137,12 @@ class Prober:
         signalled = seq
         next_at = time.monotonic()
         while True:
-            wake_at = next_at
+            if not self._active.is_set() and not (pending and pending[0][0] > signalled):
+                self._active.wait()  # paused, nothing left to watch: no wake-ups at all
+                pending.clear()  # answered or not, the probes before the pause are history
+                signalled = seq = max(seq, self.page.read())
+                next_at = time.monotonic()
+            wake_at = next_at if self._active.is_set() else math.inf
             if pending and pending[0][0] > signalled:
                 wake_at = min(wake_at, pending[0][1] + options.threshold_s)
             delay = wake_at - time.monotonic()
@@ -132,7 +155,7 @@ class Prober:
             if pending and pending[0][0] > signalled and now - pending[0][1] >= options.threshold_s:
                 signalled = pending[0][0]
                 self._signal()
-            if time.monotonic() >= next_at:
+            if self._active.is_set() and time.monotonic() >= next_at:
                 sent_at = time.monotonic()
                 try:
                     os.write(options.fd, probe_line(seq + 1, sent_at))
@@ -157,6 +180,8 @@ class Prober:
             pass
 
 
-def start(options: dict) -> threading.Thread:
+def start(options: dict) -> Prober:
     """Start the prober thread from the worker's options (``WorkerOptions.loop_probe``)."""
-    return Prober(ProbeOptions(**options)).start()
+    prober = Prober(ProbeOptions(**options))
+    prober.start()
+    return prober

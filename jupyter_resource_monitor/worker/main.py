@@ -4,8 +4,10 @@ Started by :mod:`..tracking.supervisor` in a fresh interpreter that calls :func:
 options as JSON (forking the multi-threaded server without exec is unsafe). Protocol:
 
 - stdin, from the server: any line means "someone is polling". With no line for
-  ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line.
-  End of file means the server is gone: the worker exits.
+  ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line: no
+  samples and no event-loop probes, so a server nobody polls is woken by neither. Threads that
+  must go on (a memory guard) run while the main thread waits. End of file means the server is
+  gone: the worker exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
   :func:`.snapshot.encode`), or an event line. The event-loop prober's thread writes its probes on
   a pipe of their own (see :mod:`.loop_probe`).
@@ -15,8 +17,10 @@ It runs at lowered priority and never counts itself in the totals, but reports i
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import resource
 import select
 import shutil
 import sys
@@ -33,12 +37,19 @@ from . import (  # why is it slow: quota throttling, pressure stalls
     loop_probe,
     pressure,
 )
+from .cgroups import Cgroups
 from .sampler import Sampler, own_cpu_seconds
 
-# Share of one CPU the tree walk (cheap reads of every process) may use on average: when a walk
-# costs more (thousands of processes), the interval stretches instead of the cost growing.
+# Share of one CPU the tree walk (cheap reads of every process) and everything else a sample does
+# besides exact PSS readings may use: when a sample costs more (thousands of processes), the
+# interval stretches instead of the cost growing. It holds sample by sample (each one's cost is
+# paid back by the wait after it), so from the first sample on, in any window of a few intervals.
 WALK_CPU_SHARE = 0.02
 NICENESS = 10
+# The worker reports its own CPU over about this many seconds, every thread included.
+SELF_WINDOW_S = 10.0
+# Descriptors the worker asks for (up to the hard limit): it keeps two open per sampled process.
+OPEN_FILES_WANTED = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,54 +78,101 @@ class WorkerOptions:
         return cls(**json.loads(arg))
 
 
-def take_snapshot(
-    sampler: Sampler,
-    options: WorkerOptions,
-    interval_s: float,
-    cpu_before: float,
-    cpu_before_at: float,
-    guard: fence.Guard | None = None,
-) -> Snapshot:
-    """One sample of the tree, limits and disk, with the worker's own cost."""
-    t0 = own_cpu_seconds()
-    tree = sampler.sample()
-    disk = None
-    if options.disk_path:
-        try:
-            usage = shutil.disk_usage(options.disk_path)
-            disk = Disk(used=usage.used, total=usage.total)
-        except OSError:
-            pass  # a missing path reports no disk figures rather than failing the sample
-    guard_state = None
-    if guard is not None:
-        with guard.lock:
-            guard_state = guard.state()
-    memory_limit = limits.memory_limit(options.mem_limit or None, options.mem_limit_env)
-    cpu_limit = limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env)
-    now = time.monotonic()
-    cpu_now = own_cpu_seconds()
-    elapsed = now - cpu_before_at
-    return Snapshot(
-        taken_at=time.time(),
-        taken_monotonic=now,
-        total=tree.total,
-        seen=tree.seen,
-        sampled=tree.sampled,
-        oldest_exact_age_s=tree.oldest_exact_age_s,
-        cost_s=cpu_now - t0,
-        interval_s=interval_s,
-        monitor_cpu_percent=round(100 * (cpu_now - cpu_before) / elapsed, 2) if elapsed > 0 else None,
-        cpu_count=limits.effective_cpu_count(),
-        memory_limit=memory_limit,
-        cpu_limit=cpu_limit,
-        disk=disk,
-        subtrees=tree.subtrees,
-        cgroup_memory=cgroup_memory.read_cgroup_memory(),
-        oom=cgroup_memory.read_oom_counter(),
-        cpu_throttle=cpu_quota.read_cpu_throttle(),
-        psi=pressure.read_psi(),
-        guard=guard_state,
-    )
+class OwnCpu:
+    """The worker's own CPU use (all its threads, ``time.process_time``) over the last
+    ``window_s`` seconds, as /proc would show it for the worker over the same stretch.
+
+    :meth:`mark` records the clock and the CPU counter (after each sample is written, and when
+    sampling resumes); :meth:`percent` measures from the newest mark at least ``window_s`` old
+    (or the oldest one, early on) to now, so a report never stands for one interval alone.
+    """
+
+    def __init__(self, window_s: float = SELF_WINDOW_S):
+        self.window_s = window_s
+        self._marks: collections.deque[tuple[float, float]] = collections.deque()
+        self.mark()
+
+    def mark(self) -> None:
+        now = time.monotonic()
+        marks = self._marks
+        marks.append((now, own_cpu_seconds()))
+        while len(marks) >= 2 and marks[1][0] <= now - self.window_s:
+            marks.popleft()
+
+    def percent(self) -> tuple[float | None, float]:
+        """(percent of one CPU, seconds covered) up to now; percent is None over no time."""
+        now, cpu = time.monotonic(), own_cpu_seconds()
+        then, cpu_then = self._marks[0]
+        elapsed = now - then
+        return (round(100 * (cpu - cpu_then) / elapsed, 2) if elapsed > 0 else None), round(elapsed, 3)
+
+
+class Monitor:
+    """What one worker owns across samples: the sampler (its per-process cache), the resolved
+    cgroups (looked up once, again only when the worker is moved) and the throttling window.
+    Other threads of the worker share ``cgroups`` (its methods are thread-safe), e.g. for
+    :meth:`.cgroups.Cgroups.working_set` at a cadence of their own."""
+
+    def __init__(self, options: WorkerOptions, cgroups: Cgroups | None = None):
+        self.options = options
+        self.sampler = Sampler(
+            options.root_pid,
+            exclude=[os.getpid()],
+            max_processes=options.max_processes,
+            pss_budget=options.pss_budget,
+        )
+        self.cgroups = cgroups if cgroups is not None else Cgroups()
+        self.throttle_window = cpu_quota.ThrottleWindow()
+
+    def snapshot(self, interval_s: float, own: OwnCpu, guard: fence.Guard | None = None) -> Snapshot:
+        """One sample of the tree, limits and disk, with the worker's own cost."""
+        options, cgroups = self.options, self.cgroups
+        t0 = time.thread_time()  # this thread's: a guard or probe thread's CPU is not the sample's
+        tree = self.sampler.sample()
+        disk = None
+        if options.disk_path:
+            try:
+                usage = shutil.disk_usage(options.disk_path)
+                disk = Disk(used=usage.used, total=usage.total)
+            except OSError:
+                pass  # a missing path reports no disk figures rather than failing the sample
+        cgroups.refresh()  # each limit file is read once below
+        memory_limit = limits.memory_limit(options.mem_limit or None, options.mem_limit_env, cgroups=cgroups)
+        cpu_limit = limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env, cgroups=cgroups)
+        cpu_count = limits.effective_cpu_count(cgroups=cgroups)
+        memory = cgroup_memory.read_cgroup_memory(cgroups=cgroups)
+        oom = cgroup_memory.read_oom_counter(cgroups=cgroups)
+        throttle = cpu_quota.read_cpu_throttle(cgroups, self.throttle_window)
+        psi = pressure.read_psi(cgroups=cgroups)
+        guard_state = None
+        if guard is not None:
+            with guard.lock:
+                guard_state = guard.state()
+        now = time.monotonic()
+        cost = time.thread_time() - t0
+        own_percent, own_window = own.percent()
+        return Snapshot(
+            taken_at=time.time(),
+            taken_monotonic=now,
+            total=tree.total,
+            seen=tree.seen,
+            sampled=tree.sampled,
+            oldest_exact_age_s=tree.oldest_exact_age_s,
+            cost_s=cost,
+            interval_s=interval_s,
+            monitor_cpu_percent=own_percent,
+            cpu_count=cpu_count,
+            memory_limit=memory_limit,
+            cpu_limit=cpu_limit,
+            disk=disk,
+            subtrees=tree.subtrees,
+            cgroup_memory=memory,
+            oom=oom,
+            cpu_throttle=throttle,
+            psi=psi,
+            monitor_cpu_window_s=own_window,
+            guard=guard_state,
+        )
 
 
 class Commands:
@@ -171,23 +229,26 @@ class Output:
 
 def run(options: WorkerOptions) -> None:
     out = Output(sys.stdout.buffer)
-    guard = None
+    _more_open_files()
+    monitor = Monitor(options)
+    guard = thread = None
     if options.memory_guard is not None:
-        guard, _thread = fence.start(
+        guard, thread = fence.start(
             options.root_pid,
             fence.GuardOptions(**options.memory_guard),
             emit=out.event,
             exclude=(os.getpid(),),
+            cgroups=monitor.cgroups,
         )
     try:
-        _sample(options, out, guard)
+        _sample(options, monitor, out, guard)
     finally:
         if guard is not None:
             guard.stop()
-            _thread.join(5.0)  # every fence is taken down before the worker goes
+            thread.join(5.0)  # every fence is taken down before the worker goes
 
 
-def _sample(options: WorkerOptions, out: Output, guard: fence.Guard | None) -> None:
+def _sample(options: WorkerOptions, monitor: Monitor, out: Output, guard: fence.Guard | None) -> None:
     try:
         # The user's kernels come first. Linux sets a thread's nice value, not the process's:
         # the guard's thread, started before, keeps the server's priority, as a fence that lags
@@ -196,30 +257,32 @@ def _sample(options: WorkerOptions, out: Output, guard: fence.Guard | None) -> N
     except OSError:
         pass
     commands = Commands(guard)
-    sampler = Sampler(
-        options.root_pid,
-        exclude=[os.getpid()],
-        max_processes=options.max_processes,
-        pss_budget=options.pss_budget,
-    )
+    sampler = monitor.sampler
+    own = OwnCpu()
     interval = options.interval_s
     last_demand = -float("inf") if options.start_paused else time.monotonic()
-    if options.loop_probe:
-        loop_probe.start(options.loop_probe)  # a thread: probes go on while sampling pauses
-    cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
+    # A thread of its own; it pauses with the sampling (nobody is polling), and other threads of
+    # the worker (the guard) run on while its main thread waits for demand.
+    prober = loop_probe.start(options.loop_probe) if options.loop_probe else None
     while True:
         if options.idle_timeout_s > 0 and time.monotonic() - last_demand > options.idle_timeout_s:
+            if prober is not None:
+                prober.pause()
             out.write(b'{"event":"paused"}\n')
             while (got := commands.wait(None)) is False:
                 pass  # a command for the guard: still paused
             if got is None:
                 return
+            if prober is not None:
+                prober.resume()
             last_demand = time.monotonic()
-        started = time.monotonic()
-        snapshot = take_snapshot(sampler, options, interval, cpu_before, cpu_before_at, guard)
-        cpu_before, cpu_before_at = own_cpu_seconds(), time.monotonic()
+            own.mark()  # the report's window starts again here, not before the pause
+        started, cpu_started = time.monotonic(), time.thread_time()
+        snapshot = monitor.snapshot(interval, own, guard)
         out.write(encode(snapshot))
-        walk_cost = snapshot.cost_s - sampler.last_pss_cost_s
+        own.mark()
+        # Everything this sample cost but its exact readings (encoding and writing included).
+        walk_cost = time.thread_time() - cpu_started - sampler.last_pss_cost_s
         interval = max(options.interval_s, walk_cost / WALK_CPU_SHARE)
         next_at = started + interval
         while (left := next_at - time.monotonic()) > 0:
@@ -228,6 +291,18 @@ def _sample(options: WorkerOptions, out: Output, guard: fence.Guard | None) -> N
                 return
             if got:
                 last_demand = time.monotonic()
+
+
+def _more_open_files() -> None:
+    """Raise the soft limit on open files towards :data:`OPEN_FILES_WANTED` (never past the hard
+    limit): servers often start with 1,024, and the sampler keeps two files open per process."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(OPEN_FILES_WANTED, hard)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (OSError, ValueError):
+        pass  # the sampler reads by path what it cannot keep open
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,9 @@
 """Pressure stall information (PSI): how long work waited for CPU, memory or I/O.
 
 Read by the worker once per sample (three small files), never by a request handler. Readers take
-their roots so tests can point them at fixture trees, and return ``None`` rather than raising when
-files are missing, unreadable (a kernel booted with ``psi=0`` refuses the read) or malformed.
+their roots so tests can point them at fixture trees, or the worker's resolved
+:class:`~.cgroups.Cgroups`, and return ``None`` rather than raising when files are missing,
+unreadable (a kernel booted with ``psi=0`` refuses the read) or malformed.
 
 Files (Documentation/accounting/psi.rst): ``cpu.pressure``, ``memory.pressure``, ``io.pressure``
 of the server's own cgroup in the unified (v2) hierarchy, at the mount on a v2 host or under
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .limits import PROC_ROOT, SYS_ROOT, _cgroup_paths, _is_v2, _levels, read_text
+from .cgroups import PROC_ROOT, SYS_ROOT, Cgroups, read_text
 
 RESOURCES = ("cpu", "memory", "io")
 
@@ -46,13 +47,13 @@ def parse_pressure(text: str | None) -> dict[str, dict[str, float]] | None:
     return out or None
 
 
-def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self") -> str | None:
-    """``pid``'s own cgroup directory in the unified hierarchy, if it is not the root cgroup and
-    has pressure files; else ``None`` (read the host's)."""
-    mount = sys_root if _is_v2(sys_root) else os.path.join(sys_root, "unified")
-    if not os.path.isdir(mount):
+def pressure_directory(cgroups: Cgroups) -> str | None:
+    """The process's own cgroup directory in the unified hierarchy, if it is not the root cgroup
+    and has pressure files; else ``None`` (read the host's)."""
+    unified = cgroups.layout.unified
+    if unified is None:
         return None
-    directory = _levels(mount, _cgroup_paths(proc_root, pid).get(""))[0]
+    directory = unified.own
     if not os.path.exists(os.path.join(directory, "cgroup.events")):
         # The true root cgroup: its pressure is the host's. (In a cgroup namespace the mount's
         # root is the container's own cgroup, which has cgroup.events: read as the cgroup's.)
@@ -63,11 +64,13 @@ def pressure_directory(sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid
 
 
 def read_psi(
-    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self"
+    sys_root: str = SYS_ROOT, proc_root: str = PROC_ROOT, pid: str = "self", *, cgroups: Cgroups | None = None
 ) -> dict[str, Any] | None:
     """``{"source": "cgroup" | "host", "cpu": ..., "memory": ..., "io": ...}`` (a resource
     whose file is missing or unreadable is ``None``), or ``None`` where the kernel has no PSI."""
-    directory = pressure_directory(sys_root, proc_root, pid)
+    cgroups = cgroups if cgroups is not None else Cgroups(sys_root, proc_root, pid)
+    proc_root = cgroups.proc_root
+    directory = pressure_directory(cgroups)
     if directory is not None:
         source, paths = "cgroup", {r: os.path.join(directory, f"{r}.pressure") for r in RESOURCES}
     else:

@@ -1,7 +1,8 @@
 """Linux /proc readers: one function per file, small named records, our own errors.
 
 Every reader takes the procfs root (default ``/proc``) so tests can point it at a fixture tree.
-``OSError`` becomes :class:`ProcessGone` or :class:`AccessDenied` in one place (:func:`_read`), so
+``OSError`` becomes :class:`ProcessGone` or :class:`AccessDenied` in one place
+(:func:`read_file`, also for files not parsed here: a thread's schedstat, a process's status), so
 the sampler can skip a process that exits mid-sample without ever failing the whole sample.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 PROC = "/proc"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -65,10 +66,13 @@ class Pss(NamedTuple):
 
 
 READ_SIZE = 65536
+# Longest record of a children file, "<pid> " (pid_max is at most 4194304), with room to spare.
+_LONGEST_CHILD = 16
 
 
-def _read(pid: int, path: str, one_record: bool = False) -> bytes:
-    """Read a whole /proc file, mapping ``OSError`` to our errors.
+def read_file(pid: int, path: str, one_record: bool = False) -> bytes:
+    """Read a whole /proc file of process ``pid``, mapping ``OSError`` to our errors: raises
+    :class:`ProcessGone` (no such process, or it exited meanwhile) or :class:`AccessDenied`.
 
     ``one_record``: the file is one short line (``stat``), which the first read returns whole;
     skipping the read that would see the end saves a syscall per process on every walk."""
@@ -84,13 +88,17 @@ def _read(pid: int, path: str, one_record: bool = False) -> bytes:
         finally:
             os.close(fd)
     except OSError as exc:
-        # ENOENT: no such pid. ESRCH: it died between open and read, or is exiting (the kernel
-        # refuses smaps_rollup of a process whose mm is being torn down).
-        if exc.errno in (errno.ENOENT, errno.ESRCH):
-            raise ProcessGone(pid, path) from None
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise AccessDenied(pid, path) from None
-        raise
+        _raise(pid, path, exc)
+
+
+def _raise(pid: int, path: str, exc: OSError) -> NoReturn:
+    # ENOENT: no such pid. ESRCH: it died between open and read, or is exiting (the kernel
+    # refuses smaps_rollup of a process whose mm is being torn down).
+    if exc.errno in (errno.ENOENT, errno.ESRCH):
+        raise ProcessGone(pid, path) from None
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        raise AccessDenied(pid, path) from None
+    raise exc
 
 
 def read_stat(pid: int, root: str = PROC) -> Stat:
@@ -98,11 +106,17 @@ def read_stat(pid: int, root: str = PROC) -> Stat:
 
     Raises :class:`ProcessGone` when the process no longer exists.
     """
-    data = _read(pid, f"{root}/{pid}/stat", one_record=True)
+    path = f"{root}/{pid}/stat"
+    return parse_stat(pid, read_file(pid, path, one_record=True), path)
+
+
+def parse_stat(pid: int, data: bytes, path: str = "") -> Stat:
+    """Parse the bytes of ``/proc/<pid>/stat``; raises :class:`ProcessGone` for an empty read
+    (the process is being reaped)."""
     # comm may hold spaces and parentheses: split after the *last* ')'.
     left, _, right = data.rpartition(b")")
     if not right:
-        raise ProcessGone(pid, f"{root}/{pid}/stat")  # empty read: the process is being reaped
+        raise ProcessGone(pid, path)
     comm = left.partition(b"(")[2].decode("utf-8", "replace")
     fields = right.split()
     # fields[0] is field 3 (state) in proc_pid_stat(5) numbering, so field N is fields[N - 3].
@@ -123,6 +137,64 @@ def read_stat(pid: int, root: str = PROC) -> Stat:
     )
 
 
+class KeptFiles:
+    """``stat`` and the main thread's ``children`` of one process, kept open across samples and
+    re-read with ``os.pread``: a /proc file is generated anew by each read from offset 0, so a
+    sample costs two reads instead of two opens, two reads and two closes per process.
+
+    A kept descriptor stays bound to the process it was opened for: once that process has been
+    reaped, reading its ``stat`` fails (ESRCH, raised as :class:`ProcessGone`) even when a new
+    process has the same pid, so PID reuse never shows another process's figures. Opening may
+    raise :class:`ProcessGone` or :class:`AccessDenied`, and ``OSError`` (EMFILE) when the
+    process is out of descriptors.
+    """
+
+    __slots__ = ("children_fd", "pid", "stat_fd")
+
+    def __init__(self, pid: int, root: str = PROC):
+        self.pid = pid
+        self.stat_fd = self.children_fd = -1
+        try:
+            self.stat_fd = os.open(f"{root}/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+            self.children_fd = os.open(f"{root}/{pid}/task/{pid}/children", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            self.close()
+            _raise(pid, f"{root}/{pid}", exc)
+
+    def stat(self) -> bytes:
+        """The bytes of ``stat`` now; raises :class:`ProcessGone` once the process is gone."""
+        try:
+            data = os.pread(self.stat_fd, READ_SIZE, 0)
+        except OSError as exc:
+            _raise(self.pid, "stat", exc)
+        if not data:
+            raise ProcessGone(self.pid, "stat")
+        return data
+
+    def children(self) -> list[int]:
+        """Children forked by the main thread (all of them, for a single-threaded process)."""
+        try:
+            data = os.pread(self.children_fd, READ_SIZE, 0)
+            if len(data) >= PAGE_SIZE - _LONGEST_CHILD:
+                # A seq_file read returns the records that fit in a page: one that ends less than a
+                # record short of a page may have more to come (hundreds of children).
+                chunks = [data]
+                while chunk := os.pread(self.children_fd, READ_SIZE, sum(map(len, chunks))):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        except OSError as exc:
+            _raise(self.pid, "children", exc)
+        return [int(c) for c in data.split()] if data else []
+
+    def close(self) -> None:
+        for fd in (self.stat_fd, self.children_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.stat_fd = self.children_fd = -1
+
+    __del__ = close  # a sampler dropped without close() gives its descriptors back
+
+
 def read_children(pid: int, num_threads: int = 0, root: str = PROC) -> list[int]:
     """Direct children of ``pid``, from ``/proc/<pid>/task/<tid>/children`` (kernel ≥ 3.5 with
     CONFIG_PROC_CHILDREN).
@@ -141,7 +213,7 @@ def read_children(pid: int, num_threads: int = 0, root: str = PROC) -> list[int]
     children: list[int] = []
     for tid in tids:
         try:
-            data = _read(pid, f"{root}/{pid}/task/{tid}/children")
+            data = read_file(pid, f"{root}/{pid}/task/{tid}/children")
         except ProcessGone:
             continue  # that thread exited; the others still count
         children.extend(int(c) for c in data.split())
@@ -176,7 +248,7 @@ def read_pss(pid: int, root: str = PROC) -> Pss:
     Raises :class:`ProcessGone` or :class:`AccessDenied`.
     """
     path = f"{root}/{pid}/smaps_rollup"
-    data = _read(pid, path)
+    data = read_file(pid, path)
     values = {}
     for line in data.splitlines()[1:]:  # the first line names the (rolled-up) mapping
         key, _, rest = line.partition(b":")
@@ -193,7 +265,7 @@ def aslr_enabled(root: str = PROC) -> bool:
     """Whether address-space layout randomisation is on (``kernel.randomize_va_space`` > 0).
     Unknown counts as on: it is the default everywhere."""
     try:
-        return int(_read(0, f"{root}/sys/kernel/randomize_va_space")) > 0
+        return int(read_file(0, f"{root}/sys/kernel/randomize_va_space")) > 0
     except (ProcfsError, ValueError):
         return True
 

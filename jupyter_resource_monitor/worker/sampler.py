@@ -3,13 +3,17 @@ CPU budget on exact PSS readings, estimating the rest.
 
 Runs inside the worker process (see :mod:`.main`), never in the server. No tornado here.
 
-Cost model (benchmarks/README.md): ``stat`` + ``children`` cost ~20 µs per process, so they are read for
-every sampled process on every sample; ``smaps_rollup`` costs ~0.3 ms for a small process and
-~25 ms for one with 2 GB resident, so it is read only as the budget allows.
+Cost model: ``stat`` + ``children`` are read for every sampled process on every sample, from files
+kept open (:class:`.procfs.KeptFiles`, two ``pread`` calls, a few µs), and a process whose ``stat``
+bytes did not change since the last sample is not parsed or recomputed again, so a thousand idle
+descendants cost a few ms per sample. ``smaps_rollup`` costs ~0.3 ms for a small process and ~25
+ms for one with 2 GB resident, so it is read only as the budget allows.
 """
 
 from __future__ import annotations
 
+import collections
+import resource
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,12 +37,23 @@ PENDING_SAMPLES = 2
 REREAD_MOVED = 0.05
 REREAD_AGE_S = 60.0
 
+# Exact readings may spend ``pss_budget`` of a CPU over any window of this length (not on average
+# over minutes). Readings that only refine an estimate (relatives of a process already read,
+# readings that are due again) spend at most REFINE_SHARE of it, so that the rest is there at once
+# for a process no reading covers yet (a new kind of process).
+PSS_WINDOW_S = 10.0
+REFINE_SHARE = 0.5
+
+# Descriptors left for everything else when files are kept open per process (two each).
+SPARE_FDS = 256
+
 
 @dataclass(slots=True)
 class _Entry:
     """What the cache remembers about one process (keyed by pid and start time)."""
 
     stat: procfs.Stat
+    raw: bytes  # the stat line as read: a process whose line is unchanged is not parsed again
     group: tuple  # processes whose PSS/RSS ratio carries over to each other (see Sampler._group)
     cpu_percent: float | None = None  # from the delta between this stat and the previous one
     exact_pss: int | None = None  # the last smaps_rollup reading
@@ -72,11 +87,20 @@ class Sampler:
         Cap on processes read per sample (the root included). Processes past the cap, in
         breadth-first order, are counted (up to ``10 × max_processes``) but not read.
     pss_budget:
-        Fraction of one CPU that exact PSS readings may use on average (0 disables them: every
-        PSS figure is then an estimate). Unused budget accumulates up to ``pss_burst`` seconds.
-        The first reading of each kind of process (a group never read) may borrow up to
-        ``pss_burst`` ahead, so a first sample gives every process an estimate; the debt is
-        repaid before any other reading, so the average holds from the start.
+        Fraction of one CPU that exact PSS readings may use over any ``pss_window_s`` seconds
+        (0 disables them: every PSS figure is then an estimate), from the first sample on. The
+        first reading of each kind of process (a group never read) comes first, so a first sample
+        gives every process an estimate; readings that only refine an estimate use at most
+        :data:`REFINE_SHARE` of the budget. A reading is started only when its cost, predicted
+        from the cost per resident byte of the last reading, fits in what the window has left,
+        so a window may overrun by at most one misjudged reading. A reading dearer than a whole
+        window's share (a huge process under a small budget) waits until nothing was read for as
+        long as the budget needs to pay for it.
+    pss_window_s:
+        The window over which ``pss_budget`` holds (:data:`PSS_WINDOW_S`).
+
+    Each sampled process keeps two /proc files open (:class:`.procfs.KeptFiles`) while the
+    descriptor limit allows; :meth:`close` closes them.
     """
 
     def __init__(
@@ -86,19 +110,25 @@ class Sampler:
         exclude: Iterable[int] = (),
         max_processes: int = 2000,
         pss_budget: float = 0.02,
-        pss_burst: float = 0.25,
+        pss_window_s: float = PSS_WINDOW_S,
         proc_root: str = procfs.PROC,
     ):
         self.root_pid = root_pid
         self.exclude = set(exclude)
         self.max_processes = max_processes
         self.pss_budget = pss_budget
-        self.pss_burst = pss_burst
+        self.pss_window_s = pss_window_s
         self.proc_root = proc_root
         self._cache: dict[int, _Entry] = {}
         self._prev_boot: float | None = None  # boot-clock time of the previous sample
-        self._credit = 0.0  # CPU seconds the next PSS readings may spend (negative: borrowed)
-        self._credit_at = time.monotonic()
+        self._spent: collections.deque[tuple[float, float]] = collections.deque()  # (when, CPU s)
+        self._spent_sum = 0.0
+        self._cost_per_byte = 0.0  # CPU seconds per resident byte of the last exact reading
+        self._last_read_at = -float("inf")
+        self._kept: dict[int, procfs.KeptFiles] = {}
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        unlimited = soft == resource.RLIM_INFINITY
+        self._max_kept = max_processes if unlimited else max(0, min(max_processes, (soft - SPARE_FDS) // 2))
         self._use_children = procfs.children_supported(proc_root)
         self._aslr = procfs.aslr_enabled(proc_root)
         self.last_pss_cost_s = 0.0  # CPU seconds the last sample spent on exact PSS readings
@@ -106,72 +136,128 @@ class Sampler:
 
     # -- the tree -------------------------------------------------------------------------
 
-    def _walk(self) -> tuple[list[procfs.Stat], dict[int, int], set[int]]:
-        """Breadth-first from the root: stats of the first ``max_processes`` processes, each
-        one's top-level ancestor (the root's direct child it descends from), and the processes
-        the cap left unread (alive when their children were listed). A process that exits
-        mid-walk is in neither."""
+    def _walk(self) -> tuple[list[tuple[procfs.Stat, bytes]], dict[int, int], set[int]]:
+        """Breadth-first from the root: the stats (and stat bytes) of the first
+        ``max_processes`` processes, each one's top-level ancestor (the root's direct child it
+        descends from), and the processes the cap left unread (alive when their children were
+        listed). A process that exits mid-walk is in neither."""
         parents = None if self._use_children else procfs.scan_parents(self.proc_root)
         kids_of: dict[int, list[int]] = {}
         if parents is not None:
             for pid, ppid in parents.items():
                 kids_of.setdefault(ppid, []).append(pid)
-        stats: list[procfs.Stat] = []
+        stats: list[tuple[procfs.Stat, bytes]] = []
         unread: set[int] = set()
         top: dict[int, int] = {}
         queue = [self.root_pid]
         seen = {self.root_pid}
         count_limit = 10 * self.max_processes
+        read = self._read
         i = 0
         while i < len(queue):
             pid = queue[i]
             i += 1
-            capped = len(stats) >= self.max_processes
             try:
-                if not capped:
-                    st = procfs.read_stat(pid, self.proc_root)
-                    threads = st.num_threads
-                else:
-                    threads = 0  # past the cap: only count, do not read stat
-                if parents is None:
-                    children = procfs.read_children(pid, threads, self.proc_root)
+                if len(stats) < self.max_processes:
+                    st, raw, children = read(pid, parents is None)
+                    stats.append((st, raw))
+                    if parents is not None:
+                        children = kids_of.get(pid, [])
+                elif parents is None:
+                    # Past the cap, only counted: the main thread's children (no task/ listing),
+                    # which are all of them for a single-threaded process.
+                    children = procfs.read_children(pid, 1, self.proc_root)
+                    unread.add(pid)
                 else:
                     children = kids_of.get(pid, [])
+                    unread.add(pid)
             except procfs.ProcfsError:
                 continue  # exited mid-walk: neither it nor its children count
-            if capped:
-                unread.add(pid)
-            else:
-                stats.append(st)
             for child in children:
                 if child in seen or child in self.exclude or len(queue) >= count_limit:
                     continue
                 seen.add(child)
                 queue.append(child)
                 top[child] = child if pid == self.root_pid else top.get(pid, pid)
+        self._forget_files({st.pid for st, _ in stats})
         return stats, top, unread
+
+    def _read(self, pid: int, want_children: bool) -> tuple[procfs.Stat, bytes, list[int]]:
+        """One process's stat (not parsed again when its bytes are unchanged) and children, from
+        its kept files, else by path. Files are kept from a process's second sample on (while
+        descriptors allow): one that lives less than a sample (churn) is not worth two opens
+        more."""
+        kept = self._kept
+        old = self._cache.get(pid)
+        files = kept.get(pid)
+        raw = None
+        if files is not None:
+            try:
+                raw = files.stat()
+            except procfs.ProcessGone:
+                # The process the files belong to is gone; the pid may already be another's.
+                files.close()
+                del kept[pid]
+                files = None
+        if files is None and old is not None and len(kept) < self._max_kept:
+            try:
+                files = kept[pid] = procfs.KeptFiles(pid, self.proc_root)
+            except OSError:
+                self._max_kept = len(kept)  # out of descriptors: read the rest by path
+        path = f"{self.proc_root}/{pid}/stat"
+        if raw is None:
+            raw = files.stat() if files is not None else procfs.read_file(pid, path, one_record=True)
+        st = old.stat if old is not None and old.raw == raw else procfs.parse_stat(pid, raw, path)
+        if not want_children:
+            children = []
+        elif files is not None and st.num_threads == 1:
+            children = files.children()
+        else:
+            children = procfs.read_children(pid, st.num_threads, self.proc_root)
+        return st, raw, children
+
+    def _forget_files(self, alive: set[int]) -> None:
+        for pid in [pid for pid in self._kept if pid not in alive]:
+            self._kept.pop(pid).close()
+
+    def close(self) -> None:
+        """Close the files kept open."""
+        self._forget_files(set())
 
     # -- one sample -----------------------------------------------------------------------
 
     def sample(self) -> TreeSample:
         now_boot = procfs.boot_seconds()
         now = time.monotonic()
-        stats, top, unread = self._walk()
+        walked, top, unread = self._walk()
         dt = now_boot - self._prev_boot if self._prev_boot is not None else 0.0
         old_cache, cache = self._cache, {}
-        for st in stats:
-            entry = _Entry(stat=st, group=self._group(st))
+        unchanged: list[_Entry] = []
+        changed: list[tuple[_Entry, _Entry | None]] = []
+        for st, raw in walked:
             old = old_cache.get(st.pid)
+            if old is not None and old.raw == raw:
+                cache[st.pid] = old  # same process, same line: nothing to recompute
+                unchanged.append(old)
+                continue
+            entry = _Entry(stat=st, raw=raw, group=self._group(st))
             if old is not None and old.stat.start_ticks == st.start_ticks:
                 entry.exact_pss, entry.exact_rss, entry.exact_at = old.exact_pss, old.exact_rss, old.exact_at
                 entry.pending = old.pending
             cache[st.pid] = entry
+            changed.append((entry, old))
         self._expect_reaped(old_cache, cache, unread)
         if dt > 0:
-            for entry in cache.values():
-                self._set_cpu(entry, old_cache.get(entry.stat.pid), dt)
+            for entry, old in changed:
+                self._set_cpu(entry, old, dt)
+            for entry in unchanged:
+                if entry.pending:
+                    self._set_cpu(entry, entry, dt)
+                else:
+                    entry.cpu_percent = 0.0  # not a tick since the last sample
         self._cache = cache
         self._prev_boot = now_boot
+        stats = [st for st, _ in walked]
         waits = self.cpu_wait.update(stats, top, now_boot)
         reads = self._read_pss(now)
         self._estimate()
@@ -240,17 +326,35 @@ class Sampler:
             entry.pending = kept or None
         entry.cpu_percent = 100.0 * (own + max(0, reaped)) / procfs.CLOCK_TICKS / dt
 
+    def _window_spent(self, now: float) -> float:
+        """CPU seconds exact readings spent over the last ``pss_window_s`` seconds."""
+        spent = self._spent
+        while spent and spent[0][0] <= now - self.pss_window_s:
+            self._spent_sum -= spent.popleft()[1]
+        if not spent:
+            self._spent_sum = 0.0  # no drift from adding and taking away floats
+        return self._spent_sum
+
     def _read_pss(self, now: float) -> int:
-        """Spend the accumulated budget on exact readings, most useful first."""
-        self._credit = min(self.pss_burst, self._credit + (now - self._credit_at) * self.pss_budget)
-        self._credit_at = now
+        """Spend what the window leaves on exact readings, most useful first."""
         self.last_pss_cost_s = 0.0
         if self.pss_budget <= 0:
             return 0
+        limit = self.pss_budget * self.pss_window_s
+        spent = self._window_spent(now)
+        if spent >= limit:
+            return 0  # nothing to spend: not even the order is worked out
         reads = 0
         firsts, rest = self._pss_order(now)
         for i, entry in enumerate(firsts + rest):
-            if self._credit <= (-self.pss_burst if i < len(firsts) else 0.0):
+            share = 1.0 if i < len(firsts) else REFINE_SHARE
+            predicted = entry.stat.rss * self._cost_per_byte
+            # A reading dearer than a whole window's share waits until nothing was read for as
+            # long as the budget needs to pay for it (else it would never be read).
+            paid_for = now - self._last_read_at >= predicted / (self.pss_budget * share)
+            if spent + predicted > limit * share and not (spent == 0 and paid_for):
+                if i < len(firsts):
+                    continue  # a smaller first may still fit
                 break
             t0 = time.thread_time()
             try:
@@ -258,9 +362,14 @@ class Sampler:
             except procfs.ProcfsError:
                 continue  # gone, or not ours to read: it keeps its estimate
             finally:
-                spent = time.thread_time() - t0
-                self._credit -= spent
-                self.last_pss_cost_s += spent
+                cost = time.thread_time() - t0
+                spent += cost
+                self._last_read_at = now
+                self._spent.append((now, cost))
+                self._spent_sum += cost
+                self.last_pss_cost_s += cost
+            if entry.stat.rss > 0:
+                self._cost_per_byte = cost / entry.stat.rss
             # Compare later stat RSS with stat RSS: smaps' own Rss counts a little differently.
             entry.exact_pss, entry.exact_rss, entry.exact_at = reading.pss, entry.stat.rss, now
             reads += 1
@@ -347,20 +456,35 @@ class Sampler:
 def _usage(
     entries: list[_Entry], wait_s: float = 0.0, wait_percent: float | None = None, root: int | None = None
 ) -> Usage:
-    cpu = [e.cpu_percent for e in entries if e.cpu_percent is not None]
-    # Below the root, each process's reaped CPU too: a grandchild reaped by a child stays counted.
-    below = [e.stat for e in entries if e.stat.pid != root] if root is not None else []
-    reaped = next((e.stat.reaped_ticks for e in entries if e.stat.pid == root), 0)
+    rss = pss = estimated = children_pss = children_ticks = reaped = 0
+    cpu = 0.0
+    any_cpu = False
+    for e in entries:
+        st = e.stat
+        rss += st.rss
+        pss += e.pss
+        estimated += e.estimated
+        if e.cpu_percent is not None:
+            cpu += e.cpu_percent
+            any_cpu = True
+        if root is not None:
+            if st.pid == root:
+                reaped = st.reaped_ticks
+            else:
+                # Below the root, each process's reaped CPU too: a grandchild reaped by a child
+                # stays counted.
+                children_pss += e.pss
+                children_ticks += st.cpu_ticks + st.reaped_ticks
     return Usage(
-        rss=sum(e.stat.rss for e in entries),
-        pss=sum(e.pss for e in entries),
-        pss_estimated=sum(e.estimated for e in entries),
-        cpu_percent=round(sum(cpu), 1) if cpu else None,
+        rss=rss,
+        pss=pss,
+        pss_estimated=estimated,
+        cpu_percent=round(cpu, 1) if any_cpu else None,
         processes=len(entries),
         cpu_wait_s=round(wait_s, 6),
         cpu_wait_percent=wait_percent,
-        children_pss=sum(e.pss for e in entries if e.stat.pid != root) if root is not None else 0,
-        children_cpu_s=round(sum(st.cpu_ticks + st.reaped_ticks for st in below) / procfs.CLOCK_TICKS, 3),
+        children_pss=children_pss,
+        children_cpu_s=round(children_ticks / procfs.CLOCK_TICKS, 3),
         reaped_cpu_s=round(reaped / procfs.CLOCK_TICKS, 3),
     )
 

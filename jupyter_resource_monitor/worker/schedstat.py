@@ -40,7 +40,7 @@ def read_thread_waits(pid: int, num_threads: int, root: str = procfs.PROC) -> di
     waits: dict[int, int] = {}
     for tid in tids:
         try:
-            data = procfs._read(pid, f"{root}/{pid}/task/{tid}/schedstat", one_record=True)
+            data = procfs.read_file(pid, f"{root}/{pid}/task/{tid}/schedstat", one_record=True)
         except procfs.ProcessGone:
             continue  # that thread exited
         fields = data.split()
@@ -98,7 +98,7 @@ class CpuWait:
             new = not first and st.start_ticks / procfs.CLOCK_TICKS >= self._prev_boot
             must_read = old is None or st.state == "R" or st.cpu_ticks != old.cpu_ticks
             if not must_read:
-                procs[key] = _Process(st.cpu_ticks, old.waits)
+                procs[key] = old  # its ticks did not move: same reading
                 continue
             try:
                 waits = read_thread_waits(st.pid, st.num_threads, self.proc_root)
