@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
-from . import events
+from . import adapters, events
 from .config import ResourceMonitor, load_config
 from .executions.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
@@ -147,8 +147,11 @@ class ResourceMonitorApp(ExtensionApp):
 
     def initialize_handlers(self):
         self.serverapp.web_app.add_handlers(".*$", handlers(self.serverapp.base_url))
+        # Once the loop runs, on every supported jupyter_server (its own start hook for
+        # extensions is not called before 2.16).
+        adapters.when_server_runs(self.serverapp, self._start, self.log)
 
-    async def _start_jupyter_server_extension(self, serverapp):
+    def _start(self):
         if self.monitor.loop_watch is not None:
             self.monitor.loop_watch.attach()
         if self.monitor.supervisor.keep_alive:
