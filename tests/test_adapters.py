@@ -19,7 +19,8 @@ import jupyter_server
 from jupyter_server.base.handlers import APIHandler
 from packaging.version import Version
 
-from jupyter_resource_monitor import adapters
+from jupyter_resource_monitor import adapters, events
+from jupyter_resource_monitor.guard.service import KERNEL_ACTIONS_SCHEMA_ID
 
 from . import servers
 from .kernel_ws import execute_request
@@ -220,6 +221,20 @@ async def test_polling_is_not_activity_and_other_api_requests_are(jp_serverapp, 
     for route in [("api", "metrics", "v1"), ("api", "metrics", "v1", "guard")]:
         assert (await jp_fetch(*route)).code == 200
     assert settings.get("api_last_activity") == before
+
+
+# -- what older servers lack themselves ------------------------------------------------------------
+
+
+async def test_kernel_starts_are_on_the_bus_from_jupyter_server_2_6(jp_serverapp):
+    """The memory guard fences a kernel as the bus announces its start; before 2.6 nothing
+    announces it (docs/configuration.md says so), and listening is refused, not an error."""
+
+    async def listener(logger=None, schema_id="", data=None):
+        pass
+
+    announced = Version(jupyter_server.__version__) >= Version("2.6")
+    assert events.listen(jp_serverapp.event_logger, KERNEL_ACTIONS_SCHEMA_ID, listener) is announced
 
 
 # -- where a part is missing ------------------------------------------------------------------------
