@@ -146,7 +146,7 @@ export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 # [test-server] extra. The suites that touch those parts run there below.
 step "The lowest declared jupyter_server, jupyter_client, pyzmq, tornado (.venv-server-oldest)"
 SERVER_OLDEST_ENV="$ROOT/.venv-server-oldest"
-mapfile -t SERVER_OLDEST_PINS < <("$PYTHON" - "$WHEEL" <<'EOF'
+SERVER_OLDEST_PINS_TEXT="$("$PYTHON" - "$WHEEL" <<'EOF'
 import sys
 import zipfile
 
@@ -166,8 +166,9 @@ for line in lines:
         sys.exit(f"{req}: declare one lower bound (>=) for the oldest environment to test")
     print(f"{req.name}=={lowest[0]}")
 EOF
-)
-[ "${#SERVER_OLDEST_PINS[@]}" -gt 0 ] || die "no runtime requirements read from $WHEEL"
+)"
+mapfile -t SERVER_OLDEST_PINS <<< "$SERVER_OLDEST_PINS_TEXT"
+[ -n "$SERVER_OLDEST_PINS_TEXT" ] || die "no runtime requirements read from $WHEEL"
 echo "pins: ${SERVER_OLDEST_PINS[*]}"
 "$PYTHON" -m venv --clear "$SERVER_OLDEST_ENV"
 "$SERVER_OLDEST_ENV/bin/python" -m pip install "${SERVER_OLDEST_PINS[@]}" "$WHEEL[test-server]"
