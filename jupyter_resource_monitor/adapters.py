@@ -39,15 +39,15 @@ def when_server_runs(serverapp, callback: Callable[[], Any], log: logging.Logger
     loaded, and a callback added there runs as soon as the loop runs (at once when it already
     does, as under pytest-jupyter).
 
-    Without it: False, and the event-loop watch and the memory guard start with the first request
-    for metrics instead of with the server."""
+    Without it: False; the caller leaves the event-loop watch off (nothing would read its probes),
+    and the memory guard starts with the first request for metrics instead of with the server."""
     io_loop = getattr(serverapp, "io_loop", None)
     if io_loop is None or not hasattr(io_loop, "add_callback"):
         _say_once(
             log,
             "io_loop",
-            "Resource monitor: this server has no io_loop; the event-loop watch and the memory "
-            "guard start with the first request for metrics",
+            "Resource monitor: this server has no io_loop; the event-loop watch is off and the "
+            "memory guard starts with the first request for metrics",
         )
         return False
     io_loop.add_callback(callback)

@@ -47,8 +47,12 @@ class ResourceMonitorApp(ExtensionApp):
     def initialize_settings(self):
         config = load_config(self.serverapp.config, self.log)
         options = worker_options_from(config)
+        # _start, once the loop runs, on every supported jupyter_server (its own start hook for
+        # extensions is not called before 2.16). Where it cannot be scheduled, nothing would read
+        # the event-loop watch's probes: the watch is off.
+        starts = adapters.when_server_runs(self.serverapp, self._start, self.log)
         loop_watch = None
-        if config.track_event_loop:
+        if config.track_event_loop and starts:
             loop_watch = LoopWatch(threshold_s=config.loop_block_threshold, log=self.log)
             # The worker probes the loop from the start, sampling only once someone polls.
             options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(), start_paused=True)
@@ -147,11 +151,10 @@ class ResourceMonitorApp(ExtensionApp):
 
     def initialize_handlers(self):
         self.serverapp.web_app.add_handlers(".*$", handlers(self.serverapp.base_url))
-        # Once the loop runs, on every supported jupyter_server (its own start hook for
-        # extensions is not called before 2.16).
-        adapters.when_server_runs(self.serverapp, self._start, self.log)
 
     def _start(self):
+        if getattr(self, "monitor", None) is None:
+            return  # initialize_settings failed (and said so)
         if self.monitor.loop_watch is not None:
             self.monitor.loop_watch.attach()
         if self.monitor.supervisor.keep_alive:
