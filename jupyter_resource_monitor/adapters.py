@@ -176,7 +176,10 @@ def wrap_kernel_websocket(settings: dict, subclass: Callable[[type], type], log:
     Those two methods are the public interface of jupyter_server's connection classes
     (``BaseKernelWebsocketConnection``), but that the server's own class passes every client
     request through the first and every kernel message through the second is how it is built,
-    not a promise. A request's ``cellId`` passes by nowhere else.
+    not a promise. A request's ``cellId`` passes by nowhere else. The subclass also reads, with
+    ``getattr`` and a default, what the server's class keeps without promising it: ``channels``
+    (closed or not), its kernel manager's ``allowed_message_types`` and the ``channel`` name
+    jupyter_server sets on each ZMQStream; the test of this part goes through all three.
 
     Without a class, or with one lacking either method: False, and cell records have no cell
     id (logged once)."""
