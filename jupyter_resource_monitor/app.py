@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
-from . import events
+from . import adapters, events
 from .config import ResourceMonitor, load_config
 from .executions.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
@@ -47,8 +47,12 @@ class ResourceMonitorApp(ExtensionApp):
     def initialize_settings(self):
         config = load_config(self.serverapp.config, self.log)
         options = worker_options_from(config)
+        # _start, once the loop runs, on every supported jupyter_server (its own start hook for
+        # extensions is not called before 2.16). Where it cannot be scheduled, nothing would read
+        # the event-loop watch's probes: the watch is off.
+        starts = adapters.when_server_runs(self.serverapp, self._start, self.log)
         loop_watch = None
-        if config.track_event_loop:
+        if config.track_event_loop and starts:
             loop_watch = LoopWatch(threshold_s=config.loop_block_threshold, log=self.log)
             # The worker probes the loop from the start, sampling only once someone polls.
             options = dataclasses.replace(options, loop_probe=loop_watch.start().to_dict(), start_paused=True)
@@ -148,7 +152,9 @@ class ResourceMonitorApp(ExtensionApp):
     def initialize_handlers(self):
         self.serverapp.web_app.add_handlers(".*$", handlers(self.serverapp.base_url))
 
-    async def _start_jupyter_server_extension(self, serverapp):
+    def _start(self):
+        if getattr(self, "monitor", None) is None:
+            return  # initialize_settings failed (and said so)
         if self.monitor.loop_watch is not None:
             self.monitor.loop_watch.attach()
         if self.monitor.supervisor.keep_alive:

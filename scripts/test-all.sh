@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything needed and run every test suite of jupyter-resource-monitor:
-#   Jest (frontend units), pytest (server extension), Playwright/Galata (UI, real servers:
-#   JupyterLab, JupyterLab 4.2 from a second environment, Jupyter Notebook 7).
+#   Jest (frontend units), pytest (server extension; the suites that touch jupyter_server's,
+#   jupyter_client's and pyzmq's private parts again at the lowest declared versions, from
+#   another environment), Playwright/Galata (UI, real servers: JupyterLab, JupyterLab 4.2 from a
+#   second environment, Jupyter Notebook 7).
 #
 # Also builds the sdist and the wheel from it and checks both (twine, check-wheel-contents,
 # scripts/check-dist.py), and runs the lint and format checks and the GitHub-workflow schema check.
@@ -136,7 +138,44 @@ echo "$OLDEST_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
   || die "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
 export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 
-# --- 3c. jupyter-resource-usage's own frontend against our server -----------
+# --- 3c. The lowest declared server-side versions, in another environment ----
+# pyproject.toml declares the lowest jupyter_server, jupyter_client, pyzmq, tornado, traitlets and
+# prometheus_client the package works with; jupyter_resource_monitor/adapters.py reaches into the
+# first three. Each runtime requirement's lower bound is pinned exactly, read from the wheel's own
+# metadata (so the pins cannot drift from the declaration), beside the same wheel and its
+# [test-server] extra. The suites that touch those parts run there below.
+step "The lowest declared jupyter_server, jupyter_client, pyzmq, tornado (.venv-server-oldest)"
+SERVER_OLDEST_ENV="$ROOT/.venv-server-oldest"
+SERVER_OLDEST_PINS_TEXT="$("$PYTHON" - "$WHEEL" <<'EOF'
+import sys
+import zipfile
+
+from packaging.requirements import Requirement
+
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    metadata = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    lines = wheel.read(metadata).decode().splitlines()
+for line in lines:
+    if not line.startswith("Requires-Dist: "):
+        continue
+    req = Requirement(line.split(": ", 1)[1])
+    if req.marker is not None:  # an extra's
+        continue
+    lowest = [s.version for s in req.specifier if s.operator == ">="]
+    if len(lowest) != 1:
+        sys.exit(f"{req}: declare one lower bound (>=) for the oldest environment to test")
+    print(f"{req.name}=={lowest[0]}")
+EOF
+)"
+mapfile -t SERVER_OLDEST_PINS <<< "$SERVER_OLDEST_PINS_TEXT"
+[ -n "$SERVER_OLDEST_PINS_TEXT" ] || die "no runtime requirements read from $WHEEL"
+echo "pins: ${SERVER_OLDEST_PINS[*]}"
+"$PYTHON" -m venv --clear "$SERVER_OLDEST_ENV"
+"$SERVER_OLDEST_ENV/bin/python" -m pip install "${SERVER_OLDEST_PINS[@]}" "$WHEEL[test-server]"
+"$SERVER_OLDEST_ENV/bin/python" -m pip list 2>/dev/null \
+  | grep -Ei '^(jupyter[_-]server|jupyter[_-]client|pyzmq|tornado|traitlets|prometheus[_-]client|ipykernel|pytest-jupyter) '
+
+# --- 3d. jupyter-resource-usage's own frontend against our server -----------
 # A third environment: JupyterLab, jupyter-resource-usage 1.3.0 and our wheel,
 # with its server extension and our labextension disabled (in that environment
 # only), so its status item reads our /api/metrics/v1. Its UI test runs below.
@@ -170,6 +209,23 @@ record() {  # record <suite> <exit status> <counts text> <number of tests run>
     STATUS[$suite]="FAIL (exit $rc)"; FAILED=1
   fi
   COUNTS[$suite]="$counts"
+}
+
+junit_counts() {  # junit_counts <junit xml>: prints "<number of tests run> <counts text>"
+  "$PYTHON" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, "no report")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+total = sum(int(s.get("tests", 0)) for s in suites)
+failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(total - skipped, f"{total - failed - skipped} passed, {failed} failed, {skipped} skipped")
+EOF
 }
 
 step "Lint and format (ruff; eslint, prettier, stylelint), GitHub workflows"
@@ -226,6 +282,22 @@ EOF
 )
 record pytest "$rc" "$counts" "$ran"
 
+step "pytest at the lowest declared versions (.venv-server-oldest): the suites that touch their private parts"
+# adapters.py's parts (test_adapters), the cell records (iopub stream, kernel manager, WebSocket,
+# restarter), the event-loop watch started with the server, and kernel deaths (restarter). The
+# real OOM kill in a cgroup is left to the run above: it adds a minute and reaches no part of
+# these libraries that the in-process death tests do not. jupyter_server 2.4's own event schemas
+# make a newer jupyter_events warn (their version is a number): the server's warning, not ours.
+set +e
+PYTHONSAFEPATH=1 "$SERVER_OLDEST_ENV/bin/python" -m pytest --import-mode=importlib -p no:cacheprovider \
+  -W 'ignore:The `version` property of an event schema must be a string' \
+  -k 'not test_real_oom_kill' --junitxml="$REPORTS/pytest-oldest.xml" \
+  tests/test_adapters.py tests/test_executions.py tests/test_event_loop.py tests/test_oom.py
+rc=$?
+set -e
+read -r ran counts < <(junit_counts "$REPORTS/pytest-oldest.xml")
+record pytest-oldest "$rc" "$counts" "$ran"
+
 step "Playwright/Galata (UI tests against real JupyterLab servers)"
 (cd ui-tests && npm ci)
 set +e
@@ -242,8 +314,8 @@ record playwright "$rc" "$counts" "$ran"
 
 # --- 5. Summary -------------------------------------------------------------
 step "Summary"
-for suite in lint jest pytest playwright; do
-  printf '  %-11s %-22s %s\n' "$suite" "${STATUS[$suite]}" "${COUNTS[$suite]}"
+for suite in lint jest pytest pytest-oldest playwright; do
+  printf '  %-13s %-22s %s\n' "$suite" "${STATUS[$suite]}" "${COUNTS[$suite]}"
 done
 if [ "$FAILED" -ne 0 ]; then
   echo "Some suites failed."

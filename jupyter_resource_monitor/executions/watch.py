@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .. import adapters
 from ..snapshot import Snapshot
 from ..tracking.tracker import kernel_pid
 from . import frames
@@ -50,45 +51,28 @@ class Executions:
         """Wrap the kernel manager's activity watching, restart and shutdown, and the kernel
         WebSocket connection class (a subclass of whatever the server is configured with)."""
         km = self.kernel_manager
-        if not hasattr(km, "start_watching_activity"):
-            self.log.info("Per-cell figures are off: this kernel manager does not watch iopub")
+        if not adapters.wrap_kernel_manager(
+            km,
+            after_watch_start=self._attach,
+            before_watch_stop=lambda kernel_id: self.ended(kernel_id, "died"),
+            # before the old process is killed: its peak is read
+            before_restart=lambda kernel_id: self.ended(kernel_id, "died"),
+            log=self.log,
+        ):
             return
-        start, stop, restart = km.start_watching_activity, km.stop_watching_activity, km.restart_kernel
-
-        @functools.wraps(start)
-        def start_watching_activity(kernel_id):
-            start(kernel_id)
-            self._attach(kernel_id)
-
-        @functools.wraps(stop)
-        def stop_watching_activity(kernel_id):
-            self.ended(kernel_id, "died")
-            stop(kernel_id)
-
-        @functools.wraps(restart)
-        async def restart_kernel(kernel_id, *args, **kwargs):
-            self.ended(kernel_id, "died")  # before the old process is killed: its peak is read
-            return await restart(kernel_id, *args, **kwargs)
-
-        km.start_watching_activity = start_watching_activity
-        km.stop_watching_activity = stop_watching_activity
-        km.restart_kernel = restart_kernel
         for kernel_id in list(km.list_kernel_ids()):  # none at start-up, unless an extension started one
             self._attach(kernel_id)
-        base = settings.get("kernel_websocket_connection_class")
-        if base is not None and hasattr(base, "handle_incoming_message"):
-            settings["kernel_websocket_connection_class"] = connection_class(base, self)
+        adapters.wrap_kernel_websocket(settings, lambda base: connection_class(base, self), self.log)
 
     def _attach(self, kernel_id: str) -> None:
         try:
             kernel = self.kernel_manager.get_kernel(kernel_id)
         except KeyError:
             return
-        stream = getattr(kernel, "_activity_stream", None)
-        server_callback = getattr(stream, "_recv_callback", None)
-        if stream is None or server_callback is None:
-            self.log.info("Per-cell figures are off for kernel %s: no iopub watcher", kernel_id)
+        shared = adapters.activity_stream(kernel, self.log)
+        if shared is None:
             return
+        stream, server_callback = shared
         if kernel_id not in self.kernels:
             self.kernels[kernel_id] = KernelExecutions(
                 kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id)
@@ -110,11 +94,10 @@ class Executions:
     def _hook_restarter(self, kernel_id: str, kernel) -> None:
         """A kernel that dies by itself is restarted by its restarter, which tells callbacks
         first, while the dead process is still the one known."""
-        if kernel_id in self._restarters or getattr(kernel, "_restarter", None) is None:
+        if kernel_id in self._restarters:
             return
-        kernel.add_restart_callback(lambda: self.ended(kernel_id, "died"), "restart")
-        kernel.add_restart_callback(lambda: self.ended(kernel_id, "died"), "dead")
-        self._restarters.add(kernel_id)
+        if adapters.on_kernel_death(kernel, lambda: self.ended(kernel_id, "died"), self.log):
+            self._restarters.add(kernel_id)
 
     # -- events -----------------------------------------------------------------------------------
 

@@ -8,13 +8,14 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..adapters import NotUserActivity
+
 # Switching the guard acts on every kernel: it needs what shutting a kernel down needs.
 AUTH_RESOURCE = "kernels"
 
 
-class GuardHandler(APIHandler):
+class GuardHandler(NotUserActivity, APIHandler):  # reading it is not user activity (idle culling)
     auth_resource = AUTH_RESOURCE
-    _track_activity = False  # reading it is not user activity (idle culling)
 
     @property
     def guard(self):

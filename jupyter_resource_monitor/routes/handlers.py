@@ -10,6 +10,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ..adapters import NotUserActivity
 from . import kernels, payload
 from .guard import GuardHandler
 
@@ -19,12 +20,11 @@ AUTH_RESOURCE = "api"
 KERNELS_AUTH_RESOURCE = "kernels"
 
 
-class _SnapshotHandler(APIHandler):
-    """Base: every request counts as demand for the worker and reads its latest snapshot."""
+class _SnapshotHandler(NotUserActivity, APIHandler):
+    """Base: every request counts as demand for the worker and reads its latest snapshot. Polling
+    is not user activity: it must not keep an idle server from being culled."""
 
     auth_resource = AUTH_RESOURCE
-    # Polling is not user activity: it must not keep an idle server from being culled.
-    _track_activity = False
 
     def snapshot(self):
         supervisor = self.settings["resource_monitor"].supervisor

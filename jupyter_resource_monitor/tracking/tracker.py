@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .. import adapters
 from ..snapshot import Snapshot, Usage
 from ..worker import cgroup_memory
 from .history import History
@@ -179,12 +180,9 @@ class Tracker:
             manager = self.kernel_manager.get_kernel(kernel_id)
         except KeyError:
             return
-        # add_restart_callback does nothing before the kernel's restarter exists: wait for it.
-        if getattr(manager, "_restarter", None) is None:
-            return
-        for event in ("restart", "dead"):
-            manager.add_restart_callback(lambda kid=kernel_id: self.kernel_died(kid), event)
-        self._hooked.add(kernel_id)
+        # False until the kernel's restarter exists: tried again on the next sample.
+        if adapters.on_kernel_death(manager, lambda kid=kernel_id: self.kernel_died(kid), self.log):
+            self._hooked.add(kernel_id)
 
     def kernel_died(self, kernel_id: str) -> OomEvent | None:
         """A kernel died by itself (the restarter's callback). Record an event if the OOM
