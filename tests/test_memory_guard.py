@@ -124,11 +124,11 @@ def guard_events(server) -> list[dict]:
 
 
 async def check_sentinel(socket) -> dict:
-    """Whether the kernel kept its variables. xeus-python 0.19 may answer a request that follows
-    an error closely with a bare ``{"status": "error"}`` (it aborts it, as stop_on_error asks): that
-    one is sent again."""
+    """Whether the kernel kept its variables. A request that follows an error closely may be
+    aborted, as stop_on_error asks (ipykernel answers ``aborted``, xeus-python 0.19 a bare
+    ``{"status": "error"}``): that one is sent again."""
     _, reply = await socket.run(SENTINEL_CHECK + "\nhog = x = df = a = None")
-    if reply == {"status": "error"}:
+    if reply == {"status": "error"} or reply.get("status") == "aborted":
         await asyncio.sleep(0.5)
         _, reply = await socket.run(SENTINEL_CHECK + "\nhog = x = df = a = None")
     return reply
