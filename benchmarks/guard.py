@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests import cgroups, servers  # noqa: E402
+from tests.kernel_ws import KernelSocket  # noqa: E402
 from tests.test_memory_guard import FENCED_CELLS, LIMIT, Kernel, check_sentinel  # noqa: E402
 
 # The second line's case: pages reserved while free, filled after 0.3 GiB was taken elsewhere.
@@ -131,27 +132,31 @@ async def corpus(runs: int) -> dict[str, dict[bool, int]]:
 
 
 async def cost(seconds: float) -> dict[str, float]:
-    server, cgroup = start(True, "--ResourceMonitor.track_event_loop=False")
+    # The event-loop watch off and sampling pausing 5 s after the last poll: the worker's CPU at
+    # rest is then the guard's (and its paused main thread's, which waits on a pipe).
+    server, cgroup = start(
+        True, "--ResourceMonitor.track_event_loop=False", "--ResourceMonitor.idle_timeout=5"
+    )
     try:
-        async with Kernel(server, "cost-rest") as kernel:
-            # Nobody polls /api/metrics/v1 here: the worker started paused and stays so, and the
-            # event-loop watch is off, so the worker's CPU is the guard's.
-            found = os.popen(f"pgrep -P {server.proc.pid} -f jupyter_resource_monitor.worker").read()
-            worker = int(found.split()[0])
-            await asyncio.sleep(3)
+        body = {"path": "work/cost.ipynb", "type": "notebook", "name": "cost", "kernel": {"name": "python3"}}
+        kernel_id = server.post("api/sessions", body)["kernel"]["id"]
+        found = os.popen(f"pgrep -P {server.proc.pid} -f jupyter_resource_monitor.worker").read()
+        worker = int(found.split()[0])
+        await asyncio.sleep(15)  # the kernel up and still, the worker paused
+        before, t0 = cpu_s(worker), time.monotonic()
+        await asyncio.sleep(seconds)
+        rest = 100 * (cpu_s(worker) - before) / (time.monotonic() - t0)
+        # A fast allocation loop: 1 MiB chunks, freed and taken again, for 30 s.
+        loop = (
+            "import time\nend = time.monotonic() + 30\nhog = []\n"
+            "while time.monotonic() < end:\n    hog.append(b'x' * (1 << 20))\n"
+            "    if len(hog) > 400: hog.clear()"
+        )
+        async with KernelSocket(server, kernel_id) as socket:
             before, t0 = cpu_s(worker), time.monotonic()
-            await asyncio.sleep(seconds)
-            rest = 100 * (cpu_s(worker) - before) / (time.monotonic() - t0)
-            # A fast allocation loop: 1 MiB chunks, freed and taken again, for 30 s.
-            loop = (
-                "import time\nend = time.monotonic() + 30\nhog = []\n"
-                "while time.monotonic() < end:\n    hog.append(b'x' * (1 << 20))\n"
-                "    if len(hog) > 400: hog.clear()"
-            )
-            before, t0 = cpu_s(worker), time.monotonic()
-            _, reply = await kernel.socket.run(loop)
+            _, reply = await socket.run(loop)
             busy = 100 * (cpu_s(worker) - before) / (time.monotonic() - t0)
-            assert reply["status"] == "ok", reply
+        assert reply["status"] == "ok", reply
         return {"rest_percent": rest, "allocating_percent": busy}
     finally:
         server.stop()

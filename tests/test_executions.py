@@ -243,6 +243,11 @@ async def test_error_and_restart_end_their_records(server, kernel):
         await k.run("x = 1")
         raised, reply = await k.run("1 / 0", cell_id="raises")
         assert reply["status"] == "error"
+        # A request right after an error may be aborted (stop_on_error): wait until one runs.
+        for _ in range(10):
+            if (await k.run("pass"))[1]["status"] == "ok":
+                break
+            await asyncio.sleep(0.2)
         restarted = await k.send("import time\ntime.sleep(30)", cell_id="restarted")
         await asyncio.sleep(1.5)
     call(server, "POST", f"api/kernels/{kernel_id}/restart")

@@ -3,16 +3,18 @@
 Started by :mod:`..tracking.supervisor` in a fresh interpreter that calls :func:`main` with the
 options as JSON (forking the multi-threaded server without exec is unsafe). Protocol:
 
-- stdin, from the server: any line means "someone is polling". With no line for
-  ``idle_timeout_s`` the worker pauses (writes ``{"event": "paused"}``) until the next line: no
-  samples and no event-loop probes, so a server nobody polls is woken by neither. Threads that
-  must go on (a memory guard) run while the main thread waits. End of file means the server is
-  gone: the worker exits.
+- stdin, from the server: ``d`` means "someone is polling"; ``g <json>`` is a command for the
+  memory guard (see :meth:`..guard.fence.Guard.command`). With no demand for ``idle_timeout_s``
+  the worker pauses (writes ``{"event": "paused"}``) until the next one: no samples and no
+  event-loop probes, so a server nobody polls is woken by neither. The guard's thread runs on
+  while the main thread waits. End of file means the server is gone: the worker gives every
+  fenced process its limit back and exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
-  :func:`.snapshot.encode`), or an event line. The event-loop prober's thread writes its probes on
-  a pipe of their own (see :mod:`.loop_probe`).
+  :func:`.snapshot.encode`), or an event line (``paused``, the guard's ``guard``). The
+  event-loop prober's thread writes its probes on a pipe of their own (see :mod:`.loop_probe`).
 
-It runs at lowered priority and never counts itself in the totals, but reports its own CPU use.
+Its sampling runs at lowered priority (the guard's thread does not) and never counts itself in the
+totals, but reports its own CPU use.
 """
 
 from __future__ import annotations
