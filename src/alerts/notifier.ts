@@ -12,7 +12,7 @@ import { baseName, formatBytes, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { fetchEvents, IOomEvent } from './events';
 import { actionsOf, ModelAlerts } from './modelAlerts';
-import { HighWaterMark, OomEventWatch } from './watch';
+import { HighWaterMark, RecordFeed } from './watch';
 
 /**
  * The default high-water mark, in percent of the memory limit.
@@ -56,27 +56,7 @@ export class MemoryAlerts extends ModelAlerts {
         actions: this._actions()
       });
     }
-    const lastEventId = metrics.oom?.last_event_id ?? 0;
-    if (!this._fetching && this._events.hasNews(lastEventId)) {
-      void this._announceEvents();
-    }
-  }
-
-  private async _announceEvents(): Promise<void> {
-    this._fetching = true;
-    try {
-      const events = await fetchEvents(this._settings);
-      for (const event of this._events.take(events, Date.now())) {
-        this._notifyOom(event);
-      }
-    } catch (reason) {
-      console.warn(
-        'jupyter-resource-monitor: could not read OOM events',
-        reason
-      );
-    } finally {
-      this._fetching = false;
-    }
+    this._events.update(metrics.oom?.last_event_id ?? 0);
   }
 
   /**
@@ -84,9 +64,7 @@ export class MemoryAlerts extends ModelAlerts {
    * once and only if the poll has not announced it (nor will).
    */
   announceLive(event: IOomEvent): void {
-    if (this._events.takeLive(event)) {
-      this._notifyOom(event);
-    }
+    this._events.live(event);
   }
 
   private _notifyOom(event: IOomEvent): void {
@@ -100,8 +78,11 @@ export class MemoryAlerts extends ModelAlerts {
     return actionsOf(trans.__('Show kernel usage'), this._showKernels);
   }
 
-  private _events = new OomEventWatch();
-  private _fetching = false;
+  private _events = new RecordFeed<IOomEvent>(
+    () => fetchEvents(this._settings),
+    event => this._notifyOom(event),
+    'OOM events'
+  );
   private _highWater = new HighWaterMark(DEFAULT_HIGH_WATER_PERCENT);
   private _settings: ServerConnection.ISettings;
   private _showKernels: (() => void) | undefined;

@@ -152,3 +152,61 @@ export class OomEventWatch {
   private _live = new Set<number>(); // heard on the bus, above _seen
   private _seen: number | null = null;
 }
+
+/**
+ * Records the server numbers in order (OOM events, the memory guard's), each
+ * announced once: read from their route when a poll says there are new ones,
+ * or heard on the event bus at once.
+ */
+export class RecordFeed<T extends IRecord> {
+  /**
+   * @param fetch - Reads every record from the server, oldest first.
+   *
+   * @param announce - Tells the user of one record.
+   *
+   * @param what - The records, for the console when they cannot be read.
+   */
+  constructor(
+    private readonly _fetch: () => Promise<ReadonlyArray<T>>,
+    private readonly _announce: (record: T) => void,
+    private readonly _what: string
+  ) {}
+
+  /**
+   * A poll's last record id: read the records if it is new.
+   */
+  update(lastEventId: number): void {
+    if (!this._fetching && this._watch.hasNews(lastEventId)) {
+      void this._read();
+    }
+  }
+
+  /**
+   * A record heard on the event bus: announced at once, unless the poll did.
+   */
+  live(record: T): void {
+    if (this._watch.takeLive(record)) {
+      this._announce(record);
+    }
+  }
+
+  private async _read(): Promise<void> {
+    this._fetching = true;
+    try {
+      const records = await this._fetch();
+      for (const record of this._watch.take(records, Date.now())) {
+        this._announce(record);
+      }
+    } catch (reason) {
+      console.warn(
+        `jupyter-resource-monitor: could not read ${this._what}`,
+        reason
+      );
+    } finally {
+      this._fetching = false;
+    }
+  }
+
+  private _fetching = false;
+  private _watch = new OomEventWatch();
+}

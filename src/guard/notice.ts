@@ -7,15 +7,14 @@
  */
 
 import { Notification } from '@jupyterlab/apputils';
-import type { ServerConnection } from '@jupyterlab/services';
 
 import { actionsOf, ModelAlerts } from '../alerts/modelAlerts';
-import { OomEventWatch } from '../alerts/watch';
-import type { ResourceMonitorModel } from '../server/model';
+import type { MemoryAlerts } from '../alerts/notifier';
+import { RecordFeed } from '../alerts/watch';
 import type { IMetrics } from '../server/types';
 import { baseName, formatBytes } from '../shared/format';
 import { trans } from '../shared/i18n';
-import { assertGuardSummary, fetchGuardEvents, IGuardEvent } from './types';
+import { fetchGuardEvents, IGuardEvent } from './types';
 
 /**
  * The notification's text for one record.
@@ -74,17 +73,25 @@ const MiB = 1024 ** 2;
 export class GuardAlerts extends ModelAlerts {
   constructor(options: GuardAlerts.IOptions) {
     super(options.model);
-    this._settings = options.serverSettings;
-    this._showKernels = options.showKernels;
+    const settings = options.serverSettings;
+    const actions = actionsOf(
+      trans.__('Show kernel usage'),
+      options.showKernels
+    );
+    this._records = new RecordFeed<IGuardEvent>(
+      () => fetchGuardEvents(settings),
+      event =>
+        Notification.warning(guardMessage(event), {
+          autoClose: false,
+          actions
+        }),
+      'the memory guard'
+    );
   }
 
   protected onMetrics(metrics: IMetrics): void {
-    if (metrics.guard === undefined) {
-      return;
-    }
-    assertGuardSummary(metrics.guard);
-    if (!this._fetching && this._events.hasNews(metrics.guard.last_event_id)) {
-      void this._announceEvents();
+    if (metrics.guard !== undefined) {
+      this._records.update(metrics.guard.last_event_id);
     }
   }
 
@@ -92,39 +99,10 @@ export class GuardAlerts extends ModelAlerts {
    * Announce a record heard on the event bus, unless the poll did.
    */
   announceLive(event: IGuardEvent): void {
-    if (this._events.takeLive(event)) {
-      this._notify(event);
-    }
+    this._records.live(event);
   }
 
-  private async _announceEvents(): Promise<void> {
-    this._fetching = true;
-    try {
-      const events = await fetchGuardEvents(this._settings);
-      for (const event of this._events.take(events, Date.now())) {
-        this._notify(event);
-      }
-    } catch (reason) {
-      console.warn(
-        'jupyter-resource-monitor: could not read the memory guard',
-        reason
-      );
-    } finally {
-      this._fetching = false;
-    }
-  }
-
-  private _notify(event: IGuardEvent): void {
-    Notification.warning(guardMessage(event), {
-      autoClose: false,
-      actions: actionsOf(trans.__('Show kernel usage'), this._showKernels)
-    });
-  }
-
-  private _events = new OomEventWatch();
-  private _fetching = false;
-  private _settings: ServerConnection.ISettings;
-  private _showKernels: (() => void) | undefined;
+  private _records: RecordFeed<IGuardEvent>;
 }
 
 /**
@@ -132,20 +110,7 @@ export class GuardAlerts extends ModelAlerts {
  */
 export namespace GuardAlerts {
   /**
-   * What the alerts need.
+   * What the alerts need: those of the memory alerts.
    */
-  export interface IOptions {
-    /**
-     * The shared server model.
-     */
-    readonly model: ResourceMonitorModel;
-    /**
-     * The server to read the guard's records from.
-     */
-    readonly serverSettings: ServerConnection.ISettings;
-    /**
-     * Opens the Kernel usage panel, offered as the notification's action.
-     */
-    readonly showKernels?: () => void;
-  }
+  export type IOptions = MemoryAlerts.IOptions;
 }
