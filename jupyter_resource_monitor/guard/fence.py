@@ -26,6 +26,7 @@ import resource
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -146,7 +147,11 @@ class Guard:
         try:
             while not self._stopping:
                 with self.lock:
-                    interval = self.step(time.monotonic()) if self.enabled else None
+                    try:
+                        interval = self.step(time.monotonic()) if self.enabled else None
+                    except Exception:  # noqa: BLE001 - a bad step must not end the guard for good
+                        traceback.print_exc()  # the supervisor logs the worker's stderr
+                        interval = SLOW_S
                 self._wake.wait(interval)  # None (off): until a command or the end
                 self._wake.clear()
         finally:
