@@ -30,6 +30,8 @@ AUTH = {
     "/api/metrics/v1/events": ("kernels", "read"),
     "/api/metrics/v1/history": ("kernels", "read"),
     "/api/metrics/v1/notebooks/peaks": ("kernels", "read"),
+    # Reading the memory guard; switching it (PUT) needs kernels:write, see below.
+    "/api/metrics/v1/guard": ("kernels", "read"),
 }
 PERMISSIONS = sorted(set(AUTH.values()))
 
@@ -117,3 +119,29 @@ def test_a_token_without_the_permission_is_refused_and_with_it_served(denying_se
             assert got == 200, f"{route} refused a user who has {AUTH[route]} (only {denied} denied)"
         checked += 1
     assert checked == len(registered_routes())
+
+
+def put_status(server: servers.ServerProcess, path: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        server.url(path), data=body, method="PUT", headers={"Authorization": f"token {server.token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code
+
+
+def test_switching_the_memory_guard_needs_the_permission_to_write_kernels(tmp_path_factory):
+    """A user who may read kernels but not change them cannot switch the guard off for all."""
+    server, _kernel_id = start(
+        tmp_path_factory,
+        "--ServerApp.authorizer_class=tests.authorizers.DenyingAuthorizer",
+        "--DenyingAuthorizer.denied=kernels:write",
+    )
+    try:
+        assert status(server, "api/metrics/v1/guard", server.token) == 200
+        assert put_status(server, "api/metrics/v1/guard", b'{"enabled": false}') == 403
+    finally:
+        server.stop()
