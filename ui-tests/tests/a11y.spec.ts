@@ -133,6 +133,50 @@ test.describe('accessibility (JupyterLab)', () => {
     await expect(item).toBeFocused();
   });
 
+  test('the stale look of the status items: no violation', async ({ page }) => {
+    // Stale numbers need a server that stops answering: here the items are
+    // given their stale class (kept on through re-renders while axe runs).
+    await page.notebook.createNew();
+    await kernelIdle(page);
+    const stop = await page.evaluateHandle(() => {
+      const marks: [string, string][] = [
+        ['#jp-main-statusbar .jp-ResourceMonitor', 'jp-ResourceMonitor-stale'],
+        ['#jp-main-statusbar .jp-ResourceMonitor-kernel', 'jp-mod-stale']
+      ];
+      const mark = () => {
+        for (const [selector, name] of marks) {
+          const node = document.querySelector(selector);
+          if (node && !node.classList.contains(name)) {
+            node.classList.add(name);
+          }
+        }
+      };
+      mark();
+      const observer = new MutationObserver(mark);
+      observer.observe(document.getElementById('jp-main-statusbar')!, {
+        attributes: true,
+        subtree: true,
+        childList: true
+      });
+      return () => observer.disconnect();
+    });
+    await expect(
+      page.locator('#jp-main-statusbar .jp-ResourceMonitor-stale')
+    ).toHaveCount(1);
+    await expect(
+      page.locator('#jp-main-statusbar .jp-ResourceMonitor-kernel.jp-mod-stale')
+    ).toHaveCount(1);
+    await expectNoViolations(
+      page,
+      [
+        '#jp-main-statusbar .jp-ResourceMonitor',
+        '#jp-main-statusbar .jp-ResourceMonitor-kernel'
+      ],
+      'the stale status items'
+    );
+    await stop.evaluate(disconnect => disconnect());
+  });
+
   test('Kernel usage panel: no violation, and a keyboard walk', async ({
     page
   }) => {
@@ -247,5 +291,36 @@ test.describe('accessibility (JupyterLab)', () => {
       ['.jp-Notebook .jp-ResourceMonitor-cellFigures'],
       'the cost lines'
     );
+  });
+
+  test('in the dark theme too: no violation', async ({ page }) => {
+    await page.theme.setDarkTheme();
+    await page.notebook.createNew();
+    await kernelIdle(page);
+    await page.notebook.setCell(
+      0,
+      'code',
+      'big = bytearray(100 << 20)\ndel big'
+    );
+    await page.notebook.runCell(0);
+    const line = page.locator('.jp-Notebook .jp-ResourceMonitor-cellFigures');
+    await expect(line).toHaveClass(/jp-mod-warning/, { timeout: 30_000 });
+    await expect(page.locator(`${ITEM}.jp-ResourceMonitor-warn`)).toBeVisible({
+      timeout: 20_000
+    });
+    await page.sidebar.openTab(PANEL_ID);
+    await expect(
+      page.locator(`#${PANEL_ID} .jp-ResourceMonitor-kernelMemory`).first()
+    ).toHaveText(/^[\d.]+ (KiB|MiB|GiB)$/, { timeout: 30_000 });
+    await page.locator(ITEM).click();
+    await expect(page.locator(DETAIL)).toBeVisible();
+    await markOurToast(page, 'Memory is at');
+    await expectNoViolations(
+      page,
+      [OURS, `#${OUR_TOAST_ID}`],
+      'the dark theme (status bar, detail view, panel, cost line, notification)'
+    );
+    await page.keyboard.press('Escape');
+    await page.theme.setLightTheme();
   });
 });
