@@ -125,9 +125,13 @@ test.describe('accessibility (Notebook 7)', () => {
     expect(
       await detail.evaluate(node => node.scrollHeight > node.clientHeight + 1)
     ).toBe(true);
+    // Each key from the top (the overflow may be less than a page).
     await page.keyboard.press('ArrowDown');
     await expect.poll(scroll).toBeGreaterThan(0);
+    await page.keyboard.press('Home');
+    await expect.poll(scroll).toBe(0);
     await page.keyboard.press('PageDown');
+    await expect.poll(scroll).toBeGreaterThan(0);
     await page.keyboard.press('End');
     await expect
       .poll(() =>
