@@ -9,7 +9,7 @@
  *
  * Plain Playwright (Galata's fixtures drive JupyterLab's own pages).
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 
 import { expectNoViolations, markOurToast, OUR_TOAST_ID, OURS } from './axe';
 
@@ -57,6 +57,34 @@ async function focusInside(page: Page, selector: string): Promise<boolean> {
       !!document.querySelector(selector)?.contains(document.activeElement),
     selector
   );
+}
+
+/**
+ * Press `key` in the focused scrollable `node` (from the top when `fromTop`)
+ * until its scroll position passes `check`: Chromium scrolls smoothly, and a
+ * re-render of the view as a poll lands can cut the animation short.
+ */
+async function scrollsWith(
+  page: Page,
+  node: Locator,
+  key: string,
+  check: (top: number, bottom: boolean) => boolean,
+  fromTop = false
+): Promise<void> {
+  await expect(async () => {
+    if (fromTop) {
+      await node.evaluate(element => (element.scrollTop = 0));
+    }
+    await page.keyboard.press(key);
+    await page.waitForTimeout(300);
+    const [top, bottom] = await node.evaluate(element => [
+      element.scrollTop,
+      element.scrollTop + element.clientHeight >= element.scrollHeight - 1
+    ]);
+    expect(check(top as number, bottom as boolean), `${key}: ${top}`).toBe(
+      true
+    );
+  }).toPass({ timeout: 15_000 });
 }
 
 /**
@@ -121,27 +149,15 @@ test.describe('accessibility (Notebook 7)', () => {
     await expect(item).toHaveAttribute('aria-expanded', 'true');
     await expectNoViolations(page, [OURS], 'the detail view');
 
-    const scroll = () => detail.evaluate(node => node.scrollTop);
     expect(
       await detail.evaluate(node => node.scrollHeight > node.clientHeight + 1)
     ).toBe(true);
-    // Each key from the top (the overflow may be less than a page).
-    await page.keyboard.press('ArrowDown');
-    await expect.poll(scroll).toBeGreaterThan(0);
-    await page.keyboard.press('Home');
-    await expect.poll(scroll).toBe(0);
-    await page.keyboard.press('PageDown');
-    await expect.poll(scroll).toBeGreaterThan(0);
-    await page.keyboard.press('End');
-    await expect
-      .poll(() =>
-        detail.evaluate(
-          node => node.scrollTop + node.clientHeight >= node.scrollHeight - 1
-        )
-      )
-      .toBe(true);
-    await page.keyboard.press('Home');
-    await expect.poll(scroll).toBe(0);
+    // Each key, from the top where it scrolls down (the overflow may be less
+    // than a page).
+    await scrollsWith(page, detail, 'ArrowDown', top => top > 0, true);
+    await scrollsWith(page, detail, 'PageDown', top => top > 0, true);
+    await scrollsWith(page, detail, 'End', (_, bottom) => bottom);
+    await scrollsWith(page, detail, 'Home', top => top === 0);
 
     // Tab leaves it (no trap); Escape closes it and the focus is back on the
     // item.
