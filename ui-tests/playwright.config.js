@@ -4,7 +4,9 @@
  * Two real JupyterLab servers with the extension installed:
  * - `default` (port 8888): no configured memory limit;
  * - `mem-limit` (port 8889): `ResourceMonitor.mem_limit` = 50 MB, so the
- *   server's own memory is over the limit and `limits.memory.warn` is true;
+ *   server's own memory is over the limit and `limits.memory.warn` is true
+ *   (a11y.spec.ts, the accessibility audit in JupyterLab, runs here too: the
+ *   high-water notification shows at once);
  * - `notebook7` (port 8890): Jupyter Notebook 7, which has no status bar,
  *   with the same 50 MB limit (its memory notification must show);
  * - `lab-4.2` (port 8891): JupyterLab 4.2 from a second environment, when
@@ -269,12 +271,12 @@ module.exports = {
     {
       name: 'default',
       testIgnore:
-        /(mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|guard|guard-notebook7|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)(-cells)?\.spec\.ts/,
+        /(a11y|mem-limit|notebook7|lab-oldest|oom|oom-notebook7|oom-bus|guard|guard-notebook7|pseudo-locale|jupyter-resource-usage|slow|slow-notebook7)(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${DEFAULT_PORT}` }
     },
     {
       name: 'notebook7',
-      testMatch: /\/(glance-)?notebook7(-cells)?\.spec\.ts/,
+      testMatch: /\/(glance-|a11y-)?notebook7(-cells)?\.spec\.ts/,
       use: { baseURL: `http://localhost:${NOTEBOOK_PORT}` }
     },
     ...(OLDEST_LAB_JUPYTER
@@ -332,7 +334,7 @@ module.exports = {
     },
     {
       name: 'mem-limit',
-      testMatch: /mem-limit(-cells)?\.spec\.ts/,
+      testMatch: /(mem-limit(-cells)?|\/a11y)\.spec\.ts/,
       use: { baseURL: `http://localhost:${MEM_LIMIT_PORT}` }
     },
     {

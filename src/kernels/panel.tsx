@@ -485,6 +485,21 @@ export class KernelUsagePanel extends VDomRenderer<KernelUsageModel> {
     this.title.caption = trans.__('Kernel usage');
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', trans.__('Kernel usage'));
+    // In the tab order: it scrolls, and nothing inside it takes the focus, so
+    // a keyboard user scrolls it with the arrow keys once it has the focus.
+    this.node.tabIndex = 0;
+  }
+
+  /**
+   * Take the focus when activated (its sidebar tab, the command palette, the
+   * kernel status item, a notification's action), so the keyboard goes on
+   * from here.
+   */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (this.isAttached && this.isVisible) {
+      this.node.focus();
+    }
   }
 
   /**

@@ -103,7 +103,18 @@ export const kernelsPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openKernelUsage, {
       label: trans.__('Kernel Usage'),
       caption: trans.__("Each running kernel's memory and CPU"),
-      execute: () => app.shell.activateById(KERNELS_PANEL_ID)
+      execute: () => {
+        app.shell.activateById(KERNELS_PANEL_ID);
+        // The panel takes the focus as it is activated, but the command
+        // palette then activates the main area's widget again (its
+        // `restore`): focus the panel after that, so a keyboard user who
+        // opened it goes on from it.
+        requestAnimationFrame(() => {
+          if (panel.isVisible) {
+            panel.node.focus();
+          }
+        });
+      }
     });
     palette?.addItem({
       command: CommandIDs.openKernelUsage,

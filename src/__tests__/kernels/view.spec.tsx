@@ -88,6 +88,18 @@ describe('KernelUsagePanel', () => {
     expect(panel.node.getAttribute('aria-label')).toBe('Kernel usage');
   });
 
+  it('is in the tab order and takes the focus when activated', async () => {
+    model = await makeModel({ status: 200, body: kernelList() });
+    panel = new KernelUsagePanel(model);
+    // It scrolls and holds nothing focusable: the keyboard scrolls it once
+    // it has the focus (axe's scrollable-region-focusable).
+    expect(panel.node.tabIndex).toBe(0);
+    Widget.attach(panel, document.body);
+    expect(document.activeElement).not.toBe(panel.node);
+    MessageLoop.sendMessage(panel, Widget.Msg.ActivateRequest);
+    expect(document.activeElement).toBe(panel.node);
+  });
+
   it('tells the model whether it is visible', async () => {
     model = await makeModel({ status: 200, body: kernelList() });
     panel = new KernelUsagePanel(model);
