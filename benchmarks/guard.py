@@ -29,7 +29,7 @@ from tests.test_memory_guard import FENCED_CELLS, LIMIT, Kernel, check_sentinel 
 # The second line's case: pages reserved while free, filled after 0.3 GiB was taken elsewhere.
 RESERVE_CELL = "import numpy as np\na = np.empty((600 << 20) // 8)"
 ELSEWHERE_CELL = "y = b'y' * (300 << 20)"
-FILL_CELL = "for i in range(0, len(a), 64):\n    a[i] = 1.0"
+FILL_CELL = "for i in range(0, len(a), 4):\n    a[i] = 1.0"
 SECOND_LINE = "filled later (second line)"
 HANG_S = 90.0
 

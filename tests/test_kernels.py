@@ -179,6 +179,8 @@ async def test_prometheus_kernel_path_label_when_asked(jp_fetch, jp_root_dir):
     assert series(text, "jupyter_kernel_memory_bytes", labels) > 0
 
 
+# Without the event-loop watch (or a memory guard) nothing starts the worker but demand.
+@pytest.mark.parametrize("monitor_config", [{"track_event_loop": False}])
 async def test_a_scrape_counts_as_demand(jp_fetch, monitor):
     assert monitor.supervisor.state == "stopped"
     await jp_fetch("metrics")

@@ -213,7 +213,7 @@ async def test_memory_filled_in_reserved_pages_is_interrupted(guarded):
         _, reply = await elsewhere.socket.run("y = b'y' * (300 << 20)")
         assert reply["status"] == "ok", reply
         msg_id, reply = await kernel.socket.run(
-            "for i in range(0, len(a), 64):\n    a[i] = 1.0", cell_id="fill"
+            "for i in range(0, len(a), 4):\n    a[i] = 1.0", cell_id="fill"
         )
         assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
         await assert_survived(kernel)

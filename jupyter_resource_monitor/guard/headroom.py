@@ -2,8 +2,10 @@
 
 The limit and the memory counted against it come from one of three sources, in this order:
 
-- ``cgroup``: the limiting memory cgroup's limit and working set (usage less inactive file
-  pages), which is what its OOM killer counts;
+- ``cgroup``: the limiting memory cgroup's limit, against its usage less all file cache (active
+  and inactive): the cgroup reclaims file pages before its OOM killer acts, so a notebook that
+  read a large file (its pages promoted to the active list by a second read) is not refused
+  memory for it;
 - ``configured``: ``mem_limit`` or ``MEM_LIMIT``, against the resident anonymous and shared memory
   of the server's processes (nothing kills at this limit, but its owner asked to stay under it);
 - ``host``: with neither, only when the guard is switched on: the host's memory, against what it
@@ -40,7 +42,7 @@ def reserve_for(limit: int, fraction: float, minimum: int) -> int:
 
 
 class CgroupSource:
-    """The limiting memory cgroup's limit and working set, from the worker's resolved cgroups
+    """The limiting memory cgroup's limit and its memory less file cache, from the worker's cgroups
     (files kept open and re-read with ``pread``: a few microseconds)."""
 
     name = "cgroup"
@@ -60,7 +62,7 @@ class CgroupSource:
         if now is None:
             raise OSError("the limiting memory cgroup cannot be read")
         self.limit = now.limit  # a limit raised or lowered at run time
-        return now.working_set
+        return now.unreclaimable
 
     def close(self) -> None:
         pass  # the cgroups object is its owner's to close

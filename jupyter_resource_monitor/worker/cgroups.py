@@ -288,6 +288,14 @@ class WorkingSet:
     limit: int
     version: int
     directory: str
+    # The active file cache too: reclaimable before an OOM kill like the inactive (the memory
+    # guard counts neither against the limit, so reading a large file does not look like use).
+    active_file: int = 0
+
+    @property
+    def unreclaimable(self) -> int:
+        """Usage less all file cache: anonymous and shared memory, and the kernel's own."""
+        return max(0, self.usage - self.inactive_file - self.active_file)
 
 
 def _memory_limit(layout: Layout, host_total: int) -> MemoryLimit | None:
@@ -512,6 +520,7 @@ class Cgroups:
                 self._limits_at = -float("inf")
                 return None
             inactive = _stat_value(stat, b"inactive_file" if found.version == 2 else b"total_inactive_file")
+            active = _stat_value(stat, b"active_file" if found.version == 2 else b"total_active_file")
             if usage is None:
                 return None
             if limit is None or limit > found.limit:
@@ -526,6 +535,7 @@ class Cgroups:
                 limit=limit,
                 version=found.version,
                 directory=found.directory,
+                active_file=active or 0,
             )
 
     def close(self) -> None:
