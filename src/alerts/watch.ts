@@ -5,6 +5,8 @@
  * When to speak up: pure state machines, fed one payload at a time.
  */
 
+import type { IOomEvent } from './events';
+
 /**
  * Percentage points below the mark that memory must drop to before a new
  * crossing counts, so a figure hovering at the mark does not repeat the
@@ -158,7 +160,7 @@ export class OomEventWatch {
  * announced once: read from their route when a poll says there are new ones,
  * or heard on the event bus at once.
  */
-export class RecordFeed<T extends IRecord> {
+export class RecordFeed<T extends IRecord = IOomEvent> {
   /**
    * @param fetch - Reads every record from the server, oldest first.
    *
