@@ -29,7 +29,7 @@ def v2_tree(tmp_path, limit=f"{1024 * MiB}\n"):
         "cgroup.controllers": "cpu memory\n",
         f"{V2_OWN}/memory.max": limit,
         f"{V2_OWN}/memory.current": f"{850 * MiB}\n",
-        f"{V2_OWN}/memory.stat": f"anon {300 * MiB}\nactive_file 1\ninactive_file {200 * MiB}\n",
+        f"{V2_OWN}/memory.stat": f"anon {300 * MiB}\nactive_file {50 * MiB}\ninactive_file {200 * MiB}\n",
         f"{V2_OWN}/cpu.max": "50000 100000\n",
     }
     return build(tmp_path, V2_CGROUP, files)
@@ -43,6 +43,7 @@ def v1_tree(tmp_path, limit=f"{600 * MiB}\n"):
         # v1 lists both the cgroup's own and the hierarchical (total_) figures.
         "memory/docker/abc/memory.stat": (
             f"cache 5\ninactive_file 7\ntotal_cache 9\ntotal_rss 11\ntotal_inactive_file {100 * MiB}\n"
+            f"active_file 3\ntotal_active_file {20 * MiB}\n"
         ),
         "cpu,cpuacct/cpu.cfs_quota_us": "-1\n",
         "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
@@ -70,7 +71,9 @@ def test_v2_layout_limits_and_working_set(tmp_path):
     assert cg.layout.unified == cg.layout.memory == cg.layout.cpu
     assert cg.memory_limit() == MemoryLimit(2, own, 1024 * MiB)
     assert cg.cpu_quota() == CpuQuota(2, own, 0.5)
-    assert cg.working_set() == WorkingSet(650 * MiB, 850 * MiB, 200 * MiB, 1024 * MiB, 2, own)
+    found = cg.working_set()
+    assert found == WorkingSet(650 * MiB, 850 * MiB, 200 * MiB, 1024 * MiB, 2, own, active_file=50 * MiB)
+    assert found.unreclaimable == 600 * MiB  # what the memory guard counts: less all file cache
     cg.close()
 
 
@@ -83,7 +86,9 @@ def test_v1_layout_limits_and_working_set(tmp_path):
     assert cg.memory_limit() == MemoryLimit(1, own, 600 * MiB)
     assert cg.cpu_quota() == CpuQuota(1, os.path.join(sys_root, "cpu,cpuacct/docker/abc"), 1.5)
     # total_inactive_file, not the cgroup's own inactive_file
-    assert cg.working_set() == WorkingSet(400 * MiB, 500 * MiB, 100 * MiB, 600 * MiB, 1, own)
+    found = cg.working_set()
+    assert found == WorkingSet(400 * MiB, 500 * MiB, 100 * MiB, 600 * MiB, 1, own, active_file=20 * MiB)
+    assert found.unreclaimable == 380 * MiB
     cg.close()
 
 
