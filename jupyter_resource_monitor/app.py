@@ -12,6 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import adapters, events
 from .config import ResourceMonitor, load_config
+from .executions.trail import Trail
 from .executions.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
 from .routes import payload
@@ -62,10 +63,17 @@ class ResourceMonitorApp(ExtensionApp):
             options = dataclasses.replace(
                 options, memory_guard=dataclasses.asdict(guarding), start_paused=True
             )
+        trail = None
+        if config.track_executions:
+            # The worker follows a kernel while cells wait behind the one it runs (trail.py); it
+            # must run for that, though it samples only once someone polls.
+            trail = Trail(lambda line: supervisor.send(line))
+            options = dataclasses.replace(options, trail_fd=trail.fd, start_paused=True)
         supervisor = WorkerSupervisor(options, log=self.log)
-        if loop_watch is not None:
-            supervisor.pass_fds = (loop_watch.probe_fd,)
-        supervisor.keep_alive = loop_watch is not None or guarding is not None
+        supervisor.pass_fds = tuple(
+            fd for fd in (trail and trail.fd, loop_watch and loop_watch.probe_fd) if fd is not None
+        )
+        supervisor.keep_alive = loop_watch is not None or guarding is not None or trail is not None
         serverapp = self.serverapp
         tracker = Tracker(
             serverapp.kernel_manager,
@@ -102,6 +110,7 @@ class ResourceMonitorApp(ExtensionApp):
                 serverapp.kernel_manager,
                 log=self.log,
                 path_of=lambda kernel_id: (tracker.session_of(kernel_id) or {}).get("path"),
+                trail=trail,
             )
             # Our settings start as a copy of the web app's and are copied back after this method.
             executions.install(self.settings)

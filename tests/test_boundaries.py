@@ -131,10 +131,11 @@ async def test_a_c_call_holding_the_gil_keeps_its_memory_and_cpu_to_its_own_cell
             if problems:
                 failures.append((run, problems, [r["late_s"] for r in records]))
     print(f"{kernel_id} {place}: {RUNS - len(failures)}/{RUNS} runs right; {failures}")
-    # ipykernel's reply can be held back by the C call too (with subshells it leaves through a
-    # thread that needs the GIL): then no boundary is read in time, and the records say so.
-    # Seen in about one run in twelve here.
-    assert len(failures) <= 2, failures
+    # ipykernel's reply can be held back by the C call too (it leaves through a thread that needs
+    # the GIL; about one run in five here): the boundary is then read from the kernel's trail,
+    # where the reply was dated. A trail that missed (its thread held back on a busy machine)
+    # leaves the records flagged, never wrong: one such run in ten is allowed.
+    assert len(failures) <= 1, failures
 
 
 @pytest.mark.parametrize("kernel", KERNELS, indirect=True)
@@ -218,6 +219,7 @@ async def test_run_all_gives_each_cell_its_own_cpu(server, kernel):
             off.append((i, record["cpu_s"], round(truth, 3), record["late_s"], record["cpu_exact"]))
     print(f"{kernel_id}: {len(cells) - len(off)}/{len(cells)} within; off: {off}")
     # A record whose CPU is off says so; and few are: a boundary held back by a C call at the
-    # start of the next cell (see the test above) puts two records off.
+    # start of the next cell is read from the trail (see the test above); one it missed puts two
+    # records off.
     assert not [o for o in off if o[-1]], off
-    assert len(off) <= 6, off
+    assert len(off) <= 2, off

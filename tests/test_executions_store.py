@@ -13,6 +13,7 @@ import pytest
 from jupyter_resource_monitor.executions import peak
 from jupyter_resource_monitor.executions.frames import Message, Reply, Request
 from jupyter_resource_monitor.executions.kernel import LATE_S, MAX_RECORDS, KernelExecutions
+from jupyter_resource_monitor.executions.trail import Trail, TrailWriter
 from jupyter_resource_monitor.snapshot import Usage
 
 MiB = 1 << 20
@@ -433,3 +434,92 @@ def test_a_kernel_that_drops_the_leading_zeros_of_its_microseconds_is_read_as_it
 
 def kernel_time_of(date: str) -> float:
     return datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+
+
+class TrailOf:
+    """The real trail (executions/trail.py), both halves in this process: the writer's readings of
+    the fake kernel are taken when the test says, instead of every 10 ms."""
+
+    def __init__(self, kernel: FakeKernel):
+        self.kernel = kernel
+        self.sent: list[bytes] = []
+        self.trail = Trail(self.send)
+        self.writer = TrailWriter(self.trail.fd, follow=lambda pid: self)
+        self.pid = kernel.pid
+
+    def send(self, line: bytes) -> bool:
+        self.sent.append(line)
+        self.writer.command(json.loads(line[2:]))
+        return True
+
+    def read(self):  # what the writer reads of the followed process
+        k = self.kernel
+        return (k.now, k.ticks + k.reaped, k.rss, k.hwm, k.reaped)
+
+    def close(self) -> None:
+        pass
+
+    def take(self, wall: float, cpu: float = 0.0, spike: int = 0) -> None:
+        """The kernel runs ``wall`` seconds (``cpu`` of them on the CPU, ``spike`` bytes taken and
+        given back at the end) while the writer reads it every 10 ms."""
+        steps = max(1, round(wall / 0.01))
+        for _ in range(steps):
+            self.kernel.run(wall=wall / steps, cpu=cpu / steps)
+            self.writer.tick()
+        if spike:
+            self.kernel.run(spike=spike)
+            self.writer.tick()
+
+
+def test_a_reply_held_back_by_the_next_cell_is_read_from_the_trail_where_the_kernel_dated_it():
+    """ipykernel's reply for the sleep cell leaves only after the next cell's C call (it needs the
+    GIL): read on arrival, the sleep cell would carry the C call's CPU and 300 MiB. The kernel was
+    followed since a request waited behind another, so the boundary is read where the reply was
+    dated; the C call's CPU and memory stay with its cell, and both records are exact."""
+    kernel = FakeKernel()
+    trailed = TrailOf(kernel)
+    store = store_of(kernel, trail=trailed.trail)
+    ready(store, kernel)
+    for msg_id in ("sleep", "alloc"):
+        store.request(Request(msg_id, None, False))
+    assert trailed.sent == [b't {"slot": 0, "pid": %d}\n' % kernel.pid]  # followed while one waits
+    store.on_message(kernel.status("busy", "sleep"))
+    store.on_message(kernel.input("sleep"))
+    trailed.take(1.5)
+    ended = kernel.now
+    trailed.take(0.001)
+    began = kernel.now
+    trailed.take(0.2, cpu=0.2, spike=300 * MiB)  # the C call: nothing reaches the server meanwhile
+    store.reply(kernel.reply("sleep", at=ended))
+    assert trailed.sent[-1] == b't {"slot": 0, "pid": null}\n'  # nothing waits any more
+    store.on_message(kernel.status("idle", "sleep", at=ended))
+    store.on_message(kernel.status("busy", "alloc", at=began))
+    store.on_message(kernel.input("alloc"))
+    store.reply(kernel.reply("alloc"))
+    store.on_message(kernel.status("idle", "alloc"))
+    sleep, alloc = records(store)
+    assert sleep["cpu_s"] == 0 and sleep["peak_rss"] == 100 * MiB
+    assert alloc["cpu_s"] == pytest.approx(0.2, abs=1 / TICKS) and alloc["peak_rss"] == 400 * MiB
+    assert all(r["cpu_exact"] and r["peak_exact"] for r in (sleep, alloc))
+    assert sleep["late_s"] <= 0.01 and alloc["late_s"] <= 0.01
+
+
+def test_a_trail_that_does_not_reach_back_leaves_the_late_boundary_said_inexact():
+    """The writer read nothing before the reply's date (a worker restarting, a machine too busy
+    for its thread): the boundary is read on arrival, and the records say so."""
+    kernel = FakeKernel()
+    trailed = TrailOf(kernel)
+    store = store_of(kernel, trail=trailed.trail)
+    ready(store, kernel)
+    for msg_id in ("sleep", "alloc"):
+        store.request(Request(msg_id, None, False))
+    store.on_message(kernel.status("busy", "sleep"))
+    kernel.run(wall=1.5)
+    ended = kernel.now
+    trailed.take(0.2, cpu=0.2, spike=300 * MiB)  # read only after the reply's date
+    store.reply(kernel.reply("sleep", at=ended))
+    store.on_message(kernel.status("busy", "alloc", at=ended))
+    store.reply(kernel.reply("alloc"))
+    sleep, alloc = records(store)
+    assert sleep["peak_rss"] == 400 * MiB and not sleep["peak_exact"] and not sleep["cpu_exact"]
+    assert sleep["late_s"] > LATE_S

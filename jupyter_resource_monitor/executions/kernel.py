@@ -39,6 +39,7 @@ from datetime import datetime
 from ..snapshot import Usage
 from . import peak
 from .frames import Message, Reply, Request
+from .trail import Trail
 
 # Records kept per kernel (the newest). The route serves a body encoded once per change.
 MAX_RECORDS = 500
@@ -101,6 +102,14 @@ class _Boundary:
     prior: float  # when the kernel was done with what came before (its own date), as far as known
     before: _Cell | None = None  # the cell this ends, while a late busy may still correct it
     after: _Cell | None = None  # the cell this starts
+    # Read late, the kernel's figures at ``prior`` from its trail (see trail.py), and its peak
+    # between then and ``reading``'s reset, which belongs to ``after``.
+    trail: peak.Reading | None = None
+    between_peak: int = 0
+
+    def point(self) -> peak.Reading | None:
+        """The kernel's figures at the boundary: from the trail, where the reading came late."""
+        return self.trail if self.trail is not None else self.reading
 
     def began(self) -> float:
         """The earliest the kernel can have begun ``after``: not before what came before was
@@ -116,9 +125,14 @@ class _Boundary:
         return at
 
     def late(self) -> float:
-        """How long after the kernel began ``after`` this was read: that much of ``after``'s work
-        is counted in what came before (0 when nothing followed)."""
-        return 0.0 if self.after is None else max(0.0, self.read_at - self.began())
+        """How far from the kernel's boundary this was read: that much of ``after``'s work is
+        counted in what came before, or of what came before in ``after`` (0 when nothing
+        followed)."""
+        if self.after is None:
+            return 0.0
+        if self.trail is not None:
+            return max(0.0, self.prior - self.trail.at, self.trail.at - self.began())
+        return max(0.0, self.read_at - self.began())
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -187,11 +201,15 @@ class KernelExecutions:
         max_records: int = MAX_RECORDS,
         reader: Reader = peak.read,
         clock: Callable[[], float] = time.time,
+        trail: Trail | None = None,
     ):
         self.kernel_id = kernel_id
         self.pid = pid
         self.reader = reader
         self.clock = clock
+        # Followed while requests wait behind the running one (the process followed, if any).
+        self.trail = trail
+        self._followed: int | None = None
         self.records: collections.deque[Execution] = collections.deque(maxlen=max_records)
         # Each record's JSON, encoded once (again only if a record changes): a body costs a join.
         self._encoded: collections.deque[bytes] = collections.deque(maxlen=max_records)
@@ -234,6 +252,7 @@ class KernelExecutions:
         if idle:
             self._begin(cell, self._read(self.pid(), prior=now))
         self._trim()
+        self._follow_trail()
 
     def reply(self, reply: Reply) -> None:
         """An execute_reply on its way to the client: the end of its request, if its idle has
@@ -426,6 +445,11 @@ class KernelExecutions:
                 start.after = cell
         cell = self._queue.pop(msg_id)
         boundary = self._read(cell.pid if cell.start is not None else self.pid(), prior=at)
+        if boundary.read_at - at > LATE_S and boundary.pid is not None and boundary.pid == self._followed:
+            found = self.trail.at(boundary.pid, at, boundary.reading)
+            if found is not None:
+                boundary.trail, boundary.between_peak = found
+        self._follow_trail()
         boundary.before = cell
         cell.end, cell.ended_at, cell.replied = boundary, at, replied
         if status is not None:
@@ -444,6 +468,19 @@ class KernelExecutions:
         else:
             self._last_end = boundary
 
+    def _follow_trail(self, again: bool = False) -> None:
+        """Follow the kernel's trail while a request waits behind another, and only then
+        (``again``: the process may have changed)."""
+        if self.trail is None:
+            return
+        if self._followed is not None and (again or len(self._queue) < 2):
+            self.trail.leave(self._followed)
+            self._followed = None
+        if self._followed is None and len(self._queue) > 1:
+            self._followed = self.pid()
+            if self._followed is not None:
+                self.trail.follow(self._followed)
+
     # -- records ----------------------------------------------------------------------------------
 
     def _close(self, cell: _Cell) -> None:
@@ -459,7 +496,7 @@ class KernelExecutions:
         self._figures(cell)
         end = cell.end
         if end is not None and end.reading is not None and cell.start is not None:
-            cell.record.children_cpu_s = _children_cpu_s(cell, end.reading)
+            cell.record.children_cpu_s = _children_cpu_s(cell, end.point())
         cell.recorded = True
         self.records.append(cell.record)
         self._encoded.append(_encode(cell.record))
@@ -487,12 +524,16 @@ class KernelExecutions:
         late_start = start.late()
         late = max(late_start, end.late())
         exact = late <= LATE_S and not cell.merged
-        first, last = start.reading, end.reading
+        first, last = start.point(), end.point()
         record.cpu_s = round(max(0, last.cpu_ticks - first.cpu_ticks) / peak.CLOCK_TICKS, 3)
         record.cpu_exact = exact
-        # A late start: the peak read before that reset covers the cell's first moments too (and
-        # whatever ran between), so it counts.
-        record.peak_rss = last.hwm if late_start <= LATE_S else max(first.hwm, last.hwm)
+        # A start read late: the peak read before that reset covers the cell's first moments too
+        # (and whatever ran between, unless the trail tells the cell's part), so it counts.
+        if start.trail is not None:
+            before_reset = start.between_peak
+        else:
+            before_reset = start.reading.hwm if late_start > LATE_S else 0
+        record.peak_rss = max(before_reset, last.hwm)
         # A death, restart or shutdown: the peak is the old process's so far, read without reset.
         record.peak_exact = exact and not cell.forced
         record.rss_start, record.rss_end = first.rss, last.rss
@@ -591,6 +632,7 @@ class KernelExecutions:
         self._other_busy.clear()
         self._last_end = None
         self._ready = False
+        self._follow_trail(again=True)
         self._body = None
 
     def observe_children(self, taken_at: float, usage: Usage, pid: int | None, complete: bool = True) -> None:

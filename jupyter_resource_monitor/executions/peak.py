@@ -37,7 +37,7 @@ def read(pid: int, reset: bool) -> Reading | None:
     RSS. None when the process is gone or unreadable (another user's kernel, no /proc)."""
     try:
         stat = procfs.read_stat(pid)
-        hwm, rss = _hwm_rss(pid)
+        hwm, rss = hwm_rss(procfs.read_file(pid, f"{procfs.PROC}/{pid}/status"))
         if reset:
             _reset(pid)
     except (procfs.ProcfsError, OSError, ValueError):
@@ -45,9 +45,9 @@ def read(pid: int, reset: bool) -> Reading | None:
     return Reading(time.time(), stat.cpu_ticks + stat.reaped_ticks, rss or stat.rss, hwm, stat.reaped_ticks)
 
 
-def _hwm_rss(pid: int) -> tuple[int, int]:
-    data = procfs.read_file(pid, f"{procfs.PROC}/{pid}/status")
-    return _field_kb(data, b"\nVmHWM:") << 10, _field_kb(data, b"\nVmRSS:") << 10
+def hwm_rss(status: bytes) -> tuple[int, int]:
+    """VmHWM and VmRSS, in bytes, from the text of ``/proc/<pid>/status``."""
+    return _field_kb(status, b"\nVmHWM:") << 10, _field_kb(status, b"\nVmRSS:") << 10
 
 
 def _field_kb(data: bytes, name: bytes) -> int:

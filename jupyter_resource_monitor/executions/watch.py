@@ -20,6 +20,7 @@ from ..tracking.tracker import kernel_pid
 from . import frames
 from .history import NotebookPeaks
 from .kernel import KernelExecutions
+from .trail import Trail
 
 
 class Executions:
@@ -30,8 +31,10 @@ class Executions:
         kernel_manager,
         log: logging.Logger | None = None,
         path_of: Callable[[str], str | None] = lambda kernel_id: None,
+        trail: Trail | None = None,
     ):
         self.kernel_manager = kernel_manager
+        self.trail = trail
         self.log = log or logging.getLogger(__name__)
         self.kernels: dict[str, KernelExecutions] = {}
         self._restarters: set[str] = set()
@@ -75,7 +78,7 @@ class Executions:
         stream, server_callback = shared
         if kernel_id not in self.kernels:
             self.kernels[kernel_id] = KernelExecutions(
-                kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id)
+                kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id), trail=self.trail
             )
         executions = self.kernels[kernel_id]
 

@@ -4,7 +4,8 @@ Started by :mod:`..tracking.supervisor` in a fresh interpreter that calls :func:
 options as JSON (forking the multi-threaded server without exec is unsafe). Protocol:
 
 - stdin, from the server: ``d`` means "someone is polling"; ``g <json>`` is a command for the
-  memory guard (see :meth:`..guard.fence.Guard.command`). With no demand for ``idle_timeout_s``
+  memory guard (see :meth:`..guard.fence.Guard.command`), ``t <json>`` for the kernels' trail
+  (see :mod:`..executions.trail`). With no demand for ``idle_timeout_s``
   the worker pauses (writes ``{"event": "paused"}``) until the next one: no samples and no
   event-loop probes, so a server nobody polls is woken by neither. The guard's thread runs on
   while the main thread waits. End of file means the server is gone: the worker gives every
@@ -30,6 +31,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
+from ..executions.trail import TrailWriter
 from ..guard import fence
 from ..snapshot import Disk, Snapshot, encode
 from . import (  # why is it slow: quota throttling, pressure stalls
@@ -71,6 +73,7 @@ class WorkerOptions:
     loop_probe: dict | None = None  # loop_probe.ProbeOptions as a dict; None: loop not watched
     start_paused: bool = False  # started for the loop probe alone: sample only once demanded
     memory_guard: dict | None = None  # guard.fence.GuardOptions as a dict; None: no guard
+    trail_fd: int | None = None  # the kernels' trail (executions/trail.py), inherited; None: none
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -178,10 +181,12 @@ class Monitor:
 
 
 class Commands:
-    """Lines from the server on stdin: ``d`` (someone polls) or ``g <json>`` (for the guard)."""
+    """Lines from the server on stdin: ``d`` (someone polls), ``g <json>`` (for the guard) or
+    ``t <json>`` (for the trail)."""
 
-    def __init__(self, guard: fence.Guard | None = None):
+    def __init__(self, guard: fence.Guard | None = None, trail: TrailWriter | None = None):
         self.guard = guard
+        self.trail = trail
         self._partial = b""
 
     def wait(self, timeout: float | None) -> bool | None:
@@ -199,11 +204,12 @@ class Commands:
         *lines, self._partial = (self._partial + data).split(b"\n")
         demanded = False
         for line in lines:
-            if line.startswith(b"g "):
-                if self.guard is not None:
+            if line.startswith((b"g ", b"t ")):
+                target = self.guard if line[0] == ord("g") else self.trail
+                if target is not None:
                     try:
-                        self.guard.command(json.loads(line[2:]))
-                    except ValueError:
+                        target.command(json.loads(line[2:]))
+                    except (ValueError, TypeError, KeyError):
                         pass  # a malformed command changes nothing
             elif line:
                 demanded = True
@@ -242,15 +248,23 @@ def run(options: WorkerOptions) -> None:
             exclude=(os.getpid(),),
             cgroups=monitor.cgroups,
         )
+    trail = None
+    if options.trail_fd is not None:
+        trail = TrailWriter(options.trail_fd)
+        # Started before the sampling lowers its priority, like the guard's: a reading taken late
+        # is no boundary.
+        threading.Thread(target=trail.run, name="trail", daemon=True).start()
     try:
-        _sample(options, monitor, out, guard)
+        _sample(options, monitor, out, Commands(guard, trail))
     finally:
+        if trail is not None:
+            trail.stop()
         if guard is not None:
             guard.stop()
             thread.join(5.0)  # every fence is taken down before the worker goes
 
 
-def _sample(options: WorkerOptions, monitor: Monitor, out: Output, guard: fence.Guard | None) -> None:
+def _sample(options: WorkerOptions, monitor: Monitor, out: Output, commands: Commands) -> None:
     try:
         # The user's kernels come first. Linux sets a thread's nice value, not the process's:
         # the guard's thread, started before, keeps the server's priority, as a fence that lags
@@ -258,7 +272,7 @@ def _sample(options: WorkerOptions, monitor: Monitor, out: Output, guard: fence.
         os.nice(NICENESS)
     except OSError:
         pass
-    commands = Commands(guard)
+    guard = commands.guard
     sampler = monitor.sampler
     own = OwnCpu()
     interval = options.interval_s
