@@ -447,7 +447,8 @@ class KernelExecutions:
         boundary = self._read(cell.pid if cell.start is not None else self.pid(), prior=at)
         if boundary.read_at - at > LATE_S and boundary.pid is not None and boundary.pid == self._followed:
             found = self.trail.at(boundary.pid, at, boundary.reading)
-            if found is not None:
+            # Only a reading taken after the cell's start reset the peak holds the cell's peak.
+            if found is not None and (cell.start is None or found[0].at >= cell.start.read_at):
                 boundary.trail, boundary.between_peak = found
         self._follow_trail()
         boundary.before = cell
