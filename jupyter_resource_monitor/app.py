@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
-from . import adapters, events
+from . import adapters, bus
 from .config import ResourceMonitor, load_config
-from .executions.watch import Executions
+from .cells.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
 from .routes import payload
 from .routes.handlers import handlers
@@ -78,10 +78,10 @@ class ResourceMonitorApp(ExtensionApp):
         supervisor.listeners.append(tracker.on_snapshot)
         # OOM kills on jupyter_server's event bus too (JupyterLab hears them at once).
         event_logger = getattr(serverapp, "event_logger", None)
-        if event_logger is not None and events.register_schemas(event_logger):
-            tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
+        if event_logger is not None and bus.register_schemas(event_logger):
+            tracker.oom_listeners.append(functools.partial(bus.emit_oom_kill, event_logger))
             if loop_watch is not None:  # and each blocked-loop episode, naming its culprit
-                loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
+                loop_watch.listeners.append(functools.partial(bus.emit_loop_block, event_logger))
         guard = GuardService(
             supervisor,
             serverapp.kernel_manager,
@@ -93,9 +93,9 @@ class ResourceMonitorApp(ExtensionApp):
         )
         supervisor.listeners.append(guard.on_snapshot)
         if event_logger is not None and guarding is not None:
-            if events.register_schemas(event_logger):
-                guard.listeners.append(functools.partial(events.emit_memory_guard, event_logger))
-            events.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
+            if bus.register_schemas(event_logger):
+                guard.listeners.append(functools.partial(bus.emit_memory_guard, event_logger))
+            bus.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
         executions = None
         if config.track_executions:
             executions = Executions(

@@ -19,7 +19,7 @@ import jupyter_server
 from jupyter_server.base.handlers import APIHandler
 from packaging.version import Version
 
-from jupyter_resource_monitor import adapters, events
+from jupyter_resource_monitor import adapters, bus
 from jupyter_resource_monitor.guard.service import KERNEL_ACTIONS_SCHEMA_ID
 
 from . import servers
@@ -234,7 +234,7 @@ async def test_kernel_starts_are_on_the_bus_from_jupyter_server_2_6(jp_serverapp
         pass
 
     announced = Version(jupyter_server.__version__) >= Version("2.6")
-    assert events.listen(jp_serverapp.event_logger, KERNEL_ACTIONS_SCHEMA_ID, listener) is announced
+    assert bus.listen(jp_serverapp.event_logger, KERNEL_ACTIONS_SCHEMA_ID, listener) is announced
 
 
 # -- where a part is missing ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from jupyter_resource_monitor.executions.history import NotebookPeaks
+from jupyter_resource_monitor.cells.notebook_peaks import NotebookPeaks
 
 from . import servers
 from .kernel_ws import KernelSocket, records_for

@@ -148,7 +148,7 @@ class HistoryHandler(_SnapshotHandler):
 
 class ExecutionsHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/kernels/<kernel_id>/executions``: what each execution of a code cell
-    cost, newest last (see executions/)."""
+    cost, newest last (see cells/)."""
 
     auth_resource = KERNELS_AUTH_RESOURCE
 
@@ -170,7 +170,7 @@ class ExecutionsHandler(_SnapshotHandler):
 
 class NotebookPeaksHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/notebooks/peaks?path=<path>``: the highest peak the notebook's kernels
-    reached in this server's life, kept after they shut down (see executions/history.py)."""
+    reached in this server's life, kept after they shut down (see cells/notebook_peaks.py)."""
 
     auth_resource = KERNELS_AUTH_RESOURCE
 

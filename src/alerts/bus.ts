@@ -17,7 +17,7 @@ import { assertEvents, IOomEvent } from './events';
 
 /**
  * The namespace of our schema ids, as the server registers them
- * (`jupyter_resource_monitor/events`).
+ * (`jupyter_resource_monitor/bus`).
  */
 export const EVENTS_URI =
   'https://github.com/jupyter-resource-monitor/jupyter-resource-monitor/events';

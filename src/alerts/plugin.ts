@@ -29,7 +29,7 @@ import {
   oomKillHandler
 } from './bus';
 import { MemoryAlerts } from './notifier';
-import { loopBlockOf, SlownessAlerts } from './slowness';
+import { loopBlockOf, SlownessAlerts } from './diagnosis';
 
 /**
  * The notifications, fed by the server model and the server's event bus.

@@ -10,4 +10,4 @@ export * from './context';
 export * from './section';
 export * from './thresholds';
 export * from './types';
-export * from './verdict';
+export * from './diagnose';

@@ -7,7 +7,7 @@ import type { IKernelUsage } from '../kernels/types';
 import type { IMetrics } from '../server/types';
 import { trans } from '../shared/i18n';
 import type { IThresholds } from './thresholds';
-import { diagnose } from './verdict';
+import { diagnose } from './diagnose';
 
 /**
  * CSS class of the "Why is it slow?" section of the detail view.

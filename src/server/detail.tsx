@@ -16,7 +16,7 @@ import { trans } from '../shared/i18n';
 import type { DiagnosisContext } from '../diagnosis/context';
 import { DiagnosisSection } from '../diagnosis/section';
 import { GuardSection } from '../guard/section';
-import { cpuHeldBack } from '../diagnosis/verdict';
+import { cpuHeldBack } from '../diagnosis/diagnose';
 
 /**
  * CSS class of the detail popup's content.

@@ -6,7 +6,7 @@ import * as React from 'react';
 
 import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
-import { cpuHeldBack } from '../diagnosis/verdict';
+import { cpuHeldBack } from '../diagnosis/diagnose';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';

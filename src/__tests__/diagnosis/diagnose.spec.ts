@@ -12,7 +12,7 @@ import {
   formatClock,
   hasDiagnosis,
   shortFile
-} from '../../diagnosis/verdict';
+} from '../../diagnosis/diagnose';
 import { IMetrics } from '../../server/types';
 import { normalPayload } from '../fixtures';
 import {

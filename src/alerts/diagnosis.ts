@@ -12,7 +12,7 @@ import {
   formatClock,
   hasDiagnosis,
   throttleLine
-} from '../diagnosis/verdict';
+} from '../diagnosis/diagnose';
 import type { IKernelUsage } from '../kernels/types';
 import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
@@ -20,7 +20,7 @@ import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { Guards, validationError } from '../shared/validate';
 import { actionsOf, ModelAlerts } from './modelAlerts';
-import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
+import { HeldBackWatch, LoopBlockWatch } from './diagnosisWatch';
 
 /**
  * Notifications about slowness through JupyterLab's notification system

@@ -1,7 +1,7 @@
-"""The per-kernel state machine alone (executions/kernel.py), fed the messages a kernel and its
+"""The per-kernel state machine alone (cells/kernel.py), fed the messages a kernel and its
 clients send, in the orders the server sees them, with a fake process for its reader and a fake
 clock: every figure is known exactly, nothing spins a real CPU. Real kernels are in
-test_executions.py and test_boundaries.py."""
+test_cells.py and test_boundaries.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from jupyter_resource_monitor.executions import peak
-from jupyter_resource_monitor.executions.frames import Message, Reply, Request
-from jupyter_resource_monitor.executions.kernel import LATE_S, MAX_RECORDS, KernelExecutions
+from jupyter_resource_monitor.cells import peak
+from jupyter_resource_monitor.cells.frames import Message, Reply, Request
+from jupyter_resource_monitor.cells.kernel import LATE_S, MAX_RECORDS, KernelExecutions
 from jupyter_resource_monitor.snapshot import Usage
 
 MiB = 1 << 20

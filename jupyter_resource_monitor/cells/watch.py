@@ -18,7 +18,7 @@ from .. import adapters
 from ..snapshot import Snapshot
 from ..tracking.tracker import kernel_pid
 from . import frames
-from .history import NotebookPeaks
+from .notebook_peaks import NotebookPeaks
 from .kernel import KernelExecutions
 
 

@@ -8,11 +8,11 @@ import {
   heldBackMessage,
   loopBlockOf,
   SlownessAlerts
-} from '../../alerts/slowness';
+} from '../../alerts/diagnosis';
 import { DEFAULT_THRESHOLDS } from '../../diagnosis/thresholds';
-import { HeldBackWatch, LoopBlockWatch } from '../../alerts/slownessWatch';
+import { HeldBackWatch, LoopBlockWatch } from '../../alerts/diagnosisWatch';
 import { DiagnosisContext } from '../../diagnosis/context';
-import { formatClock } from '../../diagnosis/verdict';
+import { formatClock } from '../../diagnosis/diagnose';
 import type { IKernelUsage } from '../../kernels/types';
 import { ResourceMonitorModel } from '../../server/model';
 import { IMetrics } from '../../server/types';
