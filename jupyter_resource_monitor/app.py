@@ -11,8 +11,8 @@ import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
 from . import adapters, bus
+from .cells.watch import Cells
 from .config import ResourceMonitor, load_config
-from .cells.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
 from .routes import payload
 from .routes.handlers import handlers
@@ -31,7 +31,7 @@ class Monitor:
     supervisor: WorkerSupervisor
     tracker: Tracker
     loop_watch: LoopWatch | None = None  # None: c.ResourceMonitor.track_event_loop is off
-    executions: Executions | None = None  # None: per-cell tracking is off
+    cells: Cells | None = None  # None: per-cell tracking is off
     guard: GuardService | None = None  # the memory guard (its .available is False without one)
 
 
@@ -96,24 +96,24 @@ class ResourceMonitorApp(ExtensionApp):
             if bus.register_schemas(event_logger):
                 guard.listeners.append(functools.partial(bus.emit_memory_guard, event_logger))
             bus.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
-        executions = None
-        if config.track_executions:
-            executions = Executions(
+        cells = None
+        if config.track_cells:
+            cells = Cells(
                 serverapp.kernel_manager,
                 log=self.log,
                 path_of=lambda kernel_id: (tracker.session_of(kernel_id) or {}).get("path"),
             )
             # Our settings start as a copy of the web app's and are copied back after this method.
-            executions.install(self.settings)
-            supervisor.listeners.append(executions.on_snapshot)
-            executions.reply_listeners.append(guard.on_reply)
-            guard.marks = executions.mark
+            cells.install(self.settings)
+            supervisor.listeners.append(cells.on_snapshot)
+            cells.reply_listeners.append(guard.on_reply)
+            guard.marks = cells.mark
         self.monitor = Monitor(
             config=config,
             supervisor=supervisor,
             tracker=tracker,
             loop_watch=loop_watch,
-            executions=executions,
+            cells=cells,
             guard=guard,
         )
         self.settings["resource_monitor"] = self.monitor

@@ -12,7 +12,7 @@ import pytest
 
 from jupyter_resource_monitor.cells import peak
 from jupyter_resource_monitor.cells.frames import Message, Reply, Request
-from jupyter_resource_monitor.cells.kernel import LATE_S, MAX_RECORDS, KernelExecutions
+from jupyter_resource_monitor.cells.kernel import LATE_S, MAX_RECORDS, KernelCells
 from jupyter_resource_monitor.snapshot import Usage
 
 MiB = 1 << 20
@@ -67,15 +67,15 @@ class FakeKernel:
         return Reply(msg_id, content, self.date(at))
 
 
-def store_of(kernel: FakeKernel, **kwargs) -> KernelExecutions:
-    return KernelExecutions("k", lambda: kernel.pid, reader=kernel.read, clock=kernel.clock, **kwargs)
+def store_of(kernel: FakeKernel, **kwargs) -> KernelCells:
+    return KernelCells("k", lambda: kernel.pid, reader=kernel.read, clock=kernel.clock, **kwargs)
 
 
-def records(store: KernelExecutions) -> list[dict]:
-    return json.loads(store.body())["executions"]
+def records(store: KernelCells) -> list[dict]:
+    return json.loads(store.body())["cells"]
 
 
-def ready(store: KernelExecutions, kernel: FakeKernel) -> None:
+def ready(store: KernelCells, kernel: FakeKernel) -> None:
     """The kernel has answered something since it started (the WebSocket's kernel_info): idle."""
     store.on_message(kernel.status("busy", "info", parent_type="kernel_info_request"))
     store.on_message(kernel.status("idle", "info", parent_type="kernel_info_request"))
@@ -105,7 +105,7 @@ def test_a_request_to_an_idle_kernel_starts_as_it_passes_through():
     assert record["late_s"] == 0
 
 
-def three_queued(store: KernelExecutions, kernel: FakeKernel) -> tuple[list[str], float, float]:
+def three_queued(store: KernelCells, kernel: FakeKernel) -> tuple[list[str], float, float]:
     """Sleep 1.5 s, then a 300 MiB C call (first statement), then 1 s of CPU, sent at once; the
     kernel's replies on time. Returns the ids, when the C call began and when it ended."""
     ids = ["sleep", "alloc", "spin"]
@@ -295,14 +295,14 @@ def test_records_are_bounded_newest_last_and_encoded_once_per_change():
         store.on_message(kernel.status("idle", f"m{i}"))
     body = store.body()
     assert store.body() is body  # nothing changed: the same bytes, nothing re-encoded
-    executions = json.loads(body)["executions"]
-    assert len(executions) == MAX_RECORDS >= 200
-    assert executions[-1]["msg_id"] == f"m{MAX_RECORDS + 99}" and executions[0]["msg_id"] == "m100"
-    assert all(e["cpu_s"] == pytest.approx(0.01, abs=1 / TICKS) for e in executions)
+    records = json.loads(body)["cells"]
+    assert len(records) == MAX_RECORDS >= 200
+    assert records[-1]["msg_id"] == f"m{MAX_RECORDS + 99}" and records[0]["msg_id"] == "m100"
+    assert all(e["cpu_s"] == pytest.approx(0.01, abs=1 / TICKS) for e in records)
     # A silent request from a client outside the server (no execute_input): not a cell.
     store.on_message(kernel.status("busy", "silent"))
     store.on_message(kernel.status("idle", "silent"))
-    assert json.loads(store.body())["executions"] == executions
+    assert json.loads(store.body())["cells"] == records
 
 
 def test_a_starting_status_keeps_the_requests_sent_since_the_restart():

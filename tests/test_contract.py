@@ -24,7 +24,7 @@ PATHS = {
     "/api/metrics/v1": "api/metrics/v1",
     "/api/metrics/v1/kernels": "api/metrics/v1/kernels",
     "/api/metrics/v1/kernels/<kernel_id>": "api/metrics/v1/kernels/{kernel_id}",
-    "/api/metrics/v1/kernels/<kernel_id>/executions": "api/metrics/v1/kernels/{kernel_id}/executions",
+    "/api/metrics/v1/kernels/<kernel_id>/cells": "api/metrics/v1/kernels/{kernel_id}/cells",
     "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": "api/metrics/v1/kernel_usage/get_usage/{kernel_id}",
     "/api/metrics/v1/events": "api/metrics/v1/events",
     "/api/metrics/v1/history": "api/metrics/v1/history",

@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
 from ..tracking.tracker import memory_figure
-from . import kernels, payload, diagnosis_prometheus
+from . import diagnosis_prometheus, kernels, payload
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 

@@ -262,13 +262,13 @@ export function KernelCellsComponent(props: {
           className="jp-ResourceMonitor-kernelCostliest"
           aria-label={trans.__('Costliest cells')}
         >
-          {costliest.map(execution => (
-            <li key={execution.msg_id} title={execution.cell_id ?? undefined}>
+          {costliest.map(record => (
+            <li key={record.msg_id} title={record.cell_id ?? undefined}>
               <span className="jp-ResourceMonitor-kernelCellName">
-                {cellLabel(execution, props.kernelId, props.cellName)}
+                {cellLabel(record, props.kernelId, props.cellName)}
               </span>{' '}
               <span className="jp-ResourceMonitor-kernelCellCost">
-                {cellCostText(execution)}
+                {cellCostText(record)}
               </span>
             </li>
           ))}
