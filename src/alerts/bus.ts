@@ -181,7 +181,7 @@ export function loopBlockMessage(block: ILoopBlock): string {
  * The handler that announces each blocked-loop episode once (by its id).
  *
  * #### Notes
- * A placeholder until the slowness UI announces blocks from its poll: it
+ * A placeholder until the diagnosis UI announces blocks from its poll: it
  * replaces this through {@link EventBusListener.handle} with one that shares
  * that poll's memory of seen blocks, as the OOM handler does.
  */

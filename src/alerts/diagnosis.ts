@@ -23,14 +23,14 @@ import { actionsOf, ModelAlerts } from './modelAlerts';
 import { HeldBackWatch, LoopBlockWatch } from './diagnosisWatch';
 
 /**
- * Notifications about slowness through JupyterLab's notification system
+ * Notifications of the diagnosis (blocked loops, kernels held back) through JupyterLab's notification system
  * (JupyterLab and Notebook 7): the server's event loop blocked past the
  * threshold (naming the culprit), and a kernel held back most of a minute.
  * One per episode. Fed by the shared server model and the diagnosis context;
  * fetches nothing.
  */
-export class SlownessAlerts extends ModelAlerts {
-  constructor(options: SlownessAlerts.IOptions) {
+export class DiagnosisAlerts extends ModelAlerts {
+  constructor(options: DiagnosisAlerts.IOptions) {
     super(options.model);
     this._context = options.context;
     this._showDetails = options.showDetails;
@@ -107,9 +107,9 @@ export class SlownessAlerts extends ModelAlerts {
 }
 
 /**
- * A namespace for {@link SlownessAlerts} statics.
+ * A namespace for {@link DiagnosisAlerts} statics.
  */
-export namespace SlownessAlerts {
+export namespace DiagnosisAlerts {
   export interface IOptions {
     /**
      * The shared server model.

@@ -2,8 +2,8 @@
 // Distributed under the terms of the Modified BSD License.
 
 /**
- * "Why is it slow?": the wire types of the slowness figures, the thresholds,
- * the verdict in words and its section of the detail view.
+ * "Why is it slow?": the wire types of the diagnosis figures, the thresholds,
+ * the diagnosis in words and its section of the detail view.
  */
 
 export * from './context';

@@ -15,7 +15,7 @@ import { diagnose } from './diagnose';
 export const DIAGNOSIS_CLASS = 'jp-ResourceMonitor-diagnosis';
 
 /**
- * The verdict as a section: one line per cause, warnings marked; nothing
+ * The diagnosis as a section: one line per cause, warnings marked; nothing
  * when the server sends no diagnosis figures.
  *
  * @param props - The payload, fresh kernel rows, thresholds and the time.
@@ -32,14 +32,14 @@ export function DiagnosisSection(
       <h4 className="jp-ResourceMonitor-diagnosisTitle" id={Private.TITLE_ID}>
         {trans.__('Why is it slow?')}
       </h4>
-      <ul className="jp-ResourceMonitor-verdict">
+      <ul className="jp-ResourceMonitor-diagnosisLines">
         {lines.map(line => (
           <li
             key={line.key}
             className={
               line.heldBack
-                ? 'jp-ResourceMonitor-verdictLine jp-mod-warn'
-                : 'jp-ResourceMonitor-verdictLine'
+                ? 'jp-ResourceMonitor-diagnosisLine jp-mod-warn'
+                : 'jp-ResourceMonitor-diagnosisLine'
             }
             data-kind={line.kind}
           >
