@@ -10,7 +10,7 @@ options as JSON (forking the multi-threaded server without exec is unsafe). Prot
   while the main thread waits. End of file means the server is gone: the worker gives every
   fenced process its limit back and exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
-  :func:`.snapshot.encode`), or an event line (``paused``, the guard's ``guard``). The
+  :func:`.snapshot.encode`), or a status line (``paused``, the guard's ``guard``). The
   event-loop prober's thread writes its probes on a pipe of their own (see :mod:`.loop_probe`).
 
 Its sampling runs at lowered priority (the guard's thread does not) and never counts itself in the
@@ -222,9 +222,10 @@ class Output:
             self.stream.write(line)
             self.stream.flush()
 
-    def event(self, event: dict) -> None:
+    def status(self, status: dict) -> None:
+        """A status line: a JSON object with an ``event`` key, which no sample has."""
         try:
-            self.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+            self.write(json.dumps(status, separators=(",", ":")).encode() + b"\n")
         except (BrokenPipeError, ValueError):
             pass  # the server is gone: the main loop sees the end of stdin
 
@@ -238,7 +239,7 @@ def run(options: WorkerOptions) -> None:
         guard, thread = fence.start(
             options.root_pid,
             fence.GuardOptions(**options.memory_guard),
-            emit=out.event,
+            emit=out.status,
             exclude=(os.getpid(),),
             cgroups=monitor.cgroups,
         )
