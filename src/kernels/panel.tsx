@@ -288,7 +288,7 @@ export function KernelCellsComponent(props: {
  * #### Notes
  * Memory is scaled to the kernel's own peak in the window plus a quarter (a
  * kernel has no limit of its own); CPU to at least one CPU busy. The x axis is
- * the whole history window, as in the detail popup, so a kernel that started
+ * the whole history window, as in the detail view, so a kernel that started
  * a minute ago fills only the right end of it.
  */
 export function KernelChartsComponent(props: {

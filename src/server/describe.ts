@@ -3,7 +3,7 @@
 
 /**
  * Plain-language explanations of a metrics payload, shared by the status
- * item's tooltip and the detail popup so both always say the same thing.
+ * item's tooltip and the detail view so both always say the same thing.
  */
 
 import {
