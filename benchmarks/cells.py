@@ -1,4 +1,4 @@
-"""What per-cell tracking costs the server: its CPU with ``track_executions`` on and off.
+"""What per-cell tracking costs the server: its CPU with ``track_cells`` on and off.
 
 A real ``jupyter server`` (the console script) runs a python3 kernel; this script talks to the
 kernel through the server's kernel WebSocket, as JupyterLab does, and reads the server process's
@@ -86,7 +86,7 @@ async def measure(tracking: bool) -> dict[str, float]:
     # No output rate limit (1 MB/s by default): all 100 MB go through the WebSocket.
     server = servers.ServerProcess(
         folder,
-        f"--ResourceMonitor.track_executions={tracking}",
+        f"--ResourceMonitor.track_cells={tracking}",
         "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=0",
     )
     try:
@@ -101,8 +101,8 @@ async def measure(tracking: bool) -> dict[str, float]:
                 out[name] = cpu_s(server.proc.pid) - before
                 out[name + "_wall"] = time.monotonic() - t0
         if tracking:  # the records are there: the tracking really ran
-            body = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
-            assert len(body["executions"]) >= 200, len(body["executions"])
+            body = server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")
+            assert len(body["cells"]) >= 200, len(body["cells"])
         return out
     finally:
         server.stop()

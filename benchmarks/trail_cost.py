@@ -1,4 +1,4 @@
-"""What the kernels' trail (executions/trail.py) costs: the worker's thread following kernels
+"""What the kernels' trail (cells/trail.py) costs: the worker's thread following kernels
 (% of one CPU) and the server's lookup of one late boundary (µs on the event loop).
 
 The writer runs as in the worker, a thread reading real processes (sleeping Pythons standing in
@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jupyter_resource_monitor.executions.trail import Trail, TrailWriter  # noqa: E402
+from jupyter_resource_monitor.cells.trail import Trail, TrailWriter  # noqa: E402
 
 SECONDS = 20
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import prometheus_client
 from jupyter_server.extension.application import ExtensionApp
 
-from . import adapters, events
+from . import adapters, bus
+from .cells.trail import Trail
+from .cells.watch import Cells
 from .config import ResourceMonitor, load_config
-from .executions.trail import Trail
-from .executions.watch import Executions
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
 from .routes import payload
 from .routes.handlers import handlers
@@ -32,7 +32,7 @@ class Monitor:
     supervisor: WorkerSupervisor
     tracker: Tracker
     loop_watch: LoopWatch | None = None  # None: c.ResourceMonitor.track_event_loop is off
-    executions: Executions | None = None  # None: per-cell tracking is off
+    cells: Cells | None = None  # None: per-cell tracking is off
     guard: GuardService | None = None  # the memory guard (its .available is False without one)
 
 
@@ -64,7 +64,7 @@ class ResourceMonitorApp(ExtensionApp):
                 options, memory_guard=dataclasses.asdict(guarding), start_paused=True
             )
         trail = None
-        if config.track_executions:
+        if config.track_cells:
             # The worker follows a kernel while cells wait behind the one it runs (trail.py); it
             # must run for that, though it samples only once someone polls.
             trail = Trail(lambda line: supervisor.send(line))
@@ -86,10 +86,10 @@ class ResourceMonitorApp(ExtensionApp):
         supervisor.listeners.append(tracker.on_snapshot)
         # OOM kills on jupyter_server's event bus too (JupyterLab hears them at once).
         event_logger = getattr(serverapp, "event_logger", None)
-        if event_logger is not None and events.register_schemas(event_logger):
-            tracker.oom_listeners.append(functools.partial(events.emit_oom_kill, event_logger))
+        if event_logger is not None and bus.register_schemas(event_logger):
+            tracker.oom_listeners.append(functools.partial(bus.emit_oom_kill, event_logger))
             if loop_watch is not None:  # and each blocked-loop episode, naming its culprit
-                loop_watch.listeners.append(functools.partial(events.emit_loop_block, event_logger))
+                loop_watch.listeners.append(functools.partial(bus.emit_loop_block, event_logger))
         guard = GuardService(
             supervisor,
             serverapp.kernel_manager,
@@ -101,28 +101,28 @@ class ResourceMonitorApp(ExtensionApp):
         )
         supervisor.listeners.append(guard.on_snapshot)
         if event_logger is not None and guarding is not None:
-            if events.register_schemas(event_logger):
-                guard.listeners.append(functools.partial(events.emit_memory_guard, event_logger))
-            events.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
-        executions = None
-        if config.track_executions:
-            executions = Executions(
+            if bus.register_schemas(event_logger):
+                guard.listeners.append(functools.partial(bus.emit_memory_guard, event_logger))
+            bus.listen(event_logger, KERNEL_ACTIONS_SCHEMA_ID, guard.on_kernel_action)
+        cells = None
+        if config.track_cells:
+            cells = Cells(
                 serverapp.kernel_manager,
                 log=self.log,
                 path_of=lambda kernel_id: (tracker.session_of(kernel_id) or {}).get("path"),
                 trail=trail,
             )
             # Our settings start as a copy of the web app's and are copied back after this method.
-            executions.install(self.settings)
-            supervisor.listeners.append(executions.on_snapshot)
-            executions.reply_listeners.append(guard.on_reply)
-            guard.marks = executions.mark
+            cells.install(self.settings)
+            supervisor.listeners.append(cells.on_snapshot)
+            cells.reply_listeners.append(guard.on_reply)
+            guard.marks = cells.mark
         self.monitor = Monitor(
             config=config,
             supervisor=supervisor,
             tracker=tracker,
             loop_watch=loop_watch,
-            executions=executions,
+            cells=cells,
             guard=guard,
         )
         self.settings["resource_monitor"] = self.monitor

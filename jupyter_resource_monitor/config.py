@@ -161,11 +161,11 @@ class ResourceMonitor(LoggingConfigurable):
         taken earlier, shared memory). Between 0 and 1; 0 never interrupts.""",
     ).tag(config=True)
 
-    track_executions = Bool(
+    track_cells = Bool(
         True,
         help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
         exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
-        /api/metrics/v1/kernels/<id>/executions.""",
+        /api/metrics/v1/kernels/<id>/cells.""",
     ).tag(config=True)
 
     track_event_loop = Bool(

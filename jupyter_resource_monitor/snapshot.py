@@ -31,7 +31,7 @@ class Usage:
     # bytes: PSS of the processes below a subtree's root (a kernel's children), 0 for the total
     children_pss: int = 0
     # CPU levels in seconds, 0 for the total (per-cell figures take their differences, see
-    # executions/kernel.py): the own and reaped CPU (utime + stime + cutime + cstime) summed over
+    # cells/kernel.py): the own and reaped CPU (utime + stime + cutime + cstime) summed over
     # the live processes below a subtree's root, and the root's reaped CPU (cutime + cstime). When
     # the root reaps a child, the child's account leaves the first and joins the second.
     children_cpu_s: float = 0.0

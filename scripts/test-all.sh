@@ -292,7 +292,7 @@ set +e
 PYTHONSAFEPATH=1 "$SERVER_OLDEST_ENV/bin/python" -m pytest --import-mode=importlib -p no:cacheprovider \
   -W 'ignore:The `version` property of an event schema must be a string' \
   -k 'not test_real_oom_kill' --junitxml="$REPORTS/pytest-oldest.xml" \
-  tests/test_adapters.py tests/test_executions.py tests/test_event_loop.py tests/test_oom.py
+  tests/test_adapters.py tests/test_cells.py tests/test_event_loop.py tests/test_oom.py
 rc=$?
 set -e
 read -r ran counts < <(junit_counts "$REPORTS/pytest-oldest.xml")

@@ -35,7 +35,7 @@ export const IKernelUsageModel = new Token<KernelUsageModel>(
  */
 export const IDiagnosisContext = new Token<DiagnosisContext>(
   'jupyter-resource-monitor:IDiagnosisContext',
-  'The thresholds and figures the slowness verdict reads.'
+  'The thresholds and figures the diagnosis reads.'
 );
 
 /**

@@ -109,8 +109,8 @@ class KernelSocket:
         return msg_id, await self.reply(msg_id)
 
 
-def executions(server: servers.ServerProcess, kernel_id: str) -> list[dict]:
-    return server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]
+def cells(server: servers.ServerProcess, kernel_id: str) -> list[dict]:
+    return server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")["cells"]
 
 
 def records_for(
@@ -118,11 +118,11 @@ def records_for(
 ) -> list[dict]:
     """Wait until every msg_id has a record; return them in the order of ``msg_ids``."""
     body = server.wait_until(
-        f"api/metrics/v1/kernels/{kernel_id}/executions",
-        lambda b: {m for m in msg_ids} <= {e["msg_id"] for e in b["executions"]},
+        f"api/metrics/v1/kernels/{kernel_id}/cells",
+        lambda b: {m for m in msg_ids} <= {e["msg_id"] for e in b["cells"]},
         timeout=timeout,
     )
-    by_id = {e["msg_id"]: e for e in body["executions"]}
+    by_id = {e["msg_id"]: e for e in body["cells"]}
     return [by_id[m] for m in msg_ids]
 
 

@@ -19,7 +19,7 @@ import jupyter_server
 from jupyter_server.base.handlers import APIHandler
 from packaging.version import Version
 
-from jupyter_resource_monitor import adapters, events
+from jupyter_resource_monitor import adapters, bus
 from jupyter_resource_monitor.guard.service import KERNEL_ACTIONS_SCHEMA_ID
 
 from . import servers
@@ -95,8 +95,8 @@ async def test_the_activity_stream_is_shared_and_the_servers_tracking_goes_on(jp
     assert shared is not None, "jupyter_server's iopub watcher (kernel._activity_stream) is gone"
     stream, callback = shared
     assert stream is kernel._activity_stream
-    # Ours runs first (the executions' handler installed at start), then the server's: put a spy
-    # in front of both, as the executions did.
+    # Ours runs first (the cell records' handler installed at start), then the server's: put a spy
+    # in front of both, as the cell records did.
     seen = []
     stream.on_recv(lambda msg_list: (seen.append(msg_list), callback(msg_list)))
     before = kernel.last_activity
@@ -105,9 +105,9 @@ async def test_the_activity_stream_is_shared_and_the_servers_tracking_goes_on(jp
     msg_id = reply["parent_header"]["msg_id"]
 
     def recorded():
-        return [e["msg_id"] for e in json.loads(monitor.executions.body(kernel_id))["executions"]]
+        return [e["msg_id"] for e in json.loads(monitor.cells.body(kernel_id))["cells"]]
 
-    # Ours ran: the executions recorded the cell ...
+    # Ours ran: the cell records have the cell ...
     await until(lambda: recorded() == [msg_id], what="the cell's record")
     assert seen
     # ... and so did the server's own callback.
@@ -179,7 +179,7 @@ async def test_the_kernel_websocket_passes_requests_and_replies_through_us(
     assert cls.__name__.startswith("CellTracking"), "our connection class is not in the settings"
     kernel_id, _pid = await started_kernel(jp_serverapp)
     replies = []
-    monitor.executions.reply_listeners.append(lambda kid, content, cell: replies.append((kid, cell)))
+    monitor.cells.reply_listeners.append(lambda kid, content, cell: replies.append((kid, cell)))
     cell_id = uuid.uuid4().hex
     request = execute_request("2 + 2", cell_id)
     msg_id = request["header"]["msg_id"]
@@ -196,8 +196,8 @@ async def test_the_kernel_websocket_passes_requests_and_replies_through_us(
     assert replies == [(kernel_id, cell_id)]  # the reply went through handle_outgoing_message
 
     def records():
-        body = json.loads(monitor.executions.body(kernel_id))
-        return [(e["msg_id"], e["cell_id"]) for e in body["executions"]]
+        body = json.loads(monitor.cells.body(kernel_id))
+        return [(e["msg_id"], e["cell_id"]) for e in body["cells"]]
 
     # The request went through handle_incoming_message: its cell id is on the record.
     await until(lambda: records() == [(msg_id, cell_id)], what="the cell's record with its id")
@@ -234,7 +234,7 @@ async def test_kernel_starts_are_on_the_bus_from_jupyter_server_2_6(jp_serverapp
         pass
 
     announced = Version(jupyter_server.__version__) >= Version("2.6")
-    assert events.listen(jp_serverapp.event_logger, KERNEL_ACTIONS_SCHEMA_ID, listener) is announced
+    assert bus.listen(jp_serverapp.event_logger, KERNEL_ACTIONS_SCHEMA_ID, listener) is announced
 
 
 # -- where a part is missing ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ AUTH = {
     "/api/metrics/v1": ("api", "read"),
     "/api/metrics/v1/kernels": ("kernels", "read"),
     "/api/metrics/v1/kernels/<kernel_id>": ("kernels", "read"),
-    "/api/metrics/v1/kernels/<kernel_id>/executions": ("kernels", "read"),
+    "/api/metrics/v1/kernels/<kernel_id>/cells": ("kernels", "read"),
     "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": ("kernels", "read"),
     "/api/metrics/v1/events": ("kernels", "read"),
     "/api/metrics/v1/history": ("kernels", "read"),

@@ -76,7 +76,7 @@ def vm_rss(pid: int) -> int:
 
 
 def listed(server, kernel_id: str) -> list[str]:
-    return [e["msg_id"] for e in server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]]
+    return [e["msg_id"] for e in server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")["cells"]]
 
 
 # One C call holding the GIL for its whole run: 300 MiB filled and freed within one statement.

@@ -24,7 +24,7 @@ PATHS = {
     "/api/metrics/v1": "api/metrics/v1",
     "/api/metrics/v1/kernels": "api/metrics/v1/kernels",
     "/api/metrics/v1/kernels/<kernel_id>": "api/metrics/v1/kernels/{kernel_id}",
-    "/api/metrics/v1/kernels/<kernel_id>/executions": "api/metrics/v1/kernels/{kernel_id}/executions",
+    "/api/metrics/v1/kernels/<kernel_id>/cells": "api/metrics/v1/kernels/{kernel_id}/cells",
     "/api/metrics/v1/kernel_usage/get_usage/<kernel_id>": "api/metrics/v1/kernel_usage/get_usage/{kernel_id}",
     "/api/metrics/v1/events": "api/metrics/v1/events",
     "/api/metrics/v1/history": "api/metrics/v1/history",
@@ -167,7 +167,7 @@ def documented_fields() -> set[str]:
     """The JSON keys docs/api.md shows: in its jsonc blocks and `code` spans that look like keys
     (``"name":`` or a bare snake_case word followed by a colon)."""
     text = (ROOT / "docs" / "api.md").read_text()
-    # Events on the server's bus have schemas of their own (jupyter_resource_monitor/events).
+    # Events on the server's bus have schemas of their own (jupyter_resource_monitor/bus).
     text = re.sub(r"\n## Events on the server's bus\n.*?(?=\n## |\Z)", "\n", text, flags=re.S)
     names: set[str] = set()
     for block in re.findall(r"```jsonc\n(.*?)```", text, re.S):

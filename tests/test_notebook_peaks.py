@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from jupyter_resource_monitor.executions.history import NotebookPeaks
+from jupyter_resource_monitor.cells.notebook_peaks import NotebookPeaks
 
 from . import servers
 from .kernel_ws import KernelSocket, records_for
@@ -59,7 +59,7 @@ async def test_a_notebooks_peak_outlives_its_kernel(server):
         assert reply["status"] == "ok"
     (record,) = records_for(server, kernel_id, [msg_id])  # it lands when the kernel says idle
     assert record["peak_rss"] >= 300 * MiB
-    live = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["peak_since_start"]
+    live = server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")["peak_since_start"]
     assert live >= 300 * MiB
     assert delete(server, f"api/sessions/{session['id']}") == 204
     assert kernel_id not in [k["id"] for k in server.get("api/kernels")]

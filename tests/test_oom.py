@@ -13,13 +13,13 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_resource_monitor import events as bus
+from jupyter_resource_monitor import bus
 from jupyter_resource_monitor.tracking.oom import OomDetector
 from jupyter_resource_monitor.worker.cgroup_memory import OomCounter
 
 from . import cgroups, servers
 from .contract import assert_valid
-from .test_events import next_of
+from .test_bus import next_of
 from .test_kernels import kernel_until
 
 MiB = 1 << 20

@@ -1,4 +1,4 @@
-"""The kernels' trail (executions/trail.py) on a real process: the writer's thread reads it every
+"""The kernels' trail (cells/trail.py) on a real process: the writer's thread reads it every
 10 ms into memory shared with the reader, which finds the figures at a past moment and the peak
 since, as the server does for a boundary that reached it late."""
 
@@ -10,8 +10,8 @@ import sys
 import threading
 import time
 
-from jupyter_resource_monitor.executions import trail as trail_module
-from jupyter_resource_monitor.executions.trail import Trail, TrailWriter
+from jupyter_resource_monitor.cells import trail as trail_module
+from jupyter_resource_monitor.cells.trail import Trail, TrailWriter
 
 MiB = 1 << 20
 # Sleeps, says so, then fills 200 MiB and gives it back within one C call, and spins.

@@ -66,6 +66,6 @@ notification.parent.mkdir(parents=True)
 notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 c.LabApp.user_settings_dir = str(settings_dir)  # noqa: F821
 
-# The test extra installs xeus-python (for tests/test_executions.py): its kernelspecs would sort
+# The test extra installs xeus-python (for tests/test_cells.py): its kernelspecs would sort
 # before python3 in JupyterLab's kernel choice. The UI tests run python3 only.
 c.KernelSpecManager.allowed_kernelspecs = {"python3"}  # noqa: F821

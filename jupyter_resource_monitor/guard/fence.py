@@ -108,7 +108,7 @@ class Guard:
         self,
         root_pid: int,
         options: GuardOptions,
-        emit: Callable[[dict], None] = lambda event: None,
+        emit: Callable[[dict], None] = lambda status: None,
         exclude: tuple[int, ...] = (),
         source=None,
         cgroups=None,

@@ -1,6 +1,6 @@
 """The guard on the server's side: its switch, the second line and what it tells the user.
 
-Everything here runs on the event loop and is O(1) per call: a worker event line, an execute reply
+Everything here runs on the event loop and is O(1) per call: a worker status line, an execute reply
 on its way to a client, a route's read. The fences themselves are set by the worker's thread
 (:mod:`.fence`).
 """
@@ -109,7 +109,7 @@ class GuardService:
         self._interrupted_at: dict[str, float] = {}
         self._last_state: dict | None = None
         if self.available:
-            supervisor.event_listeners.append(self.on_worker_event)
+            supervisor.status_listeners.append(self.on_status_line)
 
     # -- the switch ---------------------------------------------------------------------------------
 
@@ -141,10 +141,10 @@ class GuardService:
 
     # -- the second line --------------------------------------------------------------------------
 
-    def on_worker_event(self, event: dict) -> None:
-        if event.get("event") != "guard" or event.get("action") != "pressure" or not self.enabled:
+    def on_status_line(self, status: dict) -> None:
+        if status.get("event") != "guard" or status.get("action") != "pressure" or not self.enabled:
             return
-        kernel_id = event.get("kernel_id")
+        kernel_id = status.get("kernel_id")
         if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
             return
         try:
@@ -153,7 +153,7 @@ class GuardService:
             return
         if getattr(kernel, "execution_state", None) != "busy":
             return  # an idle kernel's memory is what it keeps: nothing to stop
-        if self.pid_of(kernel_id) != event.get("pid"):
+        if self.pid_of(kernel_id) != status.get("pid"):
             return  # the growing process is gone (OOM-killed, restarted): the new one is not it
         now = time.monotonic()
         if now - self._interrupted_at.get(kernel_id, -INTERRUPT_EVERY_S) < INTERRUPT_EVERY_S:
@@ -162,14 +162,14 @@ class GuardService:
         self.log.warning(
             "Memory guard: interrupting kernel %s, growing at %s of %s bytes",
             kernel_id,
-            event.get("used"),
-            event.get("limit"),
+            status.get("used"),
+            status.get("limit"),
         )
         result = self.kernel_manager.interrupt_kernel(kernel_id)
         if inspect.isawaitable(result):
             asyncio.ensure_future(result)
         self.marks(kernel_id, None, "interrupted")
-        self._record("interrupted", kernel_id, used=event.get("used"), limit=event.get("limit"))
+        self._record("interrupted", kernel_id, used=status.get("used"), limit=status.get("limit"))
 
     # -- the fence's catches ---------------------------------------------------------------------
 

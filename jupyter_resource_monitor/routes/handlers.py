@@ -146,9 +146,9 @@ class HistoryHandler(_SnapshotHandler):
         self.finish(self.tracker.history.body())
 
 
-class ExecutionsHandler(_SnapshotHandler):
-    """``GET /api/metrics/v1/kernels/<kernel_id>/executions``: what each execution of a code cell
-    cost, newest last (see executions/)."""
+class CellsHandler(_SnapshotHandler):
+    """``GET /api/metrics/v1/kernels/<kernel_id>/cells``: what each execution of a code cell
+    cost, newest last (see cells/)."""
 
     auth_resource = KERNELS_AUTH_RESOURCE
 
@@ -157,11 +157,11 @@ class ExecutionsHandler(_SnapshotHandler):
     async def get(self, kernel_id):
         """Return the kernel's bounded records, encoded at most once per change; 404 for an
         unknown kernel or when per-cell tracking is off."""
-        executions = self.settings["resource_monitor"].executions
-        if executions is None:
-            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_executions)")
+        cells = self.settings["resource_monitor"].cells
+        if cells is None:
+            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_cells)")
         try:
-            body = executions.body(kernel_id)
+            body = cells.body(kernel_id)
         except KeyError:
             raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
         self.set_header("Cache-Control", "no-store")
@@ -170,7 +170,7 @@ class ExecutionsHandler(_SnapshotHandler):
 
 class NotebookPeaksHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/notebooks/peaks?path=<path>``: the highest peak the notebook's kernels
-    reached in this server's life, kept after they shut down (see executions/history.py)."""
+    reached in this server's life, kept after they shut down (see cells/notebook_peaks.py)."""
 
     auth_resource = KERNELS_AUTH_RESOURCE
 
@@ -178,10 +178,10 @@ class NotebookPeaksHandler(_SnapshotHandler):
     @authorized
     async def get(self):
         """Return one path's remembered peak from memory; 404 when per-cell tracking is off."""
-        executions = self.settings["resource_monitor"].executions
-        if executions is None:
-            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_executions)")
-        self.reply(executions.notebook_peak(self.get_query_argument("path", "")))
+        cells = self.settings["resource_monitor"].cells
+        if cells is None:
+            raise web.HTTPError(404, "Per-cell tracking is off (ResourceMonitor.track_cells)")
+        self.reply(cells.notebook_peak(self.get_query_argument("path", "")))
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
@@ -192,7 +192,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(r"/?"), MetricsHandler),
         (route(r"/kernels/?"), KernelsHandler),
         (route(r"/kernels/(?P<kernel_id>[^/]+)/?"), KernelHandler),
-        (route(r"/kernels/(?P<kernel_id>[^/]+)/executions/?"), ExecutionsHandler),
+        (route(r"/kernels/(?P<kernel_id>[^/]+)/cells/?"), CellsHandler),
         (route(r"/kernel_usage/get_usage/(?P<kernel_id>[^/]+)/?"), KernelUsageHandler),
         (route(r"/events/?"), EventsHandler),
         (route(r"/history/?"), HistoryHandler),

@@ -18,7 +18,7 @@ from ..tracking.supervisor import WorkerSupervisor
 from ..tracking.tracker import Tracker, memory_figure
 from ..worker import limits as limits_mod
 from ..worker.limits import Limit, whole_cpus
-from . import slowness
+from . import diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def metrics(
             "disk": snap.disk.total,
             "warn": _near(snap.disk.used, snap.disk.total, config.disk_warning_threshold),
         }
-    out.update(slowness.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
+    out.update(diagnosis.fields(snap, config))  # cpu_wait_percent, cpu_throttle, psi, thresholds
     if tracker is not None:
         out["by_owner"] = tracker.owners
         out["oom"] = oom_block(snap, tracker)

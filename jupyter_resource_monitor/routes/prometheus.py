@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
 from ..tracking.tracker import memory_figure
-from . import kernels, payload, slowness_prometheus
+from . import diagnosis_prometheus, kernels, payload
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 
@@ -142,7 +142,7 @@ FAMILIES: dict[str, Family] = {
         GaugeMetricFamily, "Descendants not sampled because of the process cap"
     ),
 }
-FAMILIES.update(slowness_prometheus.FAMILIES)  # CPU waiting, quota throttling, pressure stalls
+FAMILIES.update(diagnosis_prometheus.FAMILIES)  # CPU waiting, quota throttling, pressure stalls
 
 
 def taken_names(registry: CollectorRegistry) -> set[str]:
@@ -270,7 +270,7 @@ class SnapshotCollector(Collector):
             yield _value("current_disk_usage", snap.disk.used)
             yield _value("max_disk_usage", snap.disk.total)
         yield from self._kernel_families(snap, tracker)
-        yield from slowness_prometheus.series(snap, self.kernel_manager, tracker, self.kernel_labels)
+        yield from diagnosis_prometheus.series(snap, self.kernel_manager, tracker, self.kernel_labels)
         yield _value(
             "jupyter_resource_monitor_sample_age_seconds", max(0.0, time.monotonic() - snap.taken_monotonic)
         )

@@ -98,9 +98,9 @@ class WorkerSupervisor:
         # Keep a worker running (and restart it) even when nobody wants samples: the event-loop
         # probe lives in it. Its sampling still pauses when nobody polls.
         self.keep_alive = False
-        # Called on the loop with each event line from the worker other than "paused" (the
+        # Called on the loop with each status line from the worker other than "paused" (the
         # memory guard's, see guard/service.py).
-        self.event_listeners: list = []
+        self.status_listeners: list = []
         # Lines written to each new worker's stdin as it starts (the guard's switch, say).
         self.greeting: list[bytes] = []
         self.state = "stopped"
@@ -286,7 +286,7 @@ class WorkerSupervisor:
                     self.state = "paused"
                     continue
                 if line.startswith(b'{"event":'):
-                    self._tell_event_listeners(line)
+                    self._tell_status_listeners(line)
                     continue
                 try:
                     self.snapshot = decode(line)
@@ -307,17 +307,17 @@ class WorkerSupervisor:
             except Exception:  # noqa: BLE001 - a listener's bug must not stop the samples
                 self.log.exception("Resource monitor: a snapshot listener failed")
 
-    def _tell_event_listeners(self, line: bytes) -> None:
+    def _tell_status_listeners(self, line: bytes) -> None:
         try:
-            event = json.loads(line)
+            status = json.loads(line)
         except ValueError:
-            self.log.warning("Resource monitor worker wrote an unreadable event: %r", line[:200])
+            self.log.warning("Resource monitor worker wrote an unreadable status line: %r", line[:200])
             return
-        for listener in self.event_listeners:
+        for listener in self.status_listeners:
             try:
-                listener(event)
+                listener(status)
             except Exception:  # noqa: BLE001 - a listener's bug must not stop the samples
-                self.log.exception("Resource monitor: an event listener failed")
+                self.log.exception("Resource monitor: a status-line listener failed")
 
     async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
         """Drain the worker's stderr (so it never blocks on a full pipe), keeping its last lines

@@ -5,13 +5,13 @@ options as JSON (forking the multi-threaded server without exec is unsafe). Prot
 
 - stdin, from the server: ``d`` means "someone is polling"; ``g <json>`` is a command for the
   memory guard (see :meth:`..guard.fence.Guard.command`), ``t <json>`` for the kernels' trail
-  (see :mod:`..executions.trail`). With no demand for ``idle_timeout_s``
+  (see :mod:`..cells.trail`). With no demand for ``idle_timeout_s``
   the worker pauses (writes ``{"event": "paused"}``) until the next one: no samples and no
   event-loop probes, so a server nobody polls is woken by neither. The guard's thread runs on
   while the main thread waits. End of file means the server is gone: the worker gives every
   fenced process its limit back and exits.
 - stdout, to the server: one JSON :class:`~.snapshot.Snapshot` per sample (see
-  :func:`.snapshot.encode`), or an event line (``paused``, the guard's ``guard``). The
+  :func:`.snapshot.encode`), or a status line (``paused``, the guard's ``guard``). The
   event-loop prober's thread writes its probes on a pipe of their own (see :mod:`.loop_probe`).
 
 Its sampling runs at lowered priority (the guard's thread does not) and never counts itself in the
@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from ..executions.trail import TrailWriter
+from ..cells.trail import TrailWriter
 from ..guard import fence
 from ..snapshot import Disk, Snapshot, encode
 from . import (  # why is it slow: quota throttling, pressure stalls
@@ -73,7 +73,7 @@ class WorkerOptions:
     loop_probe: dict | None = None  # loop_probe.ProbeOptions as a dict; None: loop not watched
     start_paused: bool = False  # started for the loop probe alone: sample only once demanded
     memory_guard: dict | None = None  # guard.fence.GuardOptions as a dict; None: no guard
-    trail_fd: int | None = None  # the kernels' trail (executions/trail.py), inherited; None: none
+    trail_fd: int | None = None  # the kernels' trail (cells/trail.py), inherited; None: none
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -228,9 +228,10 @@ class Output:
             self.stream.write(line)
             self.stream.flush()
 
-    def event(self, event: dict) -> None:
+    def status(self, status: dict) -> None:
+        """A status line: a JSON object with an ``event`` key, which no sample has."""
         try:
-            self.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+            self.write(json.dumps(status, separators=(",", ":")).encode() + b"\n")
         except (BrokenPipeError, ValueError):
             pass  # the server is gone: the main loop sees the end of stdin
 
@@ -244,7 +245,7 @@ def run(options: WorkerOptions) -> None:
         guard, thread = fence.start(
             options.root_pid,
             fence.GuardOptions(**options.memory_guard),
-            emit=out.event,
+            emit=out.status,
             exclude=(os.getpid(),),
             cgroups=monitor.cgroups,
         )

@@ -17,7 +17,7 @@ import { assertEvents, IOomEvent } from './events';
 
 /**
  * The namespace of our schema ids, as the server registers them
- * (`jupyter_resource_monitor/events`).
+ * (`jupyter_resource_monitor/bus`).
  */
 export const EVENTS_URI =
   'https://github.com/jupyter-resource-monitor/jupyter-resource-monitor/events';
@@ -181,7 +181,7 @@ export function loopBlockMessage(block: ILoopBlock): string {
  * The handler that announces each blocked-loop episode once (by its id).
  *
  * #### Notes
- * A placeholder until the slowness UI announces blocks from its poll: it
+ * A placeholder until the diagnosis UI announces blocks from its poll: it
  * replaces this through {@link EventBusListener.handle} with one that shares
  * that poll's memory of seen blocks, as the OOM handler does.
  */

@@ -29,14 +29,15 @@ import {
   oomKillHandler
 } from './bus';
 import { MemoryAlerts } from './notifier';
-import { loopBlockOf, SlownessAlerts } from './slowness';
+import { loopBlockOf, DiagnosisAlerts } from './diagnosis';
 
 /**
  * The notifications, fed by the server model and the server's event bus.
  */
 export const alertsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-resource-monitor:alerts',
-  description: 'Notifies of OOM kills, memory near its limit and slowness.',
+  description:
+    'Notifies of OOM kills, memory near its limit, blocked event loops and kernels held back.',
   autoStart: true,
   requires: [IResourceMonitorModel, IDiagnosisContext],
   optional: [ISettingRegistry, ITranslator],
@@ -60,7 +61,7 @@ export const alertsPlugin: JupyterFrontEndPlugin<void> = {
       serverSettings: app.serviceManager.serverSettings,
       showKernels: () => run(CommandIDs.openKernelUsage)
     });
-    const slowness = new SlownessAlerts({
+    const diagnosis = new DiagnosisAlerts({
       model,
       context,
       showDetails: () => run(CommandIDs.openDetails)
@@ -73,7 +74,7 @@ export const alertsPlugin: JupyterFrontEndPlugin<void> = {
       oomKillHandler(event => memory.announceLive(event))
     );
     bus.handle(LOOP_BLOCK_SCHEMA_ID, emission =>
-      slowness.announceLive(loopBlockOf(emission))
+      diagnosis.announceLive(loopBlockOf(emission))
     );
     void startWithSettings<{ highWaterPercent: number }>(
       app,

@@ -3,7 +3,7 @@
 
 /**
  * A kernel's costliest cells for the Kernel usage panel, and the requests
- * behind it and the right-sizing note: reading a kernel's executions and this
+ * behind it and the right-sizing note: reading a kernel's cell records and this
  * server's memory of a notebook's peak.
  */
 
@@ -14,7 +14,7 @@ import { getJSON } from '../shared/http';
 import type { NotebookPeak } from '../shared/wire';
 import { trans } from '../shared/i18n';
 import { cellCpu, cellPeak, formatSeconds } from './figures';
-import { assertExecutionList, IExecution, IExecutionList } from './types';
+import { assertCellList, ICellRecord, ICellList } from './types';
 
 /**
  * How many cells the panel lists per kernel.
@@ -22,7 +22,7 @@ import { assertExecutionList, IExecution, IExecutionList } from './types';
 export const COSTLIEST_COUNT = 3;
 
 /**
- * What the panel shows of one kernel's executions.
+ * What the panel shows of one kernel's cell records.
  */
 export interface IKernelCells {
   /**
@@ -33,23 +33,23 @@ export interface IKernelCells {
    * Its costliest cells, costliest first (one record per cell: its costliest
    * run).
    */
-  readonly costliest: ReadonlyArray<IExecution>;
+  readonly costliest: ReadonlyArray<ICellRecord>;
 }
 
 /**
- * One kernel's execution records (`GET .../kernels/<id>/executions`).
+ * One kernel's cell records (`GET .../kernels/<id>/cells`).
  *
  * @returns The answer, or null on any failure or a malformed answer.
  */
-export async function fetchExecutionList(
+export async function fetchCellList(
   serverSettings: ServerConnection.ISettings,
   kernelId: string
-): Promise<IExecutionList | null> {
+): Promise<ICellList | null> {
   try {
-    return assertExecutionList(
+    return assertCellList(
       await getJSON(
         serverSettings,
-        `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/executions`
+        `api/metrics/v1/kernels/${encodeURIComponent(kernelId)}/cells`
       )
     );
   } catch {
@@ -87,22 +87,22 @@ export async function fetchNotebookPeak(
  * @param count - How many to keep.
  */
 export function kernelCells(
-  list: IExecutionList,
+  list: ICellList,
   count = COSTLIEST_COUNT
 ): IKernelCells {
-  const byCell = new Map<string, IExecution>();
-  for (const execution of list.executions) {
+  const byCell = new Map<string, ICellRecord>();
+  for (const record of list.cells) {
     if (
-      cellPeak(execution) === null &&
-      execution.cpu_s === null &&
-      execution.wall_s === null
+      cellPeak(record) === null &&
+      record.cpu_s === null &&
+      record.wall_s === null
     ) {
       continue;
     }
-    const key = execution.cell_id ?? execution.msg_id;
+    const key = record.cell_id ?? record.msg_id;
     const known = byCell.get(key);
-    if (!known || compareCost(execution, known) < 0) {
-      byCell.set(key, execution);
+    if (!known || compareCost(record, known) < 0) {
+      byCell.set(key, record);
     }
   }
   return {
@@ -114,7 +114,7 @@ export function kernelCells(
 /**
  * Costlier first: higher peak, then more CPU, then longer.
  */
-function compareCost(a: IExecution, b: IExecution): number {
+function compareCost(a: ICellRecord, b: ICellRecord): number {
   return (
     (cellPeak(b) ?? -1) - (cellPeak(a) ?? -1) ||
     (cellCpu(b) ?? -1) - (cellCpu(a) ?? -1) ||
@@ -127,27 +127,27 @@ function compareCost(a: IExecution, b: IExecution): number {
  * notebook is open here, else by its id's start, or the request's when the
  * client sent no cell id.
  *
- * @param execution - The record.
+ * @param record - The record.
  *
  * @param kernelId - The kernel that ran it.
  *
  * @param namer - Looks the cell up in the open notebooks.
  */
 export function cellLabel(
-  execution: IExecution,
+  record: ICellRecord,
   kernelId?: string,
   namer?: CellNamer | null
 ): string {
   const named =
-    namer && kernelId && execution.cell_id
-      ? namer(kernelId, execution.cell_id)
+    namer && kernelId && record.cell_id
+      ? namer(kernelId, record.cell_id)
       : null;
   if (named) {
     return named;
   }
-  return execution.cell_id
-    ? trans.__('cell %1', execution.cell_id.slice(0, 8))
-    : trans.__('request %1', execution.msg_id.slice(0, 8));
+  return record.cell_id
+    ? trans.__('cell %1', record.cell_id.slice(0, 8))
+    : trans.__('request %1', record.msg_id.slice(0, 8));
 }
 
 /**
@@ -204,20 +204,20 @@ export function notebookCellNamer(notebooks: INotebookLookup): CellNamer {
 /**
  * One costly cell's figures for the panel: `peak 300 MiB · CPU 1.2 s · 2.1 s`.
  *
- * @param execution - The record.
+ * @param record - The record.
  */
-export function cellCostText(execution: IExecution): string {
+export function cellCostText(record: ICellRecord): string {
   const parts: string[] = [];
-  const peak = cellPeak(execution);
+  const peak = cellPeak(record);
   if (peak !== null) {
     parts.push(trans.__('peak %1', formatBytes(peak)));
   }
-  const cpu = cellCpu(execution);
+  const cpu = cellCpu(record);
   if (cpu !== null) {
     parts.push(trans.__('CPU %1', formatSeconds(cpu)));
   }
-  if (execution.wall_s !== null) {
-    parts.push(trans.__('wall %1', formatSeconds(execution.wall_s)));
+  if (record.wall_s !== null) {
+    parts.push(trans.__('wall %1', formatSeconds(record.wall_s)));
   }
   return parts.join(' · ');
 }

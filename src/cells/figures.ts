@@ -3,12 +3,12 @@
 
 /**
  * The words of the line under a cell and of the right-sizing note: pure
- * functions of an execution record and the memory limit.
+ * functions of a cell record and the memory limit.
  */
 
 import { formatBytes } from '../shared/format';
 import { bundle } from '../shared/i18n';
-import { IExecution } from './types';
+import { ICellRecord } from './types';
 
 /**
  * The key of a cell's metadata where the figures of its last run are kept
@@ -37,32 +37,32 @@ export interface ICellLine {
 /**
  * The memory the cell needed at its peak: the kernel's, plus its children's.
  *
- * @param execution - The record (or the figures kept in a cell's metadata).
+ * @param record - The record (or the figures kept in a cell's metadata).
  *
  * @returns Bytes, or null when the peak is unknown.
  */
 export function cellPeak(
-  execution: Pick<IExecution, 'peak_rss' | 'children_peak_pss'>
+  record: Pick<ICellRecord, 'peak_rss' | 'children_peak_pss'>
 ): number | null {
-  if (typeof execution.peak_rss !== 'number') {
+  if (typeof record.peak_rss !== 'number') {
     return null;
   }
-  return execution.peak_rss + (execution.children_peak_pss ?? 0);
+  return record.peak_rss + (record.children_peak_pss ?? 0);
 }
 
 /**
  * The CPU the cell used: the kernel's exact account, plus the sampled CPU of
  * its children still running at the end when known.
  *
- * @param execution - The record (or the figures kept in a cell's metadata).
+ * @param record - The record (or the figures kept in a cell's metadata).
  *
  * @returns Seconds, or null when unknown.
  */
 export function cellCpu(
-  execution: Pick<IExecution, 'cpu_s' | 'children_cpu_s'>
+  record: Pick<ICellRecord, 'cpu_s' | 'children_cpu_s'>
 ): number | null {
-  return typeof execution.cpu_s === 'number'
-    ? execution.cpu_s + (execution.children_cpu_s ?? 0)
+  return typeof record.cpu_s === 'number'
+    ? record.cpu_s + (record.children_cpu_s ?? 0)
     : null;
 }
 
@@ -86,9 +86,9 @@ export function formatSeconds(seconds: number): string {
 }
 
 /**
- * The line under a cell for its last execution.
+ * The line under a cell for its last run.
  *
- * @param execution - The server's record.
+ * @param record - The server's record.
  *
  * @param limit - This server's memory limit in bytes (0 or null: none known).
  *
@@ -98,31 +98,31 @@ export function formatSeconds(seconds: number): string {
  * @returns The text, tooltip and highlight.
  */
 export function cellLine(
-  execution: IExecution,
+  record: ICellRecord,
   limit: number | null,
   nearFraction = 0.9
 ): ICellLine {
   const trans = bundle();
   const parts: string[] = [];
   const tips: string[] = [];
-  if (execution.status !== 'ok') {
+  if (record.status !== 'ok') {
     const status: Record<string, string> = {
       error: trans.__('error'),
       aborted: trans.__('not run'),
       interrupted: trans.__('interrupted'),
       died: trans.__('kernel died')
     };
-    parts.push(status[execution.status] ?? execution.status);
+    parts.push(status[record.status] ?? record.status);
   }
-  if (execution.guard) {
+  if (record.guard) {
     // The memory guard kept the kernel: say so where the user looks.
     parts.push(
-      execution.guard === 'interrupted'
+      record.guard === 'interrupted'
         ? trans.__('stopped by the memory guard, kernel kept')
         : trans.__('memory refused, kernel kept')
     );
     tips.push(
-      execution.guard === 'interrupted'
+      record.guard === 'interrupted'
         ? trans.__(
             'The memory guard interrupted this cell: it kept growing near the memory limit. The kernel and its variables are kept.'
           )
@@ -131,22 +131,22 @@ export function cellLine(
           )
     );
   }
-  if (typeof execution.wall_s === 'number') {
-    parts.push(formatSeconds(execution.wall_s));
+  if (typeof record.wall_s === 'number') {
+    parts.push(formatSeconds(record.wall_s));
     tips.push(
       trans.__(
         'Wall time: %1, from the moment the kernel started the cell to the moment it finished (time waiting in the queue not counted).',
-        formatSeconds(execution.wall_s)
+        formatSeconds(record.wall_s)
       )
     );
   }
-  const cpu = cellCpu(execution);
+  const cpu = cellCpu(record);
   if (cpu !== null) {
-    const wall = execution.wall_s ?? 0;
+    const wall = record.wall_s ?? 0;
     const cores = wall >= 0.05 ? cpu / wall : null;
     // Not exact when a boundary was read late (a C call at the start of the
     // next cell holds the kernel's messages back): shown as approximate.
-    const approxCpu = execution.cpu_exact === false ? '≈' : '';
+    const approxCpu = record.cpu_exact === false ? '≈' : '';
     parts.push(
       cores !== null && cores >= 0.05
         ? trans.__(
@@ -161,35 +161,35 @@ export function cellLine(
       tips.push(
         trans.__(
           "CPU not exact: the server read the kernel's CPU %1 late (the kernel held its messages back, e.g. during a long C call at the start of the next cell), so up to %1 of a neighbouring cell's work may be in it, or missing from it.",
-          formatSeconds(execution.late_s ?? 0)
+          formatSeconds(record.late_s ?? 0)
         )
       );
     }
     tips.push(
       trans.__(
         'CPU: %1 of processor time used by the kernel and by the child processes it started and waited for during the cell; divided by the wall time, how many cores it kept busy on average.',
-        formatSeconds(execution.cpu_s!)
+        formatSeconds(record.cpu_s!)
       )
     );
-    if (execution.children_cpu_s) {
+    if (record.children_cpu_s) {
       tips.push(
         trans.__(
           'Plus %1 of child processes still running at the end: sampled, not exact (the rest is exact).',
-          formatSeconds(execution.children_cpu_s)
+          formatSeconds(record.children_cpu_s)
         )
       );
     }
   }
-  const peak = cellPeak(execution);
+  const peak = cellPeak(record);
   let nearLimit = false;
   if (peak !== null) {
-    const approx = execution.peak_exact ? '' : '≈';
+    const approx = record.peak_exact ? '' : '≈';
     let text = trans.__('peak %1%2', approx, formatBytes(peak));
     if (
-      typeof execution.rss_start === 'number' &&
-      typeof execution.rss_end === 'number'
+      typeof record.rss_start === 'number' &&
+      typeof record.rss_end === 'number'
     ) {
-      const kept = execution.rss_end - execution.rss_start;
+      const kept = record.rss_end - record.rss_start;
       if (Math.abs(kept) >= 1024 ** 2) {
         text +=
           kept > 0
@@ -199,21 +199,21 @@ export function cellLine(
     }
     parts.push(text);
     tips.push(
-      execution.peak_exact
+      record.peak_exact
         ? trans.__(
             "Peak: %1, the kernel's largest resident memory during the cell, exact however short the spike (read from the kernel's high-water mark).",
-            formatBytes(execution.peak_rss)
+            formatBytes(record.peak_rss)
           )
         : trans.__(
             "Peak: about %1, the kernel's largest resident memory during the cell; not exact, as the server read the kernel's high-water mark a little late.",
-            formatBytes(execution.peak_rss)
+            formatBytes(record.peak_rss)
           )
     );
-    if (execution.children_peak_pss) {
+    if (record.children_peak_pss) {
       tips.push(
         trans.__(
           'Its child processes: up to %1 (sampled, not exact), included in the peak.',
-          formatBytes(execution.children_peak_pss)
+          formatBytes(record.children_peak_pss)
         )
       );
     }
@@ -237,7 +237,7 @@ export function cellLine(
       );
     }
   }
-  if (execution.started === null && execution.status !== 'aborted') {
+  if (record.started === null && record.status !== 'aborted') {
     // Recorded from the kernel's reply: the server missed its busy and idle.
     parts.push(trans.__('not measured'));
     tips.push(
@@ -252,24 +252,24 @@ export function cellLine(
 /**
  * The figures a cell's metadata keeps of its last run.
  *
- * @param execution - The server's record.
+ * @param record - The server's record.
  *
  * @returns A JSON object for the cell's metadata.
  */
-export function metadataFigures(execution: IExecution): {
+export function metadataFigures(record: ICellRecord): {
   [key: string]: string | number | boolean | null;
 } {
   return {
-    ended: execution.ended,
-    wall_s: execution.wall_s,
-    cpu_s: execution.cpu_s,
-    children_cpu_s: execution.children_cpu_s ?? null,
-    peak_rss: execution.peak_rss,
-    peak_exact: execution.peak_exact,
-    children_peak_pss: execution.children_peak_pss,
-    rss_start: execution.rss_start,
-    rss_end: execution.rss_end,
-    status: execution.status
+    ended: record.ended,
+    wall_s: record.wall_s,
+    cpu_s: record.cpu_s,
+    children_cpu_s: record.children_cpu_s ?? null,
+    peak_rss: record.peak_rss,
+    peak_exact: record.peak_exact,
+    children_peak_pss: record.children_peak_pss,
+    rss_start: record.rss_start,
+    rss_end: record.rss_end,
+    status: record.status
   };
 }
 
@@ -287,7 +287,7 @@ export function recordedPeak(metadata: ReadonlyArray<unknown>): number | null {
     if (!value || typeof value !== 'object') {
       continue;
     }
-    const peak = cellPeak(value as IExecution);
+    const peak = cellPeak(value as ICellRecord);
     if (peak !== null && (largest === null || peak > largest)) {
       largest = peak;
     }

@@ -35,8 +35,8 @@ import {
   recordedPeak,
   rightSizingNote
 } from './figures';
-import { fetchExecutionList, fetchNotebookPeak } from './costliest';
-import { IExecution, IExecutionList } from './types';
+import { fetchCellList, fetchNotebookPeak } from './costliest';
+import { ICellRecord, ICellList } from './types';
 
 /**
  * The id of this plugin.
@@ -81,7 +81,7 @@ export interface IMetricsSource {
 }
 
 /**
- * Reads executions from the server, and the memory limit from the model that
+ * Reads cell records from the server, and the memory limit from the model that
  * polls it.
  */
 export class CellFigures {
@@ -110,15 +110,15 @@ export class CellFigures {
   /**
    * One kernel's records, newest last; empty on any failure.
    */
-  async executions(kernelId: string): Promise<ReadonlyArray<IExecution>> {
-    return (await this.executionList(kernelId))?.executions ?? [];
+  async cells(kernelId: string): Promise<ReadonlyArray<ICellRecord>> {
+    return (await this.cellList(kernelId))?.cells ?? [];
   }
 
   /**
    * One kernel's answer, with `peak_since_start`; null on any failure.
    */
-  async executionList(kernelId: string): Promise<IExecutionList | null> {
-    return fetchExecutionList(this._serverSettings, kernelId);
+  async cellList(kernelId: string): Promise<ICellList | null> {
+    return fetchCellList(this._serverSettings, kernelId);
   }
 
   /**
@@ -162,11 +162,11 @@ function lineOf(cell: Widget): HTMLElement {
 }
 
 /**
- * Show (or hide) one execution under its cell.
+ * Show (or hide) one record under its cell.
  *
  * @param cell - The cell widget.
  *
- * @param execution - The record, or null to hide the line.
+ * @param record - The record, or null to hide the line.
  *
  * @param limit - The memory limit, for the highlight.
  *
@@ -174,17 +174,17 @@ function lineOf(cell: Widget): HTMLElement {
  */
 export function showLine(
   cell: Widget,
-  execution: IExecution | null,
+  record: ICellRecord | null,
   limit: number | null,
   highWaterPercent = 90
 ): void {
-  if (execution === null) {
+  if (record === null) {
     Private.lines.get(cell)?.dispose();
     Private.lines.delete(cell);
     return;
   }
   const { text, tooltip, nearLimit } = cellLine(
-    execution,
+    record,
     limit,
     highWaterPercent / 100
   );
@@ -204,13 +204,13 @@ async function latestRecord(
   kernelId: string,
   cellId: string,
   shownBefore: string | undefined
-): Promise<IExecution | null> {
+): Promise<ICellRecord | null> {
   for (let attempt = 0; attempt < 6; attempt++) {
-    const executions = await figures.executions(kernelId);
-    for (let i = executions.length - 1; i >= 0; i--) {
-      if (executions[i].cell_id === cellId) {
-        if (executions[i].msg_id !== shownBefore) {
-          return executions[i];
+    const records = await figures.cells(kernelId);
+    for (let i = records.length - 1; i >= 0; i--) {
+      if (records[i].cell_id === cellId) {
+        if (records[i].msg_id !== shownBefore) {
+          return records[i];
         }
         break;
       }
@@ -241,7 +241,7 @@ export async function checkRightSizing(
   await panel.sessionContext.ready;
   const kernelId = panel.sessionContext.session?.kernel?.id;
   const since = kernelId
-    ? (await figures.executionList(kernelId))?.peak_since_start
+    ? (await figures.cellList(kernelId))?.peak_since_start
     : null;
   if (typeof since === 'number' && (peak === null || since > peak)) {
     peak = since;
@@ -261,7 +261,7 @@ export async function checkRightSizing(
 }
 
 /**
- * Follow executions of notebook cells.
+ * Follow the runs of notebook cells.
  */
 function onExecuted(
   figures: CellFigures,
@@ -286,17 +286,17 @@ function onExecuted(
   const cellId = cell.model.id;
   const shownBefore = Private.shown.get(cell);
   void (async () => {
-    const [execution, limit] = await Promise.all([
+    const [record, limit] = await Promise.all([
       latestRecord(figures, kernelId, cellId, shownBefore),
       figures.memoryLimit()
     ]);
-    if (execution === null || cell.isDisposed) {
+    if (record === null || cell.isDisposed) {
       return;
     }
-    Private.shown.set(cell, execution.msg_id);
-    showLine(cell, execution, limit, figures.settings.highWaterPercent);
+    Private.shown.set(cell, record.msg_id);
+    showLine(cell, record, limit, figures.settings.highWaterPercent);
     if (figures.settings.recordCellFigures) {
-      cell.model.setMetadata(METADATA_KEY, metadataFigures(execution));
+      cell.model.setMetadata(METADATA_KEY, metadataFigures(record));
     }
   })();
 }

@@ -6,16 +6,16 @@ import type * as Wire from '../shared/wire';
 
 /**
  * What one execution of code cost, as the server measured it
- * (`GET /api/metrics/v1/kernels/<id>/executions`); a status a newer server
+ * (`GET /api/metrics/v1/kernels/<id>/cells`); a status a newer server
  * adds is shown as sent.
  */
-export type IExecution = AnyString<Wire.Execution, 'status'>;
+export type ICellRecord = AnyString<Wire.CellRecord, 'status'>;
 
 /**
  * The route's answer.
  */
-export type IExecutionList = Omit<Wire.Executions, 'executions'> & {
-  readonly executions: ReadonlyArray<IExecution>;
+export type ICellList = Omit<Wire.Cells, 'cells'> & {
+  readonly cells: ReadonlyArray<ICellRecord>;
 };
 
 /**
@@ -27,14 +27,14 @@ export type IExecutionList = Omit<Wire.Executions, 'executions'> & {
  *
  * @throws Error naming the first field that is wrong.
  */
-export function assertExecutionList(body: unknown): IExecutionList {
-  const list = body as IExecutionList;
-  if (!list || typeof list !== 'object' || !Array.isArray(list.executions)) {
-    throw new Error("'executions' must be an array");
+export function assertCellList(body: unknown): ICellList {
+  const list = body as ICellList;
+  if (!list || typeof list !== 'object' || !Array.isArray(list.cells)) {
+    throw new Error("'cells' must be an array");
   }
-  list.executions.forEach((e, i) => {
+  list.cells.forEach((e, i) => {
     if (!e || typeof e !== 'object' || typeof e.msg_id !== 'string') {
-      throw new Error(`'executions[${i}].msg_id' must be a string`);
+      throw new Error(`'cells[${i}].msg_id' must be a string`);
     }
   });
   return list;

@@ -2,12 +2,12 @@
 // Distributed under the terms of the Modified BSD License.
 
 /**
- * "Why is it slow?": the wire types of the slowness figures, the thresholds,
- * the verdict in words and its section of the detail view.
+ * "Why is it slow?": the wire types of the diagnosis figures, the thresholds,
+ * the diagnosis in words and its section of the detail view.
  */
 
 export * from './context';
 export * from './section';
 export * from './thresholds';
 export * from './types';
-export * from './verdict';
+export * from './diagnose';

@@ -42,7 +42,7 @@ export const diagnosisPlugin: JupyterFrontEndPlugin<DiagnosisContext> = {
   ): DiagnosisContext => {
     const context = new DiagnosisContext({
       metrics: () => server.metrics,
-      // Kernel rows feed the verdict and the notifications while fresh.
+      // Kernel rows feed the diagnosis and the notifications while fresh.
       kernels: () => (kernels?.status === 'ok' ? kernels.kernels : [])
     });
     void startWithSettings(app, registry, 'diagnosis', (_, user) => {

@@ -7,7 +7,7 @@ import type { IKernelUsage } from '../kernels/types';
 import type { IMetrics } from '../server/types';
 import { trans } from '../shared/i18n';
 import type { IThresholds } from './thresholds';
-import { diagnose } from './verdict';
+import { diagnose } from './diagnose';
 
 /**
  * CSS class of the "Why is it slow?" section of the detail view.
@@ -15,7 +15,7 @@ import { diagnose } from './verdict';
 export const DIAGNOSIS_CLASS = 'jp-ResourceMonitor-diagnosis';
 
 /**
- * The verdict as a section: one line per cause, warnings marked; nothing
+ * The diagnosis as a section: one line per cause, warnings marked; nothing
  * when the server sends no diagnosis figures.
  *
  * @param props - The payload, fresh kernel rows, thresholds and the time.
@@ -32,14 +32,14 @@ export function DiagnosisSection(
       <h4 className="jp-ResourceMonitor-diagnosisTitle" id={Private.TITLE_ID}>
         {trans.__('Why is it slow?')}
       </h4>
-      <ul className="jp-ResourceMonitor-verdict">
+      <ul className="jp-ResourceMonitor-diagnosisLines">
         {lines.map(line => (
           <li
             key={line.key}
             className={
               line.heldBack
-                ? 'jp-ResourceMonitor-verdictLine jp-mod-warn'
-                : 'jp-ResourceMonitor-verdictLine'
+                ? 'jp-ResourceMonitor-diagnosisLine jp-mod-warn'
+                : 'jp-ResourceMonitor-diagnosisLine'
             }
             data-kind={line.kind}
           >

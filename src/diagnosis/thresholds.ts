@@ -10,7 +10,7 @@
 import type { IDiagnosisFields } from './types';
 
 /**
- * The thresholds the verdict, the CPU item and the notifications compare with.
+ * The thresholds the diagnosis, the CPU item and the notifications compare with.
  */
 export interface IThresholds {
   /**

@@ -6,11 +6,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ISampleInfo } from '../server/types';
 import { assertKernelList, IKernelList, IKernelUsage } from './types';
-import {
-  fetchExecutionList,
-  IKernelCells,
-  kernelCells
-} from '../cells/costliest';
+import { fetchCellList, IKernelCells, kernelCells } from '../cells/costliest';
 import { fetchServerHistory, prependSeed } from '../shared/history';
 import { PollingModel } from '../shared/polling';
 import { trans } from '../shared/i18n';
@@ -304,7 +300,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   }
 
   /**
-   * Ask for the executions of the kernels the panel shows, once per answer
+   * Ask for the cell records of the kernels the panel shows, once per answer
    * of the kernel list (so at the panel's poll cadence) and only while it is
    * visible; one round at a time.
    */
@@ -315,7 +311,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
     this._cellsInFlight = true;
     try {
       const lists = await Promise.all(
-        ids.map(id => fetchExecutionList(this.serverSettings, id))
+        ids.map(id => fetchCellList(this.serverSettings, id))
       );
       if (this.isDisposed) {
         return;

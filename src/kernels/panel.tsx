@@ -262,13 +262,13 @@ export function KernelCellsComponent(props: {
           className="jp-ResourceMonitor-kernelCostliest"
           aria-label={trans.__('Costliest cells')}
         >
-          {costliest.map(execution => (
-            <li key={execution.msg_id} title={execution.cell_id ?? undefined}>
+          {costliest.map(record => (
+            <li key={record.msg_id} title={record.cell_id ?? undefined}>
               <span className="jp-ResourceMonitor-kernelCellName">
-                {cellLabel(execution, props.kernelId, props.cellName)}
+                {cellLabel(record, props.kernelId, props.cellName)}
               </span>{' '}
               <span className="jp-ResourceMonitor-kernelCellCost">
-                {cellCostText(execution)}
+                {cellCostText(record)}
               </span>
             </li>
           ))}
@@ -288,7 +288,7 @@ export function KernelCellsComponent(props: {
  * #### Notes
  * Memory is scaled to the kernel's own peak in the window plus a quarter (a
  * kernel has no limit of its own); CPU to at least one CPU busy. The x axis is
- * the whole history window, as in the detail popup, so a kernel that started
+ * the whole history window, as in the detail view, so a kernel that started
  * a minute ago fills only the right end of it.
  */
 export function KernelChartsComponent(props: {

@@ -3,7 +3,7 @@
 
 /**
  * Plain-language explanations of a metrics payload, shared by the status
- * item's tooltip and the detail popup so both always say the same thing.
+ * item's tooltip and the detail view so both always say the same thing.
  */
 
 import {
@@ -61,7 +61,7 @@ export interface IDescribeOptions {
   readonly now: number;
   /**
    * Why the CPU is held back (throttling or waiting over its threshold, see
-   * diagnosis/verdict.ts `cpuHeldBack`), or null/absent when it is not.
+   * diagnosis/diagnose.ts `cpuHeldBack`), or null/absent when it is not.
    */
   readonly cpuHeldBack?: string | null;
 }

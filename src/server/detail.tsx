@@ -16,15 +16,15 @@ import { trans } from '../shared/i18n';
 import type { DiagnosisContext } from '../diagnosis/context';
 import { DiagnosisSection } from '../diagnosis/section';
 import { GuardSection } from '../guard/section';
-import { cpuHeldBack } from '../diagnosis/verdict';
+import { cpuHeldBack } from '../diagnosis/diagnose';
 
 /**
- * CSS class of the detail popup's content.
+ * CSS class of the detail view's content.
  */
 export const DETAIL_CLASS = 'jp-ResourceMonitor-detail';
 
 /**
- * The detail popup's content: a pure function of its props.
+ * The detail view's content: a pure function of its props.
  *
  * @param props - A model snapshot, the history and its window.
  */
@@ -163,7 +163,7 @@ export namespace ResourceMonitorDetailComponent {
 }
 
 /**
- * The detail popup's widget: renders from the shared model, never fetches.
+ * The detail view's widget: renders from the shared model, never fetches.
  */
 export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
   /**
@@ -213,7 +213,7 @@ export class ResourceMonitorDetail extends VDomRenderer<ResourceMonitorModel> {
 }
 
 /**
- * Whether the detail popup of an anchor is open.
+ * Whether the detail view of an anchor is open.
  *
  * @param anchor - The status item the popup belongs to.
  */
@@ -223,7 +223,7 @@ export function isDetailOpen(anchor: Widget): boolean {
 }
 
 /**
- * Open the detail popup next to an anchor, or close it if it is open.
+ * Open the detail view next to an anchor, or close it if it is open.
  *
  * @param anchor - The status item the popup belongs to.
  *

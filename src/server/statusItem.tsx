@@ -6,7 +6,7 @@ import * as React from 'react';
 
 import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
-import { cpuHeldBack } from '../diagnosis/verdict';
+import { cpuHeldBack } from '../diagnosis/diagnose';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
@@ -285,7 +285,7 @@ export namespace ResourceMonitorComponent {
      */
     readonly display: IDisplayOptions;
     /**
-     * Whether the detail popup is open.
+     * Whether the detail view is open.
      */
     readonly expanded?: boolean;
     /**
@@ -310,7 +310,7 @@ export namespace ResourceMonitorComponent {
  *
  * #### Notes
  * It never fetches. Activating it (click, Enter, Space) opens or closes the
- * detail popup, unless `options.onActivate` replaces that.
+ * detail view, unless `options.onActivate` replaces that.
  */
 export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   /**
@@ -349,7 +349,7 @@ export class ResourceMonitorStatus extends VDomRenderer<ResourceMonitorModel> {
   }
 
   /**
-   * Open the detail popup, or close it if it is open.
+   * Open the detail view, or close it if it is open.
    */
   toggleDetail(): void {
     if (!this.model) {
@@ -425,7 +425,7 @@ export namespace ResourceMonitorStatus {
      */
     model: ResourceMonitorModel;
     /**
-     * Called on click, Enter or Space; defaults to toggling the detail popup.
+     * Called on click, Enter or Space; defaults to toggling the detail view.
      */
     onActivate?: () => void;
     /**

@@ -69,7 +69,7 @@ export interface WireAnswers {
   metrics?: Metrics;
   kernels?: Kernels;
   kernel?: Kernel;
-  executions?: Executions;
+  cells?: Cells;
   kernel_usage?: KernelUsage;
   events?: Events;
   history?: History;
@@ -579,20 +579,20 @@ export interface KernelOomEvent {
   limit: Bytes;
 }
 /**
- * GET /api/metrics/v1/kernels/<kernel_id>/executions: what each cell cost (issue 17).
+ * GET /api/metrics/v1/kernels/<kernel_id>/cells: what each cell cost (issue 17).
  *
  * This interface was referenced by `WireAnswers`'s JSON-Schema
- * via the `definition` "executions".
+ * via the `definition` "cells".
  */
-export interface Executions {
-  executions: Execution[];
+export interface Cells {
+  cells: CellRecord[];
   peak_since_start?: Bytes | null;
 }
 /**
  * This interface was referenced by `WireAnswers`'s JSON-Schema
- * via the `definition` "execution".
+ * via the `definition` "cell_record".
  */
-export interface Execution {
+export interface CellRecord {
   msg_id: string;
   cell_id: string | null;
   started: SecondsSinceEpoch | null;

@@ -2,7 +2,7 @@
  * Runs only in the `slow-notebook7` Playwright project: Jupyter Notebook 7
  * inside a new 1-CPU quota cpu cgroup with the loop-blocking test route (see
  * playwright.config.js). Its items live in the top bar: the blocked-loop
- * notification, the CPU item's warning and the verdict must show there too.
+ * notification, the CPU item's warning and the diagnosis must show there too.
  *
  * Plain Playwright (Galata's fixtures drive JupyterLab's own pages).
  */
@@ -82,13 +82,13 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
   );
 
   await item.click();
-  const verdict = page.locator(
+  const diagnosis = page.locator(
     '.jp-ResourceMonitor-detail .jp-ResourceMonitor-diagnosis'
   );
-  await expect(verdict.locator('li[data-kind="throttled"]')).toContainText(
+  await expect(diagnosis.locator('li[data-kind="throttled"]')).toContainText(
     /^The 1-CPU limit held this server back in \d+% of the quota periods in which it had work/
   );
-  await expect(verdict.locator('li[data-kind="blocked"]')).toContainText(
+  await expect(diagnosis.locator('li[data-kind="blocked"]')).toContainText(
     CULPRIT
   );
   await page.screenshot({ path: `${SCREENSHOTS}/diagnosis-notebook7.png` });

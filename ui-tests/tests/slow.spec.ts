@@ -131,7 +131,7 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
     { timeout: 90_000 }
   );
 
-  // The detail view's verdict names the limit, its figure, and what to do.
+  // The detail view's diagnosis names the limit, its figure, and what to do.
   await page.locator(ITEM).click();
   const detail = page.locator('.jp-ResourceMonitor-detail');
   const throttled = detail.locator(

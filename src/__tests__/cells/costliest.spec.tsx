@@ -18,7 +18,7 @@ import {
   checkRightSizing,
   IMetricsSource
 } from '../../cells/plugin';
-import { IExecution, IExecutionList } from '../../cells/types';
+import { ICellRecord, ICellList } from '../../cells/types';
 import { KernelUsageModel } from '../../kernels/model';
 import { KERNEL_ROW_CLASS, KernelUsagePanel } from '../../kernels/panel';
 import { GiB, MiB, runTick, TEST_SETTINGS, usePollTimers } from '../fixtures';
@@ -33,7 +33,7 @@ import {
 /**
  * A record as docs/api.md shows it.
  */
-function execution(overrides: Partial<IExecution> = {}): IExecution {
+function record(overrides: Partial<ICellRecord> = {}): ICellRecord {
   return {
     msg_id: 'a1b2c3d4e5',
     cell_id: '4f7e9a01-aaaa-bbbb-cccc-000000000001',
@@ -52,33 +52,33 @@ function execution(overrides: Partial<IExecution> = {}): IExecution {
 }
 
 /**
- * The Python kernel's executions: a 300 MiB cell run twice, three others, a
+ * The Python kernel's cell records: a 300 MiB cell run twice, three others, a
  * cell the kernel aborted.
  */
-function pythonExecutions(): IExecutionList {
+function pythonCells(): ICellList {
   return {
-    executions: [
-      execution({ msg_id: 'm1', cell_id: 'big-cell-1', peak_rss: 300 * MiB }),
-      execution({
+    cells: [
+      record({ msg_id: 'm1', cell_id: 'big-cell-1', peak_rss: 300 * MiB }),
+      record({
         msg_id: 'm2',
         cell_id: 'cpu-cell-2',
         peak_rss: 90 * MiB,
         cpu_s: 9
       }),
-      execution({
+      record({
         msg_id: 'm3',
         cell_id: 'small-cell',
         peak_rss: 90 * MiB,
         cpu_s: 0.2
       }),
-      execution({
+      record({
         msg_id: 'm4',
         cell_id: 'big-cell-1',
         peak_rss: 340 * MiB,
         wall_s: 0.25
       }),
-      execution({ msg_id: 'm5', cell_id: 'tiny-cell', peak_rss: 60 * MiB }),
-      execution({
+      record({ msg_id: 'm5', cell_id: 'tiny-cell', peak_rss: 60 * MiB }),
+      record({
         msg_id: 'm6',
         cell_id: 'aborted',
         started: null,
@@ -129,13 +129,13 @@ function requestsFor(
 
 describe('kernelCells()', () => {
   it("keeps each cell's costliest run, costliest first, three of them", () => {
-    const cells = kernelCells(pythonExecutions());
+    const cells = kernelCells(pythonCells());
     expect(cells.peakSinceStart).toBe(352 * MiB);
     expect(cells.costliest.map(e => e.msg_id)).toEqual(['m4', 'm2', 'm3']);
   });
 
   it('is empty before anything ran', () => {
-    expect(kernelCells({ executions: [], peak_since_start: null })).toEqual({
+    expect(kernelCells({ cells: [], peak_since_start: null })).toEqual({
       peakSinceStart: null,
       costliest: []
     });
@@ -145,19 +145,17 @@ describe('kernelCells()', () => {
 describe('cellCostText() and cellLabel()', () => {
   it('give the peak, CPU and wall time, and a short cell id', () => {
     expect(
-      cellCostText(execution({ peak_rss: 300 * MiB, cpu_s: 1.4, wall_s: 0.25 }))
+      cellCostText(record({ peak_rss: 300 * MiB, cpu_s: 1.4, wall_s: 0.25 }))
     ).toBe('peak 300 MiB · CPU 1.4 s · wall 250 ms');
     // With the sampled CPU of children still running at the end.
     expect(
-      cellCostText(
-        execution({ peak_rss: null, cpu_s: 0.4, children_cpu_s: 2.5 })
-      )
+      cellCostText(record({ peak_rss: null, cpu_s: 0.4, children_cpu_s: 2.5 }))
     ).toBe('CPU 2.9 s · wall 2.1 s');
-    expect(cellCostText(execution({ peak_rss: null, cpu_s: null }))).toBe(
+    expect(cellCostText(record({ peak_rss: null, cpu_s: null }))).toBe(
       'wall 2.1 s'
     );
-    expect(cellLabel(execution())).toBe('cell 4f7e9a01');
-    expect(cellLabel(execution({ cell_id: null }))).toBe('request a1b2c3d4');
+    expect(cellLabel(record())).toBe('cell 4f7e9a01');
+    expect(cellLabel(record({ cell_id: null }))).toBe('request a1b2c3d4');
   });
 });
 
@@ -193,12 +191,12 @@ describe('notebookCellNamer()', () => {
     expect(name(PYTHON_ID, 'deleted')).toBeNull();
     expect(name(R_ID, 'cell-0')).toBeNull();
     // The label falls back to the id when the notebook is not open here.
-    expect(cellLabel(execution({ cell_id: 'cell-0' }), PYTHON_ID, name)).toBe(
+    expect(cellLabel(record({ cell_id: 'cell-0' }), PYTHON_ID, name)).toBe(
       '[1] import numpy as np'
     );
-    expect(
-      cellLabel(execution({ cell_id: 'cell-0abcdefgh' }), R_ID, name)
-    ).toBe('cell cell-0ab');
+    expect(cellLabel(record({ cell_id: 'cell-0abcdefgh' }), R_ID, name)).toBe(
+      'cell cell-0ab'
+    );
   });
 });
 
@@ -218,15 +216,15 @@ describe('the Kernel usage panel', () => {
   function answers(): Record<string, unknown> {
     return {
       '/api/metrics/v1/kernels': kernelList([pythonKernel(), rKernel()]),
-      [`/kernels/${PYTHON_ID}/executions`]: pythonExecutions(),
-      [`/kernels/${R_ID}/executions`]: {
-        executions: [],
+      [`/kernels/${PYTHON_ID}/cells`]: pythonCells(),
+      [`/kernels/${R_ID}/cells`]: {
+        cells: [],
         peak_since_start: null
       }
     };
   }
 
-  it("asks for the shown kernels' executions only while it is visible, once per poll", async () => {
+  it("asks for the shown kernels' cell records only while it is visible, once per poll", async () => {
     const server = routeServer(answers());
     model = new KernelUsageModel({
       serverSettings: TEST_SETTINGS,
@@ -237,24 +235,24 @@ describe('the Kernel usage panel', () => {
     await runTick(model);
     await runTick(model);
     expect(requestsFor(server, '/kernels')).toBe(2);
-    expect(requestsFor(server, '/executions')).toBe(0);
+    expect(requestsFor(server, '/cells')).toBe(0);
 
     model.panelVisible = true;
     await jest.advanceTimersByTimeAsync(0);
-    expect(requestsFor(server, `/kernels/${PYTHON_ID}/executions`)).toBe(1);
-    expect(requestsFor(server, `/kernels/${R_ID}/executions`)).toBe(1);
+    expect(requestsFor(server, `/kernels/${PYTHON_ID}/cells`)).toBe(1);
+    expect(requestsFor(server, `/kernels/${R_ID}/cells`)).toBe(1);
     expect(model.cells(PYTHON_ID)?.peakSinceStart).toBe(352 * MiB);
     expect(model.cells(R_ID)?.costliest).toEqual([]);
 
     await runTick(model);
     await jest.advanceTimersByTimeAsync(0);
-    expect(requestsFor(server, `/kernels/${PYTHON_ID}/executions`)).toBe(2);
+    expect(requestsFor(server, `/kernels/${PYTHON_ID}/cells`)).toBe(2);
 
     model.panelVisible = false;
     await runTick(model);
     await runTick(model);
     expect(requestsFor(server, '/kernels')).toBe(5);
-    expect(requestsFor(server, `/kernels/${PYTHON_ID}/executions`)).toBe(2);
+    expect(requestsFor(server, `/kernels/${PYTHON_ID}/cells`)).toBe(2);
   });
 
   it("shows each kernel's peak since start and its costliest cells", async () => {

@@ -12,13 +12,13 @@ import {
   rightSizingNote
 } from '../../cells/figures';
 import { CELL_LINE_CLASS, showLine } from '../../cells/plugin';
-import { assertExecutionList, IExecution } from '../../cells/types';
+import { assertCellList, ICellRecord } from '../../cells/types';
 import { GiB, MiB } from '../fixtures';
 
 /**
  * A record as docs/api.md shows it.
  */
-function execution(overrides: Partial<IExecution> = {}): IExecution {
+function record(overrides: Partial<ICellRecord> = {}): ICellRecord {
   return {
     msg_id: 'a1',
     cell_id: 'c1',
@@ -38,7 +38,7 @@ function execution(overrides: Partial<IExecution> = {}): IExecution {
 
 describe('cellLine()', () => {
   it('reads as the issue shows it', () => {
-    const line = cellLine(execution(), 8 * GiB);
+    const line = cellLine(record(), 8 * GiB);
     expect(line.text).toBe(
       '2.1 s · CPU 3.4 s (1.6 cores) · peak 1.2 GiB, +300 MiB kept'
     );
@@ -48,12 +48,12 @@ describe('cellLine()', () => {
   });
 
   it('marks a CPU figure read late as approximate, saying why', () => {
-    const line = cellLine(execution({ cpu_exact: false, late_s: 0.2 }), null);
+    const line = cellLine(record({ cpu_exact: false, late_s: 0.2 }), null);
     expect(line.text).toMatch(/ · CPU ≈[\d.]+ m?s/);
     expect(line.tooltip).toContain(
       "the server read the kernel's CPU 200 ms late"
     );
-    expect(cellLine(execution(), null).text).not.toContain('≈');
+    expect(cellLine(record(), null).text).not.toContain('≈');
   });
 
   it('says a cell recorded from its reply alone was not measured', () => {
@@ -66,19 +66,19 @@ describe('cellLine()', () => {
       rss_start: null,
       rss_end: null
     };
-    expect(cellLine(execution(missed), 8 * GiB).text).toBe('not measured');
-    const failed = cellLine(execution({ ...missed, status: 'error' }), null);
+    expect(cellLine(record(missed), 8 * GiB).text).toBe('not measured');
+    const failed = cellLine(record({ ...missed, status: 'error' }), null);
     expect(failed.text).toBe('error · not measured');
     expect(failed.tooltip).toContain('did not see this cell start or end');
     // A cell that never ran says so, and nothing more.
-    expect(
-      cellLine(execution({ ...missed, status: 'aborted' }), null).text
-    ).toBe('not run');
+    expect(cellLine(record({ ...missed, status: 'aborted' }), null).text).toBe(
+      'not run'
+    );
   });
 
   it('says when the peak is not exact, what was freed, and how it ended', () => {
     const line = cellLine(
-      execution({
+      record({
         peak_exact: false,
         rss_end: 50 * MiB,
         status: 'interrupted',
@@ -94,16 +94,16 @@ describe('cellLine()', () => {
   });
 
   it("adds the children's sampled peak and highlights near the limit", () => {
-    const line = cellLine(execution({ children_peak_pss: 700 * MiB }), 2 * GiB);
+    const line = cellLine(record({ children_peak_pss: 700 * MiB }), 2 * GiB);
     expect(line.text).toContain('peak 1.9 GiB');
     expect(line.nearLimit).toBe(true);
     expect(line.tooltip).toContain('close to the memory limit');
-    expect(cellLine(execution(), 2 * GiB, 0).nearLimit).toBe(false);
+    expect(cellLine(record(), 2 * GiB, 0).nearLimit).toBe(false);
   });
 
   it('adds the CPU of children still running at the end, saying it is sampled', () => {
     const line = cellLine(
-      execution({ cpu_s: 0.4, children_cpu_s: 2.9, wall_s: 3.1 }),
+      record({ cpu_s: 0.4, children_cpu_s: 2.9, wall_s: 3.1 }),
       null
     );
     expect(line.text).toContain('CPU 3.3 s (1.1 cores)');
@@ -111,17 +111,17 @@ describe('cellLine()', () => {
     expect(line.tooltip).toContain(
       'Plus 2.9 s of child processes still running at the end: sampled'
     );
-    const none = cellLine(execution({ children_cpu_s: 0 }), null);
+    const none = cellLine(record({ children_cpu_s: 0 }), null);
     expect(none.text).toContain('CPU 3.4 s (1.6 cores)');
     expect(none.tooltip).not.toContain('still running');
     expect(
-      metadataFigures(execution({ children_cpu_s: 2.9 })).children_cpu_s
+      metadataFigures(record({ children_cpu_s: 2.9 })).children_cpu_s
     ).toBe(2.9);
   });
 
   it('leaves out what the server could not measure (a gateway kernel)', () => {
     const line = cellLine(
-      execution({
+      record({
         cpu_s: null,
         peak_rss: null,
         rss_start: null,
@@ -149,7 +149,7 @@ describe('right-sizing', () => {
     expect(
       recordedPeak([
         undefined,
-        metadataFigures(execution({ peak_rss: 2 * GiB })),
+        metadataFigures(record({ peak_rss: 2 * GiB })),
         { peak_rss: GiB, children_peak_pss: 2 * GiB },
         'garbage'
       ])
@@ -170,8 +170,8 @@ describe('showLine()', () => {
   it('adds one line under the cell, updates it, and removes it', () => {
     const cell = new Widget();
     cell.layout = new PanelLayout();
-    showLine(cell, execution(), 8 * GiB);
-    showLine(cell, execution({ wall_s: 5 }), 1.3 * GiB);
+    showLine(cell, record(), 8 * GiB);
+    showLine(cell, record({ wall_s: 5 }), 1.3 * GiB);
     const lines = cell.node.querySelectorAll(`.${CELL_LINE_CLASS}`);
     expect(lines).toHaveLength(1);
     expect(lines[0].textContent).toMatch(/^5\.0 s · /);
@@ -181,16 +181,12 @@ describe('showLine()', () => {
   });
 });
 
-describe('assertExecutionList()', () => {
+describe('assertCellList()', () => {
   it('accepts the documented answer and rejects others', () => {
     expect(() =>
-      assertExecutionList({ executions: [execution()], peak_since_start: 1 })
+      assertCellList({ cells: [record()], peak_since_start: 1 })
     ).not.toThrow();
-    expect(() => assertExecutionList({})).toThrow(
-      "'executions' must be an array"
-    );
-    expect(() => assertExecutionList({ executions: [{}] })).toThrow(
-      "'executions[0].msg_id'"
-    );
+    expect(() => assertCellList({})).toThrow("'cells' must be an array");
+    expect(() => assertCellList({ cells: [{}] })).toThrow("'cells[0].msg_id'");
   });
 });

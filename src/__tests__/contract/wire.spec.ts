@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { IOomEvent } from '../../alerts/events';
-import type { IExecutionList } from '../../cells/types';
+import type { ICellList } from '../../cells/types';
 import type { IKernelList, IKernelUsage } from '../../kernels/types';
 import type {
   ILimits,
@@ -49,7 +49,7 @@ const reads: [
   Reads<Wire.Kernels, IKernelList>,
   Reads<Wire.Kernel, IKernelUsage>,
   Reads<Wire.Events['events'][number], IOomEvent>,
-  Reads<Wire.Executions, IExecutionList>
+  Reads<Wire.Cells, ICellList>
 ] = [true, true, true, true, true];
 
 // No field the frontend reads is missing from the schema.

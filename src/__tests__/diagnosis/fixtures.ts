@@ -23,7 +23,7 @@ export const NOW = Date.UTC(2026, 11, 1, 14, 2, 30);
 export const THRESHOLDS: IThresholds = DEFAULT_THRESHOLDS;
 
 /**
- * A healthy server that reports every slowness figure: a 2-CPU quota barely
+ * A healthy server that reports every diagnosis figure: a 2-CPU quota barely
  * throttled, little waiting, a responsive loop, the host's PSI.
  */
 export function calmPayload(): IMetrics {

@@ -173,7 +173,7 @@ describe('the detail view', () => {
     );
   });
 
-  it('renders no section for a server without the slowness fields', async () => {
+  it('renders no section for a server without the diagnosis fields', async () => {
     expect(await sectionOf(normalPayload())).toBeNull();
     expect(
       detail.node.querySelector('.jp-ResourceMonitor-explanations')
@@ -231,7 +231,7 @@ describe('the Kernel usage panel', () => {
   });
 });
 
-describe('validation of the slowness fields', () => {
+describe('validation of the diagnosis fields', () => {
   it('accepts them null or absent, and the shapes the server sends', () => {
     expect(() => assertMetrics(normalPayload())).not.toThrow();
     expect(() =>

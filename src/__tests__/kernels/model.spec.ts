@@ -462,7 +462,7 @@ describe('KernelUsageModel', () => {
     it('stands by until the panel shows or a kernel is current, then fetches at once', async () => {
       const server = stubServer({ status: 200, body: kernelList() });
       model = makeModel({ onlyWhenShown: true });
-      // (the visible panel also asks for each kernel's executions: see
+      // (the visible panel also asks for each kernel's cell records: see
       // cells/costliest.spec.tsx)
       const listRequests = (): number =>
         server.mock.calls.filter(call => String(call[0]).endsWith('/kernels'))

@@ -184,7 +184,7 @@ describe('ResourceMonitorStatus', () => {
   });
 
   describe('activation', () => {
-    it('opens and closes the detail popup with Enter and click', async () => {
+    it('opens and closes the detail view with Enter and click', async () => {
       await setUp(
         { status: 200, body: normalPayload() },
         { status: 200, body: { ...normalPayload(), cpu_percent: 80 } }

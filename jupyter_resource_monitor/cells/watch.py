@@ -1,4 +1,4 @@
-"""Hooks the executions into the server: the kernel manager's iopub watcher, its restarts and
+"""Hooks the cell records into the server: the kernel manager's iopub watcher, its restarts and
 shutdowns, and the kernel WebSocket (where a request's ``cellId`` passes by).
 
 No new socket is opened: jupyter_server already receives every iopub message of every kernel once,
@@ -18,13 +18,13 @@ from .. import adapters
 from ..snapshot import Snapshot
 from ..tracking.tracker import kernel_pid
 from . import frames
-from .history import NotebookPeaks
-from .kernel import KernelExecutions
+from .kernel import KernelCells
+from .notebook_peaks import NotebookPeaks
 from .trail import Trail
 
 
-class Executions:
-    """Every kernel's :class:`KernelExecutions`, by kernel id."""
+class Cells:
+    """Every kernel's :class:`KernelCells`, by kernel id."""
 
     def __init__(
         self,
@@ -36,7 +36,7 @@ class Executions:
         self.kernel_manager = kernel_manager
         self.trail = trail
         self.log = log or logging.getLogger(__name__)
-        self.kernels: dict[str, KernelExecutions] = {}
+        self.kernels: dict[str, KernelCells] = {}
         self._restarters: set[str] = set()
         # Each notebook's highest kernel peak, kept after its kernels are gone. ``path_of`` gives
         # a kernel's session path (the tracker's, refreshed every few seconds); the last one
@@ -77,16 +77,16 @@ class Executions:
             return
         stream, server_callback = shared
         if kernel_id not in self.kernels:
-            self.kernels[kernel_id] = KernelExecutions(
+            self.kernels[kernel_id] = KernelCells(
                 kernel_id, functools.partial(kernel_pid, self.kernel_manager, kernel_id), trail=self.trail
             )
-        executions = self.kernels[kernel_id]
+        cells = self.kernels[kernel_id]
 
         def on_iopub(msg_list):
             try:
                 msg = frames.parse_iopub(msg_list)
                 if msg is not None:
-                    executions.on_message(msg)
+                    cells.on_message(msg)
             except Exception:  # noqa: BLE001 - never break the server's own activity tracking
                 self.log.exception("Per-cell figures: kernel %s", kernel_id)
             server_callback(msg_list)
@@ -105,15 +105,15 @@ class Executions:
     # -- events -----------------------------------------------------------------------------------
 
     def request(self, kernel_id: str, request: frames.Request) -> None:
-        executions = self.kernels.get(kernel_id)
-        if executions is not None:
-            executions.request(request)
+        cells = self.kernels.get(kernel_id)
+        if cells is not None:
+            cells.request(request)
 
     def reply(self, kernel_id: str, reply: frames.Reply) -> None:
-        executions = self.kernels.get(kernel_id)
-        cell_id = executions.cell_of(reply.msg_id) if executions is not None else None
-        if executions is not None:
-            executions.reply(reply)
+        cells = self.kernels.get(kernel_id)
+        cell_id = cells.cell_of(reply.msg_id) if cells is not None else None
+        if cells is not None:
+            cells.reply(reply)
         for listener in self.reply_listeners:
             try:
                 listener(kernel_id, reply, cell_id)
@@ -122,22 +122,22 @@ class Executions:
 
     def mark(self, kernel_id: str, msg_id: str | None, guard: str) -> None:
         """Note on a request's record what the memory guard did (msg_id None: the running one)."""
-        executions = self.kernels.get(kernel_id)
-        if executions is not None:
-            executions.mark(msg_id, guard)
+        cells = self.kernels.get(kernel_id)
+        if cells is not None:
+            cells.mark(msg_id, guard)
 
     def ended(self, kernel_id: str, status: str) -> None:
-        executions = self.kernels.get(kernel_id)
-        if executions is not None:
-            executions.ended(status)
-            self._note_peak(kernel_id, executions)
+        cells = self.kernels.get(kernel_id)
+        if cells is not None:
+            cells.ended(status)
+            self._note_peak(kernel_id, cells)
 
-    def _note_peak(self, kernel_id: str, executions: KernelExecutions) -> None:
+    def _note_peak(self, kernel_id: str, cells: KernelCells) -> None:
         """Remember the kernel's peak so far under its notebook's path."""
         path = self.path_of(kernel_id) or self._paths.get(kernel_id)
         if path:
             self._paths[kernel_id] = path
-            self.peaks.note(path, executions.peak_since_start)
+            self.peaks.note(path, cells.peak_since_start)
 
     def on_snapshot(self, snap: Snapshot) -> None:
         """Per sample: children's PSS and CPU for running cells; forget kernels that are gone; hook
@@ -147,19 +147,19 @@ class Executions:
             self._note_peak(kernel_id, self.kernels.pop(kernel_id))
             self._restarters.discard(kernel_id)
             self._paths.pop(kernel_id, None)
-        for kernel_id, executions in self.kernels.items():
-            self._note_peak(kernel_id, executions)
+        for kernel_id, cells in self.kernels.items():
+            self._note_peak(kernel_id, cells)
             if kernel_id not in self._restarters:
                 try:
                     self._hook_restarter(kernel_id, self.kernel_manager.get_kernel(kernel_id))
                 except KeyError:
                     continue
-            if not executions.running:
+            if not cells.running:
                 continue
-            pid = executions.pid()
+            pid = cells.pid()
             usage = snap.subtrees.get(pid) if pid is not None else None
             if usage is not None:
-                executions.observe_children(snap.taken_at, usage, pid, complete=snap.left_out == 0)
+                cells.observe_children(snap.taken_at, usage, pid, complete=snap.left_out == 0)
 
     def notebook_peak(self, path: str) -> dict[str, Any]:
         """The route's answer for one notebook path: its highest kernel peak in this server's
@@ -171,13 +171,11 @@ class Executions:
         """The route's body; ``KeyError`` for a kernel the kernel manager does not know."""
         if kernel_id not in self.kernel_manager:
             raise KeyError(kernel_id)
-        executions = self.kernels.get(kernel_id)
-        return (
-            executions.body() if executions is not None else b'{"executions": [], "peak_since_start": null}'
-        )
+        cells = self.kernels.get(kernel_id)
+        return cells.body() if cells is not None else b'{"cells": [], "peak_since_start": null}'
 
 
-def connection_class(base: type, executions: Executions) -> type:
+def connection_class(base: type, cells: Cells) -> type:
     """``base`` (the server's kernel WebSocket connection class), noting each execute_request's
     id, ``cellId`` and ``silent`` before passing the message on unchanged (on an idle kernel, the
     request's start), and each execute_reply on its way back (its request's end, unless its idle
@@ -196,9 +194,9 @@ def connection_class(base: type, executions: Executions) -> type:
                 else:
                     request = frames.parse_ws_json(incoming_msg)
                 if request is not None and self._passes_on():
-                    executions.request(self.kernel_id, request)
+                    cells.request(self.kernel_id, request)
             except Exception:  # noqa: BLE001 - the message goes on whatever happens here
-                executions.log.exception("Per-cell figures: reading a request")
+                cells.log.exception("Per-cell figures: reading a request")
             return super().handle_incoming_message(incoming_msg)
 
         def _passes_on(self) -> bool:
@@ -216,9 +214,9 @@ def connection_class(base: type, executions: Executions) -> type:
                 if channel == "shell":
                     reply = frames.parse_reply(outgoing_msg)
                     if reply is not None:
-                        executions.reply(self.kernel_id, reply)
+                        cells.reply(self.kernel_id, reply)
             except Exception:  # noqa: BLE001 - the message goes on whatever happens here
-                executions.log.exception("Per-cell figures: reading a reply")
+                cells.log.exception("Per-cell figures: reading a reply")
             return super().handle_outgoing_message(stream, outgoing_msg)
 
     CellTrackingConnection.__name__ = CellTrackingConnection.__qualname__ = f"CellTracking{base.__name__}"

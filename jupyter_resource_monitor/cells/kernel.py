@@ -1,4 +1,4 @@
-"""One kernel's executions: where each begins and ends, what the kernel did in between, and the
+"""One kernel's cell records: where each begins and ends, what the kernel did in between, and the
 bounded records.
 
 A kernel runs the requests of its shell channel one at a time, in the order they came. So:
@@ -62,7 +62,7 @@ Reader = Callable[[int, bool], "peak.Reading | None"]
 
 
 @dataclasses.dataclass(slots=True)
-class Execution:
+class CellRecord:
     """What the route serves for one execution (times in seconds since the epoch, sizes in
     bytes; None where unknown)."""
 
@@ -140,7 +140,7 @@ class _Cell:
     """One execution: a request that passed through the server, or one the kernel said busy for
     that did not (another client's)."""
 
-    record: Execution
+    record: CellRecord
     requested: bool  # its request passed through the server
     silent: bool
     passed: float | None  # when it passed through the server
@@ -167,7 +167,7 @@ class _Cell:
 
 def kernel_time(date: str | None, default: float) -> float:
     """Seconds since the epoch from a message header's ``date`` (the kernel's clock, the same host's
-    for a local kernel), else ``default``. Not always right: see :meth:`KernelExecutions._date`."""
+    for a local kernel), else ``default``. Not always right: see :meth:`KernelCells._date`."""
     if not date:
         return default
     try:
@@ -189,8 +189,8 @@ def _unpadded(date: str) -> float | None:
     return kernel_time(fixed, 0.0) or None
 
 
-class KernelExecutions:
-    """Executions of one kernel. ``pid()`` gives its local process now (None: not local);
+class KernelCells:
+    """Cells of one kernel. ``pid()`` gives its local process now (None: not local);
     ``reader`` reads a process's figures (:func:`.peak.read`), ``clock`` tells the time
     (``time.time``): both are arguments so that the state machine can be tested alone."""
 
@@ -210,7 +210,7 @@ class KernelExecutions:
         # Followed while requests wait behind the running one (the process followed, if any).
         self.trail = trail
         self._followed: int | None = None
-        self.records: collections.deque[Execution] = collections.deque(maxlen=max_records)
+        self.records: collections.deque[CellRecord] = collections.deque(maxlen=max_records)
         # Each record's JSON, encoded once (again only if a record changes): a body costs a join.
         self._encoded: collections.deque[bytes] = collections.deque(maxlen=max_records)
         self.peak_since_start: int | None = None  # running maximum of every VmHWM read
@@ -242,7 +242,7 @@ class KernelExecutions:
             return
         now = self.clock()
         cell = _Cell(
-            Execution(request.msg_id, request.cell_id, started=None),
+            CellRecord(request.msg_id, request.cell_id, started=None),
             requested=True,
             silent=request.silent,
             passed=now,
@@ -380,7 +380,7 @@ class KernelExecutions:
             self._busy_other(parent)
             return
         # Another client's request (not through the server) on a kernel idle as far as we know.
-        other = _Cell(Execution(parent, None, started=None), requested=False, silent=False, passed=None)
+        other = _Cell(CellRecord(parent, None, started=None), requested=False, silent=False, passed=None)
         other.busy_at = at
         last = self._last_end
         if last is not None and at < last.read_at + LATE_S:
@@ -657,11 +657,11 @@ class KernelExecutions:
         return bool(self._queue) or self._other is not None
 
     def body(self) -> bytes:
-        """``{"executions": [...], "peak_since_start": ...}``, built at most once per change from
+        """``{"cells": [...], "peak_since_start": ...}``, built at most once per change from
         records encoded once each."""
         if self._body is None:
             self._body = (
-                b'{"executions": ['
+                b'{"cells": ['
                 + b", ".join(self._encoded)
                 + b'], "peak_since_start": '
                 + json.dumps(self.peak_since_start).encode()
@@ -694,9 +694,9 @@ def _children_cpu_s(cell: _Cell, end: peak.Reading) -> float | None:
     return round(max(0.0, last[0] - first[0] - reaped_since), 3)
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(Execution))
+_FIELDS = tuple(f.name for f in dataclasses.fields(CellRecord))
 
 
-def _encode(record: Execution) -> bytes:
+def _encode(record: CellRecord) -> bytes:
     # Not dataclasses.asdict: its deep copies cost more than the rest of a cell's handling.
     return json.dumps({name: getattr(record, name) for name in _FIELDS}).encode()

@@ -1,7 +1,7 @@
-"""The per-kernel state machine alone (executions/kernel.py), fed the messages a kernel and its
+"""The per-kernel state machine alone (cells/kernel.py), fed the messages a kernel and its
 clients send, in the orders the server sees them, with a fake process for its reader and a fake
 clock: every figure is known exactly, nothing spins a real CPU. Real kernels are in
-test_executions.py and test_boundaries.py."""
+test_cells.py and test_boundaries.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from jupyter_resource_monitor.executions import peak
-from jupyter_resource_monitor.executions.frames import Message, Reply, Request
-from jupyter_resource_monitor.executions.kernel import LATE_S, MAX_RECORDS, KernelExecutions
-from jupyter_resource_monitor.executions.trail import Trail, TrailWriter
+from jupyter_resource_monitor.cells import peak
+from jupyter_resource_monitor.cells.frames import Message, Reply, Request
+from jupyter_resource_monitor.cells.kernel import LATE_S, MAX_RECORDS, KernelCells
+from jupyter_resource_monitor.cells.trail import Trail, TrailWriter
 from jupyter_resource_monitor.snapshot import Usage
 
 MiB = 1 << 20
@@ -68,15 +68,15 @@ class FakeKernel:
         return Reply(msg_id, content, self.date(at))
 
 
-def store_of(kernel: FakeKernel, **kwargs) -> KernelExecutions:
-    return KernelExecutions("k", lambda: kernel.pid, reader=kernel.read, clock=kernel.clock, **kwargs)
+def store_of(kernel: FakeKernel, **kwargs) -> KernelCells:
+    return KernelCells("k", lambda: kernel.pid, reader=kernel.read, clock=kernel.clock, **kwargs)
 
 
-def records(store: KernelExecutions) -> list[dict]:
-    return json.loads(store.body())["executions"]
+def records(store: KernelCells) -> list[dict]:
+    return json.loads(store.body())["cells"]
 
 
-def ready(store: KernelExecutions, kernel: FakeKernel) -> None:
+def ready(store: KernelCells, kernel: FakeKernel) -> None:
     """The kernel has answered something since it started (the WebSocket's kernel_info): idle."""
     store.on_message(kernel.status("busy", "info", parent_type="kernel_info_request"))
     store.on_message(kernel.status("idle", "info", parent_type="kernel_info_request"))
@@ -106,7 +106,7 @@ def test_a_request_to_an_idle_kernel_starts_as_it_passes_through():
     assert record["late_s"] == 0
 
 
-def three_queued(store: KernelExecutions, kernel: FakeKernel) -> tuple[list[str], float, float]:
+def three_queued(store: KernelCells, kernel: FakeKernel) -> tuple[list[str], float, float]:
     """Sleep 1.5 s, then a 300 MiB C call (first statement), then 1 s of CPU, sent at once; the
     kernel's replies on time. Returns the ids, when the C call began and when it ended."""
     ids = ["sleep", "alloc", "spin"]
@@ -296,14 +296,14 @@ def test_records_are_bounded_newest_last_and_encoded_once_per_change():
         store.on_message(kernel.status("idle", f"m{i}"))
     body = store.body()
     assert store.body() is body  # nothing changed: the same bytes, nothing re-encoded
-    executions = json.loads(body)["executions"]
-    assert len(executions) == MAX_RECORDS >= 200
-    assert executions[-1]["msg_id"] == f"m{MAX_RECORDS + 99}" and executions[0]["msg_id"] == "m100"
-    assert all(e["cpu_s"] == pytest.approx(0.01, abs=1 / TICKS) for e in executions)
+    records = json.loads(body)["cells"]
+    assert len(records) == MAX_RECORDS >= 200
+    assert records[-1]["msg_id"] == f"m{MAX_RECORDS + 99}" and records[0]["msg_id"] == "m100"
+    assert all(e["cpu_s"] == pytest.approx(0.01, abs=1 / TICKS) for e in records)
     # A silent request from a client outside the server (no execute_input): not a cell.
     store.on_message(kernel.status("busy", "silent"))
     store.on_message(kernel.status("idle", "silent"))
-    assert json.loads(store.body())["executions"] == executions
+    assert json.loads(store.body())["cells"] == records
 
 
 def test_a_starting_status_keeps_the_requests_sent_since_the_restart():
@@ -437,7 +437,7 @@ def kernel_time_of(date: str) -> float:
 
 
 class TrailOf:
-    """The real trail (executions/trail.py), both halves in this process: the writer's readings of
+    """The real trail (cells/trail.py), both halves in this process: the writer's readings of
     the fake kernel are taken when the test says, instead of every 10 ms."""
 
     def __init__(self, kernel: FakeKernel):

@@ -2,7 +2,7 @@
 // Distributed under the terms of the Modified BSD License.
 
 /**
- * When to speak up about slowness: pure state machines, fed one payload at a
+ * When the diagnosis speaks up: pure state machines, fed one payload at a
  * time, one notification per episode (as watch.ts does for memory).
  */
 

@@ -12,7 +12,7 @@ import {
   formatClock,
   hasDiagnosis,
   throttleLine
-} from '../diagnosis/verdict';
+} from '../diagnosis/diagnose';
 import type { IKernelUsage } from '../kernels/types';
 import type { ResourceMonitorModel } from '../server/model';
 import type { IMetrics } from '../server/types';
@@ -20,17 +20,17 @@ import { baseName, formatDuration, formatPercent } from '../shared/format';
 import { trans } from '../shared/i18n';
 import { Guards, validationError } from '../shared/validate';
 import { actionsOf, ModelAlerts } from './modelAlerts';
-import { HeldBackWatch, LoopBlockWatch } from './slownessWatch';
+import { HeldBackWatch, LoopBlockWatch } from './diagnosisWatch';
 
 /**
- * Notifications about slowness through JupyterLab's notification system
+ * Notifications of the diagnosis (blocked loops, kernels held back) through JupyterLab's notification system
  * (JupyterLab and Notebook 7): the server's event loop blocked past the
  * threshold (naming the culprit), and a kernel held back most of a minute.
  * One per episode. Fed by the shared server model and the diagnosis context;
  * fetches nothing.
  */
-export class SlownessAlerts extends ModelAlerts {
-  constructor(options: SlownessAlerts.IOptions) {
+export class DiagnosisAlerts extends ModelAlerts {
+  constructor(options: DiagnosisAlerts.IOptions) {
     super(options.model);
     this._context = options.context;
     this._showDetails = options.showDetails;
@@ -107,9 +107,9 @@ export class SlownessAlerts extends ModelAlerts {
 }
 
 /**
- * A namespace for {@link SlownessAlerts} statics.
+ * A namespace for {@link DiagnosisAlerts} statics.
  */
-export namespace SlownessAlerts {
+export namespace DiagnosisAlerts {
   export interface IOptions {
     /**
      * The shared server model.

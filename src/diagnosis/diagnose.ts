@@ -15,7 +15,7 @@ import { IThresholds, reaches } from './thresholds';
 import type { IFrame, IEventLoopBlock, IPressure } from './types';
 
 /**
- * What a verdict line is about.
+ * What a diagnosis line is about.
  *
  * - `throttled`: the CPU quota throttled the server.
  * - `waiting`: the server's processes waited for a CPU (no kernel rows).
@@ -25,7 +25,7 @@ import type { IFrame, IEventLoopBlock, IPressure } from './types';
  * - `host`: the host's pressure, context only, never blamed on this server.
  * - `clear`: nothing holds the server back.
  */
-export type VerdictKind =
+export type DiagnosisKind =
   | 'throttled'
   | 'waiting'
   | 'kernel-waiting'
@@ -35,13 +35,13 @@ export type VerdictKind =
   | 'clear';
 
 /**
- * One line of the verdict.
+ * One line of the diagnosis.
  */
-export interface IVerdictLine {
+export interface IDiagnosisLine {
   /**
    * What the line is about.
    */
-  readonly kind: VerdictKind;
+  readonly kind: DiagnosisKind;
   /**
    * Unique among the lines (a React key).
    */
@@ -58,9 +58,9 @@ export interface IVerdictLine {
 }
 
 /**
- * What a verdict is drawn from.
+ * What a diagnosis is drawn from.
  */
-export interface IVerdictInput {
+export interface IDiagnosisInput {
   /**
    * The last payload of `/api/metrics/v1`, or null.
    */
@@ -103,7 +103,7 @@ export function hasDiagnosis(metrics: IMetrics | null): metrics is IMetrics {
 }
 
 /**
- * The verdict: one line per cause, newest figures first, or one `clear` line.
+ * The diagnosis: one line per cause, newest figures first, or one `clear` line.
  *
  * @param input - The payload, the kernel rows, the thresholds and the time.
  *
@@ -114,12 +114,12 @@ export function hasDiagnosis(metrics: IMetrics | null): metrics is IMetrics {
  * competing (throttled time shows up as run-queue waiting too). The host's
  * pressure is every tenant's: it gets a `host` line, never a cause.
  */
-export function diagnose(input: IVerdictInput): IVerdictLine[] {
+export function diagnose(input: IDiagnosisInput): IDiagnosisLine[] {
   const { metrics, kernels, thresholds, now } = input;
   if (!hasDiagnosis(metrics)) {
     return [];
   }
-  const lines: IVerdictLine[] = [];
+  const lines: IDiagnosisLine[] = [];
 
   const throttled = throttleLine(metrics, thresholds);
   if (throttled) {
@@ -223,7 +223,7 @@ export function cpuHeldBack(
 export function throttleLine(
   metrics: IMetrics,
   thresholds: IThresholds
-): IVerdictLine | null {
+): IDiagnosisLine | null {
   const throttle = metrics.cpu_throttle;
   if (
     !throttle ||
@@ -298,7 +298,7 @@ export function waitingCause(metrics: IMetrics, throttled: boolean): string {
 export function pressureLines(
   metrics: IMetrics,
   thresholds: IThresholds
-): IVerdictLine[] {
+): IDiagnosisLine[] {
   const psi = metrics.psi;
   if (!psi) {
     return [];
@@ -375,7 +375,7 @@ export function pressureLines(
  *
  * @param now - The time, in ms since the epoch.
  */
-export function blockLines(metrics: IMetrics, now: number): IVerdictLine[] {
+export function blockLines(metrics: IMetrics, now: number): IDiagnosisLine[] {
   const blocks = (metrics.event_loop?.blocks ?? []).filter(
     block => block.time * 1000 >= now - RECENT_BLOCKS_MS
   );

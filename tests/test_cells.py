@@ -1,4 +1,4 @@
-"""What each cell cost: records of real executions on real kernels (ipykernel and xeus-python),
+"""What each cell cost: records of real cells run on real kernels (ipykernel and xeus-python),
 through a real server's kernel WebSocket, each compared with a truth the test reads itself."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ KERNELS = ["python3", pytest.param("xpython", marks=XPYTHON)]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("executions") / "work"
+    folder = tmp_path_factory.mktemp("cells") / "work"
     folder.mkdir()
     server = servers.ServerProcess(folder, "--ResourceMonitor.sample_interval=0.5")
     try:
@@ -117,7 +117,7 @@ async def test_a_one_gib_spike_freed_at_once_has_its_exact_peak(server, kernel):
     assert record["rss_end"] < before + 100 * MiB
     assert record["started"] < record["ended"]
     assert record["wall_s"] == pytest.approx(max(0.0, record["ended"] - record["started"]), abs=1e-3)
-    body = server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
+    body = server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")
     assert body["peak_since_start"] >= record["peak_rss"]
 
 
@@ -215,7 +215,7 @@ async def test_run_all_gives_each_queued_cell_its_own_figures(server, kernel):
         for msg_id in msg_ids:
             assert (await k.reply(msg_id))["status"] == "ok"
     records = records_for(server, kernel_id, msg_ids)
-    listed = [e["msg_id"] for e in server.get(f"api/metrics/v1/kernels/{kernel_id}/executions")["executions"]]
+    listed = [e["msg_id"] for e in server.get(f"api/metrics/v1/kernels/{kernel_id}/cells")["cells"]]
     assert listed[-3:] == msg_ids  # newest last, in the order they ran
     sleep, allocate, compute = records
     assert [r["cell_id"] for r in records] == ["cell-0", "cell-1", "cell-2"]
@@ -359,7 +359,7 @@ async def test_xeus_python_answers_an_interrupt_request_and_runs_the_cell_on(ser
 
 def test_unknown_kernel_is_404(server):
     with pytest.raises(urllib.error.HTTPError) as info:
-        server.get("api/metrics/v1/kernels/nope/executions")
+        server.get("api/metrics/v1/kernels/nope/cells")
     info.value.close()
     assert info.value.code == 404
 
@@ -368,7 +368,7 @@ def test_unknown_kernel_is_404(server):
 def server_without_tracking(tmp_path_factory):
     folder = tmp_path_factory.mktemp("untracked") / "work"
     folder.mkdir()
-    server = servers.ServerProcess(folder, "--ResourceMonitor.track_executions=False")
+    server = servers.ServerProcess(folder, "--ResourceMonitor.track_cells=False")
     try:
         server.wait_until("api/status", lambda body: True)
         yield server
@@ -379,7 +379,7 @@ def server_without_tracking(tmp_path_factory):
 def test_tracking_can_be_turned_off(server_without_tracking):
     kernel_id = server_without_tracking.post("api/kernels", {"name": "python3"})["id"]
     with pytest.raises(urllib.error.HTTPError) as info:
-        server_without_tracking.get(f"api/metrics/v1/kernels/{kernel_id}/executions")
+        server_without_tracking.get(f"api/metrics/v1/kernels/{kernel_id}/cells")
     info.value.close()
     assert info.value.code == 404
 

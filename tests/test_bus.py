@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from jupyter_events.schema import EventSchema
 
-from jupyter_resource_monitor import events
+from jupyter_resource_monitor import bus
 from jupyter_resource_monitor.tracking.oom import OomEvent
 
 
@@ -70,18 +70,18 @@ def oom_event(**changes) -> OomEvent:
 
 
 def test_the_schemas_are_jupyter_events_schemas_shipped_beside_the_module():
-    for schema_id in events.SCHEMA_IDS:
-        path = events.schema_path(schema_id)
-        assert path.is_file() and path.parent.parent == Path(events.__file__).parent
+    for schema_id in bus.SCHEMA_IDS:
+        path = bus.schema_path(schema_id)
+        assert path.is_file() and path.parent.parent == Path(bus.__file__).parent
         schema = EventSchema(path)  # validates it against jupyter_events' metaschema
         assert schema.id == schema_id and schema.version == "1"
-        assert schema_id.startswith(events.EVENTS_URI + "/") and schema_id.endswith("/v1")
+        assert schema_id.startswith(bus.EVENTS_URI + "/") and schema_id.endswith("/v1")
         assert schema.properties and "personal-data" in schema._schema
 
 
 async def test_the_server_registers_our_schemas(jp_serverapp, monitor):
     registered = set(jp_serverapp.event_logger.schemas.schema_ids)
-    assert set(events.SCHEMA_IDS) <= registered
+    assert set(bus.SCHEMA_IDS) <= registered
     assert len(monitor.tracker.oom_listeners) == 1
 
 
@@ -91,26 +91,26 @@ async def test_an_oom_event_reaches_subscribers_and_the_operators_log(jp_ws_fetc
         event = oom_event()
         for listener in monitor.tracker.oom_listeners:  # what the tracker does on a new event
             listener(event)
-        message = await next_of(ws, events.OOM_KILL_SCHEMA_ID)
+        message = await next_of(ws, bus.OOM_KILL_SCHEMA_ID)
     finally:
         ws.close()
     expected = dataclasses.asdict(event)
     del expected["memory_before"]  # 1,200 points: the REST route has them, the bus does not
-    assert message == {"schema_id": events.OOM_KILL_SCHEMA_ID, **expected}
+    assert message == {"schema_id": bus.OOM_KILL_SCHEMA_ID, **expected}
     assert len(json.dumps(message)) < 1024
 
     logged = [json.loads(line) for line in event_log.read_text().splitlines()]
-    ours = [r for r in logged if r["__schema__"] == events.OOM_KILL_SCHEMA_ID]
+    ours = [r for r in logged if r["__schema__"] == bus.OOM_KILL_SCHEMA_ID]
     assert len(ours) == 1 and ours[0]["__schema_version__"] == "1"
     assert {k: v for k, v in ours[0].items() if not k.startswith("__")} == expected
 
 
 def test_long_strings_are_cut_to_the_schemas_bounds_and_the_record_still_validates():
-    record = events.oom_kill_record(
+    record = bus.oom_kill_record(
         oom_event(path="deep/" * 400 + "x.ipynb", kernel_memory=None, sample_time=None, exit_signal=None)
     )
     assert len(record["path"]) == 1024 and record["path"].endswith("…")
-    schema = EventSchema(events.schema_path(events.OOM_KILL_SCHEMA_ID))
+    schema = EventSchema(bus.schema_path(bus.OOM_KILL_SCHEMA_ID))
     schema.validate(record)
     with pytest.raises(jsonschema.ValidationError):  # the schema does check: a wrong figure fails
         schema.validate({**record, "memory_figure": "rss"})
@@ -126,20 +126,20 @@ def block(depth: int) -> dict:
 async def test_a_loop_block_reaches_subscribers_validated_and_bounded(jp_serverapp, jp_ws_fetch):
     ws = await jp_ws_fetch("api", "events", "subscribe")
     try:
-        emitted = events.emit_loop_block(jp_serverapp.event_logger, block(depth=50))
-        message = await next_of(ws, events.LOOP_BLOCK_SCHEMA_ID)
+        emitted = bus.emit_loop_block(jp_serverapp.event_logger, block(depth=50))
+        message = await next_of(ws, bus.LOOP_BLOCK_SCHEMA_ID)
     finally:
         ws.close()
     assert emitted is not None  # validated by the logger against the registered schema
     assert message["id"] == 3 and message["duration_ms"] == 2041.5
     assert message["culprit"] == {"function": "level_1", "file": "/srv/app/mod_1.py", "line": 11}
-    assert message["stack_depth"] == 50 and len(message["stack"]) == events.MAX_STACK_FRAMES
+    assert message["stack_depth"] == 50 and len(message["stack"]) == bus.MAX_STACK_FRAMES
     assert message["stack"][0] == {
         "function": "match",
         "file": "/usr/lib/python3.11/re/__init__.py",
         "line": None,
     }
-    assert message["stack"][-1]["function"] == f"level_{events.MAX_STACK_FRAMES - 1}"
+    assert message["stack"][-1]["function"] == f"level_{bus.MAX_STACK_FRAMES - 1}"
 
 
 async def test_a_block_object_with_to_json_and_no_culprit_is_emitted(jp_serverapp):
@@ -152,12 +152,12 @@ async def test_a_block_object_with_to_json_and_no_culprit_is_emitted(jp_serverap
     async def listener(logger, schema_id, data):
         seen.append(data)
 
-    jp_serverapp.event_logger.add_listener(schema_id=events.LOOP_BLOCK_SCHEMA_ID, listener=listener)
+    jp_serverapp.event_logger.add_listener(schema_id=bus.LOOP_BLOCK_SCHEMA_ID, listener=listener)
     try:
-        assert events.emit_loop_block(jp_serverapp.event_logger, Block())["culprit"] is None
+        assert bus.emit_loop_block(jp_serverapp.event_logger, Block())["culprit"] is None
         await asyncio.sleep(0.1)
     finally:
-        jp_serverapp.event_logger.remove_listener(schema_id=events.LOOP_BLOCK_SCHEMA_ID, listener=listener)
+        jp_serverapp.event_logger.remove_listener(schema_id=bus.LOOP_BLOCK_SCHEMA_ID, listener=listener)
     assert [d["stack_depth"] for d in seen] == [2]
 
 
@@ -165,13 +165,11 @@ def test_registration_is_idempotent_and_a_refused_schema_leaves_the_bus_out(monk
     from jupyter_events import EventLogger
 
     logger = EventLogger()
-    assert events.register_schemas(logger) and events.register_schemas(logger)
-    assert set(logger.schemas.schema_ids) == set(events.SCHEMA_IDS)
+    assert bus.register_schemas(logger) and bus.register_schemas(logger)
+    assert set(logger.schemas.schema_ids) == set(bus.SCHEMA_IDS)
     # A schema the installed jupyter_events refuses (as one older than 0.6 refuses fields without
     # redactionPolicies): registration says so instead of failing the server's start.
     refused = tmp_path / "refused.yaml"
-    refused.write_text(
-        events.schema_path(events.OOM_KILL_SCHEMA_ID).read_text().replace("  id:\n", "  __id:\n", 1)
-    )
-    monkeypatch.setattr(events, "schema_path", lambda _schema_id: refused)
-    assert not events.register_schemas(EventLogger())
+    refused.write_text(bus.schema_path(bus.OOM_KILL_SCHEMA_ID).read_text().replace("  id:\n", "  __id:\n", 1))
+    monkeypatch.setattr(bus, "schema_path", lambda _schema_id: refused)
+    assert not bus.register_schemas(EventLogger())

@@ -12,7 +12,7 @@ import {
   formatClock,
   hasDiagnosis,
   shortFile
-} from '../../diagnosis/verdict';
+} from '../../diagnosis/diagnose';
 import { IMetrics } from '../../server/types';
 import { normalPayload } from '../fixtures';
 import {
@@ -25,7 +25,7 @@ import {
   throttledPayload
 } from './fixtures';
 
-function verdict(
+function diagnosisOf(
   metrics: IMetrics | null,
   kernels = [] as ReturnType<typeof kernelRow>[],
   thresholds = THRESHOLDS
@@ -37,19 +37,19 @@ function verdict(
 }
 
 describe('diagnose', () => {
-  it('says nothing for a server without the slowness fields, or before its first sample', () => {
-    expect(verdict(null)).toEqual([]);
-    expect(verdict(normalPayload())).toEqual([]);
+  it('says nothing for a server without the diagnosis fields, or before its first sample', () => {
+    expect(diagnosisOf(null)).toEqual([]);
+    expect(diagnosisOf(normalPayload())).toEqual([]);
     expect(hasDiagnosis(normalPayload())).toBe(false);
     const notReady = {
       ...calmPayload(),
       sample: { ...calmPayload().sample!, ready: false }
     };
-    expect(verdict(notReady)).toEqual([]);
+    expect(diagnosisOf(notReady)).toEqual([]);
   });
 
   it('says explicitly that nothing holds the server back, with the figures it checked', () => {
-    expect(verdict(calmPayload())).toEqual([
+    expect(diagnosisOf(calmPayload())).toEqual([
       [
         'clear',
         "Nothing is holding this server back: the 2-CPU limit throttled 3.0% of the quota periods over the last minute; its processes waited for a CPU 2.5% of one CPU's time over the last 1.0 s; its event loop was delayed at most 3 ms 99% of the time over the last minute."
@@ -65,7 +65,7 @@ describe('diagnose', () => {
       psi: null,
       event_loop: null
     };
-    expect(verdict(bare)).toEqual([
+    expect(diagnosisOf(bare)).toEqual([
       ['clear', 'Nothing is holding this server back.']
     ]);
     const partial: IMetrics = {
@@ -83,13 +83,13 @@ describe('diagnose', () => {
         threshold_ms: 1000
       }
     };
-    expect(verdict(partial)).toEqual([
+    expect(diagnosisOf(partial)).toEqual([
       ['clear', 'Nothing is holding this server back.']
     ]);
   });
 
   it('names the CPU limit when the quota throttled most periods, with what to do', () => {
-    expect(verdict(throttledPayload())).toEqual([
+    expect(diagnosisOf(throttledPayload())).toEqual([
       [
         'throttled',
         'The 1-CPU limit held this server back in 88% of the quota periods in which it had work, over the last minute (26 s throttled in all, summed over CPUs): use fewer threads or processes at once, e.g. OMP_NUM_THREADS=1, or ask for a larger server.'
@@ -112,13 +112,13 @@ describe('diagnose', () => {
         window_s: 35
       }
     };
-    expect(verdict(payload).map(([kind]) => kind)).toEqual(['clear']);
+    expect(diagnosisOf(payload).map(([kind]) => kind)).toEqual(['clear']);
     const stricter = { ...THRESHOLDS, throttledPercent: 25 };
-    expect(verdict(payload, [], stricter)[0][1]).toMatch(
+    expect(diagnosisOf(payload, [], stricter)[0][1]).toMatch(
       /^The 1-CPU limit held this server back in 30% of the quota periods in which it had work, over the last 35 s /
     );
     expect(
-      verdict(payload, [], { ...THRESHOLDS, throttledPercent: 0 })[0][0]
+      diagnosisOf(payload, [], { ...THRESHOLDS, throttledPercent: 0 })[0][0]
     ).toBe('clear');
   });
 
@@ -129,7 +129,7 @@ describe('diagnose', () => {
       kernelRow('k3', null, 75),
       kernelRow('k4', 'old.ipynb', undefined)
     ];
-    const lines = verdict(throttledPayload(), kernels);
+    const lines = diagnosisOf(throttledPayload(), kernels);
     expect(lines.map(([kind]) => kind)).toEqual([
       'throttled',
       'kernel-waiting',
@@ -149,16 +149,16 @@ describe('diagnose', () => {
       cpu_throttle: null,
       cpu_wait_percent: 80
     };
-    expect(verdict(outside)[0][1]).toMatch(
+    expect(diagnosisOf(outside)[0][1]).toMatch(
       /: the CPUs are busy with work outside this server \(other users or containers on the machine\)\.$/
     );
     // A quota that barely throttles does not explain the waiting.
     const barely: IMetrics = { ...calmPayload(), cpu_wait_percent: 80 };
-    expect(verdict(barely)[0][1]).toMatch(
+    expect(diagnosisOf(barely)[0][1]).toMatch(
       /: the CPUs are busy with work outside this server/
     );
     const inside: IMetrics = { ...outside, cpu_percent: 195, cpu_count: 2 };
-    expect(verdict(inside)[0][1]).toMatch(
+    expect(diagnosisOf(inside)[0][1]).toMatch(
       /: this server's own processes keep its 2 CPUs busy: run fewer things at once\.$/
     );
   });
@@ -175,7 +175,7 @@ describe('diagnose', () => {
       ...calmPayload(),
       psi: { source: 'cgroup', ...stalls }
     };
-    expect(verdict(own)).toEqual([
+    expect(diagnosisOf(own)).toEqual([
       [
         'pressure',
         "This server's processes stalled waiting for memory 23% of the last minute (the kernel reclaiming or swapping near the memory limit): free memory (restart idle kernels, drop large objects) or ask for more."
@@ -189,7 +189,7 @@ describe('diagnose', () => {
       ...calmPayload(),
       psi: { source: 'host', ...stalls }
     };
-    expect(verdict(host)).toEqual([
+    expect(diagnosisOf(host)).toEqual([
       [
         'clear',
         expect.stringMatching(/^Nothing is holding this server back: /)
@@ -213,7 +213,7 @@ describe('diagnose', () => {
       block(120_000, 2100),
       block(30_000, 3200)
     );
-    const lines = verdict(payload);
+    const lines = diagnosisOf(payload);
     expect(lines).toEqual([
       [
         'blocked',
@@ -232,12 +232,12 @@ describe('diagnose', () => {
 
   it('falls back to the innermost frame, or says the code was not identified', () => {
     const bare = { ...block(10_000, 2000, null), stack: [] };
-    expect(verdict(blockedPayload(bare))[0][1]).toMatch(
+    expect(diagnosisOf(blockedPayload(bare))[0][1]).toMatch(
       /, in code the server could not identify\./
     );
-    expect(verdict(blockedPayload(block(10_000, 2000, null)))[0][1]).toMatch(
-      /, in match \(…\/python3\.11\/re\/__init__\.py:166\)\./
-    );
+    expect(
+      diagnosisOf(blockedPayload(block(10_000, 2000, null)))[0][1]
+    ).toMatch(/, in match \(…\/python3\.11\/re\/__init__\.py:166\)\./);
   });
 });
 

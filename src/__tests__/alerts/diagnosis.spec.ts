@@ -7,12 +7,12 @@ import {
   blockedMessage,
   heldBackMessage,
   loopBlockOf,
-  SlownessAlerts
-} from '../../alerts/slowness';
+  DiagnosisAlerts
+} from '../../alerts/diagnosis';
 import { DEFAULT_THRESHOLDS } from '../../diagnosis/thresholds';
-import { HeldBackWatch, LoopBlockWatch } from '../../alerts/slownessWatch';
+import { HeldBackWatch, LoopBlockWatch } from '../../alerts/diagnosisWatch';
 import { DiagnosisContext } from '../../diagnosis/context';
-import { formatClock } from '../../diagnosis/verdict';
+import { formatClock } from '../../diagnosis/diagnose';
 import type { IKernelUsage } from '../../kernels/types';
 import { ResourceMonitorModel } from '../../server/model';
 import { IMetrics } from '../../server/types';
@@ -95,9 +95,9 @@ describe('HeldBackWatch', () => {
   });
 });
 
-describe('SlownessAlerts', () => {
+describe('DiagnosisAlerts', () => {
   let model: ResourceMonitorModel;
-  let alerts: SlownessAlerts;
+  let alerts: DiagnosisAlerts;
   let context: DiagnosisContext;
   let kernelRows: IKernelUsage[];
   let clock: number;
@@ -123,7 +123,7 @@ describe('SlownessAlerts', () => {
     });
     kernelRows = [];
     context = new DiagnosisContext({ kernels: () => kernelRows });
-    alerts = new SlownessAlerts({ model, context });
+    alerts = new DiagnosisAlerts({ model, context });
   }
 
   /**

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from jupyter_resource_monitor.routes import slowness_prometheus
+from jupyter_resource_monitor.routes import diagnosis_prometheus
 
 from .test_handlers import ready
 from .test_kernels import kernel_until, series, start_kernel  # noqa: F401 (a fixture)
@@ -61,7 +61,7 @@ async def test_prometheus_series(jp_fetch, start_kernel, metrics_until, monitor)
     assert "jupyter_server_cpu_cfs_" not in text
     psi = snap.psi or {}
     for resource in ("cpu", "memory", "io"):
-        for kind, word in slowness_prometheus.PRESSURE_KINDS.items():
+        for kind, word in diagnosis_prometheus.PRESSURE_KINDS.items():
             name = f"jupyter_server_pressure_{resource}_{word}_seconds_total"
             figure = (psi.get(resource) or {}).get(kind)
             if figure is None:
