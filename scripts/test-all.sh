@@ -265,21 +265,7 @@ PYTHONSAFEPATH=1 "$PYTHON" -m pytest --import-mode=importlib -p no:cacheprovider
   --junitxml="$REPORTS/pytest.xml"
 rc=$?
 set -e
-read -r ran counts < <("$PYTHON" - "$REPORTS/pytest.xml" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print(0, "no report")
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-total = sum(int(s.get("tests", 0)) for s in suites)
-failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-skipped = sum(int(s.get("skipped", 0)) for s in suites)
-print(total - skipped, f"{total - failed - skipped} passed, {failed} failed, {skipped} skipped")
-EOF
-)
+read -r ran counts < <(junit_counts "$REPORTS/pytest.xml")
 record pytest "$rc" "$counts" "$ran"
 
 step "pytest at the lowest declared versions (.venv-server-oldest): the suites that touch their private parts"
