@@ -7,7 +7,12 @@ import * as React from 'react';
 import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
 import { cpuHeldBack } from '../diagnosis/verdict';
-import { describeAsTitle, describeStatus, memoryFigure } from './describe';
+import {
+  describeAsTitle,
+  describeStatus,
+  IDescribeOptions,
+  memoryFigure
+} from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
 import { buttonProps } from '../shared/activate';
@@ -259,27 +264,7 @@ export namespace ResourceMonitorComponent {
   /**
    * The props of {@link ResourceMonitorComponent}.
    */
-  export interface IProps {
-    /**
-     * The model's status.
-     */
-    readonly status: MonitorStatus;
-    /**
-     * The last valid payload, or null.
-     */
-    readonly metrics: IMetrics | null;
-    /**
-     * When that payload arrived, in ms since the epoch, or null.
-     */
-    readonly lastUpdate: number | null;
-    /**
-     * Why the last request failed, or null.
-     */
-    readonly error: string | null;
-    /**
-     * The time to measure ages against, in ms since the epoch.
-     */
-    readonly now: number;
+  export interface IProps extends Omit<IDescribeOptions, 'cpuHeldBack'> {
     /**
      * Which metrics to show.
      */
