@@ -37,13 +37,11 @@ export function kernelStatusText(kernel: IKernelUsage | null): string {
  *
  * @param options - The current kernel and the model's status.
  */
-export function kernelStatusTitle(options: {
-  readonly kernelId: string;
-  readonly kernel: IKernelUsage | null;
-  readonly status: MonitorStatus;
-  readonly sample: ISampleInfo | null;
-  readonly error: string | null;
-}): string {
+export function kernelStatusTitle(
+  options: Omit<KernelStatusComponent.IProps, 'onActivate'> & {
+    readonly kernelId: string;
+  }
+): string {
   const lines = [trans.__('Current kernel usage')];
   const note = describeKernelsStatus(
     options.status,

@@ -178,16 +178,7 @@ export function metricTexts(
 export function ResourceMonitorComponent(
   props: ResourceMonitorComponent.IProps
 ): JSX.Element | null {
-  const {
-    status,
-    metrics,
-    lastUpdate,
-    error,
-    now,
-    display,
-    expanded,
-    onActivate
-  } = props;
+  const { status, metrics, display, expanded, onActivate } = props;
   if (status === 'unavailable') {
     return null;
   }
@@ -203,14 +194,7 @@ export function ResourceMonitorComponent(
     .filter(Boolean)
     .join(' ');
 
-  const snapshot = {
-    status,
-    metrics,
-    lastUpdate,
-    error,
-    now,
-    cpuHeldBack: heldBack
-  };
+  const snapshot = { ...props, cpuHeldBack: heldBack };
   const title = describeAsTitle(snapshot);
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
