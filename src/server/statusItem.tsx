@@ -7,12 +7,8 @@ import * as React from 'react';
 import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
 import { cpuHeldBack } from '../diagnosis/verdict';
-import {
-  describeAsTitle,
-  describeStatus,
-  IDescribeOptions,
-  memoryFigure
-} from './describe';
+import { describeAsTitle, describeStatus, memoryFigure } from './describe';
+import type { IDescribeOptions } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
 import { buttonProps } from '../shared/activate';
