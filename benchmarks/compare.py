@@ -125,12 +125,7 @@ def stop_hung_run(proc, workdir):
         victims = [server] + server.children(recursive=True)
     except (OSError, ValueError, psutil.Error):
         return
-    for victim in victims:
-        try:
-            victim.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(victims, timeout=15)
+    ui_latency.kill_all(victims)
 
 
 def describe_extension(interpreter):

@@ -87,6 +87,16 @@ def log(*parts) -> None:
     print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
 
 
+def kill_all(processes) -> None:
+    """SIGKILL each of ``processes`` (psutil) that is still the process it was, and wait for them."""
+    for proc in processes:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(processes, timeout=15)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -241,12 +251,7 @@ class Server:
                 except ProcessLookupError:
                     pass
                 self.proc.wait()
-        for proc in tree:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(tree, timeout=15)
+        kill_all(tree)
         self.log.close()
 
 

@@ -8,6 +8,7 @@ keeps its default (see :func:`_checked`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 
 from traitlets import Bool, Callable, Float, Int, TraitError, Unicode, Union, default, validate
@@ -29,11 +30,26 @@ RESOURCE_USE_DISPLAY_OPTIONS = (
 )
 
 
-def _fraction(proposal, name):
-    value = proposal["value"]
-    if not 0 <= value <= 1:
-        raise TraitError(f"{name} must be between 0 and 1 (a fraction), not {value!r}")
-    return value
+_FRACTION = (0, 1, "between 0 and 1 (a fraction)")
+# The traits with bounds: (lowest, highest, what a value must be). A callable (mem_limit, cpu_limit)
+# is checked by whoever calls it.
+_BOUNDS = {
+    "sample_interval": (0.2, 3600, "between 0.2 and 3600 seconds"),
+    "loop_block_threshold": (0.5, 600, "between 0.5 and 600 seconds"),
+    "max_processes": (1, math.inf, "at least 1"),
+    "idle_timeout": (0, math.inf, "0 (never) or more seconds"),
+    "mem_limit": (0, math.inf, "0 (none) or a number of bytes"),
+    "cpu_limit": (0, math.inf, "0 (none) or a number of CPUs"),
+    "memory_guard_reserve_min": (0, math.inf, "0 or more bytes"),
+    "cpu_wait_warning_threshold": (0, math.inf, "0 (never) or more CPUs"),
+    "pss_budget": _FRACTION,
+    "memory_guard_reserve": _FRACTION,
+    "memory_guard_interrupt_at": _FRACTION,
+    "mem_warning_threshold": _FRACTION,
+    "cpu_warning_threshold": _FRACTION,
+    "throttle_warning_threshold": _FRACTION,
+    "disk_warning_threshold": _FRACTION,
+}
 
 
 class ResourceMonitor(LoggingConfigurable):
@@ -185,71 +201,13 @@ class ResourceMonitor(LoggingConfigurable):
         page; shorter blocks still show in the delay percentiles.""",
     ).tag(config=True)
 
-    @validate("loop_block_threshold")
-    def _check_block_threshold(self, proposal):
-        if not 0.5 <= proposal["value"] <= 600:
-            raise TraitError(
-                f"loop_block_threshold must be between 0.5 and 600 seconds, not {proposal['value']!r}"
-            )
-        return proposal["value"]
-
-    @validate("sample_interval")
-    def _check_interval(self, proposal):
-        if not 0.2 <= proposal["value"] <= 3600:
-            raise TraitError(
-                f"sample_interval must be between 0.2 and 3600 seconds, not {proposal['value']!r}"
-            )
-        return proposal["value"]
-
-    @validate("max_processes")
-    def _check_cap(self, proposal):
-        if proposal["value"] < 1:
-            raise TraitError(f"max_processes must be at least 1, not {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("idle_timeout")
-    def _check_idle(self, proposal):
-        if proposal["value"] < 0:
-            raise TraitError(f"idle_timeout must be 0 (never) or more seconds, not {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("mem_limit")
-    def _check_mem_limit(self, proposal):
-        if not callable(proposal["value"]) and proposal["value"] < 0:
-            raise TraitError(f"mem_limit must be 0 (none) or a number of bytes, not {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("cpu_limit")
-    def _check_cpu_limit(self, proposal):
-        if not callable(proposal["value"]) and proposal["value"] < 0:
-            raise TraitError(f"cpu_limit must be 0 (none) or a number of CPUs, not {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate(
-        "pss_budget",
-        "memory_guard_reserve",
-        "memory_guard_interrupt_at",
-        "mem_warning_threshold",
-        "cpu_warning_threshold",
-        "throttle_warning_threshold",
-        "disk_warning_threshold",
-    )
-    def _check_fraction(self, proposal):
-        return _fraction(proposal, proposal["trait"].name)
-
-    @validate("memory_guard_reserve_min")
-    def _check_guard_reserve_min(self, proposal):
-        if proposal["value"] < 0:
-            raise TraitError(f"memory_guard_reserve_min must be 0 or more bytes, not {proposal['value']!r}")
-        return proposal["value"]
-
-    @validate("cpu_wait_warning_threshold")
-    def _check_cpu_wait_warn(self, proposal):
-        if proposal["value"] < 0:
-            raise TraitError(
-                f"cpu_wait_warning_threshold must be 0 (never) or more CPUs, not {proposal['value']!r}"
-            )
-        return proposal["value"]
+    @validate(*_BOUNDS)
+    def _check_bounds(self, proposal):
+        value, name = proposal["value"], proposal["trait"].name
+        low, high, what = _BOUNDS[name]
+        if not callable(value) and not low <= value <= high:
+            raise TraitError(f"{name} must be {what}, not {value!r}")
+        return value
 
 
 def load_config(config: Config, log: logging.Logger) -> ResourceMonitor:

@@ -43,12 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "home"
         folder.mkdir()
-        server = servers.ServerProcess(
-            folder,
-            "--ResourceMonitor.sample_interval=0.25",
-            "--ResourceMonitor.track_disk_usage=True",
-            f"--ResourceMonitor.disk_path={folder}",
-        )
+        server = servers.contract_server(folder)
         try:
             save(
                 "nolimit-first-metrics",

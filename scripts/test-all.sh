@@ -33,6 +33,8 @@ REPORTS="$(mktemp -d "${TMPDIR:-/tmp}/test-all.XXXXXX")"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 strip_ansi() { sed 's/\x1b\[[0-9;]*m//g'; }
+# require_match <text> <extended regex> <message>: die with <message> unless <text> matches.
+require_match() { grep -Eq -- "$2" <<< "$1" || die "$3"; }
 
 # --- 1. System: Chromium for the UI tests, Prometheus for the hub tests ----
 step "Browser and Prometheus"
@@ -113,14 +115,14 @@ case "$INSTALLED" in
 esac
 SERVER_LIST="$("$PYTHON" -m jupyter server extension list 2>&1 | strip_ansi)"
 echo "$SERVER_LIST" | grep -E 'jupyter_resource_monitor'
-echo "$SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[[:space:]]+enabled' \
-  || die "server extension jupyter_resource_monitor is not enabled"
-echo "$SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[^[:cntrl:]]*OK' \
-  || die "server extension jupyter_resource_monitor did not validate"
+require_match "$SERVER_LIST" 'jupyter_resource_monitor[[:space:]]+enabled' \
+  "server extension jupyter_resource_monitor is not enabled"
+require_match "$SERVER_LIST" 'jupyter_resource_monitor[^[:cntrl:]]*OK' \
+  "server extension jupyter_resource_monitor did not validate"
 LAB_LIST="$("$PYTHON" -m jupyter labextension list 2>&1 | strip_ansi)"
 echo "$LAB_LIST" | grep -E 'jupyter-resource-monitor'
-echo "$LAB_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
-  || die "labextension jupyter-resource-monitor is not installed, enabled and OK"
+require_match "$LAB_LIST" 'jupyter-resource-monitor .*enabled.*OK' \
+  "labextension jupyter-resource-monitor is not installed, enabled and OK"
 
 # --- 3b. The oldest supported JupyterLab, in a second environment -----------
 # package.json declares ^4.2 for the shared packages: the same wheel must be OK
@@ -132,10 +134,10 @@ OLDEST_ENV="$ROOT/.venv-lab-oldest"
 "$OLDEST_ENV/bin/python" -m pip install "jupyterlab==$OLDEST_LAB" "$WHEEL"
 OLDEST_LIST="$("$OLDEST_ENV/bin/jupyter" labextension list 2>&1 | strip_ansi)"
 echo "$OLDEST_LIST" | grep -E "JupyterLab v|jupyter-resource-monitor"
-echo "$OLDEST_LIST" | grep -Eq "JupyterLab v$OLDEST_LAB" \
-  || die "the second environment does not run JupyterLab $OLDEST_LAB"
-echo "$OLDEST_LIST" | grep -Eq 'jupyter-resource-monitor .*enabled.*OK' \
-  || die "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
+require_match "$OLDEST_LIST" "JupyterLab v$OLDEST_LAB" \
+  "the second environment does not run JupyterLab $OLDEST_LAB"
+require_match "$OLDEST_LIST" 'jupyter-resource-monitor .*enabled.*OK' \
+  "labextension jupyter-resource-monitor is not OK under JupyterLab $OLDEST_LAB"
 export RESOURCE_MONITOR_OLDEST_LAB_JUPYTER="$OLDEST_ENV/bin/jupyter"
 
 # --- 3c. The lowest declared server-side versions, in another environment ----
@@ -188,10 +190,10 @@ JRU_ENV="$ROOT/.venv-jru"
 "$JRU_ENV/bin/jupyter" labextension disable --level=sys_prefix jupyter-resource-monitor
 JRU_SERVER_LIST="$("$JRU_ENV/bin/jupyter" server extension list 2>&1 | strip_ansi)"
 echo "$JRU_SERVER_LIST" | grep -E 'jupyter_resource_(usage|monitor)'
-echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_usage[[:space:]]+disabled' \
-  || die "jupyter-resource-usage's server extension is not disabled in $JRU_ENV"
-echo "$JRU_SERVER_LIST" | grep -Eq 'jupyter_resource_monitor[[:space:]]+enabled' \
-  || die "our server extension is not enabled in $JRU_ENV"
+require_match "$JRU_SERVER_LIST" 'jupyter_resource_usage[[:space:]]+disabled' \
+  "jupyter-resource-usage's server extension is not disabled in $JRU_ENV"
+require_match "$JRU_SERVER_LIST" 'jupyter_resource_monitor[[:space:]]+enabled' \
+  "our server extension is not enabled in $JRU_ENV"
 export RESOURCE_MONITOR_JRU_JUPYTER="$JRU_ENV/bin/jupyter"
 
 # --- 4. Test suites ---------------------------------------------------------
@@ -265,21 +267,7 @@ PYTHONSAFEPATH=1 "$PYTHON" -m pytest --import-mode=importlib -p no:cacheprovider
   --junitxml="$REPORTS/pytest.xml"
 rc=$?
 set -e
-read -r ran counts < <("$PYTHON" - "$REPORTS/pytest.xml" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print(0, "no report")
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-total = sum(int(s.get("tests", 0)) for s in suites)
-failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-skipped = sum(int(s.get("skipped", 0)) for s in suites)
-print(total - skipped, f"{total - failed - skipped} passed, {failed} failed, {skipped} skipped")
-EOF
-)
+read -r ran counts < <(junit_counts "$REPORTS/pytest.xml")
 record pytest "$rc" "$counts" "$ran"
 
 step "pytest at the lowest declared versions (.venv-server-oldest): the suites that touch their private parts"

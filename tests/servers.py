@@ -118,3 +118,14 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait(5)
         self.log.close()
+
+
+def contract_server(folder: Path) -> ServerProcess:
+    """A server rooted at ``folder`` that samples 4 times a second and tracks that folder's disk:
+    what test_contract checks and scripts/capture_payloads.py captures payloads from."""
+    return ServerProcess(
+        folder,
+        "--ResourceMonitor.sample_interval=0.25",
+        "--ResourceMonitor.track_disk_usage=True",
+        f"--ResourceMonitor.disk_path={folder}",
+    )

@@ -75,12 +75,7 @@ def test_every_object_is_closed_and_requires_only_what_it_describes():
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract") / "home"
     folder.mkdir()
-    server = servers.ServerProcess(
-        folder,
-        "--ResourceMonitor.sample_interval=0.25",
-        "--ResourceMonitor.track_disk_usage=True",
-        f"--ResourceMonitor.disk_path={folder}",
-    )
+    server = servers.contract_server(folder)
     try:
         server.wait_until("api/status", lambda b: True)
         kernel_id = server.start_notebook("contract.ipynb")

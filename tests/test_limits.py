@@ -7,6 +7,7 @@ import os
 import pytest
 
 from jupyter_resource_monitor.worker import limits
+from jupyter_resource_monitor.worker.cgroups import Cgroups
 from jupyter_resource_monitor.worker.limits import (
     Limit,
     affinity_cpu_count,
@@ -347,7 +348,7 @@ def test_host_memory_total_falls_back_without_meminfo(tmp_path):
 def test_memory_limit_at_or_above_host_total_is_none(tmp_path, value):
     roots = v2(tmp_path, {V2_OWN: f"{value}\n"}, {})
     assert cgroup_memory_limit(*roots) is None
-    assert memory_limit(None, None, sys_root=roots[0], proc_root=roots[1]) == Limit(HOST_BYTES, "host")
+    assert memory_limit(None, None, Cgroups(*roots)) == Limit(HOST_BYTES, "host")
 
 
 def test_v1_sentinel_is_none_even_when_host_total_unknown(tmp_path, monkeypatch):
@@ -394,7 +395,7 @@ def test_memory_limit_just_below_host_total_counts(tmp_path):
 )
 def test_memory_limit_precedence(tmp_path, cgroup, configured, env, want):
     roots = v2(tmp_path, {V2_OWN: f"{cgroup}\n" if cgroup else "max\n"}, {})
-    got = memory_limit(configured, env, sys_root=roots[0], proc_root=roots[1])
+    got = memory_limit(configured, env, Cgroups(*roots))
     assert got == want
     assert isinstance(got.value, int)
 
@@ -402,19 +403,19 @@ def test_memory_limit_precedence(tmp_path, cgroup, configured, env, want):
 @pytest.mark.parametrize("env", ["", " ", "abc", "-1", "0", "1.5e9", "1G", "0x10"])
 def test_memory_limit_ignores_invalid_env(tmp_path, env):
     roots = v2(tmp_path, {}, {})
-    assert memory_limit(None, env, sys_root=roots[0], proc_root=roots[1]) == Limit(HOST_BYTES, "host")
+    assert memory_limit(None, env, Cgroups(*roots)) == Limit(HOST_BYTES, "host")
 
 
 def test_memory_limit_config_is_whole_bytes(tmp_path):
     roots = v2(tmp_path, {}, {})
     configured = 1.5 * GiB  # a float from a careless caller still yields whole bytes
-    got = memory_limit(configured, None, sys_root=roots[0], proc_root=roots[1])  # type: ignore
+    got = memory_limit(configured, None, Cgroups(*roots))  # type: ignore
     assert got == Limit(3 * GiB // 2, "config") and isinstance(got.value, int)
 
 
 def test_memory_limit_env_allows_whitespace(tmp_path):
     roots = v2(tmp_path, {}, {})
-    assert memory_limit(None, " 1073741824\n", sys_root=roots[0], proc_root=roots[1]) == Limit(GiB, "env")
+    assert memory_limit(None, " 1073741824\n", Cgroups(*roots)) == Limit(GiB, "env")
 
 
 # --- CPU: affinity, cpu_limit precedence, effective count ----------------------------------------
@@ -461,21 +462,21 @@ def test_affinity_cpu_count_survives_oserror(monkeypatch):
 def test_cpu_limit_precedence(tmp_path, affinity, quota, configured, env, mask, want):
     affinity(mask)
     roots = v2(tmp_path, {}, {V2_OWN: f"{quota}\n"})
-    assert cpu_limit(configured, env, sys_root=roots[0], proc_root=roots[1]) == want
+    assert cpu_limit(configured, env, Cgroups(*roots)) == want
 
 
 @pytest.mark.parametrize("env", ["", "abc", "-1", "0", "nan", "inf", "-inf", "1,5"])
 def test_cpu_limit_ignores_invalid_env(tmp_path, affinity, env):
     affinity(4)
     roots = v2(tmp_path, {}, {})
-    assert cpu_limit(None, env, sys_root=roots[0], proc_root=roots[1]) == Limit(4.0, "affinity")
+    assert cpu_limit(None, env, Cgroups(*roots)) == Limit(4.0, "affinity")
 
 
 def test_cpu_limit_prefers_affinity_over_host_count(tmp_path, affinity, monkeypatch):
     affinity(2)
     monkeypatch.setattr(limits.os, "cpu_count", lambda: 64)
     roots = v2(tmp_path, {}, {})
-    assert cpu_limit(None, None, sys_root=roots[0], proc_root=roots[1]) == Limit(2.0, "affinity")
+    assert cpu_limit(None, None, Cgroups(*roots)) == Limit(2.0, "affinity")
 
 
 @pytest.mark.parametrize(

@@ -39,14 +39,6 @@ class _SnapshotHandler(NotUserActivity, APIHandler):
     def tracker(self):
         return self.settings["resource_monitor"].tracker
 
-    def reply_for_kernel(self, build, kernel_id) -> None:
-        """Reply with ``build(kernel_manager, kernel_id, snapshot, tracker)``; 404 for an unknown
-        kernel."""
-        try:
-            self.reply(build(self.kernel_manager, kernel_id, self.snapshot(), self.tracker))
-        except KeyError:
-            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
-
 
 class MetricsHandler(_SnapshotHandler):
     """``GET /api/metrics/v1``: the latest sample, as jupyter-resource-usage shapes it plus ours."""
@@ -90,25 +82,25 @@ class KernelHandler(_SnapshotHandler):
     """``GET /api/metrics/v1/kernels/<kernel_id>``: one kernel's usage."""
 
     auth_resource = KERNELS_AUTH_RESOURCE
+    # What the reply is: build(kernel_manager, kernel_id, snapshot, tracker), KeyError if unknown.
+    build = staticmethod(kernels.kernel_usage)
 
     @web.authenticated
     @authorized
     async def get(self, kernel_id):
-        """Return one kernel's usage; 404 for an unknown kernel."""
-        self.reply_for_kernel(kernels.kernel_usage, kernel_id)
+        """Return the kernel's reply from the latest sample; 404 for an unknown kernel."""
+        try:
+            self.reply(self.build(self.kernel_manager, kernel_id, self.snapshot(), self.tracker))
+        except KeyError:
+            raise web.HTTPError(404, f"No such kernel: {kernel_id}") from None
 
 
-class KernelUsageHandler(_SnapshotHandler):
+class KernelUsageHandler(KernelHandler):
     """``GET /api/metrics/v1/kernel_usage/get_usage/<kernel_id>``: jupyter-resource-usage's kernel
-    panel endpoint, answered from the snapshot instead of a message to the kernel."""
+    panel endpoint (the content of a ``usage_reply``), answered from the snapshot instead of a
+    message to the kernel."""
 
-    auth_resource = KERNELS_AUTH_RESOURCE
-
-    @web.authenticated
-    @authorized
-    async def get(self, kernel_id):
-        """Return the content of a ``usage_reply`` for the kernel; 404 for an unknown kernel."""
-        self.reply_for_kernel(kernels.usage_reply, kernel_id)
+    build = staticmethod(kernels.usage_reply)
 
 
 class EventsHandler(_SnapshotHandler):

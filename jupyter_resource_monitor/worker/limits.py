@@ -3,13 +3,10 @@
 Linux only, standard library only. Every reader takes the root paths it reads (``sys_root`` for
 the cgroup mount, ``proc_root`` for procfs) so tests can point it at a fixture tree, or the
 worker's resolved :class:`~.cgroups.Cgroups` (``cgroups=``), which then answers without looking the
-cgroup up again. Readers never raise on missing, unreadable or malformed files: they return
-``None`` ("no information"), and one bad level of the cgroup hierarchy never hides a good limit at
-another level (see :mod:`.cgroups`).
-
-References: man 7 cgroups, man 7 cgroup_namespaces, the kernel's
-Documentation/admin-guide/cgroup-v2.rst, Documentation/admin-guide/cgroup-v1/memory.rst and
-Documentation/scheduler/sched-bwc.rst.
+cgroup up again; :func:`memory_limit` and :func:`cpu_limit` take only the latter. Readers never
+raise on missing, unreadable or malformed files: they return ``None`` ("no information"), and one
+bad level of the cgroup hierarchy never hides a good limit at another level (see :mod:`.cgroups`,
+also for the references).
 """
 
 from __future__ import annotations
@@ -111,60 +108,45 @@ def _positive(text: str | None, kind: type[int] | type[float]) -> float | None:
     return value if value > 0 else None
 
 
-def memory_limit(
-    configured: int | None,
-    env_value: str | None,
-    *,
-    sys_root: str = SYS_ROOT,
-    proc_root: str = PROC_ROOT,
-    pid: str = "self",
-    cgroups: Cgroups | None = None,
-) -> Limit:
-    """The effective memory limit in bytes and its source.
+def _tightest(
+    cgroup: float | None, configured: float | None, env_value: str | None, kind: type[int] | type[float]
+) -> Limit | None:
+    """The smallest limit set by the cgroup, config (if > 0) or env (a ``kind`` > 0; invalid is
+    ignored); ties go to the earlier in that order. ``None`` when none sets one."""
+    candidates = [
+        Limit(v, s)
+        for v, s in (
+            (cgroup, "cgroup"),
+            (kind(configured) if configured is not None and configured > 0 else None, "config"),
+            (_positive(env_value, kind), "env"),
+        )
+        if v is not None
+    ]
+    return min(candidates, key=lambda limit: limit.value, default=None)
+
+
+def memory_limit(configured: int | None, env_value: str | None, cgroups: Cgroups | None = None) -> Limit:
+    """The effective memory limit in bytes and its source, for ``cgroups`` (this process's when
+    ``None``).
 
     The smallest of the cgroup limit ("cgroup"), ``configured`` if > 0 ("config") and
     ``env_value`` (MEM_LIMIT, integer bytes; invalid or <= 0 is ignored; "env"). Ties go to
     the earlier source in that order. With none of them, the host's MemTotal ("host").
     """
-    candidates = [
-        Limit(v, s)
-        for v, s in (
-            (cgroup_memory_limit(sys_root, proc_root, pid, cgroups=cgroups), "cgroup"),
-            (int(configured) if configured is not None and configured > 0 else None, "config"),
-            (_positive(env_value, int), "env"),
-        )
-        if v is not None
-    ]
-    if not candidates:
-        total = cgroups.host_memory_total if cgroups is not None else host_memory_total(proc_root)
-        return Limit(total, "host")
-    return min(candidates, key=lambda limit: limit.value)
+    cgroups = cgroups if cgroups is not None else Cgroups()
+    found = _tightest(cgroup_memory_limit(cgroups=cgroups), configured, env_value, int)
+    return found if found is not None else Limit(cgroups.host_memory_total, "host")
 
 
-def cpu_limit(
-    configured: float | None,
-    env_value: str | None,
-    *,
-    sys_root: str = SYS_ROOT,
-    proc_root: str = PROC_ROOT,
-    pid: str = "self",
-    cgroups: Cgroups | None = None,
-) -> Limit:
-    """The effective CPU limit in CPUs and its source.
+def cpu_limit(configured: float | None, env_value: str | None, cgroups: Cgroups | None = None) -> Limit:
+    """The effective CPU limit in CPUs and its source, for ``cgroups`` (this process's when
+    ``None``).
 
     The smallest of the cgroup quota ("cgroup"), ``configured`` if > 0 ("config"),
     ``env_value`` (CPU_LIMIT, a float > 0; invalid is ignored; "env") and the affinity count
     ("affinity"). Ties go to the earlier source in that order. The host's ``os.cpu_count()`` is
     used only when the affinity mask cannot be read.
     """
-    candidates = [
-        Limit(v, s)
-        for v, s in (
-            (cgroup_cpu_limit(sys_root, proc_root, pid, cgroups=cgroups), "cgroup"),
-            (float(configured) if configured is not None and configured > 0 else None, "config"),
-            (_positive(env_value, float), "env"),
-            (float(affinity_cpu_count()), "affinity"),
-        )
-        if v is not None
-    ]
-    return min(candidates, key=lambda limit: limit.value)
+    found = _tightest(cgroup_cpu_limit(cgroups=cgroups), configured, env_value, float)
+    affinity = Limit(float(affinity_cpu_count()), "affinity")
+    return found if found is not None and found.value <= affinity.value else affinity

@@ -7,12 +7,8 @@
  * is announced the moment the server records it, not at the next poll.
  */
 
-import { Notification } from '@jupyterlab/apputils';
 import type { Event } from '@jupyterlab/services';
-import type { ReadonlyJSONObject } from '@lumino/coreutils';
 
-import { baseName } from '../shared/format';
-import { trans } from '../shared/i18n';
 import { assertEvents, IOomEvent } from './events';
 
 /**
@@ -120,82 +116,4 @@ export function oomKillHandler(
   announce: (event: IOomEvent) => void
 ): BusHandler {
   return emission => announce(oomEventOf(emission));
-}
-
-/**
- * A blocked-loop episode as the bus carries it.
- */
-export interface ILoopBlock {
-  /**
-   * 1, 2, … in the server's life.
-   */
-  readonly id: number;
-  /**
-   * When the block began, in seconds since the epoch.
-   */
-  readonly time: number;
-  /**
-   * How long the loop was blocked, in ms.
-   */
-  readonly duration_ms: number;
-  /**
-   * The innermost frame of code outside the standard library and the event
-   * loop's machinery, or null.
-   */
-  readonly culprit: {
-    readonly function: string;
-    readonly file: string;
-    readonly line: number | null;
-  } | null;
-}
-
-/**
- * The notification for a blocked event loop, naming the culprit.
- *
- * @param block - The episode.
- */
-export function loopBlockMessage(block: ILoopBlock): string {
-  const seconds = (block.duration_ms / 1000).toFixed(1);
-  const at = new Date(block.time * 1000).toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit'
-  });
-  const culprit = block.culprit;
-  if (!culprit) {
-    return trans.__('The server was unresponsive for %1 s at %2.', seconds, at);
-  }
-  const where =
-    culprit.line === null
-      ? baseName(culprit.file)
-      : `${baseName(culprit.file)}:${culprit.line}`;
-  return trans.__(
-    'The server was unresponsive for %1 s at %2, in %3 (%4).',
-    seconds,
-    at,
-    culprit.function,
-    where
-  );
-}
-
-/**
- * The handler that announces each blocked-loop episode once (by its id).
- *
- * #### Notes
- * A placeholder until the diagnosis UI announces blocks from its poll: it
- * replaces this through {@link EventBusListener.handle} with one that shares
- * that poll's memory of seen blocks, as the OOM handler does.
- */
-export function loopBlockHandler(): BusHandler {
-  const seen = new Set<number>();
-  return emission => {
-    const block = emission as ReadonlyJSONObject as unknown as ILoopBlock;
-    if (typeof block.id !== 'number' || typeof block.duration_ms !== 'number') {
-      throw new Error('a loop block without id or duration_ms');
-    }
-    if (seen.has(block.id)) {
-      return;
-    }
-    seen.add(block.id);
-    Notification.warning(loopBlockMessage(block), { autoClose: false });
-  };
 }

@@ -3,7 +3,7 @@
 
 import type { ServerConnection } from '@jupyterlab/services';
 
-import { getJSON } from '../shared/http';
+import { getChecked } from '../shared/http';
 import { AnyString, Guards, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
@@ -70,9 +70,7 @@ export function assertEvents(
 export async function fetchEvents(
   settings: ServerConnection.ISettings
 ): Promise<IOomEvent[]> {
-  const body = await getJSON(settings, EVENTS_PATH);
-  assertEvents(body);
-  return body.events;
+  return (await getChecked(settings, EVENTS_PATH, assertEvents)).events;
 }
 
 /**

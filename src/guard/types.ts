@@ -4,7 +4,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { URLExt } from '@jupyterlab/coreutils';
 
-import { getJSON } from '../shared/http';
+import { getChecked } from '../shared/http';
 import { Guards, validationError } from '../shared/validate';
 import type * as Wire from '../shared/wire';
 
@@ -105,9 +105,7 @@ export function assertGuard(value: unknown): asserts value is Wire.Guard {
 export async function fetchGuardEvents(
   settings: ServerConnection.ISettings
 ): Promise<IGuardEvent[]> {
-  const body = await getJSON(settings, GUARD_PATH);
-  assertGuard(body);
-  return body.events;
+  return (await getChecked(settings, GUARD_PATH, assertGuard)).events;
 }
 
 /**

@@ -180,12 +180,9 @@ export class CurrentKernelTracker {
    * The widget whose kernel counts now.
    */
   private _findWidget(): IKernelWidget | null {
-    let candidate: Widget | null;
-    if (this._shell) {
-      candidate = this._shell.currentWidget;
-    } else {
-      candidate = this._lastTracked;
-    }
+    const candidate = this._shell
+      ? this._shell.currentWidget
+      : this._lastTracked;
     if (!candidate || candidate.isDisposed) {
       return null;
     }

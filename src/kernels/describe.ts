@@ -131,6 +131,24 @@ export function unavailableText(kernel: IKernelUsage): string | null {
 }
 
 /**
+ * What the kernel views show of the kernel model's status.
+ */
+export interface IKernelsStatus {
+  /**
+   * The model's status.
+   */
+  readonly status: MonitorStatus;
+  /**
+   * The sample block of the last answer, or null.
+   */
+  readonly sample: ISampleInfo | null;
+  /**
+   * Why the last request failed, or null.
+   */
+  readonly error: string | null;
+}
+
+/**
  * A sentence about the kernel model's status, or null when all is well.
  *
  * @param status - The model's status.

@@ -1,14 +1,13 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ISampleInfo } from '../server/types';
 import { assertKernelList, IKernelList, IKernelUsage } from './types';
 import { fetchCellList, IKernelCells, kernelCells } from '../cells/costliest';
 import { fetchServerHistory, prependSeed } from '../shared/history';
-import { PollingModel } from '../shared/polling';
+import { PollingModel, sameJSON } from '../shared/polling';
 import { trans } from '../shared/i18n';
 
 /**
@@ -256,10 +255,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
   ): boolean {
     const sample = list.sample ?? null;
     const changed =
-      !JSONExt.deepEqual(
-        this._kernels as unknown as ReadonlyJSONValue,
-        list.kernels as unknown as ReadonlyJSONValue
-      ) ||
+      !sameJSON(this._kernels, list.kernels) ||
       this._sample?.ready !== sample?.ready ||
       this._sample?.stale !== sample?.stale;
     this._kernels = list.kernels;
@@ -324,13 +320,7 @@ export class KernelUsageModel extends PollingModel<IKernelList> {
         }
         const cells = kernelCells(list);
         const before = this._cells.get(id);
-        if (
-          !before ||
-          !JSONExt.deepEqual(
-            before as unknown as ReadonlyJSONValue,
-            cells as unknown as ReadonlyJSONValue
-          )
-        ) {
+        if (!before || !sameJSON(before, cells)) {
           this._cells.set(id, cells);
           changed = true;
         }

@@ -16,6 +16,7 @@ import { DiagnosisContext } from '../diagnosis/context';
 import { reaches } from '../diagnosis/thresholds';
 import {
   describeKernelsStatus,
+  IKernelsStatus,
   kernelName,
   oomText,
   sessionName,
@@ -24,9 +25,7 @@ import {
   waitText
 } from './describe';
 import { IKernelHistoryPoint, KernelUsageModel } from './model';
-import type { ISampleInfo } from '../server/types';
 import { IKernelUsage } from './types';
-import type { MonitorStatus } from '../server/model';
 import { ChartFigure, cpuScaleMax, dataScaleMax } from '../shared/sparkline';
 import { trans } from '../shared/i18n';
 
@@ -414,7 +413,13 @@ export namespace KernelListComponent {
   /**
    * The props of {@link KernelListComponent}.
    */
-  export interface IProps {
+  export interface IProps
+    extends
+      IKernelsStatus,
+      Pick<
+        KernelRowComponent.IProps,
+        'historyMinutes' | 'waitThreshold' | 'cellName'
+      > {
     /**
      * Every running kernel, in the server's order.
      */
@@ -428,33 +433,9 @@ export namespace KernelListComponent {
      */
     readonly history: (id: string) => ReadonlyArray<IKernelHistoryPoint>;
     /**
-     * The history window in minutes.
-     */
-    readonly historyMinutes: number;
-    /**
-     * The model's status.
-     */
-    readonly status: MonitorStatus;
-    /**
-     * The sample block of the last answer, or null.
-     */
-    readonly sample: ISampleInfo | null;
-    /**
-     * Why the last request failed, or null.
-     */
-    readonly error: string | null;
-    /**
-     * Waiting for a CPU at or above this (percent of one CPU) is marked.
-     */
-    readonly waitThreshold?: number;
-    /**
      * A kernel's peak since start and costliest cells by id, when fetched.
      */
     readonly cells?: (id: string) => IKernelCells | null;
-    /**
-     * Names a cell from its open notebook.
-     */
-    readonly cellName?: CellNamer | null;
   }
 }
 

@@ -8,13 +8,12 @@ import * as React from 'react';
 import {
   describeKernel,
   describeKernelsStatus,
+  IKernelsStatus,
   kernelFigures,
   unavailableText
 } from './describe';
 import { KernelUsageModel } from './model';
-import type { ISampleInfo } from '../server/types';
 import { IKernelUsage } from './types';
-import type { MonitorStatus } from '../server/model';
 import { buttonProps } from '../shared/activate';
 import { trans } from '../shared/i18n';
 
@@ -37,13 +36,11 @@ export function kernelStatusText(kernel: IKernelUsage | null): string {
  *
  * @param options - The current kernel and the model's status.
  */
-export function kernelStatusTitle(options: {
-  readonly kernelId: string;
-  readonly kernel: IKernelUsage | null;
-  readonly status: MonitorStatus;
-  readonly sample: ISampleInfo | null;
-  readonly error: string | null;
-}): string {
+export function kernelStatusTitle(
+  options: Omit<KernelStatusComponent.IProps, 'onActivate'> & {
+    readonly kernelId: string;
+  }
+): string {
   const lines = [trans.__('Current kernel usage')];
   const note = describeKernelsStatus(
     options.status,
@@ -102,7 +99,7 @@ export namespace KernelStatusComponent {
   /**
    * The props of {@link KernelStatusComponent}.
    */
-  export interface IProps {
+  export interface IProps extends IKernelsStatus {
     /**
      * The current kernel's id, or null when the current widget has none.
      */
@@ -111,18 +108,6 @@ export namespace KernelStatusComponent {
      * The current kernel's usage, or null when the server has not listed it.
      */
     readonly kernel: IKernelUsage | null;
-    /**
-     * The model's status.
-     */
-    readonly status: MonitorStatus;
-    /**
-     * The sample block of the last answer, or null.
-     */
-    readonly sample: ISampleInfo | null;
-    /**
-     * Why the last request failed, or null.
-     */
-    readonly error: string | null;
     /**
      * Called on click, Enter or Space.
      */

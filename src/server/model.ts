@@ -1,10 +1,8 @@
 // Copyright (c) jupyter-resource-monitor contributors.
 // Distributed under the terms of the Modified BSD License.
 
-import { JSONExt, ReadonlyJSONValue } from '@lumino/coreutils';
-
 import { fetchServerHistory, prependSeed } from '../shared/history';
-import { PollingModel } from '../shared/polling';
+import { PollingModel, sameJSON } from '../shared/polling';
 import { trans } from '../shared/i18n';
 import { memoryFigure } from './memoryFigure';
 import { assertMetrics, IMetrics } from './types';
@@ -91,10 +89,7 @@ export class ResourceMonitorModel extends PollingModel<IMetrics> {
       // The server keeps jupyter-resource-usage's number type and says "not measured yet" here.
       metrics = { ...metrics, cpu_percent: null };
     }
-    const changed = !JSONExt.deepEqual(
-      this._metrics as unknown as ReadonlyJSONValue,
-      metrics as unknown as ReadonlyJSONValue
-    );
+    const changed = !sameJSON(this._metrics, metrics);
     this._metrics = metrics;
     if (sampleTime !== null) {
       this._history.push({

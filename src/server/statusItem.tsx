@@ -8,6 +8,7 @@ import { DiagnosisContext } from '../diagnosis/context';
 import { DEFAULT_THRESHOLDS, IThresholds } from '../diagnosis/thresholds';
 import { cpuHeldBack } from '../diagnosis/diagnose';
 import { describeAsTitle, describeStatus, memoryFigure } from './describe';
+import type { IDescribeOptions } from './describe';
 import { isDetailOpen, toggleDetail } from './detail';
 import { formatPercent, formatUsage, MISSING, PENDING } from '../shared/format';
 import { buttonProps } from '../shared/activate';
@@ -173,16 +174,7 @@ export function metricTexts(
 export function ResourceMonitorComponent(
   props: ResourceMonitorComponent.IProps
 ): JSX.Element | null {
-  const {
-    status,
-    metrics,
-    lastUpdate,
-    error,
-    now,
-    display,
-    expanded,
-    onActivate
-  } = props;
+  const { status, metrics, display, expanded, onActivate } = props;
   if (status === 'unavailable') {
     return null;
   }
@@ -198,14 +190,7 @@ export function ResourceMonitorComponent(
     .filter(Boolean)
     .join(' ');
 
-  const snapshot = {
-    status,
-    metrics,
-    lastUpdate,
-    error,
-    now,
-    cpuHeldBack: heldBack
-  };
+  const snapshot = { ...props, cpuHeldBack: heldBack };
   const title = describeAsTitle(snapshot);
   const statusNote = describeStatus(snapshot);
   const summary = texts.length
@@ -259,27 +244,7 @@ export namespace ResourceMonitorComponent {
   /**
    * The props of {@link ResourceMonitorComponent}.
    */
-  export interface IProps {
-    /**
-     * The model's status.
-     */
-    readonly status: MonitorStatus;
-    /**
-     * The last valid payload, or null.
-     */
-    readonly metrics: IMetrics | null;
-    /**
-     * When that payload arrived, in ms since the epoch, or null.
-     */
-    readonly lastUpdate: number | null;
-    /**
-     * Why the last request failed, or null.
-     */
-    readonly error: string | null;
-    /**
-     * The time to measure ages against, in ms since the epoch.
-     */
-    readonly now: number;
+  export interface IProps extends Omit<IDescribeOptions, 'cpuHeldBack'> {
     /**
      * Which metrics to show.
      */

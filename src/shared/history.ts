@@ -64,34 +64,25 @@ export function parseHistory(body: any): IServerHistory | null {
     Array.isArray(value) && value.every(row => Array.isArray(row));
   const num = (value: unknown): number | null =>
     typeof value === 'number' && Number.isFinite(value) ? value : null;
+  // Rows of [t_ms, ..., memory, cpu_percent], memory at `memoryAt`.
+  const points = (list: unknown[][], memoryAt: number): ISeedPoint[] =>
+    list
+      .filter(row => num(row[0]) !== null)
+      .map(row => ({
+        time: row[0] as number,
+        memory: num(row[memoryAt]),
+        cpu_percent: num(row[memoryAt + 1])
+      }));
   const totals = body?.totals?.points;
   const kernels = body?.kernels?.points;
   if (!rows(totals) || typeof kernels !== 'object' || kernels === null) {
     return null;
   }
   // Totals: [t_ms, pss, used, cpu_percent]; kernels: [t_ms, memory, cpu_percent].
-  const out: IServerHistory = {
-    totals: totals
-      .filter(row => num(row[0]) !== null)
-      .map(row => ({
-        time: row[0] as number,
-        memory: num(row[2]),
-        cpu_percent: num(row[3])
-      })),
-    kernels: new Map()
-  };
-  for (const [id, points] of Object.entries(kernels)) {
-    if (rows(points)) {
-      out.kernels.set(
-        id,
-        points
-          .filter(row => num(row[0]) !== null)
-          .map(row => ({
-            time: row[0] as number,
-            memory: num(row[1]),
-            cpu_percent: num(row[2])
-          }))
-      );
+  const out: IServerHistory = { totals: points(totals, 2), kernels: new Map() };
+  for (const [id, list] of Object.entries(kernels)) {
+    if (rows(list)) {
+      out.kernels.set(id, points(list, 1));
     }
   }
   return out;

@@ -57,3 +57,24 @@ export async function getJSON<T = unknown>(
   }
   return (await response.json()) as T;
 }
+
+/**
+ * GET a route of the server and check its JSON body.
+ *
+ * @param settings - The server connection.
+ *
+ * @param path - The route, relative to the server's base URL.
+ *
+ * @param assert - Throws unless the body is a `T`.
+ *
+ * @throws as {@link getJSON}, and what `assert` throws on a malformed body.
+ */
+export async function getChecked<T>(
+  settings: ServerConnection.ISettings,
+  path: string,
+  assert: (value: unknown) => asserts value is T
+): Promise<T> {
+  const body = await getJSON(settings, path);
+  assert(body);
+  return body;
+}

@@ -3,7 +3,7 @@
 
 import { ServerConnection } from '@jupyterlab/services';
 import { VDomModel } from '@jupyterlab/ui-components';
-import { PromiseDelegate } from '@lumino/coreutils';
+import { JSONExt, PromiseDelegate, ReadonlyJSONValue } from '@lumino/coreutils';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -24,6 +24,14 @@ import { trans } from './i18n';
  */
 export type MonitorStatus =
   'loading' | 'ok' | 'stale' | 'unreachable' | 'unavailable';
+
+/**
+ * Whether two parsed answers (or parts of them) are equal, so that a model
+ * can tell whether anything a view shows changed.
+ */
+export function sameJSON(a: unknown, b: unknown): boolean {
+  return JSONExt.deepEqual(a as ReadonlyJSONValue, b as ReadonlyJSONValue);
+}
 
 /**
  * The base of the models that poll one `/api/metrics/v1` endpoint.

@@ -9,83 +9,21 @@
  *
  * Plain Playwright (Galata's fixtures drive JupyterLab's own pages).
  */
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 
 import { expectNoViolations, markOurToast, OUR_TOAST_ID, OURS } from './axe';
+import {
+  codeCell,
+  focused,
+  focusInside,
+  putNotebook,
+  scrollDetailWithKeys
+} from './utils';
 
 const ITEM = '#jp-ResourceMonitor-status .jp-ResourceMonitor';
 const KERNEL_ITEM = '#jp-ResourceMonitor-kernelStatus';
 const PANEL = '#jp-ResourceMonitor-kernels';
 const DETAIL = '.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail';
-
-/** A notebook of these cells, for the contents API. */
-function notebook(cells: unknown[]): unknown {
-  return {
-    type: 'notebook',
-    content: {
-      cells,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3',
-          language: 'python'
-        }
-      },
-      nbformat: 4,
-      nbformat_minor: 5
-    }
-  };
-}
-
-/** The element that has the focus, described for a failure message. */
-async function focused(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const node = document.activeElement as HTMLElement | null;
-    if (!node || node === document.body) {
-      return 'body';
-    }
-    return `${node.tagName.toLowerCase()}${node.id ? '#' + node.id : ''}.${[
-      ...node.classList
-    ].join('.')}`;
-  });
-}
-
-/** Whether the focus is inside the element matching `selector`. */
-async function focusInside(page: Page, selector: string): Promise<boolean> {
-  return page.evaluate(
-    selector =>
-      !!document.querySelector(selector)?.contains(document.activeElement),
-    selector
-  );
-}
-
-/**
- * Press `key` in the focused scrollable `node` (from the top when `fromTop`)
- * until its scroll position passes `check`: Chromium scrolls smoothly, and a
- * re-render of the view as a poll lands can cut the animation short.
- */
-async function scrollsWith(
-  page: Page,
-  node: Locator,
-  key: string,
-  check: (top: number, bottom: boolean) => boolean,
-  fromTop = false
-): Promise<void> {
-  await expect(async () => {
-    if (fromTop) {
-      await node.evaluate(element => (element.scrollTop = 0));
-    }
-    await page.keyboard.press(key);
-    await page.waitForTimeout(300);
-    const [top, bottom] = await node.evaluate(element => [
-      element.scrollTop,
-      element.scrollTop + element.clientHeight >= element.scrollHeight - 1
-    ]);
-    expect(check(top as number, bottom as boolean), `${key}: ${top}`).toBe(
-      true
-    );
-  }).toPass({ timeout: 15_000 });
-}
 
 /**
  * Open a new notebook of one code cell and wait until its kernel runs (the
@@ -97,19 +35,7 @@ async function openNotebook(
   name: string,
   source: string
 ): Promise<void> {
-  const cell = {
-    cell_type: 'code',
-    id: 'a11y',
-    source,
-    outputs: [],
-    execution_count: null,
-    metadata: {}
-  };
-  expect(
-    (
-      await request.put(`/api/contents/${name}`, { data: notebook([cell]) })
-    ).ok()
-  ).toBe(true);
+  await putNotebook(request, name, [codeCell('a11y', source)]);
   await page.goto(`/notebooks/${name}`);
   await expect(page.locator('.jp-Notebook .jp-CodeCell').first()).toBeVisible({
     timeout: 60_000
@@ -152,12 +78,7 @@ test.describe('accessibility (Notebook 7)', () => {
     expect(
       await detail.evaluate(node => node.scrollHeight > node.clientHeight + 1)
     ).toBe(true);
-    // Each key, from the top where it scrolls down (the overflow may be less
-    // than a page).
-    await scrollsWith(page, detail, 'ArrowDown', top => top > 0, true);
-    await scrollsWith(page, detail, 'PageDown', top => top > 0, true);
-    await scrollsWith(page, detail, 'End', (_, bottom) => bottom);
-    await scrollsWith(page, detail, 'Home', top => top === 0);
+    await scrollDetailWithKeys(page, detail);
 
     // Tab leaves it (no trap); Escape closes it and the focus is back on the
     // item.

@@ -9,75 +9,20 @@
  * item is in its warning state, the colours most likely to fail contrast.
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { Locator, Page } from '@playwright/test';
 
 import { expectNoViolations, markOurToast, OUR_TOAST_ID, OURS } from './axe';
-import { ITEM, readyMetrics } from './utils';
+import {
+  focused,
+  focusInside,
+  ITEM,
+  newNotebookWithIdleKernel,
+  readyMetrics,
+  scrollDetailWithKeys,
+  scrollsWith
+} from './utils';
 
 const PANEL_ID = 'jp-ResourceMonitor-kernels';
 const DETAIL = '.jp-ResourceMonitor-popup .jp-ResourceMonitor-detail';
-
-/** The element that has the focus, described for a failure message. */
-async function focused(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const node = document.activeElement as HTMLElement | null;
-    if (!node || node === document.body) {
-      return 'body';
-    }
-    return `${node.tagName.toLowerCase()}${node.id ? '#' + node.id : ''}.${[
-      ...node.classList
-    ].join('.')}`;
-  });
-}
-
-/** Whether the focus is inside the element matching `selector`. */
-async function focusInside(page: Page, selector: string): Promise<boolean> {
-  return page.evaluate(
-    selector =>
-      !!document.querySelector(selector)?.contains(document.activeElement),
-    selector
-  );
-}
-
-/**
- * Press `key` in the focused scrollable `node` (from the top when `fromTop`)
- * until its scroll position passes `check`: Chromium scrolls smoothly, and a
- * re-render of the view as a poll lands can cut the animation short.
- */
-async function scrollsWith(
-  page: Page,
-  node: Locator,
-  key: string,
-  check: (top: number, bottom: boolean) => boolean,
-  fromTop = false
-): Promise<void> {
-  await expect(async () => {
-    if (fromTop) {
-      await node.evaluate(element => (element.scrollTop = 0));
-    }
-    await page.keyboard.press(key);
-    await page.waitForTimeout(300);
-    const [top, bottom] = await node.evaluate(element => [
-      element.scrollTop,
-      element.scrollTop + element.clientHeight >= element.scrollHeight - 1
-    ]);
-    expect(check(top as number, bottom as boolean), `${key}: ${top}`).toBe(
-      true
-    );
-  }).toPass({ timeout: 15_000 });
-}
-
-/** Wait for the current notebook's kernel to be idle. */
-async function kernelIdle(page: Page): Promise<void> {
-  await page.waitForFunction(
-    () => {
-      const widget = (window as any).jupyterapp.shell.currentWidget;
-      return widget?.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    undefined,
-    { timeout: 60_000 }
-  );
-}
 
 test.describe('accessibility (JupyterLab)', () => {
   test.beforeEach(async ({ page }) => {
@@ -124,12 +69,7 @@ test.describe('accessibility (JupyterLab)', () => {
     );
     expect(scrollable).toBe(true);
     expect(await scroll()).toBe(0);
-    // Each key, from the top where it scrolls down (the overflow may be less
-    // than a page).
-    await scrollsWith(page, detail, 'ArrowDown', top => top > 0, true);
-    await scrollsWith(page, detail, 'PageDown', top => top > 0, true);
-    await scrollsWith(page, detail, 'End', (_, bottom) => bottom);
-    await scrollsWith(page, detail, 'Home', top => top === 0);
+    await scrollDetailWithKeys(page, detail);
 
     // Tab leaves it (nothing inside takes the focus: no trap), and Shift+Tab
     // comes back to it.
@@ -155,8 +95,7 @@ test.describe('accessibility (JupyterLab)', () => {
   test('the stale look of the status items: no violation', async ({ page }) => {
     // Stale numbers need a server that stops answering: here the items are
     // given their stale class (kept on through re-renders while axe runs).
-    await page.notebook.createNew();
-    await kernelIdle(page);
+    await newNotebookWithIdleKernel(page);
     const stop = await page.evaluateHandle(() => {
       const marks: [string, string][] = [
         ['#jp-main-statusbar .jp-ResourceMonitor', 'jp-ResourceMonitor-stale'],
@@ -199,8 +138,7 @@ test.describe('accessibility (JupyterLab)', () => {
   test('Kernel usage panel: no violation, and a keyboard walk', async ({
     page
   }) => {
-    await page.notebook.createNew();
-    await kernelIdle(page);
+    await newNotebookWithIdleKernel(page);
 
     // Open it from the command palette with the keyboard.
     await page.keyboard.press('Control+Shift+C');
@@ -287,8 +225,7 @@ test.describe('accessibility (JupyterLab)', () => {
   });
 
   test('a notebook with cost lines: no violation', async ({ page }) => {
-    await page.notebook.createNew();
-    await kernelIdle(page);
+    await newNotebookWithIdleKernel(page);
     await page.notebook.setCell(
       0,
       'code',
@@ -312,8 +249,7 @@ test.describe('accessibility (JupyterLab)', () => {
   test('in the dark theme too: no violation', async ({ page }) => {
     await page.theme.setDarkTheme();
     try {
-      await page.notebook.createNew();
-      await kernelIdle(page);
+      await newNotebookWithIdleKernel(page);
       await page.notebook.setCell(
         0,
         'code',

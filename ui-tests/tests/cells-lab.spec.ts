@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 
-import { SCREENSHOTS } from './utils';
+import { newNotebookWithIdleKernel, SCREENSHOTS } from './utils';
 
 /** The line under a cell. */
 const LINE = '.jp-ResourceMonitor-cellFigures';
@@ -12,15 +12,7 @@ const LINE = '.jp-ResourceMonitor-cellFigures';
 test('a line under the executed cell gives its time, CPU and peak', async ({
   page
 }) => {
-  await page.notebook.createNew();
-  await page.waitForFunction(
-    () => {
-      const widget = (window as any).jupyterapp.shell.currentWidget;
-      return widget?.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    undefined,
-    { timeout: 60_000 }
-  );
+  await newNotebookWithIdleKernel(page);
   await page.notebook.setCell(
     0,
     'code',

@@ -10,6 +10,7 @@ import { expect, test } from '@jupyterlab/galata';
 import {
   ALLOCATE_FOREVER,
   ITEM,
+  newNotebookWithIdleKernel,
   OOM_UNAVAILABLE,
   readyMetrics,
   SCREENSHOTS,
@@ -27,18 +28,7 @@ test('a runaway cell gets a MemoryError, the kernel is kept, and the user is tol
   expect(metrics.guard.enabled).toBe(true);
   expect(metrics.guard.limit).toBe(700 * 2 ** 20);
 
-  await page.notebook.createNew();
-  const sessionPath: string = await (
-    await page.waitForFunction(
-      () => {
-        const session = (window as any).jupyterapp.shell.currentWidget
-          ?.sessionContext?.session;
-        return session?.kernel?.status === 'idle' ? session.path : null;
-      },
-      undefined,
-      { timeout: 60_000 }
-    )
-  ).jsonValue();
+  const { path: sessionPath } = await newNotebookWithIdleKernel(page);
   const fileName = sessionPath.split('/').pop()!;
   // Every cell written first: running one may add an empty cell after it.
   await page.notebook.setCell(0, 'code', "kept = 'my variables'");

@@ -1,6 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { SCREENSHOTS, setSetting } from './utils';
+import { newNotebookWithIdleKernel, SCREENSHOTS, setSetting } from './utils';
 
 /** The Kernel usage panel's id, also its right-sidebar tab's `data-id`. */
 const PANEL_ID = 'jp-ResourceMonitor-kernels';
@@ -29,19 +29,8 @@ test.describe('Kernel usage panel', () => {
     // Poll every second so the sparklines get a few points quickly.
     await setSetting(page, 'refreshRate', 1000);
 
-    await page.notebook.createNew();
     // The kernel of the notebook that is now current, once it is idle.
-    const kernelId = await (
-      await page.waitForFunction(
-        () => {
-          const widget = (window as any).jupyterapp.shell.currentWidget;
-          const kernel = widget?.sessionContext?.session?.kernel;
-          return kernel && kernel.status === 'idle' ? kernel.id : null;
-        },
-        undefined,
-        { timeout: 60_000 }
-      )
-    ).jsonValue();
+    const { kernelId } = await newNotebookWithIdleKernel(page);
     expect(typeof kernelId).toBe('string');
 
     await page.sidebar.openTab(PANEL_ID);

@@ -5,25 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { SCREENSHOTS } from './utils';
-
-function notebook(cells: unknown[]): unknown {
-  return {
-    type: 'notebook',
-    content: {
-      cells,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3',
-          language: 'python'
-        }
-      },
-      nbformat: 4,
-      nbformat_minor: 5
-    }
-  };
-}
+import { codeCell, putNotebook, SCREENSHOTS } from './utils';
 
 test('the line appears under the executed cell with its peak', async ({
   page,
@@ -31,19 +13,7 @@ test('the line appears under the executed cell with its peak', async ({
 }) => {
   const name = 'nb7-cells.ipynb';
   const code = 'big = bytearray(200 << 20)\ndel big';
-  const cell = {
-    cell_type: 'code',
-    id: 'alloc',
-    source: code,
-    outputs: [],
-    execution_count: null,
-    metadata: {}
-  };
-  expect(
-    (
-      await request.put(`/api/contents/${name}`, { data: notebook([cell]) })
-    ).ok()
-  ).toBe(true);
+  await putNotebook(request, name, [codeCell('alloc', code)]);
   await page.goto(`/notebooks/${name}`);
   const first = page.locator('.jp-Notebook .jp-CodeCell').first();
   await expect(first).toBeVisible({ timeout: 60_000 });
@@ -100,11 +70,7 @@ test('opening a notebook that last peaked above the limit says so', async ({
       resource_monitor: { peak_rss: 1073741824, children_peak_pss: null }
     }
   };
-  expect(
-    (
-      await request.put(`/api/contents/${name}`, { data: notebook([cell]) })
-    ).ok()
-  ).toBe(true);
+  await putNotebook(request, name, [cell]);
   await page.goto(`/notebooks/${name}`);
   const note = page.locator('.Toastify__toast', {
     hasText: 'its last run peaked'

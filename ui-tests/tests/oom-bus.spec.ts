@@ -11,6 +11,7 @@ import { expect, test } from '@jupyterlab/galata';
 
 import {
   ALLOCATE_FOREVER,
+  newNotebookWithIdleKernel,
   OOM_UNAVAILABLE,
   readyMetrics,
   SCREENSHOTS,
@@ -72,20 +73,7 @@ test('an OOM kill is announced through the event bus within 5 s, with the poll a
     }
   });
 
-  await page.notebook.createNew();
-  const session: { path: string; kernelId: string } = await (
-    await page.waitForFunction(
-      () => {
-        const session = (window as any).jupyterapp.shell.currentWidget
-          ?.sessionContext?.session;
-        return session?.kernel?.status === 'idle'
-          ? { path: session.path, kernelId: session.kernel.id }
-          : null;
-      },
-      undefined,
-      { timeout: 60_000 }
-    )
-  ).jsonValue();
+  const session = await newNotebookWithIdleKernel(page);
   const fileName = session.path.split('/').pop()!;
   // The kernel's process, as the server's kernels route names it.
   let pid = 0;

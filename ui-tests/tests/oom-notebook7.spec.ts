@@ -8,7 +8,13 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { ALLOCATE_FOREVER, OOM_UNAVAILABLE, SCREENSHOTS } from './utils';
+import {
+  ALLOCATE_FOREVER,
+  codeCell,
+  OOM_UNAVAILABLE,
+  putNotebook,
+  SCREENSHOTS
+} from './utils';
 
 const NOTEBOOK = 'nb7-oom.ipynb';
 
@@ -19,33 +25,7 @@ test('Notebook 7 names the notebook whose kernel ran out of memory', async ({
   request
 }) => {
   test.setTimeout(180_000);
-  const created = await request.put(`/api/contents/${NOTEBOOK}`, {
-    data: {
-      type: 'notebook',
-      content: {
-        cells: [
-          {
-            cell_type: 'code',
-            execution_count: null,
-            id: 'hog',
-            metadata: {},
-            outputs: [],
-            source: ALLOCATE_FOREVER
-          }
-        ],
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3',
-            language: 'python'
-          }
-        },
-        nbformat: 4,
-        nbformat_minor: 5
-      }
-    }
-  });
-  expect(created.ok()).toBe(true);
+  await putNotebook(request, NOTEBOOK, [codeCell('hog', ALLOCATE_FOREVER)]);
 
   await page.goto(`/notebooks/${NOTEBOOK}`);
   // Run the cell once the kernel is idle (the kernel item shows its memory then).

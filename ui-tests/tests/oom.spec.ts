@@ -8,6 +8,7 @@ import { expect, test } from '@jupyterlab/galata';
 import {
   ALLOCATE_FOREVER,
   ITEM,
+  newNotebookWithIdleKernel,
   OOM_UNAVAILABLE,
   readyMetrics,
   SCREENSHOTS,
@@ -28,19 +29,7 @@ test('a kernel ended by the OOM killer is named in a notification', async ({
   expect(metrics.memory.figure).toBe('working_set');
   expect(metrics.memory.limit).toBe(700 * 2 ** 20);
 
-  await page.notebook.createNew();
-  // The path of the notebook's session, as the server knows it.
-  const sessionPath: string = await (
-    await page.waitForFunction(
-      () => {
-        const session = (window as any).jupyterapp.shell.currentWidget
-          ?.sessionContext?.session;
-        return session?.kernel?.status === 'idle' ? session.path : null;
-      },
-      undefined,
-      { timeout: 60_000 }
-    )
-  ).jsonValue();
+  const { path: sessionPath } = await newNotebookWithIdleKernel(page);
   const fileName = sessionPath.split('/').pop()!;
   await page.notebook.setCell(0, 'code', ALLOCATE_FOREVER);
   await page.notebook.selectCells(0);

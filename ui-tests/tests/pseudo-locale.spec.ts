@@ -10,9 +10,15 @@
  * passed into the messages (units, file and kernel names, PSS/RSS).
  */
 import { expect, test } from '@jupyterlab/galata';
-import type { Locator, Page } from '@playwright/test';
+import type { Locator } from '@playwright/test';
 
-import { ITEM, PLUGIN_ID, readyMetrics, SCREENSHOTS } from './utils';
+import {
+  ITEM,
+  newNotebookWithIdleKernel,
+  PLUGIN_ID,
+  readyMetrics,
+  SCREENSHOTS
+} from './utils';
 
 /** The real settings of the server (its folder selects the locale). */
 test.use({ mockSettings: false });
@@ -105,18 +111,6 @@ function expectAllTransformed(where: string, texts: string[]): void {
   }
 }
 
-async function openNotebookKernel(page: Page): Promise<void> {
-  await page.notebook.createNew();
-  await page.waitForFunction(
-    () => {
-      const widget = (window as any).jupyterapp.shell.currentWidget;
-      return widget?.sessionContext?.session?.kernel?.status === 'idle';
-    },
-    undefined,
-    { timeout: 60_000 }
-  );
-}
-
 test('every text of ours shows in the pseudo-locale', async ({ page }) => {
   test.setTimeout(180_000);
   // The language pack is installed and selected on the server.
@@ -161,7 +155,7 @@ test('every text of ours shows in the pseudo-locale', async ({ page }) => {
   await expect(detail).toBeHidden();
 
   // The kernel status item and the Kernel usage panel, with a real kernel.
-  await openNotebookKernel(page);
+  await newNotebookWithIdleKernel(page);
   const kernelItem = page.locator(
     '#jp-main-statusbar .jp-ResourceMonitor-kernel'
   );

@@ -10,7 +10,9 @@ import { expect, test } from '@playwright/test';
 
 import {
   blockTheLoop,
+  codeCell,
   CULPRIT,
+  putNotebook,
   SCREENSHOTS,
   SLOW_UNAVAILABLE,
   START_TWO_BUSY
@@ -25,33 +27,7 @@ test('Notebook 7 names the blocking code, and warns while the quota throttles', 
   request
 }) => {
   test.setTimeout(240_000);
-  const created = await request.put(`/api/contents/${NOTEBOOK}`, {
-    data: {
-      type: 'notebook',
-      content: {
-        cells: [
-          {
-            cell_type: 'code',
-            execution_count: null,
-            id: 'busy',
-            metadata: {},
-            outputs: [],
-            source: START_TWO_BUSY
-          }
-        ],
-        metadata: {
-          kernelspec: {
-            name: 'python3',
-            display_name: 'Python 3',
-            language: 'python'
-          }
-        },
-        nbformat: 4,
-        nbformat_minor: 5
-      }
-    }
-  });
-  expect(created.ok()).toBe(true);
+  await putNotebook(request, NOTEBOOK, [codeCell('busy', START_TWO_BUSY)]);
 
   await page.goto(`/notebooks/${NOTEBOOK}`);
   const banner = page.getByRole('banner');

@@ -12,6 +12,7 @@ import {
   blockTheLoop,
   CULPRIT,
   ITEM,
+  newNotebookWithIdleKernel,
   readyMetrics,
   removeSetting,
   SCREENSHOTS,
@@ -104,18 +105,7 @@ test('under the 1-CPU quota, 2 busy processes: the throttling line, the CPU warn
   await expect(cpu).toBeVisible();
   await expect(cpu).not.toHaveClass(/jp-mod-warn/);
 
-  await page.notebook.createNew();
-  const sessionPath: string = await (
-    await page.waitForFunction(
-      () => {
-        const session = (window as any).jupyterapp.shell.currentWidget
-          ?.sessionContext?.session;
-        return session?.kernel?.status === 'idle' ? session.path : null;
-      },
-      undefined,
-      { timeout: 60_000 }
-    )
-  ).jsonValue();
+  const { path: sessionPath } = await newNotebookWithIdleKernel(page);
   const fileName = sessionPath.split('/').pop()!;
   // The page has loaded: now start the work that the quota holds back.
   await page.notebook.setCell(0, 'code', START_TWO_BUSY);

@@ -1,7 +1,13 @@
 /**
  * Shared selectors and helpers for the jupyter-resource-monitor UI tests.
  */
-import { expect, type Page } from '@playwright/test';
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import {
+  expect,
+  type APIRequestContext,
+  type Locator,
+  type Page
+} from '@playwright/test';
 
 /** The settings plugin id of the frontend extension. */
 export const PLUGIN_ID = 'jupyter-resource-monitor:plugin';
@@ -179,4 +185,138 @@ export async function removeSetting(page: Page, key: string): Promise<void> {
     },
     { id: PLUGIN_ID, key }
   );
+}
+
+/**
+ * Create a notebook in JupyterLab and wait until its kernel is idle.
+ *
+ * @returns The notebook's session path, as the server knows it, and its
+ *   kernel's id.
+ */
+export async function newNotebookWithIdleKernel(
+  page: IJupyterLabPageFixture
+): Promise<{ path: string; kernelId: string }> {
+  await page.notebook.createNew();
+  const handle = await page.waitForFunction(
+    () => {
+      const session = (window as any).jupyterapp.shell.currentWidget
+        ?.sessionContext?.session;
+      return session?.kernel?.status === 'idle'
+        ? { path: session.path, kernelId: session.kernel.id }
+        : null;
+    },
+    undefined,
+    { timeout: 60_000 }
+  );
+  return (await handle.jsonValue())!;
+}
+
+/**
+ * A code cell for {@link putNotebook}.
+ */
+export function codeCell(id: string, source: string): unknown {
+  return {
+    cell_type: 'code',
+    execution_count: null,
+    id,
+    metadata: {},
+    outputs: [],
+    source
+  };
+}
+
+/**
+ * Save a Python notebook of these cells at `path` through the contents API.
+ */
+export async function putNotebook(
+  request: APIRequestContext,
+  path: string,
+  cells: unknown[]
+): Promise<void> {
+  const response = await request.put(`/api/contents/${path}`, {
+    data: {
+      type: 'notebook',
+      content: {
+        cells,
+        metadata: {
+          kernelspec: {
+            name: 'python3',
+            display_name: 'Python 3',
+            language: 'python'
+          }
+        },
+        nbformat: 4,
+        nbformat_minor: 5
+      }
+    }
+  });
+  expect(response.ok()).toBe(true);
+}
+
+/** The element that has the focus, described for a failure message. */
+export async function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const node = document.activeElement as HTMLElement | null;
+    if (!node || node === document.body) {
+      return 'body';
+    }
+    return `${node.tagName.toLowerCase()}${node.id ? '#' + node.id : ''}.${[
+      ...node.classList
+    ].join('.')}`;
+  });
+}
+
+/** Whether the focus is inside the element matching `selector`. */
+export async function focusInside(
+  page: Page,
+  selector: string
+): Promise<boolean> {
+  return page.evaluate(
+    selector =>
+      !!document.querySelector(selector)?.contains(document.activeElement),
+    selector
+  );
+}
+
+/**
+ * Press `key` in the focused scrollable `node` (from the top when `fromTop`)
+ * until its scroll position passes `check`: Chromium scrolls smoothly, and a
+ * re-render of the view as a poll lands can cut the animation short.
+ */
+export async function scrollsWith(
+  page: Page,
+  node: Locator,
+  key: string,
+  check: (top: number, bottom: boolean) => boolean,
+  fromTop = false
+): Promise<void> {
+  await expect(async () => {
+    if (fromTop) {
+      await node.evaluate(element => (element.scrollTop = 0));
+    }
+    await page.keyboard.press(key);
+    await page.waitForTimeout(300);
+    const [top, bottom] = await node.evaluate(element => [
+      element.scrollTop,
+      element.scrollTop + element.clientHeight >= element.scrollHeight - 1
+    ]);
+    expect(check(top as number, bottom as boolean), `${key}: ${top}`).toBe(
+      true
+    );
+  }).toPass({ timeout: 15_000 });
+}
+
+/**
+ * Scroll the focused, overflowing detail view with the keyboard: ArrowDown
+ * and PageDown each from the top (the overflow may be less than a page), End
+ * to the bottom, Home back to the top.
+ */
+export async function scrollDetailWithKeys(
+  page: Page,
+  detail: Locator
+): Promise<void> {
+  await scrollsWith(page, detail, 'ArrowDown', top => top > 0, true);
+  await scrollsWith(page, detail, 'PageDown', top => top > 0, true);
+  await scrollsWith(page, detail, 'End', (_, bottom) => bottom);
+  await scrollsWith(page, detail, 'Home', top => top === 0);
 }

@@ -7,9 +7,6 @@ import { Stream } from '@lumino/signaling';
 
 import {
   EventBusListener,
-  LOOP_BLOCK_SCHEMA_ID,
-  loopBlockHandler,
-  loopBlockMessage,
   OOM_KILL_SCHEMA_ID,
   oomKillHandler
 } from '../../alerts/bus';
@@ -246,42 +243,5 @@ describe('OOM kills heard on the bus and by the poll', () => {
     stream.emit(broken as Event.Emission);
     expect(shown()).toHaveLength(0);
     expect(warn).toHaveBeenCalledTimes(1);
-  });
-});
-
-describe('blocked-loop episodes on the bus', () => {
-  beforeEach(() => {
-    Notification.dismiss();
-  });
-
-  it('are announced once each, naming the culprit', () => {
-    const stream = new Stream<unknown, Event.Emission>({});
-    const bus = new EventBusListener(stream as unknown as Event.Stream);
-    bus.handle(LOOP_BLOCK_SCHEMA_ID, loopBlockHandler());
-    const block = {
-      schema_id: LOOP_BLOCK_SCHEMA_ID,
-      id: 3,
-      time: new Date(2026, 11, 1, 14, 2, 5).getTime() / 1000,
-      duration_ms: 3210,
-      culprit: {
-        function: 'export_notebook',
-        file: '/srv/lib/nbconvert/exporters/base.py',
-        line: 42
-      },
-      stack: [],
-      stack_depth: 9
-    };
-    stream.emit(block);
-    stream.emit(block);
-    expect(
-      Notification.manager.notifications.map(n => [n.type, n.message])
-    ).toEqual([['warning', loopBlockMessage(block)]]);
-    expect(loopBlockMessage(block)).toMatch(
-      /^The server was unresponsive for 3\.2 s at \d\d:02( [AP]M)?, in export_notebook \(base\.py:42\)\.$/
-    );
-    expect(loopBlockMessage({ ...block, culprit: null })).toMatch(
-      /^The server was unresponsive for 3\.2 s at \d\d:02( [AP]M)?\.$/
-    );
-    bus.dispose();
   });
 });
