@@ -253,8 +253,9 @@ def test_the_loop_is_watched_while_someone_polls_and_nothing_wakes_at_rest(tmp_p
     server = start_server(tmp_path, "--ResourceMonitor.idle_timeout=2")
     try:
         worker = worker_of(server)
-        # The prober is the worker's second thread; the server caught one real-time signal.
-        wait_for(lambda: thread_count(worker) == 2, what="the prober thread")
+        # Beside its main thread, the worker runs the prober and the cells' trail (asleep until a
+        # request waits behind another); the server caught one real-time signal.
+        wait_for(lambda: thread_count(worker) == 3, what="the prober thread")
         assert len(caught_signals(server.proc.pid) & set(RT_CANDIDATES)) == 1
         time.sleep(0.5)
         quiet = worker_cpu_wakeups(worker)
@@ -290,7 +291,10 @@ def worker_cpu_wakeups(pid: int) -> int:
 
 
 def test_switched_off_there_is_no_probe_and_no_signal_handler(tmp_path):
-    server = start_server(tmp_path, "--ResourceMonitor.track_event_loop=False")
+    # The cells' trail would start a worker too: off, so that nothing but a poll does.
+    server = start_server(
+        tmp_path, "--ResourceMonitor.track_event_loop=False", "--ResourceMonitor.track_cells=False"
+    )
     try:
         server.wait_until("api/status", lambda body: True)
         time.sleep(1.0)

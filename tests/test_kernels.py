@@ -179,8 +179,9 @@ async def test_prometheus_kernel_path_label_when_asked(jp_fetch, jp_root_dir):
     assert series(text, "jupyter_kernel_memory_bytes", labels) > 0
 
 
-# Without the event-loop watch (or a memory guard) nothing starts the worker but demand.
-@pytest.mark.parametrize("monitor_config", [{"track_event_loop": False}])
+# Without the event-loop watch, the cells' trail (or a memory guard) nothing starts the worker but
+# demand.
+@pytest.mark.parametrize("monitor_config", [{"track_event_loop": False, "track_cells": False}])
 async def test_a_scrape_counts_as_demand(jp_fetch, monitor):
     assert monitor.supervisor.state == "stopped"
     await jp_fetch("metrics")

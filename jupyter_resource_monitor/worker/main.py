@@ -142,40 +142,34 @@ class Monitor:
             except OSError:
                 pass  # a missing path reports no disk figures rather than failing the sample
         cgroups.refresh()  # each limit file is read once below
-        memory_limit = limits.memory_limit(options.mem_limit or None, options.mem_limit_env, cgroups=cgroups)
-        cpu_limit = limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env, cgroups=cgroups)
-        cpu_count = limits.effective_cpu_count(cgroups=cgroups)
-        memory = cgroup_memory.read_cgroup_memory(cgroups=cgroups)
-        oom = cgroup_memory.read_oom_counter(cgroups=cgroups)
-        throttle = cpu_quota.read_cpu_throttle(cgroups, self.throttle_window)
-        psi = pressure.read_psi(cgroups=cgroups)
         guard_state = None
         if guard is not None:
             with guard.lock:
                 guard_state = guard.state()
-        now = time.monotonic()
-        cost = time.thread_time() - t0
         own_percent, own_window = own.percent()
+        # Keyword arguments are evaluated in order: the cgroup readings come before the cost.
         return Snapshot(
+            memory_limit=limits.memory_limit(
+                options.mem_limit or None, options.mem_limit_env, cgroups=cgroups
+            ),
+            cpu_limit=limits.cpu_limit(options.cpu_limit or None, options.cpu_limit_env, cgroups=cgroups),
+            cpu_count=limits.effective_cpu_count(cgroups=cgroups),
+            cgroup_memory=cgroup_memory.read_cgroup_memory(cgroups=cgroups),
+            oom=cgroup_memory.read_oom_counter(cgroups=cgroups),
+            cpu_throttle=cpu_quota.read_cpu_throttle(cgroups, self.throttle_window),
+            psi=pressure.read_psi(cgroups=cgroups),
             taken_at=time.time(),
-            taken_monotonic=now,
+            taken_monotonic=time.monotonic(),
+            cost_s=time.thread_time() - t0,
             total=tree.total,
             seen=tree.seen,
             sampled=tree.sampled,
             oldest_exact_age_s=tree.oldest_exact_age_s,
-            cost_s=cost,
+            subtrees=tree.subtrees,
             interval_s=interval_s,
             monitor_cpu_percent=own_percent,
-            cpu_count=cpu_count,
-            memory_limit=memory_limit,
-            cpu_limit=cpu_limit,
-            disk=disk,
-            subtrees=tree.subtrees,
-            cgroup_memory=memory,
-            oom=oom,
-            cpu_throttle=throttle,
-            psi=psi,
             monitor_cpu_window_s=own_window,
+            disk=disk,
             guard=guard_state,
         )
 
