@@ -79,7 +79,8 @@ def test_the_watch_and_the_worker_start_with_the_server_before_anyone_polls(tmp_
     try:
         server.wait_until("api/status", lambda body: True)
         worker = worker_of(server)
-        wait_for(lambda: thread_count(worker) == 2, what="the prober thread")
+        # Its threads: the main one, the prober and the cells' trail.
+        wait_for(lambda: thread_count(worker) == 3, what="the prober thread")
         assert len(caught_signals(server.proc.pid) & set(RT_CANDIDATES)) == 1
     finally:
         server.stop()
