@@ -15,9 +15,9 @@ from .cells.trail import Trail
 from .cells.watch import Cells
 from .config import ResourceMonitor, load_config
 from .guard.service import KERNEL_ACTIONS_SCHEMA_ID, GuardService, guard_options
-from .routes import payload
 from .routes.handlers import handlers
 from .routes.prometheus import SnapshotCollector, taken_names
+from .tracking.effective_limits import effective_limits
 from .tracking.loop_watch import LoopWatch
 from .tracking.supervisor import WorkerSupervisor, worker_options_from
 from .tracking.tracker import Tracker, kernel_pid
@@ -80,7 +80,7 @@ class ResourceMonitorApp(ExtensionApp):
             session_manager=getattr(serverapp, "session_manager", None),
             # jupyter_server_terminals may set it up after us: looked up when needed.
             terminal_manager=lambda: serverapp.web_app.settings.get("terminal_manager"),
-            limits=functools.partial(payload.effective_limits, config=config),
+            limits=functools.partial(effective_limits, config=config),
             log=self.log,
         )
         supervisor.listeners.append(tracker.on_snapshot)

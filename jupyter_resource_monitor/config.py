@@ -16,7 +16,7 @@ from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import DeferredConfigString
 
 # jupyter-resource-usage options that mean the same here, by our trait of the same name.
-# Its callables for mem_limit/cpu_limit are honoured too (see routes/payload.py).
+# Its callables for mem_limit/cpu_limit are honoured too (see tracking/effective_limits.py).
 RESOURCE_USE_DISPLAY_OPTIONS = (
     "mem_limit",
     "mem_warning_threshold",
@@ -180,7 +180,8 @@ class ResourceMonitor(LoggingConfigurable):
     track_cells = Bool(
         True,
         help="""Record what each execution of a code cell cost (wall time, CPU, the kernel's
-        exact peak memory), read by the server at the kernel's busy/idle boundaries and served at
+        exact peak memory), read by the server at each cell's boundaries (while cells wait in a
+        queue, the worker follows the kernel every 10 ms) and served at
         /api/metrics/v1/kernels/<id>/cells.""",
     ).tag(config=True)
 

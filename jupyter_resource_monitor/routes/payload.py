@@ -6,17 +6,16 @@ every field.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import Any
 
 from ..config import ResourceMonitor
 from ..snapshot import Snapshot, Usage
+from ..tracking.effective_limits import effective_limits, host_total, startup_cpu_count
 from ..tracking.loop_watch import LoopWatch
 from ..tracking.supervisor import WorkerSupervisor
 from ..tracking.tracker import Tracker, memory_figure
-from ..worker import limits as limits_mod
 from ..worker.limits import Limit, whole_cpus
 from . import diagnosis
 
@@ -26,37 +25,6 @@ log = logging.getLogger(__name__)
 def _near(used: float, limit: float, threshold: float) -> bool:
     """jupyter-resource-usage's rule: warn when within ``threshold × limit`` of the limit."""
     return bool(threshold) and limit > 0 and limit - used < limit * threshold
-
-
-def _call_limit(func, **kwargs) -> float | None:
-    """A jupyter-resource-usage style callable limit: its positive number, else None."""
-    try:
-        value = func(**kwargs)
-    except Exception:  # user code: never let it break the endpoint
-        log.exception("The configured limit callable %r failed", func)
-        return None
-    return value if isinstance(value, (int, float)) and value > 0 else None
-
-
-def effective_limits(snap: Snapshot | None, config: ResourceMonitor) -> tuple[Limit, Limit]:
-    """The memory (bytes) and CPU (CPUs) limits in force: the worker's reading, unless a
-    configured callable gives a positive number. The one rule for /api/metrics/v1 and /metrics.
-
-    Before the first sample the memory limit is 0 ("unknown") and the CPU limit the CPUs this
-    server may use at start-up.
-    """
-    total = snap.total if snap else Usage()
-    memory = snap.memory_limit if snap else Limit(0, "host")
-    cpu = snap.cpu_limit if snap else Limit(startup_cpu_count(), "affinity")
-    if callable(config.mem_limit) and snap:
-        called = _call_limit(config.mem_limit, rss=total.rss, pss=total.pss)
-        if called is not None:
-            memory = Limit(int(called), "config")
-    if callable(config.cpu_limit) and total.cpu_percent is not None:
-        called = _call_limit(config.cpu_limit, cpu_percent=total.cpu_percent)
-        if called is not None:
-            cpu = Limit(called, "config")
-    return Limit(int(memory.value), memory.source), cpu
 
 
 def metrics(
@@ -160,27 +128,6 @@ def oom_block(snap: Snapshot | None, tracker: Tracker) -> dict[str, Any]:
         "last_event_id": last.id if last else 0,
         "counter_source": counter.source if counter else None,
     }
-
-
-def host_total(snap: Snapshot | None) -> int:
-    """The host's memory (MemTotal), bytes: the worker's reading when it found no lower limit,
-    else the figure read once at the first request (it does not change while the server runs)."""
-    if snap is not None and snap.memory_limit.source == "host":
-        return int(snap.memory_limit.value)
-    return startup_host_memory()
-
-
-@functools.cache
-def startup_host_memory() -> int:
-    """The host's MemTotal, read once (one small file), never per request."""
-    return limits_mod.host_memory_total()
-
-
-@functools.cache
-def startup_cpu_count() -> float:
-    """Effective CPUs when the server started: the figure before the worker's first sample.
-    Read once (a few small cgroup files), never per request."""
-    return limits_mod.effective_cpu_count()
 
 
 def sample_block(snap: Snapshot | None, worker: WorkerSupervisor, now: float | None = None) -> dict[str, Any]:

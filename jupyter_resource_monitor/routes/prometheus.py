@@ -25,8 +25,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .. import __version__
+from ..tracking.effective_limits import effective_limits, host_total
 from ..tracking.tracker import memory_figure
-from . import diagnosis_prometheus, kernels, payload
+from . import diagnosis_prometheus, kernels
 
 KERNEL_LABELS = ["kernel_id", "kernel_name"]
 
@@ -237,7 +238,7 @@ class SnapshotCollector(Collector):
             return
         config = self.monitor.config
         total = snap.total
-        memory_limit, cpu_limit = payload.effective_limits(snap, config)
+        memory_limit, cpu_limit = effective_limits(snap, config)
         figure, used = memory_figure(snap, memory_limit.source)
         yield _family(
             "jupyter_resource_monitor",
@@ -251,13 +252,13 @@ class SnapshotCollector(Collector):
         )
 
         yield _value("total_memory_usage", total.pss)
-        host_total = payload.host_total(snap)
+        host_memory = host_total(snap)
         limited = memory_limit.source != "host"
-        yield _value("max_memory_usage", memory_limit.value if limited else host_total)
+        yield _value("max_memory_usage", memory_limit.value if limited else host_memory)
         yield _value("jupyter_server_memory_usage_bytes", used)
         if limited:
             yield _value("jupyter_server_memory_limit_bytes", memory_limit.value)
-        yield _value("jupyter_host_memory_bytes", host_total)
+        yield _value("jupyter_host_memory_bytes", host_memory)
         yield _value("jupyter_server_memory_pss_bytes", total.pss)
         if snap.cgroup_memory is not None:
             yield _value("jupyter_server_memory_working_set_bytes", snap.cgroup_memory.working_set)
