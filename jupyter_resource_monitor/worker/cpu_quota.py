@@ -19,15 +19,15 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .cgroups import Cgroups, read_keyed
 
 WINDOW_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class CpuStat:
-    """The quota cgroup's cumulative counters at one moment."""
+class CpuStat(NamedTuple):
+    """The quota cgroup's cumulative counters at one moment (a parsed file, like procfs.Stat)."""
 
     periods: int
     throttled_periods: int
