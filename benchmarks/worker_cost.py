@@ -6,7 +6,7 @@ demanded every second (as by a polling client). A workload then changes the tree
 - ``new``: ``--procs`` sleeping children of a process holding ``--mem-gb`` GiB appear at once
   (benchmarks/workload.py), after ``--settle`` seconds of an idle tree;
 - ``churn``: a process starts ``--rate`` short-lived processes a second (forked; ``--exec``:
-  each runs /bin/true), each living ``--life`` seconds.
+  each runs /bin/sleep), each living ``--life`` seconds.
 
 The worker's CPU (utime + stime of /proc/<worker>/stat, every thread) is read every 100 ms and
 reported over windows counted from the workload's start (``--window`` seconds each, plus the
