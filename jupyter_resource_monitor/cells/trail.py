@@ -70,10 +70,6 @@ class Trail:
         if slot is not None:
             self.send(b't {"slot": %d, "pid": null}\n' % slot)
 
-    def forget_all(self) -> None:
-        """A new worker follows nothing."""
-        self._slots.clear()
-
     def at(self, pid: int, when: float, now: peak.Reading | None) -> tuple[peak.Reading, int] | None:
         """The last reading of ``pid`` taken at or before ``when`` (seconds since the epoch),
         and the peak resident set between it and ``now`` (the reading just taken, before its
