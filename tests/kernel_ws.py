@@ -53,10 +53,15 @@ class KernelSocket:
 
     async def __aenter__(self) -> KernelSocket:
         url = self.server.url(f"api/kernels/{self.kernel_id}/channels?session_id={self.session}")
-        self.conn = await websocket_connect(
-            HTTPRequest("ws" + url[len("http") :], headers={"Authorization": f"token {self.server.token}"}),
-            max_message_size=1 << 30,
+        # jupyter_server accepts the connection once the kernel answers kernel_info (it waits up
+        # to 60 s): a kernel just started on a loaded machine may take longer than tornado's 20 s.
+        request = HTTPRequest(
+            "ws" + url[len("http") :],
+            headers={"Authorization": f"token {self.server.token}"},
+            connect_timeout=60,
+            request_timeout=60,
         )
+        self.conn = await websocket_connect(request, max_message_size=1 << 30)
         return self
 
     async def __aexit__(self, *exc) -> None:

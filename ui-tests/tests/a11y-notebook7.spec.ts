@@ -59,6 +59,9 @@ test.describe('accessibility (Notebook 7)', () => {
     await expect(page.locator(`${ITEM}.jp-ResourceMonitor-warn`)).toBeVisible({
       timeout: 30_000
     });
+    // Two samples: the detail view shows its CPU figure and charts, as a user
+    // sees it after the first seconds (before, it is short enough to fit).
+    await expect(item).toContainText(/CPU: \d/, { timeout: 30_000 });
     await expectNoViolations(
       page,
       [ITEM, `${KERNEL_ITEM} .jp-ResourceMonitor-kernel`, KERNEL_ITEM],
@@ -75,9 +78,11 @@ test.describe('accessibility (Notebook 7)', () => {
     await expect(item).toHaveAttribute('aria-expanded', 'true');
     await expectNoViolations(page, [OURS], 'the detail view');
 
-    expect(
-      await detail.evaluate(node => node.scrollHeight > node.clientHeight + 1)
-    ).toBe(true);
+    await expect
+      .poll(() =>
+        detail.evaluate(node => node.scrollHeight > node.clientHeight + 1)
+      )
+      .toBe(true);
     await scrollDetailWithKeys(page, detail);
 
     // Tab leaves it (no trap); Escape closes it and the focus is back on the
