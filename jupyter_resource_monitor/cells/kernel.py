@@ -12,14 +12,16 @@ A kernel runs the requests of its shell channel one at a time, in the order they
 
 The ``busy`` cannot be the start itself: ipykernel publishes its statuses from a thread of its
 own, so a cell whose first statement is one long C call holding the GIL (``b'y' * (300 << 20)``)
-delays its ``busy``, and often the previous cell's ``idle``, until that call returns; its reply,
-sent by the thread that ran the cell, is on time. xeus-python says ``busy`` for the requests
-queued behind a cell before that cell ends.
+delays its ``busy``, and often the previous cell's ``idle``, until that call returns; its reply
+is usually on time, but leaves through a thread that needs the GIL too, so it may be held back
+as well. xeus-python says ``busy`` for the requests queued behind a cell before that cell ends.
 
 At each boundary the kernel's CPU, RSS and peak resident set are read and the peak reset (the
-``reader``, :func:`.peak.read`, ~60 µs). A boundary read after the kernel began what follows (the
-server's loop was busy, or nothing told it in time) counts some of the next request's work in
-the one before: the records say so (``cpu_exact``, ``peak_exact``, ``late_s``).
+``reader``, :func:`.peak.read`, ~60 µs). While a request waits behind another, the worker follows
+the kernel (:mod:`.trail`): an end that arrives late is read there, at the date the kernel wrote
+on it. A boundary read late all the same (the server's loop was busy, or the trail did not reach
+back) counts some of the next request's work in the one before: the records say so
+(``cpu_exact``, ``peak_exact``, ``late_s``).
 
 Everything here runs on the event loop, once per message of a request's life: a few microseconds
 for the messages that are not boundaries (see :mod:`.frames`), one reading at each boundary.
